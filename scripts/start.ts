@@ -1,0 +1,154 @@
+// `npm start`: the whole stack on embedded defaults — dev chain, signaling (+ mediasoup workers, Helia),
+// indexer (PGlite), dapp — each in its own process group; Ctrl-C stops them all.
+
+import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { getJson, rpcCall, waitFor } from './start/health.ts';
+import { Service } from './start/Service.ts';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const port = z.coerce.number().int().min(0).max(65535);
+const config = z
+  .object({
+    DEVCHAIN_PORT: port.default(9944),
+    SIGNALING_PORT: port.default(8787),
+    INDEXER_PORT: port.default(8788),
+    DAPP_PORT: port.default(5173),
+    PERSECOND_DATA_DIR: z.string().default(join(root, '.data')),
+    HEALTH_TIMEOUT_MS: z.coerce.number().int().positive().default(60_000),
+  })
+  .parse(process.env);
+
+/** Resolves port 0 to a free loopback port (vite needs a concrete one to print and to check). */
+async function concretePort(p: number): Promise<number> {
+  if (p !== 0) return p;
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port: free } = srv.address() as { port: number };
+      srv.close(() => resolve(free));
+    });
+  });
+}
+
+const tsx = (file: string) => [process.execPath, ['--import', 'tsx', join(root, file)]] as const;
+const dataDir = config.PERSECOND_DATA_DIR;
+mkdirSync(dataDir, { recursive: true });
+const baseEnv = { ...process.env, FORCE_COLOR: '0' };
+const services: Service[] = [];
+let stopping: Promise<void> | undefined;
+
+async function stopAll(code: number): Promise<never> {
+  stopping ??= (async () => {
+    console.log('\nstopping…');
+    await Promise.all(services.map((s) => s.stop()));
+    console.log('all services stopped');
+  })();
+  await stopping;
+  process.exit(code);
+}
+process.on('SIGINT', () => void stopAll(0));
+process.on('SIGTERM', () => void stopAll(0));
+
+function start(name: string, file: string, env: NodeJS.ProcessEnv, cwd = root): Service {
+  const [command, args] = tsx(file);
+  const s = new Service({ name, command, args: [...args], cwd, env: { ...baseEnv, ...env }, readyLine: true });
+  services.push(s);
+  void s.exited.then((code) => {
+    if (!stopping) {
+      console.error(`${name} exited unexpectedly (${code ?? 'signal'}); stopping the stack`);
+      void stopAll(1);
+    }
+  });
+  return s;
+}
+
+async function main(): Promise<void> {
+  const t0 = Date.now();
+  const chain = start('chain', 'contracts-client/src/bin/devchain.ts', { DEVCHAIN_PORT: String(config.DEVCHAIN_PORT) });
+  const { wsUrl } = (await chain.ready) as { wsUrl: string };
+  const signaling = start('signaling', 'signaling/src/bin/server.ts', {
+    PORT: String(config.SIGNALING_PORT),
+    CHAIN_WS_URL: wsUrl,
+    IPFS_DIR: join(dataDir, 'ipfs'),
+    HLS_DIR: join(dataDir, 'hls'),
+  });
+  const indexer = start('indexer', 'indexer/src/bin/indexer.ts', {
+    PORT: String(config.INDEXER_PORT),
+    CHAIN_WS_URL: wsUrl,
+    INDEXER_DATA_DIR: join(dataDir, 'indexer'),
+  });
+  const [sig, idx] = (await Promise.all([signaling.ready, indexer.ready])) as { url: string }[];
+  const signalingUrl = sig!.url;
+  const indexerUrl = idx!.url;
+  const dappPort = await concretePort(config.DAPP_PORT);
+  const dappUrl = `http://127.0.0.1:${dappPort}`;
+  const vite = join(root, 'node_modules', 'vite', 'bin', 'vite.js');
+  const dapp = new Service({
+    name: 'dapp',
+    command: process.execPath,
+    args: [vite, 'dev', '--host', '127.0.0.1', '--port', String(dappPort), '--strictPort'],
+    cwd: join(root, 'dapp'),
+    env: {
+      ...baseEnv,
+      PUBLIC_SIGNALING_URL: signalingUrl,
+      PUBLIC_INDEXER_URL: indexerUrl,
+      PUBLIC_CHAIN_WS_URL: wsUrl,
+    },
+    readyLine: false,
+  });
+  services.push(dapp);
+  void dapp.exited.then((code) => {
+    if (!stopping) {
+      console.error(`dapp exited unexpectedly (${code ?? 'signal'}); stopping the stack`);
+      void stopAll(1);
+    }
+  });
+
+  const timeout = config.HEALTH_TIMEOUT_MS;
+  const [chainName] = await Promise.all([
+    waitFor('chain', () => rpcCall(wsUrl, 'system_chain'), timeout),
+    waitFor('signaling', () => getJson(`${signalingUrl}/healthz`), timeout),
+    waitFor('indexer', () => getJson(`${indexerUrl}/healthz`), timeout),
+    waitFor('dapp', () => getJson(`${dappUrl}/healthz`), timeout),
+  ]);
+  const { DEV_ACCOUNTS, DEV_ASSET } = await import('@persecond/contracts-client');
+  const seconds = ((Date.now() - t0) / 1000).toFixed(1);
+  const lines = [
+    '',
+    `Persecond is running (healthy in ${seconds} s). Ctrl-C stops everything.`,
+    '',
+    `  dapp        ${dappUrl}`,
+    `  signaling   ${signalingUrl}   (health ${signalingUrl}/healthz, metrics ${signalingUrl}/metrics)`,
+    `  indexer     ${indexerUrl}   (status ${indexerUrl}/v1/status)`,
+    `  chain       ${wsUrl}   (${String(chainName)}, chopsticks)`,
+    `  data        ${dataDir}`,
+    '',
+    `  Funded dev accounts (1,000,000 ROC and 1,000,000 ${DEV_ASSET.symbol} = asset ${DEV_ASSET.id} each; seed //Name):`,
+    ...Object.entries(DEV_ACCOUNTS).map(([name, address]) => `    ${name.padEnd(8)} ${address}`),
+    '',
+  ];
+  console.log(lines.join('\n'));
+  if (process.env.PERSECOND_START_JSON) {
+    console.log(
+      JSON.stringify({
+        event: 'stack-ready',
+        seconds: Number(seconds),
+        dapp: dappUrl,
+        signaling: signalingUrl,
+        indexer: indexerUrl,
+        chain: wsUrl,
+        pids: services.map((s) => s.pid),
+      }),
+    );
+  }
+}
+
+main().catch((err: Error) => {
+  console.error(`npm start failed: ${err.message}`);
+  void stopAll(1);
+});

@@ -1,0 +1,110 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { afterAll, describe, expect, it } from 'vitest';
+import { rpcCall } from '../start/health.ts';
+
+const root = join(import.meta.dirname, '..', '..');
+
+/** Every live descendant of `pid` (from /proc), so the test can prove none is left behind. */
+function descendants(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      // exited while we read
+    }
+  }
+  const out: number[] = [];
+  const walk = (p: number) => {
+    for (const c of children.get(p) ?? []) {
+      out.push(c);
+      walk(c);
+    }
+  };
+  walk(pid);
+  return out;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
+  } catch {
+    return false;
+  }
+}
+
+interface StackReady {
+  seconds: number;
+  dapp: string;
+  signaling: string;
+  indexer: string;
+  chain: string;
+}
+
+describe('npm start', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'persecond-start-'));
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'scripts', 'start.ts')], {
+    cwd: root,
+    env: {
+      ...process.env,
+      DEVCHAIN_PORT: '0',
+      SIGNALING_PORT: '0',
+      INDEXER_PORT: '0',
+      DAPP_PORT: '0',
+      SFU_NUM_WORKERS: '1',
+      PERSECOND_DATA_DIR: dataDir,
+      PERSECOND_START_JSON: '1',
+      DATABASE_URL: '',
+      REDIS_URL: '',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const output: string[] = [];
+  const ready = new Promise<StackReady>((resolve, reject) => {
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      output.push(line);
+      if (line.startsWith('{"event":"stack-ready"')) resolve(JSON.parse(line) as StackReady);
+    });
+    createInterface({ input: child.stderr }).on('line', (line) => output.push(line));
+    child.once('exit', (code) => reject(new Error(`npm start exited early (${code}):\n${output.join('\n')}`)));
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+
+  afterAll(async () => {
+    if (child.exitCode === null) {
+      child.kill('SIGKILL');
+      await exited;
+    }
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('starts every service healthy within 60 s', { timeout: 120_000 }, async () => {
+    const stack = await ready;
+    expect(stack.seconds).toBeLessThan(60);
+    expect(await rpcCall(stack.chain, 'system_chain')).toMatch(/Asset Hub/i);
+    for (const url of [stack.signaling, stack.indexer, stack.dapp]) {
+      const res = await fetch(`${url}/healthz`);
+      expect(res.status, url).toBe(200);
+    }
+    const sig = (await (await fetch(`${stack.signaling}/healthz`)).json()) as { sfu: { workers: number } };
+    expect(sig.sfu.workers).toBe(1);
+  });
+
+  it('stops everything on Ctrl-C, leaving no child process', { timeout: 60_000 }, async () => {
+    await ready;
+    const tree = descendants(child.pid!);
+    expect(tree.length).toBeGreaterThanOrEqual(4);
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(tree.filter(isAlive)).toEqual([]);
+  });
+});

@@ -1,0 +1,114 @@
+import { loadSfuConfig, Sfu } from '@persecond/sfu';
+import { createAdapter } from '@socket.io/redis-streams-adapter';
+import Fastify from 'fastify';
+import { type Logger, pino } from 'pino';
+import { createClient } from 'redis';
+import { Server } from 'socket.io';
+import type { SignalingConfig } from './config.ts';
+import { SignalingMetrics } from './metrics.ts';
+import type { StreamSummary } from './protocol.ts';
+import { type RequestHandlers, RequestRouter, type SignalingIo } from './RequestRouter.ts';
+
+/** Parts the server composes; tests inject their own. */
+export interface SignalingDeps {
+  sfu?: Sfu;
+  logger?: Logger;
+  handlers?: RequestHandlers;
+}
+
+/** A running signaling node: HTTP API + Socket.IO, with the SFU inside. */
+export interface SignalingServer {
+  /** `http://host:port` it listens on. */
+  readonly url: string;
+  readonly io: SignalingIo;
+  readonly sfu: Sfu;
+  /** Disconnects clients, stops HTTP, the adapter and the SFU (if it created it); safe to call twice. */
+  close(): Promise<void>;
+}
+
+/** Creates and starts a signaling node. */
+export async function createSignalingServer(
+  config: SignalingConfig,
+  deps: SignalingDeps = {},
+): Promise<SignalingServer> {
+  const log = deps.logger ?? pino({ name: 'signaling', level: config.LOG_LEVEL });
+  const ownsSfu = !deps.sfu;
+  const sfu = deps.sfu ?? (await Sfu.create(loadSfuConfig()));
+  const metrics = new SignalingMetrics();
+  const app = Fastify({ loggerInstance: log.child({ part: 'http' }), disableRequestLogging: true });
+  const redis = config.REDIS_URL ? createClient({ url: config.REDIS_URL }) : undefined;
+  const cleanups: (() => Promise<unknown> | unknown)[] = [];
+  const closeAll = async () => {
+    for (const fn of cleanups.splice(0).reverse()) {
+      try {
+        await fn();
+      } catch (err) {
+        log.warn({ err }, 'error while closing');
+      }
+    }
+  };
+  if (ownsSfu) cleanups.push(() => sfu.close());
+  try {
+    if (redis) {
+      redis.on('error', (err) => log.error({ err }, 'redis error'));
+      await redis.connect();
+      cleanups.push(() => redis.quit());
+    }
+    app.addHook('onRequest', async (req, reply) => {
+      const origin = req.headers.origin;
+      if (origin && config.CORS_ORIGINS.includes(origin)) {
+        reply.header('access-control-allow-origin', origin);
+        reply.header('access-control-allow-credentials', 'true');
+        reply.header('vary', 'origin');
+      }
+    });
+    app.get('/healthz', async () => ({
+      ok: true,
+      sfu: sfu.health(),
+      adapter: redis ? 'redis' : 'memory',
+      sockets: io.engine.clientsCount,
+    }));
+    app.get('/metrics', async (_req, reply) => {
+      reply.header('content-type', metrics.registry.contentType);
+      return metrics.registry.metrics();
+    });
+    app.get('/v1/streams', async (): Promise<{ streams: StreamSummary[] }> => ({ streams: [] }));
+
+    const io: SignalingIo = new Server(app.server, {
+      cors: { origin: config.CORS_ORIGINS, credentials: true },
+      serveClient: false,
+      ...(redis ? { adapter: createAdapter(redis, { streamName: config.REDIS_STREAM }) } : {}),
+    });
+    cleanups.push(
+      () =>
+        new Promise<void>((resolve) => {
+          io.disconnectSockets(true);
+          io.close(() => resolve());
+        }),
+    );
+    io.on('connection', (socket) => {
+      metrics.sockets.inc();
+      socket.on('disconnect', () => metrics.sockets.dec());
+    });
+    new RequestRouter(deps.handlers ?? {}, metrics, log.child({ part: 'socket' })).attach(io);
+
+    await app.listen({ host: config.HOST, port: config.PORT });
+    // socket.io closes the HTTP server; fastify only needs its hooks run.
+    cleanups.splice(cleanups.length - 1, 0, () => app.close());
+    const addr = app.server.address();
+    const port = typeof addr === 'object' && addr ? addr.port : config.PORT;
+    let closing: Promise<void> | undefined;
+    return {
+      url: `http://${config.HOST}:${port}`,
+      io,
+      sfu,
+      close: () => {
+        closing ??= closeAll();
+        return closing;
+      },
+    };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}

@@ -1,0 +1,177 @@
+// The signaling wire contract, shared by the server and the dapp: typed Socket.IO event maps and a zod schema per
+// payload. Every client request carries an ack: `{ ok: true, ... }` or `{ ok: false, code, message }`.
+import { z } from 'zod';
+
+/** Stable error codes; never renamed (clients branch on them). */
+export const ERROR_CODES = [
+  'BAD_REQUEST',
+  'UNAUTHENTICATED',
+  'NONCE_INVALID',
+  'SIGNATURE_INVALID',
+  'STREAM_NOT_FOUND',
+  'STREAM_NOT_LIVE',
+  'NOT_CREATOR',
+  'BALANCE_INSUFFICIENT',
+  'DEBT_OUTSTANDING',
+  'VOUCHER_INVALID',
+  'PAYMENT_REQUIRED',
+  'CAPACITY_FULL',
+  'RATE_LIMITED',
+  'CHAIN_UNAVAILABLE',
+  'INTERNAL',
+] as const;
+
+/** One of the stable error codes. */
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/** Failure half of every ack; `details` carries machine-readable context (e.g. `required`, `available`). */
+export interface AckError {
+  ok: false;
+  code: ErrorCode;
+  message: string;
+  details?: Record<string, string>;
+}
+
+/** An acknowledgement: success with a payload, or a coded error. */
+export type Ack<T extends object = Record<never, never>> = ({ ok: true } & T) | AckError;
+
+/** Planck amount on the wire: a decimal string of an unsigned integer below 10^39 (fits u128). */
+export const Planck = z.string().regex(/^(0|[1-9][0-9]{0,38})$/, 'a decimal planck amount');
+/** Identifier of a stream, chosen by the server at creation. */
+export const StreamId = z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'a stream id');
+/** Identifier of a viewer's paying session (one session key, one budget). */
+export const SessionId = z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'a session id');
+/** SS58 address text; checksums are verified by the server with @polkadot/util-crypto. */
+export const Address = z.string().regex(/^[1-9A-HJ-NP-Za-km-z]{46,48}$/, 'an SS58 address');
+/** 0x-prefixed hex of an even length. */
+export const Hex = z.string().regex(/^0x([0-9a-fA-F]{2})*$/, 'hex bytes');
+/** `native` (balances pallet) or an assets-pallet asset id. */
+export const Asset = z.union([
+  z.literal('native'),
+  z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 32 - 1),
+]);
+/** An opaque mediasoup parameter object (validated in depth by mediasoup itself). */
+const MediaParams = z.record(z.string(), z.unknown());
+
+/** Viewer delivery mode; `auto` is WebRTC while capacity allows, else HLS. */
+export const ViewerMode = z.enum(['webrtc', 'hls', 'auto']);
+
+export const schemas = {
+  'stream:goLive': z.object({ streamId: StreamId }),
+  'stream:end': z.object({ streamId: StreamId }),
+  'rtc:capabilities': z.object({ streamId: StreamId }),
+  'rtc:createTransport': z.object({ streamId: StreamId, direction: z.enum(['send', 'recv']) }),
+  'rtc:connectTransport': z.object({ transportId: z.string().min(1).max(64), dtlsParameters: MediaParams }),
+  'rtc:produce': z.object({
+    transportId: z.string().min(1).max(64),
+    kind: z.enum(['audio', 'video']),
+    rtpParameters: MediaParams,
+  }),
+  'rtc:consume': z.object({ transportId: z.string().min(1).max(64), rtpCapabilities: MediaParams }),
+  'rtc:resume': z.object({ consumerId: z.string().min(1).max(64) }),
+  'viewer:join': z.object({
+    streamId: StreamId,
+    mode: ViewerMode,
+    session: z.object({
+      sessionId: SessionId,
+      /** ed25519 public key of the session account. */
+      sessionKey: Hex,
+      budget: Planck,
+      /** The wallet's signed delegation of the session key to this stream and budget. */
+      delegation: z.object({ message: z.string().min(1).max(2048), signature: Hex }),
+    }),
+  }),
+  'tick:ack': z.object({ seq: z.number().int().min(0), owed: Planck, signature: Hex }),
+  'settlement:submitted': z.object({ txHash: Hex }),
+  'viewer:leave': z.object({}),
+} as const;
+
+/** Name of a client request. */
+export type ClientEvent = keyof typeof schemas;
+/** Parsed payload of a client request. */
+export type Payload<E extends ClientEvent> = z.infer<(typeof schemas)[E]>;
+
+/** Where a viewer is sent after admission. */
+export type Admission =
+  | { mode: 'webrtc'; viewerId: string }
+  | { mode: 'hls'; viewerId: string; playlistUrl: string; token: string };
+
+/** Transport parameters the client needs to build its mediasoup-client transport. */
+export interface TransportInfo {
+  id: string;
+  iceParameters: unknown;
+  iceCandidates: unknown[];
+  dtlsParameters: unknown;
+}
+
+/** Result payload of each client request. */
+export interface AckPayloads {
+  'stream:goLive': { streamId: string };
+  'stream:end': { streamId: string };
+  'rtc:capabilities': { routerRtpCapabilities: unknown };
+  'rtc:createTransport': { transport: TransportInfo };
+  'rtc:connectTransport': Record<never, never>;
+  'rtc:produce': { producerId: string };
+  'rtc:consume': {
+    consumers: { id: string; producerId: string; kind: 'audio' | 'video'; rtpParameters: unknown }[];
+  };
+  'rtc:resume': Record<never, never>;
+  'viewer:join': Admission;
+  'tick:ack': { acknowledged: string };
+  'settlement:submitted': Record<never, never>;
+  'viewer:leave': { owed: string; settled: string };
+}
+
+/** Client → server events: each takes its payload and an ack callback. */
+export type ClientToServerEvents = {
+  [E in ClientEvent]: (payload: Payload<E>, ack: (res: Ack<AckPayloads[E]>) => void) => void;
+};
+
+/** A per-second charge, sent to one viewer only while media flows to it. */
+export interface Tick {
+  seq: number;
+  watchedSeconds: number;
+  owed: string;
+}
+
+/** Server → client events. */
+export interface ServerToClientEvents {
+  tick: (tick: Tick) => void;
+  'payment:required': (p: { reason: 'voucher-lag' | 'settlement-lag'; owed: string; settled: string }) => void;
+  'payment:ok': (p: { settled: string }) => void;
+  'media:paused': (p: { reason: string }) => void;
+  'media:resumed': () => void;
+  'stream:ended': (p: { streamId: string }) => void;
+  'stream:stats': (p: {
+    streamId: string;
+    viewers: number;
+    earningsPerSecond: string;
+    acknowledged: string;
+    settled: string;
+  }) => void;
+}
+
+/** Events between signaling nodes (Socket.IO adapter). */
+export type InterServerEvents = Record<never, never>;
+
+/** What the server keeps on each authenticated socket. */
+export interface SocketData {
+  address?: string;
+}
+
+/** A live stream as listed by `GET /v1/streams`. */
+export interface StreamSummary {
+  streamId: string;
+  title: string;
+  creator: string;
+  pricePerSecond: string;
+  asset: 'native' | number;
+  metadataCid: string;
+  thumbnailCid?: string;
+  live: boolean;
+  viewers: number;
+}
