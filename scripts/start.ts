@@ -69,24 +69,28 @@ function start(name: string, file: string, env: NodeJS.ProcessEnv, cwd = root): 
 
 async function main(): Promise<void> {
   const t0 = Date.now();
-  const chain = start('chain', 'contracts-client/src/bin/devchain.ts', { DEVCHAIN_PORT: String(config.DEVCHAIN_PORT) });
-  const { wsUrl } = (await chain.ready) as { wsUrl: string };
+  // Ports are fixed up front so that all four services can start at once, each knowing the others' URLs
+  // (the RPC clients in signaling and the indexer reconnect until the chain answers).
+  const [chainPort, signalingPort, indexerPort, dappPort] = await Promise.all(
+    [config.DEVCHAIN_PORT, config.SIGNALING_PORT, config.INDEXER_PORT, config.DAPP_PORT].map(concretePort),
+  );
+  const wsUrl = `ws://127.0.0.1:${chainPort}`;
+  const signalingUrl = `http://127.0.0.1:${signalingPort}`;
+  const indexerUrl = `http://127.0.0.1:${indexerPort}`;
+  const dappUrl = `http://127.0.0.1:${dappPort}`;
+  const chain = start('chain', 'contracts-client/src/bin/devchain.ts', { DEVCHAIN_PORT: String(chainPort) });
   const signaling = start('signaling', 'signaling/src/bin/server.ts', {
-    PORT: String(config.SIGNALING_PORT),
+    PORT: String(signalingPort),
     CHAIN_WS_URL: wsUrl,
+    CORS_ORIGINS: `${dappUrl},http://localhost:${dappPort}`,
     IPFS_DIR: join(dataDir, 'ipfs'),
     HLS_DIR: join(dataDir, 'hls'),
   });
   const indexer = start('indexer', 'indexer/src/bin/indexer.ts', {
-    PORT: String(config.INDEXER_PORT),
+    PORT: String(indexerPort),
     CHAIN_WS_URL: wsUrl,
     INDEXER_DATA_DIR: join(dataDir, 'indexer'),
   });
-  const [sig, idx] = (await Promise.all([signaling.ready, indexer.ready])) as { url: string }[];
-  const signalingUrl = sig!.url;
-  const indexerUrl = idx!.url;
-  const dappPort = await concretePort(config.DAPP_PORT);
-  const dappUrl = `http://127.0.0.1:${dappPort}`;
   const vite = join(root, 'node_modules', 'vite', 'bin', 'vite.js');
   const dapp = new Service({
     name: 'dapp',
@@ -108,6 +112,10 @@ async function main(): Promise<void> {
       void stopAll(1);
     }
   });
+  const [chainReady] = (await Promise.all([chain.ready, signaling.ready, indexer.ready])) as { wsUrl?: string }[];
+  // chopsticks silently moves to port+1 when the port is taken; the other services would then talk to a stranger.
+  if (chainReady?.wsUrl !== wsUrl)
+    throw new Error(`port ${chainPort} is busy (the chain came up on ${chainReady?.wsUrl})`);
 
   const timeout = config.HEALTH_TIMEOUT_MS;
   const [chainName] = await Promise.all([

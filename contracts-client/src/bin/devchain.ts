@@ -8,9 +8,8 @@ const config = loadDevChainConfig();
 const log = pino({ name: 'devchain', level: config.LOG_LEVEL }, pino.destination(2));
 
 const chain = await startDevChain({ port: config.DEVCHAIN_PORT, mode: config.DEVCHAIN_MODE });
-process.stdout.write(
-  `${JSON.stringify({ event: 'ready', wsUrl: chain.wsUrl, accounts: chain.accounts, asset: chain.asset })}\n`,
-);
+const asset = { ...chain.asset, minBalance: chain.asset.minBalance.toString() };
+process.stdout.write(`${JSON.stringify({ event: 'ready', wsUrl: chain.wsUrl, accounts: chain.accounts, asset })}\n`);
 log.info({ wsUrl: chain.wsUrl }, 'dev chain ready');
 
 let stopping = false;
