@@ -1,5 +1,10 @@
 export { loadSignalingConfig, type SignalingConfig } from './config.ts';
 export { SignalingError } from './errors.ts';
+export { type IpfsConfig, parseIpfsConfig } from './ipfs/config.ts';
+export { createPinner } from './ipfs/createPinner.ts';
+export type { Pinner } from './ipfs/Pinner.ts';
+export { SIGNALING_MODULES } from './modules.ts';
 export * from './protocol.ts';
 export type { RequestHandler, RequestHandlers, SignalingIo, SignalingSocket } from './RequestRouter.ts';
+export type { SignalingContext, SignalingModule, SignalingModuleFactory } from './SignalingContext.ts';
 export { createSignalingServer, type SignalingDeps, type SignalingServer } from './SignalingServer.ts';

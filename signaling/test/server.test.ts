@@ -1,7 +1,16 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { loadSfuConfig, Sfu } from '@persecond/sfu';
 import { io as connect, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSignalingServer, loadSignalingConfig, type SignalingServer } from '../src/index.ts';
+import {
+  createPinner,
+  createSignalingServer,
+  loadSignalingConfig,
+  type Pinner,
+  type SignalingServer,
+} from '../src/index.ts';
 
 function isAlive(pid: number): boolean {
   try {
@@ -18,11 +27,14 @@ const emit = (socket: Socket, event: string, ...args: unknown[]) =>
 describe('signaling server', () => {
   let server: SignalingServer;
   let client: Socket;
+  let pinner: Pinner;
+  const ipfsDir = mkdtempSync(join(tmpdir(), 'persecond-ipfs-'));
 
   beforeAll(async () => {
+    pinner = await createPinner({ backend: 'helia', dir: ipfsDir });
     const config = loadSignalingConfig({ PORT: '0', LOG_LEVEL: 'silent' });
     const sfu = await Sfu.create(loadSfuConfig({ SFU_NUM_WORKERS: '1', LOG_LEVEL: 'silent' }));
-    server = await createSignalingServer(config, { sfu });
+    server = await createSignalingServer(config, { sfu, pinner });
     client = connect(server.url, { transports: ['websocket'] });
     await new Promise<void>((resolve) => client.once('connect', () => resolve()));
   });
@@ -31,6 +43,8 @@ describe('signaling server', () => {
     client?.close();
     await server?.close();
     await server?.sfu.close();
+    await pinner?.close();
+    rmSync(ipfsDir, { recursive: true, force: true });
   });
 
   it('answers /healthz with its mediasoup workers', async () => {
