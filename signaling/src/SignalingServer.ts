@@ -4,6 +4,7 @@ import { createAdapter } from '@socket.io/redis-streams-adapter';
 import Fastify, { type FastifyBaseLogger } from 'fastify';
 import pRetry from 'p-retry';
 import { type Logger, pino } from 'pino';
+import { Registry } from 'prom-client';
 import { createClient } from 'redis';
 import { Server } from 'socket.io';
 import type { SignalingConfig } from './config.ts';
@@ -102,9 +103,10 @@ export async function createSignalingServer(
       adapter: redis ? 'redis' : 'memory',
       sockets: io.engine.clientsCount,
     }));
+    const exported = Registry.merge([metrics.registry, sfu.metrics.registry]);
     app.get('/metrics', async (_req, reply) => {
-      reply.header('content-type', metrics.registry.contentType);
-      return metrics.registry.metrics();
+      reply.header('content-type', exported.contentType);
+      return exported.metrics();
     });
     app.get('/v1/streams', async (): Promise<{ streams: StreamSummary[] }> => ({ streams: [] }));
 

@@ -60,6 +60,7 @@ describe('signaling server', () => {
   it('exposes Prometheus metrics', async () => {
     const text = await (await fetch(`${server.url}/metrics`)).text();
     expect(text).toMatch(/^signaling_sockets 1$/m);
+    expect(text).toMatch(/^sfu_/m);
   });
 
   it('refuses malformed payloads, unknown events and missing acks with BAD_REQUEST', async () => {
