@@ -1,8 +1,7 @@
 export { loadSignalingConfig, type SignalingConfig } from './config.ts';
 export { SignalingError } from './errors.ts';
-export { type IpfsConfig, parseIpfsConfig } from './ipfs/config.ts';
-export { createPinner } from './ipfs/createPinner.ts';
-export type { Pinner } from './ipfs/Pinner.ts';
+export * from './ipfs/index.ts';
+export * from './metadata/index.ts';
 export { SIGNALING_MODULES } from './modules.ts';
 export * from './protocol.ts';
 export type { RequestHandler, RequestHandlers, SignalingIo, SignalingSocket } from './RequestRouter.ts';
