@@ -84,6 +84,7 @@ async function main(): Promise<void> {
     CHAIN_WS_URL: wsUrl,
     CORS_ORIGINS: `${dappUrl},http://localhost:${dappPort}`,
     IPFS_DIR: join(dataDir, 'ipfs'),
+    SIGNALING_DATA_DIR: join(dataDir, 'signaling'),
     HLS_DIR: join(dataDir, 'hls'),
   });
   const indexer = start('indexer', 'indexer/src/bin/indexer.ts', {

@@ -1,3 +1,4 @@
+export * from './browser.ts';
 export {
   DEV_ACCOUNTS,
   DEV_ASSET,
@@ -7,3 +8,5 @@ export {
 } from './devchain/accounts.ts';
 export { type DevChain, type DevChainOptions, startDevChain } from './devchain/DevChain.ts';
 export { loadDevChainGenesis, prepareDevChainGenesis } from './devchain/genesis.ts';
+export { MemoryNonceStore } from './identity/NonceStore.ts';
+export { VoucherVerifier } from './vouchers/VoucherVerifier.ts';

@@ -103,8 +103,9 @@ export async function createSignalingServer(
       adapter: redis ? 'redis' : 'memory',
       sockets: io.engine.clientsCount,
     }));
-    const exported = Registry.merge([metrics.registry, sfu.metrics.registry]);
     app.get('/metrics', async (_req, reply) => {
+      // Merged per scrape: modules register their metrics after this route exists.
+      const exported = Registry.merge([metrics.registry, sfu.metrics.registry]);
       reply.header('content-type', exported.contentType);
       return exported.metrics();
     });

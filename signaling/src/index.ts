@@ -1,7 +1,38 @@
 export { loadSignalingConfig, type SignalingConfig } from './config.ts';
 export { SignalingError } from './errors.ts';
 export * from './ipfs/index.ts';
+export { type LedgerConfig, loadLedgerConfig } from './ledger/config.ts';
+export { LedgerError, type LedgerErrorCode } from './ledger/errors.ts';
+export {
+  type CreditOutcome,
+  Ledger,
+  type LedgerSession,
+  type SessionOpening,
+  type SettlementCreditInput,
+  type StreamTotals,
+  type TickRecord,
+  type VoucherRecord,
+  type WalletDebt,
+  type WatcherCursor,
+} from './ledger/Ledger.ts';
+export {
+  createLedgerModule,
+  type LedgerModule,
+  ledgerModule,
+  ledgerModuleOf,
+  type SettlementChange,
+} from './ledger/ledgerModule.ts';
 export * from './metadata/index.ts';
+export { persistedTicks } from './meter/persistedTicks.ts';
+export {
+  type FlowProbe,
+  type MeteredViewer,
+  type MeterState,
+  type MeterStats,
+  type MeterTick,
+  TickMeter,
+  type TickMeterOptions,
+} from './meter/TickMeter.ts';
 export { SIGNALING_MODULES } from './modules.ts';
 export * from './protocol.ts';
 export type { RequestHandler, RequestHandlers, SignalingIo, SignalingSocket } from './RequestRouter.ts';

@@ -1,7 +1,16 @@
+import { authModule } from './auth/AuthModule.ts';
+import { ledgerModule } from './ledger/ledgerModule.ts';
 import type { SignalingModuleFactory } from './SignalingContext.ts';
+import { streamsModule } from './streams/StreamsModule.ts';
+import { viewersModule } from './viewers/ViewersModule.ts';
 
 /**
  * The modules of a signaling node, in creation order (later ones may use earlier ones through `ctx.modules`).
  * Each module lives in its own folder and adds one entry here.
  */
-export const SIGNALING_MODULES: readonly SignalingModuleFactory[] = [];
+export const SIGNALING_MODULES: readonly SignalingModuleFactory[] = [
+  authModule(),
+  streamsModule(),
+  ledgerModule,
+  viewersModule(),
+];

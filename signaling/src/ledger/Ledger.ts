@@ -1,0 +1,523 @@
+import { type Asset, checkU128 } from '@persecond/contracts-client';
+import { and, eq, sql } from 'drizzle-orm';
+import { canonicalAccount, sameAccount } from './accounts.ts';
+import type { LedgerConfig } from './config.ts';
+import { type LedgerDatabase, type LedgerDb, openLedgerDatabase } from './database.ts';
+import { LedgerError } from './errors.ts';
+import { settlementCredits, viewerSessions, watcherCursor } from './schema.ts';
+
+/** What a viewer session is opened with; all fixed for the session's life except the budget. */
+export interface SessionOpening {
+  sessionId: string;
+  streamId: string;
+  wallet: string;
+  sessionAccount: string;
+  creator: string;
+  asset: Asset;
+  pricePerSecond: bigint;
+  budget: bigint;
+}
+
+/** A viewer session as the ledger holds it. */
+export interface LedgerSession extends SessionOpening {
+  status: 'active' | 'closed';
+  watchedSeconds: number;
+  /** Sequence number of the last recorded tick (0 before the first). */
+  lastSeq: number;
+  /** watchedSeconds × pricePerSecond. */
+  owed: bigint;
+  /** `owed` of the highest valid voucher. */
+  acknowledged: bigint;
+  acknowledgedSeq: number;
+  settledPending: bigint;
+  settledFinal: bigint;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** One metered second of a session: cumulative seconds and amount after tick `seq`. */
+export interface TickRecord {
+  sessionId: string;
+  seq: number;
+  watchedSeconds: number;
+  owed: bigint;
+}
+
+/** A verified voucher: the viewer acknowledged owing `owed` at tick `seq`. */
+export interface VoucherRecord {
+  sessionId: string;
+  seq: number;
+  owed: bigint;
+}
+
+/** A settlement seen on chain (a contracts-client `SettlementEvent` fits). */
+export interface SettlementCreditInput {
+  /** Chain-derived id `<blockHash>:<extrinsicIndex>:<eventIndex>`. */
+  id: string;
+  sessionId: string;
+  streamId: string;
+  /** The account that paid; only the session account's payments count. */
+  payer: string;
+  /** The account paid; only payments to the stream's creator count. */
+  creator: string;
+  asset: Asset;
+  amount: bigint;
+  blockNumber: number;
+  blockHash: string;
+}
+
+/**
+ * What a credit did: `credited` (new), `finalized` (pending → final), `unchanged` (already known at that status, or
+ * final already), `ignored` (unknown session, or not a payment from its session account to its creator).
+ */
+export type CreditOutcome = 'credited' | 'finalized' | 'unchanged' | 'ignored';
+
+/** A wallet's standing across its sessions. */
+export interface WalletDebt {
+  sessions: number;
+  /** Σ metered amounts (watched × price). */
+  owed: bigint;
+  /** Σ acknowledged amounts (highest vouchers). */
+  acknowledged: bigint;
+  /** Σ settled amounts, pending and final. */
+  settled: bigint;
+  /** Σ over sessions of what was acknowledged and not yet settled: the debt the wallet signed for. */
+  debt: bigint;
+  /** Σ over sessions of what was metered and not yet settled (includes seconds not acknowledged). */
+  meteredDebt: bigint;
+}
+
+/** A stream's totals across its viewer sessions. */
+export interface StreamTotals {
+  sessions: number;
+  activeSessions: number;
+  watchedSeconds: number;
+  owed: bigint;
+  acknowledged: bigint;
+  settledPending: bigint;
+  settledFinal: bigint;
+}
+
+/** Last final block whose settlements were credited, on the chain of `genesisHash`. */
+export interface WatcherCursor {
+  genesisHash: string;
+  number: number;
+  hash: string;
+}
+
+type SessionRow = typeof viewerSessions.$inferSelect;
+
+const CURSOR_ID = 'settlements';
+
+function assetText(asset: Asset): string {
+  return asset === 'native' ? 'native' : String(asset);
+}
+
+function assetOf(text: string): Asset {
+  return text === 'native' ? 'native' : Number(text);
+}
+
+function toSession(row: SessionRow): LedgerSession {
+  return {
+    sessionId: row.sessionId,
+    streamId: row.streamId,
+    wallet: row.wallet,
+    sessionAccount: row.sessionAccount,
+    creator: row.creator,
+    asset: assetOf(row.asset),
+    pricePerSecond: row.pricePerSecond,
+    budget: row.budget,
+    status: row.status,
+    watchedSeconds: row.watchedSeconds,
+    lastSeq: row.lastSeq,
+    owed: row.owed,
+    acknowledged: row.acknowledged,
+    acknowledgedSeq: row.acknowledgedSeq,
+    settledPending: row.settledPending,
+    settledFinal: row.settledFinal,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+  };
+}
+
+function checkCount(name: string, value: number, min: number): void {
+  if (!Number.isSafeInteger(value) || value < min) {
+    throw new LedgerError('INPUT_INVALID', `${name} must be an integer ≥ ${min}, got ${value}`);
+  }
+}
+
+function checkAmount(name: string, value: bigint): void {
+  try {
+    checkU128(value);
+  } catch {
+    throw new LedgerError('INPUT_INVALID', `${name} out of u128 range: ${value}`);
+  }
+}
+
+/** A PostgreSQL array literal (`{"a","b"}`), passed as one text parameter whatever the batch size. */
+function arrayLiteral(values: readonly (string | number | bigint)[]): string {
+  return `{${values.map((v) => `"${String(v).replace(/["\\]/g, '\\$&')}"`).join(',')}}`;
+}
+
+/** Rows of a raw query (both drivers answer `{ rows }`). */
+async function rowsOf<T>(db: LedgerDb, query: ReturnType<typeof sql>): Promise<T[]> {
+  const result = (await db.execute(query)) as unknown as { rows: T[] };
+  return result.rows;
+}
+
+/**
+ * The signaling ledger: viewer sessions, metered seconds, acknowledged and settled amounts, persisted so that a
+ * restart loses nothing and charges nothing twice. Every write is idempotent (ticks by seq, vouchers by amount,
+ * settlements by chain id), so replaying any of them is harmless.
+ */
+export class Ledger {
+  readonly #database: LedgerDatabase;
+  readonly #inflight = new Set<Promise<unknown>>();
+  #closing: Promise<void> | undefined;
+
+  private constructor(database: LedgerDatabase) {
+    this.#database = database;
+  }
+
+  /** Opens (and migrates) the configured database. */
+  static async open(config: LedgerConfig): Promise<Ledger> {
+    return new Ledger(await openLedgerDatabase(config));
+  }
+
+  /** Which engine holds the data. */
+  get kind(): 'pglite' | 'postgres' {
+    return this.#database.kind;
+  }
+
+  /** Runs one operation unless closed; close() waits for running ones. */
+  #run<T>(op: (db: LedgerDb) => Promise<T>): Promise<T> {
+    if (this.#closing) return Promise.reject(new LedgerError('LEDGER_CLOSED', 'the ledger is closed'));
+    const p = op(this.#database.db);
+    this.#inflight.add(p);
+    const done = () => this.#inflight.delete(p);
+    p.then(done, done);
+    return p;
+  }
+
+  /**
+   * Opens a session, or resumes it (same session id): the fixed terms must match, the budget is updated and the
+   * status becomes active again. Returns the stored session (seconds, seq and amounts carry on after a resume).
+   */
+  async openSession(opening: SessionOpening): Promise<{ session: LedgerSession; resumed: boolean }> {
+    checkAmount('pricePerSecond', opening.pricePerSecond);
+    checkAmount('budget', opening.budget);
+    const values = {
+      sessionId: opening.sessionId,
+      streamId: opening.streamId,
+      wallet: canonicalAccount(opening.wallet),
+      sessionAccount: canonicalAccount(opening.sessionAccount),
+      creator: canonicalAccount(opening.creator),
+      asset: assetText(opening.asset),
+      pricePerSecond: opening.pricePerSecond,
+      budget: opening.budget,
+    };
+    return this.#run(async (db) => {
+      const [created] = await db.insert(viewerSessions).values(values).onConflictDoNothing().returning();
+      if (created) return { session: toSession(created), resumed: false };
+      const [existing] = await db.select().from(viewerSessions).where(eq(viewerSessions.sessionId, values.sessionId));
+      if (!existing) throw new LedgerError('SESSION_NOT_FOUND', `session ${values.sessionId} vanished while opening`);
+      for (const key of ['streamId', 'wallet', 'sessionAccount', 'creator', 'asset', 'pricePerSecond'] as const) {
+        if (existing[key] !== values[key]) {
+          throw new LedgerError('SESSION_MISMATCH', `session ${values.sessionId} exists with another ${key}`);
+        }
+      }
+      const [resumed] = await db
+        .update(viewerSessions)
+        .set({ status: 'active', budget: values.budget, updatedAt: sql`now()` })
+        .where(eq(viewerSessions.sessionId, values.sessionId))
+        .returning();
+      return { session: toSession(resumed ?? existing), resumed: true };
+    });
+  }
+
+  /** The stored session, if any. */
+  session(sessionId: string): Promise<LedgerSession | undefined> {
+    return this.#run(async (db) => {
+      const [row] = await db.select().from(viewerSessions).where(eq(viewerSessions.sessionId, sessionId));
+      return row ? toSession(row) : undefined;
+    });
+  }
+
+  /** Marks a session closed (the viewer left); its amounts stay and count for the wallet's debt. */
+  closeSession(sessionId: string): Promise<LedgerSession> {
+    return this.#run(async (db) => {
+      const [row] = await db
+        .update(viewerSessions)
+        .set({ status: 'closed', updatedAt: sql`now()` })
+        .where(eq(viewerSessions.sessionId, sessionId))
+        .returning();
+      if (!row) throw new LedgerError('SESSION_NOT_FOUND', `no session ${sessionId}`);
+      return toSession(row);
+    });
+  }
+
+  /**
+   * Records one tick. `duplicate` when a tick with this or a later seq is already recorded (a replay: nothing
+   * changes). Throws TICK_INVALID when `owed` is not watchedSeconds × price or the seconds go backwards.
+   */
+  recordTick(tick: TickRecord): Promise<'recorded' | 'duplicate'> {
+    return this.#run(async (db) => {
+      const recorded = await this.#recordTicks(db, [tick]);
+      if (recorded.has(tick.sessionId)) return 'recorded';
+      const [row] = await db.select().from(viewerSessions).where(eq(viewerSessions.sessionId, tick.sessionId));
+      if (!row) throw new LedgerError('SESSION_NOT_FOUND', `no session ${tick.sessionId}`);
+      if (row.lastSeq >= tick.seq) return 'duplicate';
+      if (row.status === 'closed') throw new LedgerError('SESSION_CLOSED', `session ${tick.sessionId} is closed`);
+      throw new LedgerError(
+        'TICK_INVALID',
+        `tick ${tick.seq} of ${tick.sessionId}: ${tick.watchedSeconds} s for ${tick.owed} does not follow ` +
+          `${row.watchedSeconds} s at ${row.pricePerSecond} per second`,
+      );
+    });
+  }
+
+  /**
+   * Records many ticks in one statement (the meter's round); returns the sessions whose tick was recorded. Per
+   * session only the highest seq of the batch counts; it is skipped when already recorded (seq not above the last),
+   * inconsistent, or its session is unknown or closed.
+   */
+  recordTicks(ticks: readonly TickRecord[]): Promise<ReadonlySet<string>> {
+    return this.#run((db) => this.#recordTicks(db, ticks));
+  }
+
+  async #recordTicks(db: LedgerDb, ticks: readonly TickRecord[]): Promise<ReadonlySet<string>> {
+    if (ticks.length === 0) return new Set();
+    // Ticks are cumulative: per session only the latest counts (an UPDATE applies one source row per target row).
+    const latest = new Map<string, TickRecord>();
+    for (const t of ticks) {
+      checkCount('seq', t.seq, 1);
+      checkCount('watchedSeconds', t.watchedSeconds, 0);
+      checkAmount('owed', t.owed);
+      const seen = latest.get(t.sessionId);
+      if (!seen || seen.seq < t.seq) latest.set(t.sessionId, t);
+    }
+    const rows = [...latest.values()];
+    // Four array parameters for the whole batch (cheaper to decode than JSON); the WHERE clause keeps the update
+    // idempotent by seq and exact in amount.
+    const applied = await rowsOf<{ session_id: string }>(
+      db,
+      sql`update ${viewerSessions} as s
+          set watched_seconds = v.w, last_seq = v.q, owed = v.o, updated_at = now()
+          from unnest(${arrayLiteral(rows.map((t) => t.sessionId))}::text[],
+                      ${arrayLiteral(rows.map((t) => t.seq))}::bigint[],
+                      ${arrayLiteral(rows.map((t) => t.watchedSeconds))}::bigint[],
+                      ${arrayLiteral(rows.map((t) => t.owed))}::numeric[]) as v(s, q, w, o)
+          where s.session_id = v.s and s.status = 'active' and v.q > s.last_seq
+            and v.w >= s.watched_seconds and v.o = v.w * s.price_per_second
+          returning s.session_id`,
+    );
+    return new Set(applied.map((r) => r.session_id));
+  }
+
+  /**
+   * Records a verified voucher: raises the acknowledged amount when `owed` is higher (a lower or equal one is a
+   * no-op). Throws VOUCHER_EXCEEDS_OWED when it acknowledges more than was metered.
+   */
+  async recordVoucher(voucher: VoucherRecord): Promise<{ raised: boolean; acknowledged: bigint }> {
+    checkCount('seq', voucher.seq, 0);
+    checkAmount('owed', voucher.owed);
+    return this.#run(async (db) => {
+      const id = voucher.sessionId;
+      const [raised] = await db
+        .update(viewerSessions)
+        .set({ acknowledged: voucher.owed, acknowledgedSeq: voucher.seq, updatedAt: sql`now()` })
+        .where(
+          and(
+            eq(viewerSessions.sessionId, id),
+            sql`${viewerSessions.acknowledged} < ${voucher.owed.toString()}::numeric`,
+            sql`${viewerSessions.owed} >= ${voucher.owed.toString()}::numeric`,
+          ),
+        )
+        .returning({ acknowledged: viewerSessions.acknowledged });
+      if (raised) return { raised: true, acknowledged: raised.acknowledged };
+      const [row] = await db.select().from(viewerSessions).where(eq(viewerSessions.sessionId, id));
+      if (!row) throw new LedgerError('SESSION_NOT_FOUND', `no session ${id}`);
+      if (voucher.owed > row.acknowledged) {
+        throw new LedgerError('VOUCHER_EXCEEDS_OWED', `voucher for ${voucher.owed} exceeds metered ${row.owed}`);
+      }
+      return { raised: false, acknowledged: row.acknowledged };
+    });
+  }
+
+  /**
+   * Credits a settlement seen on chain, idempotently by its id: a new one adds to the session's pending or final
+   * total; `final` moves a pending one to final; a final credit never changes again.
+   */
+  async creditSettlement(credit: SettlementCreditInput, status: 'pending' | 'final'): Promise<CreditOutcome> {
+    checkAmount('amount', credit.amount);
+    checkCount('blockNumber', credit.blockNumber, 0);
+    return this.#run((db) =>
+      db.transaction(async (tx) => {
+        // Locking the session row serializes every credit of this session, across nodes sharing the database.
+        const [session] = await tx
+          .select()
+          .from(viewerSessions)
+          .where(eq(viewerSessions.sessionId, credit.sessionId))
+          .for('update');
+        if (
+          !session ||
+          session.streamId !== credit.streamId ||
+          session.asset !== assetText(credit.asset) ||
+          !sameAccount(session.sessionAccount, credit.payer) ||
+          !sameAccount(session.creator, credit.creator)
+        ) {
+          return 'ignored';
+        }
+        const [existing] = await tx.select().from(settlementCredits).where(eq(settlementCredits.id, credit.id));
+        if (!existing) {
+          await tx.insert(settlementCredits).values({
+            id: credit.id,
+            sessionId: credit.sessionId,
+            amount: credit.amount,
+            status,
+            blockNumber: credit.blockNumber,
+            blockHash: credit.blockHash,
+          });
+          const column = status === 'final' ? viewerSessions.settledFinal : viewerSessions.settledPending;
+          await tx
+            .update(viewerSessions)
+            .set({
+              [status === 'final' ? 'settledFinal' : 'settledPending']:
+                sql`${column} + ${credit.amount.toString()}::numeric`,
+              updatedAt: sql`now()`,
+            })
+            .where(eq(viewerSessions.sessionId, credit.sessionId));
+          return 'credited';
+        }
+        if (existing.status === 'final' || status === 'pending') return 'unchanged';
+        await tx
+          .update(settlementCredits)
+          .set({ status: 'final', updatedAt: sql`now()` })
+          .where(eq(settlementCredits.id, credit.id));
+        const amount = existing.amount.toString();
+        await tx
+          .update(viewerSessions)
+          .set({
+            settledPending: sql`${viewerSessions.settledPending} - ${amount}::numeric`,
+            settledFinal: sql`${viewerSessions.settledFinal} + ${amount}::numeric`,
+            updatedAt: sql`now()`,
+          })
+          .where(eq(viewerSessions.sessionId, credit.sessionId));
+        return 'finalized';
+      }),
+    );
+  }
+
+  /** Removes the pending credits of a block that lost a fork (final credits never change); returns their sessions. */
+  retractBlock(blockHash: string): Promise<string[]> {
+    return this.#run((db) =>
+      db.transaction(async (tx) => {
+        const removed = await tx
+          .delete(settlementCredits)
+          .where(and(eq(settlementCredits.blockHash, blockHash), eq(settlementCredits.status, 'pending')))
+          .returning();
+        for (const credit of removed) {
+          await tx
+            .update(viewerSessions)
+            .set({
+              settledPending: sql`${viewerSessions.settledPending} - ${credit.amount.toString()}::numeric`,
+              updatedAt: sql`now()`,
+            })
+            .where(eq(viewerSessions.sessionId, credit.sessionId));
+        }
+        return [...new Set(removed.map((c) => c.sessionId))];
+      }),
+    );
+  }
+
+  /** A wallet's unsettled amounts across its sessions (optionally leaving one out, e.g. the one being resumed). */
+  async debtOf(wallet: string, opts: { exceptSessionId?: string } = {}): Promise<WalletDebt> {
+    const who = canonicalAccount(wallet);
+    return this.#run(async (db) => {
+      const settled = sql`(${viewerSessions.settledPending} + ${viewerSessions.settledFinal})`;
+      const [row] = await rowsOf<Record<'sessions' | 'owed' | 'acknowledged' | 'settled' | 'debt' | 'metered', string>>(
+        db,
+        sql`select count(*)::text as sessions,
+              coalesce(sum(${viewerSessions.owed}), 0)::text as owed,
+              coalesce(sum(${viewerSessions.acknowledged}), 0)::text as acknowledged,
+              coalesce(sum(${settled}), 0)::text as settled,
+              coalesce(sum(greatest(${viewerSessions.acknowledged} - ${settled}, 0)), 0)::text as debt,
+              coalesce(sum(greatest(${viewerSessions.owed} - ${settled}, 0)), 0)::text as metered
+            from ${viewerSessions}
+            where ${viewerSessions.wallet} = ${who}
+              and ${viewerSessions.sessionId} is distinct from ${opts.exceptSessionId ?? null}`,
+      );
+      if (!row) throw new LedgerError('SESSION_NOT_FOUND', 'debt query returned nothing');
+      return {
+        sessions: Number(row.sessions),
+        owed: BigInt(row.owed),
+        acknowledged: BigInt(row.acknowledged),
+        settled: BigInt(row.settled),
+        debt: BigInt(row.debt),
+        meteredDebt: BigInt(row.metered),
+      };
+    });
+  }
+
+  /** A stream's totals across its sessions (for the creator's `stream:stats`). */
+  async streamTotals(streamId: string): Promise<StreamTotals> {
+    return this.#run(async (db) => {
+      const [row] = await rowsOf<
+        Record<'sessions' | 'active' | 'watched' | 'owed' | 'acknowledged' | 'pending' | 'final', string>
+      >(
+        db,
+        sql`select count(*)::text as sessions,
+              count(*) filter (where ${viewerSessions.status} = 'active')::text as active,
+              coalesce(sum(${viewerSessions.watchedSeconds}), 0)::text as watched,
+              coalesce(sum(${viewerSessions.owed}), 0)::text as owed,
+              coalesce(sum(${viewerSessions.acknowledged}), 0)::text as acknowledged,
+              coalesce(sum(${viewerSessions.settledPending}), 0)::text as pending,
+              coalesce(sum(${viewerSessions.settledFinal}), 0)::text as final
+            from ${viewerSessions}
+            where ${viewerSessions.streamId} = ${streamId}`,
+      );
+      if (!row) throw new LedgerError('SESSION_NOT_FOUND', 'stream totals query returned nothing');
+      return {
+        sessions: Number(row.sessions),
+        activeSessions: Number(row.active),
+        watchedSeconds: Number(row.watched),
+        owed: BigInt(row.owed),
+        acknowledged: BigInt(row.acknowledged),
+        settledPending: BigInt(row.pending),
+        settledFinal: BigInt(row.final),
+      };
+    });
+  }
+
+  /** Where crediting stopped: the settlement watcher resumes after this final block. */
+  watcherCursor(): Promise<WatcherCursor | undefined> {
+    return this.#run(async (db) => {
+      const [row] = await db.select().from(watcherCursor).where(eq(watcherCursor.id, CURSOR_ID));
+      return row ? { genesisHash: row.genesisHash, number: row.blockNumber, hash: row.blockHash } : undefined;
+    });
+  }
+
+  /** Stores the settlement watcher's cursor (after the block's credits are written). */
+  async saveWatcherCursor(cursor: WatcherCursor): Promise<void> {
+    checkCount('number', cursor.number, 0);
+    return this.#run(async (db) => {
+      const values = {
+        id: CURSOR_ID,
+        genesisHash: cursor.genesisHash,
+        blockNumber: cursor.number,
+        blockHash: cursor.hash,
+        updatedAt: new Date(),
+      };
+      await db.insert(watcherCursor).values(values).onConflictDoUpdate({ target: watcherCursor.id, set: values });
+    });
+  }
+
+  /** Refuses new work, waits for running operations, then closes the database; safe to call twice. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      await Promise.allSettled([...this.#inflight]);
+      await this.#database.close();
+    })();
+    return this.#closing;
+  }
+}

@@ -1,0 +1,21 @@
+/** Stable codes of ledger failures. */
+export type LedgerErrorCode =
+  | 'LEDGER_CLOSED'
+  | 'LEDGER_LOCKED'
+  | 'SESSION_NOT_FOUND'
+  | 'SESSION_CLOSED'
+  | 'SESSION_MISMATCH'
+  | 'TICK_INVALID'
+  | 'VOUCHER_EXCEEDS_OWED'
+  | 'INPUT_INVALID';
+
+/** A refused ledger operation, with a stable code. */
+export class LedgerError extends Error {
+  constructor(
+    readonly code: LedgerErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'LedgerError';
+  }
+}

@@ -1,0 +1,158 @@
+import { type ChainClient, SettlementWatcher, type WatchedBlock } from '@persecond/contracts-client';
+import type { Logger } from 'pino';
+import { Counter } from 'prom-client';
+import type { SignalingContext, SignalingModule, SignalingModuleFactory } from '../SignalingContext.ts';
+import { type LedgerConfig, loadLedgerConfig } from './config.ts';
+import { type CreditOutcome, Ledger } from './Ledger.ts';
+
+/** Pause before restarting a settlement watcher that stopped on an error. */
+const RESTART_DELAY_MS = 1_000;
+
+/** A change of a session's settled totals caused by the chain. */
+export interface SettlementChange {
+  sessionId: string;
+  outcome: Exclude<CreditOutcome, 'unchanged' | 'ignored'> | 'retracted';
+}
+
+/** The `ledger` signaling module: the node's Ledger, credited from the chain's settlements. */
+export interface LedgerModule extends SignalingModule {
+  readonly name: 'ledger';
+  readonly ledger: Ledger;
+  /** Subscribes to settlement changes (e.g. to resume a paused viewer); returns the unsubscribe function. */
+  onSettlement(listener: (change: SettlementChange) => void): () => void;
+}
+
+/** How the module gets its ledger. */
+export interface LedgerModuleOptions {
+  /** Where to store data (default: from the environment, parsed when the module is created). */
+  config?: LedgerConfig;
+  /** Follow the chain and credit settlements when the node has a chain (default true). */
+  watchSettlements?: boolean;
+}
+
+/** The ledger module of `ctx.modules`; throws when the node was built without it. */
+export function ledgerModuleOf(modules: ReadonlyMap<string, SignalingModule>): LedgerModule {
+  const mod = modules.get('ledger');
+  if (!mod || !('ledger' in mod)) throw new Error('the ledger module must be created before this one');
+  return mod as LedgerModule;
+}
+
+async function startWatcher(
+  chain: ChainClient,
+  ledger: Ledger,
+  log: Logger,
+  onBlock: (delivery: WatchedBlock) => Promise<void>,
+): Promise<SettlementWatcher> {
+  const cursor = await ledger.watcherCursor();
+  const { genesisHash } = chain.facts;
+  if (cursor && cursor.genesisHash === genesisHash) {
+    try {
+      return await SettlementWatcher.start(chain, { onBlock, from: { number: cursor.number, hash: cursor.hash } });
+    } catch (err) {
+      // E.g. a dev chain restarted from genesis: its old cursor names a block that no longer exists.
+      log.warn({ err, cursor }, 'cannot resume settlements from the stored cursor; following from the finalized head');
+    }
+  }
+  return SettlementWatcher.start(chain, { onBlock });
+}
+
+/** Creates the ledger module factory (tests pass their own storage). */
+export function createLedgerModule(opts: LedgerModuleOptions = {}): SignalingModuleFactory {
+  return async (ctx: SignalingContext): Promise<LedgerModule> => {
+    const log = ctx.log.child({ part: 'ledger' });
+    const ledger = await Ledger.open(opts.config ?? loadLedgerConfig());
+    const listeners = new Set<(change: SettlementChange) => void>();
+    const credits = new Counter({
+      name: 'signaling_ledger_settlement_credits_total',
+      help: 'Settlements seen on chain, by what they did to the ledger',
+      labelNames: ['outcome'] as const,
+      registers: [ctx.metrics.registry],
+    });
+    const notify = (change: SettlementChange) => {
+      for (const listener of listeners) {
+        try {
+          listener(change);
+        } catch (err) {
+          log.error({ err, change }, 'settlement listener failed');
+        }
+      }
+    };
+    const onBlock = async (delivery: WatchedBlock): Promise<void> => {
+      if (delivery.status === 'retracted') {
+        for (const sessionId of await ledger.retractBlock(delivery.block.hash)) {
+          credits.inc({ outcome: 'retracted' });
+          notify({ sessionId, outcome: 'retracted' });
+        }
+        return;
+      }
+      for (const event of delivery.block.events) {
+        if (event.type !== 'settlement') continue;
+        const outcome = await ledger.creditSettlement(event, delivery.status);
+        credits.inc({ outcome });
+        if (outcome === 'credited' || outcome === 'finalized') notify({ sessionId: event.sessionId, outcome });
+      }
+      if (delivery.status === 'final' && ctx.chain) {
+        const { hash, number } = delivery.block;
+        await ledger.saveWatcherCursor({ genesisHash: ctx.chain.facts.genesisHash, number, hash });
+      }
+    };
+    let watcher: SettlementWatcher | undefined;
+    let retry: NodeJS.Timeout | undefined;
+    let restarting: Promise<void> | undefined;
+    let closing: Promise<void> | undefined;
+    const chain = ctx.chain;
+    // A failed credit (e.g. the database briefly unreachable) stops the watcher; it is restarted from the stored
+    // cursor, which only moves after a final block's credits are written, and credits are idempotent: nothing is
+    // lost or counted twice.
+    const follow = async (chainClient: ChainClient): Promise<void> => {
+      const current = await startWatcher(chainClient, ledger, log, onBlock);
+      if (closing) {
+        await current.close();
+        return;
+      }
+      watcher = current;
+      void current.closed.then((err) => {
+        if (!err || closing) return;
+        log.error({ err }, 'settlement watcher stopped; restarting from the stored cursor');
+        const again = () => {
+          retry = undefined;
+          if (closing) return;
+          restarting = follow(chainClient).catch((restartErr: unknown) => {
+            log.error({ err: restartErr }, 'settlement watcher restart failed');
+            if (!closing) retry = setTimeout(again, RESTART_DELAY_MS);
+          });
+        };
+        retry = setTimeout(again, RESTART_DELAY_MS);
+      });
+    };
+    if (chain && opts.watchSettlements !== false) {
+      try {
+        await follow(chain);
+      } catch (err) {
+        await ledger.close();
+        throw err;
+      }
+    }
+    return {
+      name: 'ledger',
+      ledger,
+      onSettlement(listener) {
+        listeners.add(listener);
+        return () => listeners.delete(listener);
+      },
+      close() {
+        closing ??= (async () => {
+          listeners.clear();
+          clearTimeout(retry);
+          await restarting;
+          await watcher?.close();
+          await ledger.close();
+        })();
+        return closing;
+      },
+    };
+  };
+}
+
+/** The ledger module as configured by the environment (DATABASE_URL or SIGNALING_DATA_DIR). */
+export const ledgerModule: SignalingModuleFactory = createLedgerModule();

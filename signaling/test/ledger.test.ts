@@ -1,0 +1,503 @@
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { U128_MAX } from '@persecond/contracts-client';
+import { cryptoWaitReady, encodeAddress } from '@polkadot/util-crypto';
+import fc from 'fast-check';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LedgerConfig } from '../src/ledger/config.ts';
+import { Ledger, type SessionOpening, type SettlementCreditInput } from '../src/ledger/Ledger.ts';
+
+/** A distinct, valid account for each call. */
+let accounts = 0;
+function account(prefix = 42): string {
+  const key = new Uint8Array(32);
+  new DataView(key.buffer).setUint32(0, ++accounts);
+  key.set(randomBytes(8), 8);
+  return encodeAddress(key, prefix);
+}
+
+let sessions = 0;
+function opening(overrides: Partial<SessionOpening> = {}): SessionOpening {
+  sessions++;
+  return {
+    sessionId: `sess-${String(sessions).padStart(6, '0')}-${randomBytes(3).toString('hex')}`,
+    streamId: 'stream-ledger-1',
+    wallet: account(),
+    sessionAccount: account(),
+    creator: account(),
+    asset: 'native',
+    pricePerSecond: 7n,
+    budget: 10_000n,
+    ...overrides,
+  };
+}
+
+function settlementOf(s: SessionOpening, id: string, amount: bigint, block = 1): SettlementCreditInput {
+  return {
+    id,
+    sessionId: s.sessionId,
+    streamId: s.streamId,
+    payer: s.sessionAccount,
+    creator: s.creator,
+    asset: s.asset,
+    amount,
+    blockNumber: block,
+    blockHash: `0x${block.toString(16).padStart(64, '0')}`,
+  };
+}
+
+/** Ticks 1..n of a session at its price. */
+function ticks(s: SessionOpening, from: number, to: number) {
+  const out = [];
+  for (let seq = from; seq <= to; seq++) {
+    out.push({ sessionId: s.sessionId, seq, watchedSeconds: seq, owed: BigInt(seq) * s.pricePerSecond });
+  }
+  return out;
+}
+
+/** A scratch PostgreSQL database on CI's server, dropped after the run. */
+async function scratchDatabase(baseUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `persecond_ledger_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: baseUrl });
+  await admin.connect();
+  try {
+    await admin.query(`create database ${name}`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(baseUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      const c = new pg.Client({ connectionString: baseUrl });
+      await c.connect();
+      try {
+        await c.query(`drop database if exists ${name} with (force)`);
+      } finally {
+        await c.end();
+      }
+    },
+  };
+}
+
+/** Storage a suite runs on: a config to (re)open, and its disposal. */
+interface Backend {
+  config: LedgerConfig;
+  dispose(): Promise<void>;
+}
+
+function ledgerSuite(name: string, makeBackend: () => Promise<Backend>): void {
+  describe(`ledger on ${name}`, () => {
+    let backend: Backend;
+    let ledger: Ledger;
+
+    beforeAll(async () => {
+      await cryptoWaitReady();
+      backend = await makeBackend();
+      ledger = await Ledger.open(backend.config);
+    });
+
+    afterAll(async () => {
+      await ledger?.close();
+      await backend?.dispose();
+    });
+
+    it('opens a session in canonical form and resumes it with its state', async () => {
+      const s = opening({ wallet: account(0), asset: 1984, pricePerSecond: 250n });
+      const { session, resumed } = await ledger.openSession(s);
+      expect(resumed).toBe(false);
+      expect(session).toMatchObject({
+        sessionId: s.sessionId,
+        wallet: encodeAddress(s.wallet, 42),
+        asset: 1984,
+        pricePerSecond: 250n,
+        status: 'active',
+        watchedSeconds: 0,
+        lastSeq: 0,
+        owed: 0n,
+        acknowledged: 0n,
+        settledPending: 0n,
+        settledFinal: 0n,
+      });
+      expect(await ledger.recordTicks(ticks(s, 1, 3))).toEqual(new Set([s.sessionId]));
+      await ledger.closeSession(s.sessionId);
+      const again = await ledger.openSession({ ...s, budget: 20_000n });
+      expect(again.resumed).toBe(true);
+      expect(again.session).toMatchObject({ status: 'active', budget: 20_000n, watchedSeconds: 3, owed: 750n });
+      await expect(ledger.openSession({ ...s, pricePerSecond: 1n })).rejects.toMatchObject({
+        code: 'SESSION_MISMATCH',
+      });
+      await expect(ledger.openSession({ ...s, creator: account() })).rejects.toMatchObject({
+        code: 'SESSION_MISMATCH',
+      });
+      await expect(ledger.openSession({ ...opening(), wallet: 'not-an-address' })).rejects.toMatchObject({
+        code: 'INPUT_INVALID',
+      });
+    });
+
+    it('records ticks idempotently by seq and refuses inexact or backward ones', async () => {
+      const s = opening();
+      await ledger.openSession(s);
+      const [t1, t2, t3] = ticks(s, 1, 3);
+      expect(await ledger.recordTick(t1!)).toBe('recorded');
+      expect(await ledger.recordTick(t2!)).toBe('recorded');
+      expect(await ledger.recordTick(t2!)).toBe('duplicate');
+      expect(await ledger.recordTick(t1!)).toBe('duplicate');
+      await expect(ledger.recordTick({ ...t3!, owed: t3!.owed + 1n })).rejects.toMatchObject({
+        code: 'TICK_INVALID',
+      });
+      await expect(ledger.recordTick({ ...t3!, watchedSeconds: 1, owed: 7n })).rejects.toMatchObject({
+        code: 'TICK_INVALID',
+      });
+      // A second without media: seq advances, seconds and amount do not.
+      expect(await ledger.recordTick({ ...t3!, watchedSeconds: 2, owed: 14n })).toBe('recorded');
+      expect(await ledger.session(s.sessionId)).toMatchObject({ lastSeq: 3, watchedSeconds: 2, owed: 14n });
+      await expect(ledger.recordTick({ ...t3!, sessionId: 'sess-unknown-1' })).rejects.toMatchObject({
+        code: 'SESSION_NOT_FOUND',
+      });
+      await expect(ledger.recordTick({ ...t3!, seq: 0 })).rejects.toMatchObject({ code: 'INPUT_INVALID' });
+      await ledger.closeSession(s.sessionId);
+      await expect(ledger.recordTick({ ...t3!, seq: 4, watchedSeconds: 3, owed: 21n })).rejects.toMatchObject({
+        code: 'SESSION_CLOSED',
+      });
+    });
+
+    it('records a round of many sessions in one batch, skipping replays', async () => {
+      const all = Array.from({ length: 120 }, () => opening({ pricePerSecond: 3n }));
+      for (const s of all) await ledger.openSession(s);
+      const round1 = all.map((s) => ticks(s, 1, 1)[0]!);
+      expect((await ledger.recordTicks(round1)).size).toBe(120);
+      const round2 = all.map((s) => ticks(s, 2, 2)[0]!);
+      const mixed = [...round2.slice(0, 60), ...round1.slice(60)];
+      const recorded = await ledger.recordTicks(mixed);
+      expect(recorded).toEqual(new Set(all.slice(0, 60).map((s) => s.sessionId)));
+      expect(await ledger.session(all[0]!.sessionId)).toMatchObject({ watchedSeconds: 2, owed: 6n });
+      expect(await ledger.session(all[119]!.sessionId)).toMatchObject({ watchedSeconds: 1, owed: 3n });
+      // Any text is a valid id for the ledger on its own: quoting inside the batch must hold.
+      const odd = opening({ sessionId: 'sess "odd", {braces} \\ back\\slash' });
+      await ledger.openSession(odd);
+      expect(await ledger.recordTicks([...ticks(odd, 1, 2), ...ticks(all[0]!, 3, 3)])).toEqual(
+        new Set([odd.sessionId, all[0]!.sessionId]),
+      );
+      expect(await ledger.session(odd.sessionId)).toMatchObject({ lastSeq: 2, owed: 14n });
+    });
+
+    it('only ever raises the acknowledged amount, never above what was metered', async () => {
+      const s = opening();
+      await ledger.openSession(s);
+      await ledger.recordTicks(ticks(s, 1, 5));
+      expect(await ledger.recordVoucher({ sessionId: s.sessionId, seq: 3, owed: 21n })).toEqual({
+        raised: true,
+        acknowledged: 21n,
+      });
+      expect(await ledger.recordVoucher({ sessionId: s.sessionId, seq: 2, owed: 14n })).toEqual({
+        raised: false,
+        acknowledged: 21n,
+      });
+      expect(await ledger.recordVoucher({ sessionId: s.sessionId, seq: 3, owed: 21n })).toEqual({
+        raised: false,
+        acknowledged: 21n,
+      });
+      await expect(ledger.recordVoucher({ sessionId: s.sessionId, seq: 6, owed: 42n })).rejects.toMatchObject({
+        code: 'VOUCHER_EXCEEDS_OWED',
+      });
+      expect(await ledger.session(s.sessionId)).toMatchObject({ acknowledged: 21n, acknowledgedSeq: 3 });
+    });
+
+    it('credits settlements once by chain id: pending, then final, and final never changes', async () => {
+      const s = opening();
+      await ledger.openSession(s);
+      await ledger.recordTicks(ticks(s, 1, 10));
+      const a = settlementOf(s, '0xaa:1:2', 30n, 5);
+      expect(await ledger.creditSettlement(a, 'pending')).toBe('credited');
+      expect(await ledger.creditSettlement(a, 'pending')).toBe('unchanged');
+      expect(await ledger.session(s.sessionId)).toMatchObject({ settledPending: 30n, settledFinal: 0n });
+      expect(await ledger.creditSettlement(a, 'final')).toBe('finalized');
+      expect(await ledger.creditSettlement(a, 'final')).toBe('unchanged');
+      expect(await ledger.creditSettlement(a, 'pending')).toBe('unchanged');
+      expect(await ledger.creditSettlement({ ...a, amount: 999n }, 'final')).toBe('unchanged');
+      expect(await ledger.session(s.sessionId)).toMatchObject({ settledPending: 0n, settledFinal: 30n });
+      // Seen only at finality (e.g. backfilled after a restart).
+      expect(await ledger.creditSettlement(settlementOf(s, '0xbb:1:2', 5n, 6), 'final')).toBe('credited');
+      expect(await ledger.session(s.sessionId)).toMatchObject({ settledPending: 0n, settledFinal: 35n });
+    });
+
+    it('ignores payments that are not from the session account to its creator', async () => {
+      const s = opening({ asset: 1984 });
+      await ledger.openSession(s);
+      const base = settlementOf(s, '0xcc:1:1', 10n);
+      expect(await ledger.creditSettlement({ ...base, payer: account() }, 'final')).toBe('ignored');
+      expect(await ledger.creditSettlement({ ...base, creator: s.wallet }, 'final')).toBe('ignored');
+      expect(await ledger.creditSettlement({ ...base, streamId: 'stream-other' }, 'final')).toBe('ignored');
+      expect(await ledger.creditSettlement({ ...base, asset: 'native' }, 'final')).toBe('ignored');
+      expect(await ledger.creditSettlement({ ...base, sessionId: 'sess-nobody-1' }, 'final')).toBe('ignored');
+      // The same accounts in another SS58 format are the same accounts.
+      const other = { ...base, payer: encodeAddress(s.sessionAccount, 2), creator: encodeAddress(s.creator, 0) };
+      expect(await ledger.creditSettlement(other, 'final')).toBe('credited');
+      expect(await ledger.session(s.sessionId)).toMatchObject({ settledFinal: 10n });
+    });
+
+    it('retracts the pending credits of a block that lost a fork, never final ones', async () => {
+      const s = opening();
+      await ledger.openSession(s);
+      const forked = settlementOf(s, '0xdd:1:1', 8n, 77);
+      const kept = settlementOf(s, '0xdd:2:1', 9n, 78);
+      await ledger.creditSettlement(forked, 'pending');
+      await ledger.creditSettlement(kept, 'final');
+      expect(await ledger.retractBlock(forked.blockHash)).toEqual([s.sessionId]);
+      expect(await ledger.retractBlock(forked.blockHash)).toEqual([]);
+      expect(await ledger.retractBlock(kept.blockHash)).toEqual([]);
+      expect(await ledger.session(s.sessionId)).toMatchObject({ settledPending: 0n, settledFinal: 9n });
+      // Re-included in another block later: credited again, once.
+      expect(await ledger.creditSettlement({ ...forked, id: '0xee:1:1' }, 'pending')).toBe('credited');
+      expect(await ledger.session(s.sessionId)).toMatchObject({ settledPending: 8n });
+    });
+
+    it("sums a wallet's unsettled debt across its sessions, exactly up to u128", async () => {
+      const wallet = account();
+      const big = U128_MAX / 4n;
+      const s1 = opening({ wallet, pricePerSecond: big });
+      const s2 = opening({ wallet, pricePerSecond: 5n });
+      const s3 = opening({ wallet, pricePerSecond: 5n });
+      for (const s of [s1, s2, s3]) await ledger.openSession(s);
+      await ledger.recordTicks([...ticks(s1, 3, 3), ...ticks(s2, 10, 10), ...ticks(s3, 4, 4)]);
+      await ledger.recordVoucher({ sessionId: s1.sessionId, seq: 3, owed: 3n * big });
+      await ledger.recordVoucher({ sessionId: s2.sessionId, seq: 8, owed: 40n });
+      await ledger.creditSettlement(settlementOf(s1, '0xf1:1:1', big, 9), 'final');
+      await ledger.creditSettlement(settlementOf(s2, '0xf2:1:1', 15n, 9), 'pending');
+      // s3: overpaid (settled more than acknowledged) counts as no debt, not as credit for the others.
+      await ledger.creditSettlement(settlementOf(s3, '0xf3:1:1', 50n, 9), 'final');
+      expect(await ledger.debtOf(encodeAddress(wallet, 0))).toEqual({
+        sessions: 3,
+        owed: 3n * big + 50n + 20n,
+        acknowledged: 3n * big + 40n,
+        settled: big + 15n + 50n,
+        debt: 2n * big + 25n,
+        meteredDebt: 2n * big + 35n,
+      });
+      expect(await ledger.debtOf(wallet, { exceptSessionId: s1.sessionId })).toMatchObject({
+        sessions: 2,
+        debt: 25n,
+      });
+      expect(await ledger.debtOf(account())).toEqual({
+        sessions: 0,
+        owed: 0n,
+        acknowledged: 0n,
+        settled: 0n,
+        debt: 0n,
+        meteredDebt: 0n,
+      });
+    });
+
+    it("totals a stream's sessions for its creator", async () => {
+      const streamId = `stream-totals-${randomBytes(3).toString('hex')}`;
+      const s1 = opening({ streamId, pricePerSecond: 4n });
+      const s2 = opening({ streamId, pricePerSecond: 4n });
+      for (const s of [s1, s2]) await ledger.openSession(s);
+      await ledger.recordTicks([...ticks(s1, 5, 5), ...ticks(s2, 2, 2)]);
+      await ledger.recordVoucher({ sessionId: s1.sessionId, seq: 4, owed: 16n });
+      await ledger.creditSettlement(settlementOf(s1, `${streamId}:1:1`, 12n, 3), 'final');
+      await ledger.creditSettlement(settlementOf(s2, `${streamId}:2:1`, 4n, 4), 'pending');
+      await ledger.closeSession(s2.sessionId);
+      expect(await ledger.streamTotals(streamId)).toEqual({
+        sessions: 2,
+        activeSessions: 1,
+        watchedSeconds: 7,
+        owed: 28n,
+        acknowledged: 16n,
+        settledPending: 4n,
+        settledFinal: 12n,
+      });
+      expect(await ledger.streamTotals('stream-nobody-watches')).toMatchObject({ sessions: 0, owed: 0n });
+    });
+
+    it('keeps the amount arithmetic exact under any sequence of ticks, vouchers and credits', async () => {
+      type Op =
+        | { kind: 'tick'; flowing: boolean }
+        | { kind: 'replayTick'; pick: number }
+        | { kind: 'voucher'; pick: number }
+        | { kind: 'credit'; share: number; final: boolean }
+        | { kind: 'finalize'; pick: number }
+        | { kind: 'retract'; pick: number };
+      const op: fc.Arbitrary<Op> = fc.oneof(
+        fc.record({ kind: fc.constant('tick' as const), flowing: fc.boolean() }),
+        fc.record({ kind: fc.constant('replayTick' as const), pick: fc.nat() }),
+        fc.record({ kind: fc.constant('voucher' as const), pick: fc.nat() }),
+        fc.record({
+          kind: fc.constant('credit' as const),
+          share: fc.integer({ min: 0, max: 100 }),
+          final: fc.boolean(),
+        }),
+        fc.record({ kind: fc.constant('finalize' as const), pick: fc.nat() }),
+        fc.record({ kind: fc.constant('retract' as const), pick: fc.nat() }),
+      );
+      const price = fc.oneof(fc.bigInt({ min: 0n, max: 1000n }), fc.bigInt({ min: 0n, max: U128_MAX / 64n }));
+      let block = 1000;
+      await fc.assert(
+        fc.asyncProperty(price, fc.array(op, { maxLength: 24 }), async (pricePerSecond, ops) => {
+          const s = opening({ pricePerSecond });
+          await ledger.openSession(s);
+          const sent: { seq: number; watchedSeconds: number; owed: bigint }[] = [];
+          const credits: { input: SettlementCreditInput; final: boolean; live: boolean }[] = [];
+          let watched = 0;
+          let acknowledged = 0n;
+          for (const o of ops) {
+            const pick = <T>(xs: T[], i: number) => xs[i % xs.length];
+            if (o.kind === 'tick') {
+              watched += o.flowing ? 1 : 0;
+              const t = { seq: sent.length + 1, watchedSeconds: watched, owed: BigInt(watched) * pricePerSecond };
+              sent.push(t);
+              expect(await ledger.recordTick({ sessionId: s.sessionId, ...t })).toBe('recorded');
+            } else if (o.kind === 'replayTick' && sent.length > 0) {
+              const t = pick(sent, o.pick)!;
+              expect(await ledger.recordTick({ sessionId: s.sessionId, ...t })).toBe('duplicate');
+            } else if (o.kind === 'voucher' && sent.length > 0) {
+              const t = pick(sent, o.pick)!;
+              const r = await ledger.recordVoucher({ sessionId: s.sessionId, seq: t.seq, owed: t.owed });
+              expect(r.raised).toBe(t.owed > acknowledged);
+              if (t.owed > acknowledged) acknowledged = t.owed;
+              expect(r.acknowledged).toBe(acknowledged);
+            } else if (o.kind === 'credit') {
+              block++;
+              const amount = (BigInt(watched) * pricePerSecond * BigInt(o.share)) / 100n;
+              const input = settlementOf(s, `0x${block.toString(16)}:1:1`, amount, block);
+              expect(await ledger.creditSettlement(input, o.final ? 'final' : 'pending')).toBe('credited');
+              credits.push({ input, final: o.final, live: true });
+            } else if (o.kind === 'finalize' && credits.length > 0) {
+              const c = pick(credits, o.pick)!;
+              const outcome = await ledger.creditSettlement(c.input, 'final');
+              expect(outcome).toBe(c.live && !c.final ? 'finalized' : c.live ? 'unchanged' : 'credited');
+              c.final = true;
+              c.live = true;
+            } else if (o.kind === 'retract' && credits.length > 0) {
+              const c = pick(credits, o.pick)!;
+              const removed = await ledger.retractBlock(c.input.blockHash);
+              expect(removed).toEqual(c.live && !c.final ? [s.sessionId] : []);
+              if (!c.final) c.live = false;
+            }
+          }
+          const sum = (final: boolean) =>
+            credits.filter((c) => c.live && c.final === final).reduce((acc, c) => acc + c.input.amount, 0n);
+          const owed = BigInt(watched) * pricePerSecond;
+          expect(await ledger.session(s.sessionId)).toMatchObject({
+            watchedSeconds: watched,
+            lastSeq: sent.length,
+            owed,
+            acknowledged,
+            settledPending: sum(false),
+            settledFinal: sum(true),
+          });
+          const settled = sum(false) + sum(true);
+          expect(await ledger.debtOf(s.wallet)).toEqual({
+            sessions: 1,
+            owed,
+            acknowledged,
+            settled,
+            debt: acknowledged > settled ? acknowledged - settled : 0n,
+            meteredDebt: owed > settled ? owed - settled : 0n,
+          });
+        }),
+        { numRuns: 40 },
+      );
+    });
+
+    it.runIf(name === 'PostgreSQL')('carries on when the server drops its connections', async () => {
+      const s = opening();
+      await ledger.openSession(s);
+      const url = 'databaseUrl' in backend.config ? backend.config.databaseUrl : '';
+      const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
+      await admin.connect();
+      try {
+        const { rowCount } = await admin.query(
+          'select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()',
+          [new URL(url).pathname.slice(1)],
+        );
+        expect(rowCount).toBeGreaterThan(0);
+      } finally {
+        await admin.end();
+      }
+      await new Promise((r) => setTimeout(r, 100));
+      expect(await ledger.recordTick(ticks(s, 1, 1)[0]!)).toBe('recorded');
+      expect(await ledger.session(s.sessionId)).toMatchObject({ watchedSeconds: 1 });
+    });
+
+    it('survives close + reopen mid-session: same state, nothing charged twice', async () => {
+      const s = opening({ pricePerSecond: 1_000_000n });
+      await ledger.openSession(s);
+      await ledger.recordTicks(ticks(s, 1, 4));
+      await ledger.recordVoucher({ sessionId: s.sessionId, seq: 3, owed: 3_000_000n });
+      await ledger.creditSettlement(settlementOf(s, '0x5e:1:1', 2_000_000n, 50), 'pending');
+      await ledger.saveWatcherCursor({ genesisHash: '0x01', number: 49, hash: '0x31' });
+      // Closing waits for the write in flight; later calls are refused.
+      const inFlight = ledger.recordTick(ticks(s, 5, 5)[0]!);
+      const closing = ledger.close();
+      await expect(ledger.session(s.sessionId)).rejects.toMatchObject({ code: 'LEDGER_CLOSED' });
+      expect(await inFlight).toBe('recorded');
+      await closing;
+      await ledger.close();
+      const before = { watchedSeconds: 5, lastSeq: 5, owed: 5_000_000n, acknowledged: 3_000_000n };
+
+      ledger = await Ledger.open(backend.config);
+      expect(await ledger.session(s.sessionId)).toMatchObject({ ...before, settledPending: 2_000_000n });
+      expect(await ledger.watcherCursor()).toEqual({ genesisHash: '0x01', number: 49, hash: '0x31' });
+      // The resumed node replays what it may have sent around the restart: nothing changes.
+      expect((await ledger.recordTicks(ticks(s, 1, 5))).size).toBe(0);
+      expect(await ledger.creditSettlement(settlementOf(s, '0x5e:1:1', 2_000_000n, 50), 'pending')).toBe('unchanged');
+      const { session, resumed } = await ledger.openSession(s);
+      expect(resumed).toBe(true);
+      expect(session).toMatchObject({ ...before, settledPending: 2_000_000n });
+      expect(await ledger.recordTick(ticks(s, 6, 6)[0]!)).toBe('recorded');
+      expect(await ledger.creditSettlement(settlementOf(s, '0x5e:1:1', 2_000_000n, 50), 'final')).toBe('finalized');
+      expect(await ledger.session(s.sessionId)).toMatchObject({
+        watchedSeconds: 6,
+        owed: 6_000_000n,
+        settledPending: 0n,
+        settledFinal: 2_000_000n,
+      });
+      expect(await ledger.debtOf(s.wallet)).toMatchObject({ debt: 1_000_000n, meteredDebt: 4_000_000n });
+    });
+  });
+}
+
+ledgerSuite('PGlite', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'persecond-ledger-'));
+  return { config: { dataDir: dir }, dispose: async () => rmSync(dir, { recursive: true, force: true }) };
+});
+
+describe.skipIf(!process.env.DATABASE_URL)('PostgreSQL', () => {
+  ledgerSuite('PostgreSQL', async () => {
+    const db = await scratchDatabase(process.env.DATABASE_URL ?? '');
+    return { config: { databaseUrl: db.url, maxConnections: 3 }, dispose: () => db.drop() };
+  });
+});
+
+describe('embedded database sharing', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'persecond-ledger-lock-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('shares one directory between ledgers of one process and keeps other live processes out', async () => {
+    await cryptoWaitReady();
+    const a = await Ledger.open({ dataDir: dir });
+    const b = await Ledger.open({ dataDir: dir });
+    const s = opening();
+    await a.openSession(s);
+    expect(await b.session(s.sessionId)).toMatchObject({ sessionId: s.sessionId });
+    await a.close();
+    expect(await b.recordTick(ticks(s, 1, 1)[0]!)).toBe('recorded');
+    await b.close();
+
+    // Held by a live process (our parent): refused. Left by a dead one: taken over.
+    writeFileSync(join(dir, 'ledger.lock'), String(process.ppid));
+    await expect(Ledger.open({ dataDir: dir })).rejects.toMatchObject({ code: 'LEDGER_LOCKED' });
+    const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString();
+    writeFileSync(join(dir, 'ledger.lock'), gone);
+    const c = await Ledger.open({ dataDir: dir });
+    expect(await c.session(s.sessionId)).toMatchObject({ watchedSeconds: 1, owed: 7n });
+    await c.close();
+  });
+});
