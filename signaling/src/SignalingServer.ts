@@ -1,3 +1,4 @@
+import cors from '@fastify/cors';
 import { type ChainClient, connect } from '@persecond/contracts-client';
 import { loadSfuConfig, Sfu } from '@persecond/sfu';
 import { createAdapter } from '@socket.io/redis-streams-adapter';
@@ -13,7 +14,6 @@ import { createPinner } from './ipfs/createPinner.ts';
 import type { Pinner } from './ipfs/Pinner.ts';
 import { SignalingMetrics } from './metrics.ts';
 import { SIGNALING_MODULES } from './modules.ts';
-import type { StreamSummary } from './protocol.ts';
 import { type RequestHandlers, RequestRouter, type SignalingIo } from './RequestRouter.ts';
 import type { SignalingContext, SignalingModule, SignalingModuleFactory } from './SignalingContext.ts';
 
@@ -52,24 +52,35 @@ export async function createSignalingServer(
   const sfu = deps.sfu ?? (await Sfu.create(loadSfuConfig()));
   const metrics = new SignalingMetrics();
   const app = Fastify({
-    loggerInstance: log.child({ part: 'http' }) as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // Per-request lines are info level; keep HTTP logging to warnings and errors.
+    loggerInstance: log.child({ part: 'http' }, { level: 'warn' }) as FastifyBaseLogger,
   });
   const redis = config.REDIS_URL ? createClient({ url: config.REDIS_URL }) : undefined;
-  const cleanups: (() => Promise<unknown> | unknown)[] = [];
-  const closeAll = async () => {
-    for (const fn of cleanups.splice(0).reverse()) {
-      try {
-        await fn();
-      } catch (err) {
-        log.warn({ err }, 'error while closing');
-      }
+  // Closed in reverse order of acquisition, after the front door (sockets, modules, HTTP) is shut.
+  const resources: (() => Promise<unknown> | unknown)[] = [];
+  const modules = new Map<string, SignalingModule>();
+  let io: SignalingIo | undefined;
+  const attempt = async (fn: () => Promise<unknown> | unknown) => {
+    try {
+      await fn();
+    } catch (err) {
+      log.warn({ err }, 'error while closing');
     }
   };
-  if (ownsSfu) cleanups.push(() => sfu.close());
+  const closeAll = async () => {
+    // No new requests reach a module that is closing: disconnect every client first.
+    io?.disconnectSockets(true);
+    for (const mod of [...modules.values()].reverse()) await attempt(() => mod.close?.());
+    const server = io;
+    if (server) await attempt(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    // socket.io has closed the HTTP server; fastify still runs its onClose hooks.
+    await attempt(() => app.close());
+    for (const fn of resources.splice(0).reverse()) await attempt(fn);
+  };
+  if (ownsSfu) resources.push(() => sfu.close());
   try {
     const pinner = deps.pinner ?? (await createPinner(parseIpfsConfig()));
-    if (!deps.pinner) cleanups.push(() => pinner.close());
+    if (!deps.pinner) resources.push(() => pinner.close());
     let chain = deps.chain;
     if (!chain && config.CHAIN_WS_URL) {
       const url = config.CHAIN_WS_URL;
@@ -82,26 +93,19 @@ export async function createSignalingServer(
           log.warn({ err: error.message, attempt: attemptNumber, url }, 'chain not reachable yet'),
       });
       const owned = chain;
-      cleanups.push(() => owned.close());
+      resources.push(() => owned.close());
     }
     if (redis) {
       redis.on('error', (err) => log.error({ err }, 'redis error'));
       await redis.connect();
-      cleanups.push(() => redis.quit());
+      resources.push(() => redis.quit());
     }
-    app.addHook('onRequest', async (req, reply) => {
-      const origin = req.headers.origin;
-      if (origin && config.CORS_ORIGINS.includes(origin)) {
-        reply.header('access-control-allow-origin', origin);
-        reply.header('access-control-allow-credentials', 'true');
-        reply.header('vary', 'origin');
-      }
-    });
+    await app.register(cors, { origin: config.CORS_ORIGINS, credentials: true });
     app.get('/healthz', async () => ({
       ok: true,
       sfu: sfu.health(),
       adapter: redis ? 'redis' : 'memory',
-      sockets: io.engine.clientsCount,
+      sockets: io?.engine.clientsCount ?? 0,
     }));
     app.get('/metrics', async (_req, reply) => {
       // Merged per scrape: modules register their metrics after this route exists.
@@ -109,47 +113,36 @@ export async function createSignalingServer(
       reply.header('content-type', exported.contentType);
       return exported.metrics();
     });
-    app.get('/v1/streams', async (): Promise<{ streams: StreamSummary[] }> => ({ streams: [] }));
 
-    const io: SignalingIo = new Server(app.server, {
+    const sio: SignalingIo = new Server(app.server, {
       cors: { origin: config.CORS_ORIGINS, credentials: true },
       serveClient: false,
       ...(redis ? { adapter: createAdapter(redis, { streamName: config.REDIS_STREAM }) } : {}),
     });
-    cleanups.push(
-      () =>
-        new Promise<void>((resolve) => {
-          io.disconnectSockets(true);
-          io.close(() => resolve());
-        }),
-    );
-    io.on('connection', (socket) => {
+    io = sio;
+    sio.on('connection', (socket) => {
       metrics.sockets.inc();
       socket.on('disconnect', () => metrics.sockets.dec());
     });
-    const modules = new Map<string, SignalingModule>();
-    const ctx: SignalingContext = { config, log, app, io, sfu, pinner, chain, metrics, modules };
+    const ctx: SignalingContext = { config, log, app, io: sio, sfu, pinner, chain, metrics, modules };
     for (const factory of deps.modules ?? SIGNALING_MODULES) {
       const mod = await factory(ctx);
       modules.set(mod.name, mod);
-      if (mod.close) cleanups.push(() => mod.close?.());
     }
     const handlers: RequestHandlers = Object.assign(
       {},
       ...[...modules.values()].map((m) => m.handlers ?? {}),
       deps.handlers,
     );
-    new RequestRouter(handlers, metrics, log.child({ part: 'socket' })).attach(io);
+    new RequestRouter(handlers, metrics, log.child({ part: 'socket' })).attach(sio);
 
     await app.listen({ host: config.HOST, port: config.PORT });
-    // socket.io closes the HTTP server; fastify only needs its hooks run.
-    cleanups.splice(cleanups.length - 1, 0, () => app.close());
     const addr = app.server.address();
     const port = typeof addr === 'object' && addr ? addr.port : config.PORT;
     let closing: Promise<void> | undefined;
     return {
       url: `http://${config.HOST}:${port}`,
-      io,
+      io: sio,
       sfu,
       pinner,
       chain,

@@ -1,3 +1,5 @@
+export { type AuthModule, authModule, getAuthModule } from './auth/AuthModule.ts';
+export { type AuthConfig, loadAuthConfig } from './auth/config.ts';
 export { loadSignalingConfig, type SignalingConfig } from './config.ts';
 export { SignalingError } from './errors.ts';
 export * from './ipfs/index.ts';
@@ -38,3 +40,12 @@ export * from './protocol.ts';
 export type { RequestHandler, RequestHandlers, SignalingIo, SignalingSocket } from './RequestRouter.ts';
 export type { SignalingContext, SignalingModule, SignalingModuleFactory } from './SignalingContext.ts';
 export { createSignalingServer, type SignalingDeps, type SignalingServer } from './SignalingServer.ts';
+export { loadStreamsConfig, type StreamsConfig } from './streams/config.ts';
+export type { StreamRecord, StreamStatus } from './streams/StreamStore.ts';
+export {
+  getStreamsModule,
+  type StreamDetails,
+  type StreamsModule,
+  streamRoom,
+  streamsModule,
+} from './streams/StreamsModule.ts';

@@ -63,6 +63,20 @@ describe('signaling server', () => {
     expect(text).toMatch(/^sfu_/m);
   });
 
+  it('answers CORS preflights for the dapp origin only', async () => {
+    const preflight = (origin: string) =>
+      fetch(`${server.url}/v1/auth/nonce`, {
+        method: 'OPTIONS',
+        headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+      });
+    const ok = await preflight('http://127.0.0.1:5173');
+    expect(ok.status).toBe(204);
+    expect(ok.headers.get('access-control-allow-origin')).toBe('http://127.0.0.1:5173');
+    expect(ok.headers.get('access-control-allow-credentials')).toBe('true');
+    const other = await preflight('http://evil.example');
+    expect(other.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
   it('refuses malformed payloads, unknown events and missing acks with BAD_REQUEST', async () => {
     expect(await emit(client, 'viewer:join', { streamId: 'x' })).toMatchObject({ ok: false, code: 'BAD_REQUEST' });
     expect(await emit(client, 'tick:ack', 'not an object')).toMatchObject({ ok: false, code: 'BAD_REQUEST' });

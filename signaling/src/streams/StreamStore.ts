@@ -1,0 +1,61 @@
+import type { Asset } from '@persecond/contracts-client';
+
+/** What a stream is, fixed at creation (the pinned metadata plus its CID). */
+export interface StreamInfo {
+  streamId: string;
+  creator: string;
+  title: string;
+  description: string;
+  pricePerSecond: bigint;
+  asset: Asset;
+  metadataCid: string;
+  thumbnailCid?: string;
+  createdAt: string;
+}
+
+/** Where the creator's announcement was seen on chain. */
+export interface AnnouncementSeen {
+  blockHash: string;
+  blockNumber: number;
+  extrinsicHash: string;
+}
+
+/** `pending` until announced on chain, then `announced` → `live` (goLive) → `ended`. */
+export type StreamStatus = 'pending' | 'announced' | 'live' | 'ended';
+
+/** A stream and its lifecycle state as the directory holds it. */
+export interface StreamRecord extends StreamInfo {
+  status: StreamStatus;
+  announcement?: AnnouncementSeen;
+  /** Id of the signaling node hosting the stream's room while live. */
+  node?: string;
+  liveAt?: string;
+  endedAt?: string;
+  viewers: number;
+}
+
+/**
+ * The stream directory. Every lifecycle step writes its own field, so nodes updating the same stream at once
+ * (several watchers seeing one announcement, a goLive racing it) never overwrite each other.
+ */
+export interface StreamStore {
+  /** Adds a pending stream, forgotten after `pendingTtlMs` unless announced. */
+  create(info: StreamInfo, pendingTtlMs: number): Promise<void>;
+  get(streamId: string): Promise<StreamRecord | undefined>;
+  /** Public streams: announced and not ended. */
+  listPublic(): Promise<StreamRecord[]>;
+  /** Records the announcement; true only the first time. */
+  markAnnounced(streamId: string, seen: AnnouncementSeen): Promise<boolean>;
+  markLive(streamId: string, node: string, at: Date): Promise<void>;
+  /** Ends the stream for good; it stays readable for `keepMs`. */
+  markEnded(streamId: string, at: Date, keepMs: number): Promise<void>;
+  /** Adds `delta` to the viewer count; returns the new count (0 for an unknown stream). */
+  adjustViewers(streamId: string, delta: number): Promise<number>;
+}
+
+/** Status implied by the lifecycle fields. */
+export function statusOf(r: Pick<StreamRecord, 'announcement' | 'liveAt' | 'endedAt'>): StreamStatus {
+  if (r.endedAt) return 'ended';
+  if (r.liveAt) return 'live';
+  return r.announcement ? 'announced' : 'pending';
+}

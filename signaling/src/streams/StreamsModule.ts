@@ -1,0 +1,333 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { buildAnnouncement, type ChainClient, type DecodedBlock, SettlementWatcher } from '@persecond/contracts-client';
+import { u8aEq } from '@polkadot/util';
+import { decodeAddress } from '@polkadot/util-crypto';
+import type { FastifyInstance } from 'fastify';
+import { createClient } from 'redis';
+import { z } from 'zod';
+import { getAuthModule } from '../auth/AuthModule.ts';
+import { installErrorHandler, parseInput } from '../auth/httpErrors.ts';
+import { SignalingError } from '../errors.ts';
+import { MetadataError } from '../metadata/errors.ts';
+import { pinStreamMetadata } from '../metadata/streamMetadataPinning.ts';
+import { CidString, streamMetadataSchema } from '../metadata/streamMetadataSchema.ts';
+import { StreamId, type StreamSummary } from '../protocol.ts';
+import type { SignalingSocket } from '../RequestRouter.ts';
+import type { SignalingContext, SignalingModule, SignalingModuleFactory } from '../SignalingContext.ts';
+import { loadStreamsConfig, type StreamsConfig } from './config.ts';
+import { MemoryStreamStore } from './MemoryStreamStore.ts';
+import { RedisStreamStore } from './RedisStreamStore.ts';
+import { localHandoff, type RoomChange, type RoomHandoff, redisHandoff } from './RoomHandoff.ts';
+import type { StreamRecord, StreamStatus, StreamStore } from './StreamStore.ts';
+
+/** The streams module as other modules see it (`ctx.modules.get('streams')`). */
+export interface StreamsModule extends SignalingModule {
+  readonly name: 'streams';
+  /** Id of this node, recorded on the streams whose room it hosts. */
+  readonly nodeId: string;
+  /** A stream in any state, from the (possibly shared) directory. */
+  get(streamId: string): Promise<StreamRecord | undefined>;
+  /** Adds `delta` to a stream's viewer count (shared by every node); returns the new count. */
+  adjustViewers(streamId: string, delta: number): Promise<number>;
+}
+
+/** The Socket.IO room of a stream's creator and viewers; `stream:ended` is emitted to it. */
+export function streamRoom(streamId: string): string {
+  return `stream:${streamId}`;
+}
+
+/** The streams module of a context; throws if it was not created before the caller. */
+export function getStreamsModule(ctx: SignalingContext): StreamsModule {
+  const mod = ctx.modules.get('streams') as Partial<StreamsModule> | undefined;
+  if (!mod || typeof mod.adjustViewers !== 'function') {
+    throw new Error('the streams module must be created before this module (see SIGNALING_MODULES)');
+  }
+  return mod as StreamsModule;
+}
+
+/** A stream as `GET /v1/streams/:id` shows it. */
+export interface StreamDetails extends StreamSummary {
+  description: string;
+  status: StreamStatus;
+  createdAt: string;
+  liveAt?: string;
+  endedAt?: string;
+  announcement?: { blockHash: string; blockNumber: number; extrinsicHash: string };
+}
+
+const { shape } = streamMetadataSchema;
+const CreateStreamBody = z.strictObject({
+  title: shape.title,
+  description: shape.description.default(''),
+  /** Planck decimal string; decoded to bigint. */
+  pricePerSecond: shape.pricePerSecond,
+  asset: shape.asset,
+  thumbnailCid: CidString.optional(),
+});
+
+const StreamParams = z.object({ id: StreamId });
+
+function summaryOf(r: StreamRecord): StreamSummary {
+  return {
+    streamId: r.streamId,
+    title: r.title,
+    creator: r.creator,
+    pricePerSecond: r.pricePerSecond.toString(),
+    asset: r.asset,
+    metadataCid: r.metadataCid,
+    ...(r.thumbnailCid ? { thumbnailCid: r.thumbnailCid } : {}),
+    live: r.status === 'live',
+    viewers: r.viewers,
+  };
+}
+
+function detailsOf(r: StreamRecord): StreamDetails {
+  return {
+    ...summaryOf(r),
+    description: r.description,
+    status: r.status,
+    createdAt: r.createdAt,
+    ...(r.liveAt ? { liveAt: r.liveAt } : {}),
+    ...(r.endedAt ? { endedAt: r.endedAt } : {}),
+    ...(r.announcement ? { announcement: r.announcement } : {}),
+  };
+}
+
+/** Live first, then by audience, then newest. */
+function directoryOrder(a: StreamRecord, b: StreamRecord): number {
+  const live = Number(b.status === 'live') - Number(a.status === 'live');
+  return live || b.viewers - a.viewers || b.createdAt.localeCompare(a.createdAt);
+}
+
+function sameAccount(a: string, b: string): boolean {
+  try {
+    return u8aEq(decodeAddress(a), decodeAddress(b));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Stream lifecycle: `POST /v1/streams` pins the metadata and returns the announcement call for the creator's wallet;
+ * the stream turns public when the announcement is seen on chain (SettlementWatcher, in-block); `GET /v1/streams`
+ * lists public streams, `GET /v1/streams/:id` shows one; sockets `stream:goLive` / `stream:end` open and close the
+ * SFU room. The directory lives in Redis when REDIS_URL is set (shared by every node), in memory otherwise.
+ * Needs the auth module before it. Pass `config` to override the environment.
+ */
+export function streamsModule(config?: StreamsConfig): SignalingModuleFactory {
+  return async (ctx) => createStreamsModule(ctx, config ?? loadStreamsConfig());
+}
+
+async function createStreamsModule(ctx: SignalingContext, config: StreamsConfig): Promise<StreamsModule> {
+  const log = ctx.log.child({ part: 'streams' });
+  const auth = getAuthModule(ctx);
+  const nodeId = randomUUID();
+  const cleanups: (() => Promise<unknown>)[] = [];
+  const closeAll = async () => {
+    for (const fn of cleanups.splice(0).reverse()) {
+      try {
+        await fn();
+      } catch (err) {
+        log.warn({ err }, 'error while closing');
+      }
+    }
+  };
+
+  try {
+    /** Streams whose SFU room this node hosts. */
+    const hosted = new Set<string>();
+    const releaseRoom = async (streamId: string): Promise<void> => {
+      if (hosted.delete(streamId)) await ctx.sfu.closeRoom(streamId);
+    };
+    cleanups.push(async () => {
+      // Rooms this node hosts die with it; the creator goes live again on another node.
+      for (const streamId of [...hosted]) await releaseRoom(streamId).catch(() => undefined);
+    });
+
+    let store: StreamStore;
+    let handoff: RoomHandoff = localHandoff;
+    if (ctx.config.REDIS_URL) {
+      const redis = createClient({ url: ctx.config.REDIS_URL });
+      redis.on('error', (err) => log.error({ err }, 'redis error'));
+      await redis.connect();
+      cleanups.push(() => redis.quit());
+      store = new RedisStreamStore(redis, config.STREAMS_REDIS_PREFIX);
+      const onChange = ({ streamId, type, node }: RoomChange) => {
+        if (!hosted.has(streamId)) return;
+        log.info({ streamId, type, node }, 'closing a room another node took over or ended');
+        releaseRoom(streamId).catch((err) => log.warn({ err, streamId }, 'could not close a room'));
+      };
+      const shared = await redisHandoff(redis, config.STREAMS_REDIS_PREFIX, nodeId, onChange, log);
+      cleanups.push(() => shared.close());
+      handoff = shared;
+    } else {
+      store = new MemoryStreamStore();
+    }
+
+    const onBlock = async (block: DecodedBlock): Promise<void> => {
+      for (const event of block.events) {
+        if (event.type !== 'announcement') continue;
+        try {
+          const stream = await store.get(event.streamId);
+          if (!stream || stream.metadataCid !== event.metadataCid) continue;
+          if (!sameAccount(stream.creator, event.creator)) {
+            log.warn(
+              { streamId: event.streamId, signer: event.creator },
+              'announcement by someone else than the creator',
+            );
+            continue;
+          }
+          const seen = { blockHash: block.hash, blockNumber: block.number, extrinsicHash: event.extrinsicHash };
+          if (await store.markAnnounced(event.streamId, seen))
+            log.info({ streamId: event.streamId }, 'stream announced');
+        } catch (err) {
+          // A handler error would stop the watcher for good; one stream's failure must not.
+          log.error({ err, streamId: event.streamId }, 'could not record an announcement');
+        }
+      }
+    };
+    if (ctx.chain) {
+      const watcher = await SettlementWatcher.start(ctx.chain, {
+        onBlock: (d) => (d.status === 'pending' ? onBlock(d.block) : undefined),
+        onChainError: (err) => log.warn({ err: err.message }, 'chain read failed; retrying'),
+      });
+      cleanups.push(() => watcher.close());
+    }
+
+    const chainOf = (): ChainClient => {
+      if (!ctx.chain) throw new SignalingError('CHAIN_UNAVAILABLE', 'this node is not connected to a chain');
+      return ctx.chain;
+    };
+
+    const directory = async (): Promise<{ ok: true; streams: StreamSummary[] }> => ({
+      ok: true,
+      streams: (await store.listPublic()).sort(directoryOrder).map(summaryOf),
+    });
+
+    await ctx.app.register(async (scope: FastifyInstance) => {
+      installErrorHandler(scope);
+
+      scope.post('/v1/streams', async (request) => {
+        const creator = auth.requireAddress(request);
+        const body = parseInput(CreateStreamBody, request.body);
+        const chain = chainOf();
+        if (body.asset !== 'native') {
+          const asset = chain.facts.hasAssets ? await chain.api.query.assets.asset(body.asset) : undefined;
+          if (!asset?.isSome) throw new SignalingError('BAD_REQUEST', `asset: no asset ${body.asset} on this chain`);
+        }
+        const streamId = randomBytes(12).toString('base64url');
+        const createdAt = new Date().toISOString();
+        let metadataCid: string;
+        try {
+          const cid = await pinStreamMetadata(ctx.pinner, {
+            version: 1,
+            title: body.title,
+            description: body.description,
+            pricePerSecond: body.pricePerSecond,
+            asset: body.asset,
+            creator,
+            ...(body.thumbnailCid ? { thumbnail: body.thumbnailCid } : {}),
+            createdAt,
+          });
+          metadataCid = cid.toString();
+        } catch (err) {
+          if (err instanceof MetadataError) throw new SignalingError('BAD_REQUEST', err.message);
+          throw err;
+        }
+        const tx = buildAnnouncement(chain, { streamId, metadataCid });
+        await store.create(
+          {
+            streamId,
+            creator,
+            title: body.title,
+            description: body.description,
+            pricePerSecond: body.pricePerSecond,
+            asset: body.asset,
+            metadataCid,
+            ...(body.thumbnailCid ? { thumbnailCid: body.thumbnailCid } : {}),
+            createdAt,
+          },
+          config.STREAM_PENDING_TTL_SECONDS * 1000,
+        );
+        log.info({ streamId, creator, metadataCid }, 'stream created');
+        return { ok: true, streamId, metadataCid, announcement: { callData: tx.method.toHex() } };
+      });
+
+      // The core may still answer GET /v1/streams with a placeholder; then the directory is served before it.
+      if (ctx.app.hasRoute({ method: 'GET', url: '/v1/streams' })) {
+        ctx.app.addHook('onRequest', async (request, reply) => {
+          if (request.method !== 'GET' || request.routeOptions.url !== '/v1/streams') return;
+          reply.send(await directory());
+          return reply;
+        });
+      } else {
+        scope.get('/v1/streams', directory);
+      }
+
+      scope.get('/v1/streams/:id', async (request) => {
+        const { id } = parseInput(StreamParams, request.params);
+        const stream = await store.get(id);
+        // Until announced, a stream exists only for its creator.
+        const visible =
+          stream && (stream.status !== 'pending' || sameAccount(stream.creator, auth.addressOf(request) ?? ''));
+        if (!stream || !visible) throw new SignalingError('STREAM_NOT_FOUND', `no stream ${id}`);
+        return { ok: true, stream: detailsOf(stream) };
+      });
+    });
+
+    const creatorsStream = async (socket: SignalingSocket, streamId: string): Promise<StreamRecord> => {
+      const stream = await store.get(streamId);
+      const isCreator = stream !== undefined && sameAccount(stream.creator, socket.data.address ?? '');
+      if (!stream || (stream.status === 'pending' && !isCreator)) {
+        throw new SignalingError('STREAM_NOT_FOUND', `no stream ${streamId}`);
+      }
+      if (!isCreator) throw new SignalingError('NOT_CREATOR', 'only the creator of this stream can do that');
+      return stream;
+    };
+
+    let closing: Promise<void> | undefined;
+    return {
+      name: 'streams',
+      nodeId,
+      get: (streamId) => store.get(streamId),
+      adjustViewers: (streamId, delta) => store.adjustViewers(streamId, delta),
+      handlers: {
+        'stream:goLive': async (socket, { streamId }) => {
+          const stream = await creatorsStream(socket, streamId);
+          if (stream.status === 'ended') {
+            throw new SignalingError('STREAM_NOT_LIVE', 'this stream has ended', { reason: 'ended' });
+          }
+          if (stream.status === 'pending') {
+            throw new SignalingError('STREAM_NOT_LIVE', 'the announcement is not on chain yet', {
+              reason: 'not-announced',
+            });
+          }
+          await ctx.sfu.openRoom(streamId);
+          hosted.add(streamId);
+          await socket.join(streamRoom(streamId));
+          await store.markLive(streamId, nodeId, new Date());
+          await handoff.publish({ type: 'hosted', streamId, node: nodeId });
+          log.info({ streamId }, 'stream live');
+          return { streamId };
+        },
+        'stream:end': async (socket, { streamId }) => {
+          const stream = await creatorsStream(socket, streamId);
+          if (stream.status === 'ended') return { streamId };
+          await store.markEnded(streamId, new Date(), config.STREAM_ENDED_TTL_SECONDS * 1000);
+          await releaseRoom(streamId);
+          await handoff.publish({ type: 'ended', streamId, node: nodeId });
+          ctx.io.to(streamRoom(streamId)).emit('stream:ended', { streamId });
+          log.info({ streamId }, 'stream ended');
+          return { streamId };
+        },
+      },
+      close: () => {
+        closing ??= closeAll();
+        return closing;
+      },
+    };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}

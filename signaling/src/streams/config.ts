@@ -1,0 +1,21 @@
+import { z } from 'zod';
+
+const StreamsEnv = z.object({
+  /** A created stream whose announcement is not seen on chain within this time is forgotten. */
+  STREAM_PENDING_TTL_SECONDS: z.coerce.number().int().min(60).default(3_600),
+  /** How long an ended stream stays readable at `GET /v1/streams/:id`. */
+  STREAM_ENDED_TTL_SECONDS: z.coerce.number().int().min(60).default(86_400),
+  /** Prefix of the Redis keys of the shared directory (when REDIS_URL is set). */
+  STREAMS_REDIS_PREFIX: z.string().min(1).default('persecond:streams:'),
+});
+
+/** Stream lifecycle configuration. */
+export type StreamsConfig = z.infer<typeof StreamsEnv>;
+
+/** Parses the streams environment once; empty values count as unset. */
+export function loadStreamsConfig(env: NodeJS.ProcessEnv = process.env): StreamsConfig {
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = StreamsEnv.safeParse(present);
+  if (!parsed.success) throw new Error(`invalid streams configuration: ${z.prettifyError(parsed.error)}`);
+  return parsed.data;
+}

@@ -1,0 +1,333 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type ChainClient, connect, type DevChain, startDevChain, TxSubmitter } from '@persecond/contracts-client';
+import { loadSfuConfig, Sfu } from '@persecond/sfu';
+import { Keyring } from '@polkadot/keyring';
+import type { KeyringPair } from '@polkadot/keyring/types';
+import { stringToU8a, u8aToHex, u8aWrapBytes } from '@polkadot/util';
+import { cryptoWaitReady, decodeAddress } from '@polkadot/util-crypto';
+import { createClient } from 'redis';
+import { io as connectSocket, type Socket } from 'socket.io-client';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { authModule } from '../src/auth/AuthModule.ts';
+import { loadAuthConfig } from '../src/auth/config.ts';
+import {
+  createPinner,
+  createSignalingServer,
+  loadSignalingConfig,
+  type Pinner,
+  type SignalingServer,
+  type StreamSummary,
+} from '../src/index.ts';
+import { fetchStreamMetadata } from '../src/metadata/streamMetadataPinning.ts';
+import { loadStreamsConfig } from '../src/streams/config.ts';
+import { type StreamDetails, type StreamsModule, streamRoom, streamsModule } from '../src/streams/StreamsModule.ts';
+
+const REDIS_URL = process.env.REDIS_URL;
+
+interface Json {
+  ok: boolean;
+  code?: string;
+  details?: Record<string, string>;
+  [key: string]: unknown;
+}
+
+interface Created extends Json {
+  streamId: string;
+  metadataCid: string;
+  announcement: { callData: string };
+}
+
+const request = async (url: string, init: { method?: string; body?: unknown; token?: string } = {}) => {
+  const res = await fetch(url, {
+    method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
+    headers: {
+      ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...(init.token ? { authorization: `Bearer ${init.token}` } : {}),
+    },
+    ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
+  });
+  return { status: res.status, body: (await res.json()) as Json };
+};
+
+const samePublicKey = (a: string, b: string) => u8aToHex(decodeAddress(a)) === u8aToHex(decodeAddress(b));
+
+describe('streams module: create, announce on chain, go live, end', () => {
+  let chain: DevChain;
+  let client: ChainClient;
+  let submitter: TxSubmitter;
+  let sfu: Sfu;
+  let pinner: Pinner;
+  let server: SignalingServer;
+  let alice: KeyringPair;
+  let bob: KeyringPair;
+  let aliceToken: string;
+  let bobToken: string;
+  let aliceSocket: Socket;
+  let bobSocket: Socket;
+  const sockets: Socket[] = [];
+  const ipfsDir = mkdtempSync(join(tmpdir(), 'persecond-ipfs-'));
+  const secret = randomUUID() + randomUUID();
+
+  const signIn = async (base: string, pair: KeyringPair): Promise<string> => {
+    const { body } = await request(`${base}/v1/auth/nonce`, { body: { address: pair.address } });
+    const message = body.message as string;
+    const signature = u8aToHex(pair.sign(u8aWrapBytes(stringToU8a(message))));
+    const verified = await request(`${base}/v1/auth/verify`, { body: { message, signature } });
+    expect(verified.body).toMatchObject({ ok: true });
+    return verified.body.token as string;
+  };
+  const open = async (base: string, token: string): Promise<Socket> => {
+    const socket = connectSocket(base, { transports: ['websocket'], reconnection: false, auth: { token } });
+    sockets.push(socket);
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', () => resolve());
+      socket.once('connect_error', reject);
+    });
+    return socket;
+  };
+  const create = async (base: string, token: string, body: Record<string, unknown> = {}) => {
+    const res = await request(`${base}/v1/streams`, {
+      token,
+      body: {
+        title: 'Morning jam',
+        description: 'Live from the studio',
+        pricePerSecond: '1000000',
+        asset: 'native',
+        ...body,
+      },
+    });
+    expect(res.body).toMatchObject({ ok: true });
+    return res.body as Created;
+  };
+  const announce = async (created: Created, signer: KeyringPair) => {
+    const result = await submitter.submit(
+      client.api.tx(client.api.createType('Call', created.announcement.callData)),
+      signer,
+    );
+    expect(result.ok).toBe(true);
+    return result;
+  };
+  const details = async (base: string, streamId: string, token?: string) =>
+    request(`${base}/v1/streams/${streamId}`, token ? { token } : {});
+  const waitForStatus = (base: string, streamId: string, status: string) =>
+    vi.waitFor(
+      async () => {
+        const { body } = await details(base, streamId);
+        expect((body.stream as StreamDetails | undefined)?.status).toBe(status);
+        return body.stream as StreamDetails;
+      },
+      { timeout: 15_000, interval: 100 },
+    );
+  const directory = async (base: string) => (await request(`${base}/v1/streams`)).body.streams as StreamSummary[];
+
+  beforeAll(async () => {
+    await cryptoWaitReady();
+    const keyring = new Keyring({ type: 'sr25519', ss58Format: 42 });
+    alice = keyring.addFromUri('//Alice');
+    bob = keyring.addFromUri('//Bob');
+    chain = await startDevChain();
+    client = await connect(chain.wsUrl);
+    submitter = new TxSubmitter(client.api);
+    pinner = await createPinner({ backend: 'helia', dir: ipfsDir });
+    sfu = await Sfu.create(loadSfuConfig({ SFU_NUM_WORKERS: '1', LOG_LEVEL: 'silent' }));
+    server = await createSignalingServer(loadSignalingConfig({ PORT: '0', LOG_LEVEL: 'silent' }), {
+      sfu,
+      pinner,
+      chain: client,
+      modules: [authModule(loadAuthConfig({ SESSION_SECRET: secret })), streamsModule(loadStreamsConfig({}))],
+    });
+    aliceToken = await signIn(server.url, alice);
+    bobToken = await signIn(server.url, bob);
+    aliceSocket = await open(server.url, aliceToken);
+    bobSocket = await open(server.url, bobToken);
+  });
+
+  afterAll(async () => {
+    for (const s of sockets) s.close();
+    await server?.close();
+    await sfu?.close();
+    await pinner?.close();
+    await client?.close();
+    await chain?.close();
+    rmSync(ipfsDir, { recursive: true, force: true });
+  });
+
+  it('refuses to create a stream without a session or with a bad body', async () => {
+    const anonymous = await request(`${server.url}/v1/streams`, {
+      body: { title: 'x', pricePerSecond: '1', asset: 'native' },
+    });
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.body).toMatchObject({ ok: false, code: 'UNAUTHENTICATED' });
+    const bad = [
+      {},
+      { title: 'x', pricePerSecond: '0', asset: 'native' },
+      { title: 'x', pricePerSecond: '1.5', asset: 'native' },
+      { title: 'x', pricePerSecond: 1000, asset: 'native' },
+      { title: ' padded ', pricePerSecond: '1', asset: 'native' },
+      { title: 'x', pricePerSecond: '1', asset: 'dot' },
+      { title: 'x', pricePerSecond: '1', asset: 'native', thumbnailCid: 'not-a-cid' },
+      { title: 'x', pricePerSecond: '1', asset: 'native', creator: bob.address },
+      { title: 'x', pricePerSecond: '1', asset: 4242 },
+    ];
+    for (const body of bad) {
+      const res = await request(`${server.url}/v1/streams`, { token: aliceToken, body });
+      expect(res.status, JSON.stringify(body)).toBe(400);
+      expect(res.body).toMatchObject({ ok: false, code: 'BAD_REQUEST' });
+    }
+  });
+
+  it('pins the metadata and returns the announcement call for the wallet to sign', async () => {
+    const created = await create(server.url, aliceToken, { asset: chain.asset.id });
+    expect(created.streamId).toMatch(/^[A-Za-z0-9_-]{16}$/);
+    const meta = await fetchStreamMetadata(pinner, created.metadataCid);
+    expect(meta).toMatchObject({ version: 1, title: 'Morning jam', pricePerSecond: 1_000_000n, asset: chain.asset.id });
+    expect(samePublicKey(meta.creator, alice.address)).toBe(true);
+    expect(await pinner.isPinned(created.metadataCid)).toBe(true);
+
+    const call = client.api.createType('Call', created.announcement.callData);
+    expect(`${call.section}.${call.method}`).toBe('utility.batchAll');
+    const inner = (call.args[0] as unknown as { section: string; method: string; args: { toUtf8(): string }[] }[])[0];
+    expect(`${inner?.section}.${inner?.method}`).toBe('system.remarkWithEvent');
+    expect(inner?.args[0]?.toUtf8()).toBe(`ps1:stream:${created.streamId}:${created.metadataCid}`);
+  });
+
+  it('keeps a stream private until its creator’s announcement is seen on chain', async () => {
+    const created = await create(server.url, aliceToken);
+    expect((await directory(server.url)).map((s) => s.streamId)).not.toContain(created.streamId);
+    expect((await details(server.url, created.streamId)).body).toMatchObject({ ok: false, code: 'STREAM_NOT_FOUND' });
+    expect((await details(server.url, created.streamId, bobToken)).status).toBe(404);
+    expect((await details(server.url, created.streamId, aliceToken)).body).toMatchObject({
+      ok: true,
+      stream: { status: 'pending' },
+    });
+    expect(await aliceSocket.emitWithAck('stream:goLive', { streamId: created.streamId })).toMatchObject({
+      ok: false,
+      code: 'STREAM_NOT_LIVE',
+      details: { reason: 'not-announced' },
+    });
+    expect(await bobSocket.emitWithAck('stream:goLive', { streamId: created.streamId })).toMatchObject({
+      ok: false,
+      code: 'STREAM_NOT_FOUND',
+    });
+
+    // Bob signing Alice's announcement does not make it public; Alice's own does.
+    await announce(created, bob);
+    const byAlice = await announce(created, alice);
+    const stream = await waitForStatus(server.url, created.streamId, 'announced');
+    expect(stream.announcement?.extrinsicHash).toBe(byAlice.txHash);
+    expect(stream.announcement?.blockHash).toBe(byAlice.ok ? byAlice.blockHash : undefined);
+    const listed = (await directory(server.url)).find((s) => s.streamId === created.streamId);
+    expect(listed).toMatchObject({
+      title: 'Morning jam',
+      pricePerSecond: '1000000',
+      asset: 'native',
+      metadataCid: created.metadataCid,
+      live: false,
+      viewers: 0,
+    });
+    expect(samePublicKey(listed?.creator ?? '', alice.address)).toBe(true);
+  });
+
+  it('goes live and ends: only the creator, the SFU room follows, viewers get stream:ended', async () => {
+    const created = await create(server.url, aliceToken);
+    await announce(created, alice);
+    await waitForStatus(server.url, created.streamId, 'announced');
+    const { streamId } = created;
+
+    expect(await bobSocket.emitWithAck('stream:goLive', { streamId })).toMatchObject({
+      ok: false,
+      code: 'NOT_CREATOR',
+    });
+    expect(await aliceSocket.emitWithAck('stream:goLive', { streamId: 'unknown-stream-01' })).toMatchObject({
+      ok: false,
+      code: 'STREAM_NOT_FOUND',
+    });
+    expect(sfu.getRoom(streamId)).toBeUndefined();
+    expect(await aliceSocket.emitWithAck('stream:goLive', { streamId })).toEqual({ ok: true, streamId });
+    expect(sfu.getRoom(streamId)).toBeDefined();
+
+    const streams = server.modules.get('streams') as StreamsModule;
+    expect(await streams.adjustViewers(streamId, 2)).toBe(2);
+    expect(await streams.adjustViewers(streamId, -1)).toBe(1);
+    const first = (await directory(server.url))[0];
+    expect(first).toMatchObject({ streamId, live: true, viewers: 1 });
+
+    // A viewer in the stream's room (as the viewers module puts it there) hears the end.
+    server.io.in(bobSocket.id as string).socketsJoin(streamRoom(streamId));
+    const ended = new Promise((resolve) => bobSocket.once('stream:ended', resolve));
+    expect(await bobSocket.emitWithAck('stream:end', { streamId })).toMatchObject({ ok: false, code: 'NOT_CREATOR' });
+    expect(await aliceSocket.emitWithAck('stream:end', { streamId })).toEqual({ ok: true, streamId });
+    await expect(ended).resolves.toEqual({ streamId });
+    expect(sfu.getRoom(streamId)).toBeUndefined();
+    expect((await directory(server.url)).map((s) => s.streamId)).not.toContain(streamId);
+    expect((await details(server.url, streamId)).body).toMatchObject({ ok: true, stream: { status: 'ended' } });
+    expect(await aliceSocket.emitWithAck('stream:goLive', { streamId })).toMatchObject({
+      ok: false,
+      code: 'STREAM_NOT_LIVE',
+      details: { reason: 'ended' },
+    });
+  });
+
+  it.skipIf(!REDIS_URL)('shares the directory and viewer counts between two nodes through Redis', async () => {
+    const prefix = `persecond:test:${randomUUID()}:`;
+    const env = { PORT: '0', LOG_LEVEL: 'silent', REDIS_URL, REDIS_STREAM: `${prefix}socket.io` };
+    const nodes: SignalingServer[] = [];
+    const clients: Socket[] = [];
+    const redis = createClient({ url: REDIS_URL });
+    try {
+      for (let i = 0; i < 2; i++) {
+        nodes.push(
+          await createSignalingServer(loadSignalingConfig(env), {
+            sfu,
+            pinner,
+            chain: client,
+            modules: [
+              authModule(loadAuthConfig({ SESSION_SECRET: secret, AUTH_REDIS_PREFIX: prefix })),
+              streamsModule(loadStreamsConfig({ STREAMS_REDIS_PREFIX: prefix })),
+            ],
+          }),
+        );
+      }
+      const [a, b] = nodes as [SignalingServer, SignalingServer];
+      const created = await create(a.url, aliceToken);
+      await announce(created, alice);
+      await waitForStatus(b.url, created.streamId, 'announced');
+      expect((await directory(b.url)).map((s) => s.streamId)).toEqual([created.streamId]);
+
+      const creatorOnA = await open(a.url, aliceToken);
+      clients.push(creatorOnA);
+      expect(await creatorOnA.emitWithAck('stream:goLive', { streamId: created.streamId })).toMatchObject({ ok: true });
+      await (a.modules.get('streams') as StreamsModule).adjustViewers(created.streamId, 3);
+      await (b.modules.get('streams') as StreamsModule).adjustViewers(created.streamId, 2);
+      for (const node of nodes) {
+        expect(await directory(node.url)).toEqual([
+          expect.objectContaining({ streamId: created.streamId, live: true, viewers: 5 }),
+        ]);
+      }
+
+      // The creator ends the stream through node B: a viewer on A hears it, and A closes the room it hosts.
+      const viewerOnA = await open(a.url, bobToken);
+      clients.push(viewerOnA);
+      await a.io.in(viewerOnA.id as string).socketsJoin(streamRoom(created.streamId));
+      const ended = new Promise((resolve) => viewerOnA.once('stream:ended', resolve));
+      const creatorOnB = await open(b.url, aliceToken);
+      clients.push(creatorOnB);
+      expect(sfu.getRoom(created.streamId)).toBeDefined();
+      expect(await creatorOnB.emitWithAck('stream:end', { streamId: created.streamId })).toMatchObject({ ok: true });
+      await expect(ended).resolves.toEqual({ streamId: created.streamId });
+      await vi.waitFor(() => expect(sfu.getRoom(created.streamId)).toBeUndefined(), { timeout: 5_000, interval: 20 });
+      expect(await directory(a.url)).toEqual([]);
+    } finally {
+      // Clients first: with modules, the core's close() runs app.close() before io.close() and waits for open sockets.
+      for (const c of clients) c.close();
+      for (const node of nodes) await node.close();
+      await redis.connect();
+      const keys = await redis.keys(`${prefix}*`);
+      if (keys.length > 0) await redis.del(keys);
+      await redis.quit();
+    }
+  });
+});
