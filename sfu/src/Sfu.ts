@@ -1,0 +1,151 @@
+import { EventEmitter } from 'node:events';
+import type { Logger } from 'pino';
+import type { SfuConfig } from './config.ts';
+import { SfuClosedError } from './errors.ts';
+import { HlsReader } from './hls/HlsReader.ts';
+import { createSfuLogger } from './logger.ts';
+import { createSfuMetrics, type SfuMetrics } from './metrics.ts';
+import { Room, type RoomCloseReason, type ViewerFlow } from './Room.ts';
+import { type WorkerDiedEvent, WorkerPool, type WorkerReplacedEvent } from './WorkerPool.ts';
+
+/** Snapshot for /healthz. */
+export interface SfuHealth {
+  /** True while every worker slot has a live worker. */
+  ok: boolean;
+  workers: number;
+  pids: number[];
+  rooms: number;
+  /** Live consumers per worker slot. */
+  consumers: number[];
+  workerRestarts: number;
+}
+
+export type SfuEvents = {
+  /** A worker process died; rooms on it close (each reported through 'roomClosed'). */
+  workerDied: [WorkerDiedEvent];
+  /** A died worker was replaced. */
+  workerReplaced: [WorkerReplacedEvent];
+  roomClosed: [{ streamId: string; reason: RoomCloseReason }];
+};
+
+/** Optional collaborators of an Sfu. */
+export interface SfuDeps {
+  logger?: Logger;
+}
+
+/** The media plane: a worker pool and one Room per live stream. */
+export class Sfu extends EventEmitter<SfuEvents> {
+  readonly config: SfuConfig;
+  readonly logger: Logger;
+  readonly metrics: SfuMetrics;
+  /** Serves HLS playlists and segments from `config.hlsDir`. */
+  readonly hls: HlsReader;
+  readonly #rooms = new Map<string, Promise<Room>>();
+  readonly #open = new Map<string, Room>();
+  #pool: WorkerPool | undefined;
+  #closing: Promise<void> | undefined;
+
+  private constructor(config: SfuConfig, logger: Logger) {
+    super();
+    this.config = config;
+    this.logger = logger;
+    this.hls = new HlsReader(config.hlsDir);
+    this.metrics = createSfuMetrics(
+      () => this.#pool,
+      () => ({
+        rooms: this.#open.size,
+        hlsRelays: [...this.#open.values()].filter((r) => r.hlsRelay).length,
+      }),
+    );
+  }
+
+  /** Starts the worker pool. */
+  static async create(config: SfuConfig, deps: SfuDeps = {}): Promise<Sfu> {
+    const sfu = new Sfu(config, deps.logger ?? createSfuLogger(config));
+    const pool = await WorkerPool.create({ numWorkers: config.numWorkers, logger: sfu.logger });
+    sfu.#pool = pool;
+    pool.on('workerDied', (e) => sfu.emit('workerDied', e));
+    pool.on('workerReplaced', (e) => {
+      sfu.metrics.workerRestarts.inc();
+      sfu.emit('workerReplaced', e);
+    });
+    return sfu;
+  }
+
+  /** The worker pool (exposed for diagnostics and tests). */
+  get pool(): WorkerPool {
+    if (!this.#pool) throw new SfuClosedError();
+    return this.#pool;
+  }
+
+  get closed(): boolean {
+    return this.#closing !== undefined;
+  }
+
+  /** Worker and room counts for /healthz. */
+  health(): SfuHealth {
+    const workers = this.#pool?.workers ?? [];
+    const live = workers.filter((w) => !w.worker.closed);
+    return {
+      ok: !this.#closing && live.length === this.config.numWorkers,
+      workers: live.length,
+      pids: live.map((w) => w.worker.pid),
+      rooms: this.#open.size,
+      consumers: workers.map((w) => w.consumers),
+      workerRestarts: this.#pool?.restarts ?? 0,
+    };
+  }
+
+  /** The room of a stream, created on first call (concurrent calls share one room). */
+  openRoom(streamId: string): Promise<Room> {
+    if (this.#closing) return Promise.reject(new SfuClosedError());
+    let p = this.#rooms.get(streamId);
+    if (!p) {
+      p = Room.create(streamId, this.pool, this.config, this.logger, (room) => this.#forget(room));
+      this.#rooms.set(streamId, p);
+      p.then(
+        (room) => {
+          this.#open.set(streamId, room);
+          room.once('close', ({ reason }) => this.emit('roomClosed', { streamId, reason }));
+          room.on('hlsRestart', () => this.metrics.hlsRestarts.inc());
+          room.on('capacityFull', () => this.metrics.capacityFull.inc());
+        },
+        () => this.#rooms.delete(streamId),
+      );
+    }
+    return p;
+  }
+
+  /** The open room of a stream, if any. */
+  getRoom(streamId: string): Room | undefined {
+    return this.#open.get(streamId);
+  }
+
+  /** Closes a stream's room (no-op if none). */
+  async closeRoom(streamId: string): Promise<void> {
+    await this.#open.get(streamId)?.close('closed');
+  }
+
+  /** Flow samples of every WebRTC viewer of every room, keyed by stream id then viewer id. */
+  async sampleFlow(): Promise<Map<string, Map<string, ViewerFlow>>> {
+    const rooms = [...this.#open.values()];
+    const samples = await Promise.all(rooms.map((r) => r.sampleFlow()));
+    return new Map(rooms.map((r, i) => [r.streamId, samples[i]!]));
+  }
+
+  /** Closes every room and worker; safe to call twice. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      const rooms = await Promise.allSettled(this.#rooms.values());
+      await Promise.all(rooms.map((r) => (r.status === 'fulfilled' ? r.value.close('sfu-closed') : undefined)));
+      await this.#pool?.close();
+      this.logger.debug('sfu closed');
+    })();
+    return this.#closing;
+  }
+
+  #forget(room: Room): void {
+    if (this.#open.get(room.streamId) === room) this.#open.delete(room.streamId);
+    this.#rooms.delete(room.streamId);
+  }
+}

@@ -1,0 +1,68 @@
+import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const port = z.coerce.number().int().min(1024).max(65535);
+
+const envSchema = z
+  .object({
+    SFU_NUM_WORKERS: z.coerce.number().int().min(1).max(256).default(availableParallelism()),
+    SFU_LISTEN_IP: z.union([z.ipv4(), z.ipv6()]).default('127.0.0.1'),
+    ANNOUNCED_IP: z.string().min(1).optional(),
+    SFU_RTC_MIN_PORT: port.default(40000),
+    SFU_RTC_MAX_PORT: port.default(49999),
+    SFU_CONSUMERS_PER_WORKER: z.coerce.number().int().min(1).default(500),
+    HLS_DIR: z.string().min(1).default('.data/hls'),
+    HLS_LINGER_SECONDS: z.coerce.number().min(0).default(30),
+    HLS_SEGMENT_SECONDS: z.coerce.number().min(0.5).max(6).default(1),
+    FFMPEG_PATH: z.string().min(1).default('ffmpeg'),
+    LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  })
+  .refine((e) => e.SFU_RTC_MIN_PORT < e.SFU_RTC_MAX_PORT, {
+    message: 'SFU_RTC_MIN_PORT must be below SFU_RTC_MAX_PORT',
+    path: ['SFU_RTC_MIN_PORT'],
+  });
+
+/** Media plane settings, parsed once from the environment. */
+export interface SfuConfig {
+  /** mediasoup workers to run (one per core by default). */
+  numWorkers: number;
+  /** Local IP every RTC/plain transport binds to. */
+  listenIp: string;
+  /** Public IP or hostname announced in ICE candidates (NAT / container setups). */
+  announcedIp: string | undefined;
+  rtcMinPort: number;
+  rtcMaxPort: number;
+  /** Consumers a single worker may carry before rooms fan out to another worker. */
+  consumersPerWorker: number;
+  /** Absolute directory under which each stream's HLS output lives. */
+  hlsDir: string;
+  /** How long an HLS relay keeps running after its last viewer left. */
+  hlsLingerMs: number;
+  /** Target HLS segment duration. */
+  hlsSegmentSeconds: number;
+  ffmpegPath: string;
+  logLevel: (typeof LOG_LEVELS)[number];
+}
+
+/** Parses SFU settings from an environment (defaults to process.env); throws a zod error on bad values. */
+export function loadSfuConfig(env: NodeJS.ProcessEnv = process.env): SfuConfig {
+  // Empty variables (`FOO=`) mean "unset", as in most deployment tools.
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const e = envSchema.parse(present);
+  return {
+    numWorkers: e.SFU_NUM_WORKERS,
+    listenIp: e.SFU_LISTEN_IP,
+    announcedIp: e.ANNOUNCED_IP,
+    rtcMinPort: e.SFU_RTC_MIN_PORT,
+    rtcMaxPort: e.SFU_RTC_MAX_PORT,
+    consumersPerWorker: e.SFU_CONSUMERS_PER_WORKER,
+    hlsDir: resolve(e.HLS_DIR),
+    hlsLingerMs: Math.round(e.HLS_LINGER_SECONDS * 1000),
+    hlsSegmentSeconds: e.HLS_SEGMENT_SECONDS,
+    ffmpegPath: e.FFMPEG_PATH,
+    logLevel: e.LOG_LEVEL,
+  };
+}

@@ -1,0 +1,46 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PLAYLIST_NAME } from './FfmpegHls.ts';
+
+/** A file of a stream's HLS output, ready to serve. */
+export interface HlsFile {
+  body: Buffer;
+  contentType: 'application/vnd.apple.mpegurl' | 'video/mp2t';
+  /** Playlists change every segment; segments never change. */
+  cacheControl: string;
+}
+
+const STREAM_ID = /^[A-Za-z0-9_-]{1,128}$/;
+const SEGMENT = /^seg_\d{5,10}\.ts$/;
+
+/** Directory of one stream's HLS output under `rootDir`, or undefined when the id is unfit for a path. */
+export function hlsDirOf(rootDir: string, streamId: string): string | undefined {
+  return STREAM_ID.test(streamId) ? join(rootDir, streamId) : undefined;
+}
+
+/** Reads playlists and segments from the HLS directory; only well-formed names, so no path escapes it. */
+export class HlsReader {
+  constructor(readonly rootDir: string) {}
+
+  /** Directory holding one stream's output (undefined for an unusable stream id). */
+  dirOf(streamId: string): string | undefined {
+    return hlsDirOf(this.rootDir, streamId);
+  }
+
+  /** The playlist or a segment of a stream, or null when the name is invalid or the file does not exist (yet). */
+  async read(streamId: string, fileName: string): Promise<HlsFile | null> {
+    const dir = this.dirOf(streamId);
+    if (!dir) return null;
+    const isPlaylist = fileName === PLAYLIST_NAME;
+    if (!isPlaylist && !SEGMENT.test(fileName)) return null;
+    try {
+      const body = await readFile(join(dir, fileName));
+      return isPlaylist
+        ? { body, contentType: 'application/vnd.apple.mpegurl', cacheControl: 'no-cache' }
+        : { body, contentType: 'video/mp2t', cacheControl: 'private, max-age=60' };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,156 @@
+import { EventEmitter } from 'node:events';
+import { rm, stat } from 'node:fs/promises';
+import type { types } from 'mediasoup';
+import type { Logger } from 'pino';
+import { SfuBadRequestError, SfuClosedError } from '../errors.ts';
+import { FfmpegHls } from './FfmpegHls.ts';
+import { buildRecvSdp, type SdpMedia } from './sdp.ts';
+import { findFreeUdpPortPair } from './udpPorts.ts';
+
+/** Settings of one stream's HLS relay. */
+export interface HlsRelayOptions {
+  router: types.Router;
+  /** The creator's producers; the first video and the first audio one are relayed. */
+  producers: { id: string; kind: types.MediaKind }[];
+  dir: string;
+  ffmpegPath: string;
+  segmentSeconds: number;
+  logger: Logger;
+}
+
+export type HlsRelayEvents = {
+  /** ffmpeg exited unexpectedly and is being restarted. */
+  restart: [{ attempt: number; delayMs: number }];
+};
+
+/**
+ * WebRTC encoders send keyframes only on request, and ffmpeg can neither probe nor cut a segment without one: after
+ * each ffmpeg start, ask for a keyframe at this interval until the playlist is rewritten.
+ */
+const KEYFRAME_RETRY_MS = 700;
+const RTP_IP = '127.0.0.1';
+
+/**
+ * PlainTransport consumers sending the stream's RTP to a supervised ffmpeg that writes live HLS (H.264 + AAC).
+ * `close()` stops ffmpeg, closes the transports and deletes the output directory.
+ */
+export class HlsRelay extends EventEmitter<HlsRelayEvents> {
+  readonly #opts: HlsRelayOptions;
+  readonly #log: Logger;
+  readonly #transports: types.PlainTransport[] = [];
+  readonly #consumers: types.Consumer[] = [];
+  #keyframeTimer: NodeJS.Timeout | undefined;
+  #ffmpeg: FfmpegHls | undefined;
+  #closing: Promise<void> | undefined;
+
+  private constructor(opts: HlsRelayOptions) {
+    super();
+    this.#opts = opts;
+    this.#log = opts.logger.child({ part: 'hls-relay' });
+  }
+
+  /** Wires the transports and starts ffmpeg; rejects (after cleaning up) when the stream has no video. */
+  static async start(opts: HlsRelayOptions): Promise<HlsRelay> {
+    const relay = new HlsRelay(opts);
+    try {
+      await relay.#start();
+    } catch (err) {
+      await relay.close();
+      throw err;
+    }
+    return relay;
+  }
+
+  /** Pid of the current ffmpeg process. */
+  get pid(): number | undefined {
+    return this.#ffmpeg?.pid;
+  }
+
+  /** ffmpeg restarts after crashes. */
+  get restarts(): number {
+    return this.#ffmpeg?.restarts ?? 0;
+  }
+
+  get playlistPath(): string | undefined {
+    return this.#ffmpeg?.playlistPath;
+  }
+
+  get closed(): boolean {
+    return this.#closing !== undefined;
+  }
+
+  /** Stops ffmpeg, closes the RTP path and removes the output; safe to call twice. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      clearInterval(this.#keyframeTimer);
+      await this.#ffmpeg?.close();
+      for (const t of this.#transports) t.close();
+      await rm(this.#opts.dir, { recursive: true, force: true });
+      this.#log.info('hls relay stopped');
+    })();
+    return this.#closing;
+  }
+
+  async #start(): Promise<void> {
+    const { router, producers } = this.#opts;
+    const video = producers.find((p) => p.kind === 'video');
+    const audio = producers.find((p) => p.kind === 'audio');
+    if (!video) throw new SfuBadRequestError('the stream has no video to relay to HLS');
+    const caps: types.RtpCapabilities = {
+      codecs: (router.rtpCapabilities.codecs ?? []).filter((c) => c.mimeType.toLowerCase() !== 'video/rtx'),
+      headerExtensions: [],
+    };
+    const media: SdpMedia[] = [];
+    for (const p of audio ? [video, audio] : [video]) {
+      const port = await findFreeUdpPortPair(RTP_IP);
+      const transport = await router.createPlainTransport({
+        listenInfo: { protocol: 'udp', ip: RTP_IP },
+        rtcpMux: false,
+        comedia: false,
+        appData: { role: 'hls' },
+      });
+      this.#transports.push(transport);
+      if (this.#closing) throw new SfuClosedError('hls relay');
+      await transport.connect({ ip: RTP_IP, port, rtcpPort: port + 1 });
+      const consumer = await transport.consume({ producerId: p.id, rtpCapabilities: caps, paused: true });
+      this.#consumers.push(consumer);
+      media.push({ kind: p.kind, port, rtpParameters: consumer.rtpParameters });
+    }
+    if (this.#closing) throw new SfuClosedError('hls relay');
+    const ffmpeg = new FfmpegHls({
+      ffmpegPath: this.#opts.ffmpegPath,
+      dir: this.#opts.dir,
+      input: { kind: 'sdp', sdp: buildRecvSdp(RTP_IP, media) },
+      segmentSeconds: this.#opts.segmentSeconds,
+      logger: this.#log,
+    });
+    this.#ffmpeg = ffmpeg;
+    ffmpeg.on('spawn', () => this.#requestKeyFrames());
+    ffmpeg.on('restart', (e) => this.emit('restart', e));
+    await rm(this.#opts.dir, { recursive: true, force: true });
+    await ffmpeg.start();
+    await Promise.all(this.#consumers.map((c) => c.resume()));
+    this.#log.info({ ffmpegPid: ffmpeg.pid, kinds: media.map((m) => m.kind) }, 'hls relay started');
+  }
+
+  #requestKeyFrames(): void {
+    const video = this.#consumers.find((c) => c.kind === 'video');
+    const playlist = this.#ffmpeg?.playlistPath;
+    if (!video || !playlist) return;
+    const since = Date.now();
+    clearInterval(this.#keyframeTimer);
+    const timer = setInterval(async () => {
+      const written = await stat(playlist).then(
+        (s) => s.mtimeMs >= since,
+        () => false,
+      );
+      if (written || video.closed || this.#closing) {
+        clearInterval(timer);
+        return;
+      }
+      video.requestKeyFrame().catch(() => {});
+    }, KEYFRAME_RETRY_MS);
+    this.#keyframeTimer = timer;
+    video.requestKeyFrame().catch(() => {});
+  }
+}

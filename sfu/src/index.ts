@@ -1,0 +1,26 @@
+export { loadSfuConfig, type SfuConfig } from './config.ts';
+export {
+  CapacityFullError,
+  RoomClosedError,
+  SfuBadRequestError,
+  SfuClosedError,
+  SfuError,
+  type SfuErrorCode,
+} from './errors.ts';
+export { FfmpegHls, type FfmpegHlsOptions, type FfmpegInput, PLAYLIST_NAME } from './hls/FfmpegHls.ts';
+export { type HlsFile, HlsReader, hlsDirOf } from './hls/HlsReader.ts';
+export { HlsRelay } from './hls/HlsRelay.ts';
+export { ROUTER_MEDIA_CODECS } from './mediaCodecs.ts';
+export { loadMediasoup } from './mediasoupLoader.ts';
+export {
+  type ConsumerParams,
+  Room,
+  type RoomCloseReason,
+  type RoomEvents,
+  type TransportParams,
+  type ViewerCloseReason,
+  type ViewerFlow,
+} from './Room.ts';
+export { Sfu, type SfuDeps, type SfuEvents, type SfuHealth } from './Sfu.ts';
+export { type PooledWorker, type WorkerDiedEvent, WorkerPool, type WorkerReplacedEvent } from './WorkerPool.ts';
+export { cachedWorkerBinPath, MEDIASOUP_VERSION, persecondCacheDir, useCachedWorkerBin } from './workerBin.ts';

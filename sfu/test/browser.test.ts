@@ -1,0 +1,96 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadSfuConfig, PLAYLIST_NAME, type Room, Sfu } from '../src/index.ts';
+import { type BrowserHarness, startBrowserHarness } from './helpers/browserHarness.ts';
+import { parsePlaylist } from './helpers/ffprobe.ts';
+import { waitFor } from './helpers/wait.ts';
+
+/** Functions page.html puts on window (this repo's tsconfig has no DOM lib). */
+interface PageApi {
+  publishH264(): Promise<void>;
+  watchWebRtc(viewerId: string): Promise<void>;
+  inboundVideo(): Promise<{ framesDecoded: number; codec?: string } | null>;
+  playHls(src: string): void;
+  playback(): { t: number; w: number; h: number };
+  errors: string[];
+}
+
+describe('Chromium: H.264 publisher, WebRTC viewer and hls.js viewer', () => {
+  let hlsDir: string;
+  let sfu: Sfu;
+  let room: Room;
+  let harness: BrowserHarness;
+  let publisher: Page;
+
+  beforeAll(async () => {
+    hlsDir = await mkdtemp(join(tmpdir(), 'sfu-browser-'));
+    sfu = await Sfu.create(
+      loadSfuConfig({ SFU_NUM_WORKERS: '1', LOG_LEVEL: process.env.SFU_TEST_LOG ?? 'silent', HLS_DIR: hlsDir }),
+    );
+    room = await sfu.openRoom('browser-live');
+    harness = await startBrowserHarness(sfu, room);
+    publisher = await harness.context.newPage();
+    await publisher.goto(harness.url);
+    await publisher.evaluate(() => (globalThis as unknown as PageApi).publishH264());
+  });
+
+  afterAll(async () => {
+    await harness?.close();
+    await sfu?.close();
+    await rm(hlsDir, { recursive: true, force: true });
+  });
+
+  it('negotiates H.264 from the browser and a browser viewer decodes it', async () => {
+    expect(room.producers.map((p) => p.mimeType).sort()).toEqual(['audio/opus', 'video/H264']);
+    const viewer = await harness.context.newPage();
+    await viewer.goto(harness.url);
+    await viewer.evaluate(() => (globalThis as unknown as PageApi).watchWebRtc('chromium-viewer'));
+    const stats = await waitFor(
+      '20 decoded H.264 frames',
+      async () => {
+        const s = await viewer.evaluate(() => (globalThis as unknown as PageApi).inboundVideo());
+        return s && s.framesDecoded >= 20 ? s : null;
+      },
+      20_000,
+    );
+    expect(stats.codec).toBe('video/H264');
+    await viewer.close();
+    room.removeViewer('chromium-viewer');
+  });
+
+  it('plays the HLS relay of the same publisher with hls.js', async () => {
+    await room.addHlsViewer('hls-viewer');
+    await waitFor(
+      'two HLS segments',
+      async () => {
+        const file = await sfu.hls.read('browser-live', PLAYLIST_NAME);
+        return file && parsePlaylist(file.body.toString('utf8')).segments.length >= 2;
+      },
+      20_000,
+    );
+    const page = await harness.context.newPage();
+    await page.goto(harness.url);
+    await page.evaluate((src) => (globalThis as unknown as PageApi).playHls(src), `/hls/browser-live/${PLAYLIST_NAME}`);
+    const first = await waitFor(
+      'playback to start',
+      async () => {
+        const p = await page.evaluate(() => (globalThis as unknown as PageApi).playback());
+        return p.t > 0 ? p : null;
+      },
+      20_000,
+    );
+    await waitFor(
+      '2 s of playback',
+      async () => (await page.evaluate(() => (globalThis as unknown as PageApi).playback())).t > first.t + 2,
+      20_000,
+    );
+    const p = await page.evaluate(() => (globalThis as unknown as PageApi).playback());
+    expect(p.w).toBeGreaterThan(0);
+    expect(await page.evaluate(() => (globalThis as unknown as PageApi).errors)).toEqual([]);
+    await page.close();
+    room.removeHlsViewer('hls-viewer');
+  });
+});

@@ -1,0 +1,48 @@
+import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadSfuConfig } from '../src/index.ts';
+
+describe('loadSfuConfig', () => {
+  it('defaults to one worker per core on 127.0.0.1', () => {
+    const c = loadSfuConfig({});
+    expect(c.numWorkers).toBe(availableParallelism());
+    expect(c.listenIp).toBe('127.0.0.1');
+    expect(c.announcedIp).toBeUndefined();
+    expect(c.rtcMinPort).toBeLessThan(c.rtcMaxPort);
+    expect(c.hlsDir).toBe(resolve('.data/hls'));
+    expect(c.logLevel).toBe('info');
+  });
+
+  it('reads every variable and treats empty ones as unset', () => {
+    const c = loadSfuConfig({
+      SFU_NUM_WORKERS: '3',
+      SFU_LISTEN_IP: '0.0.0.0',
+      ANNOUNCED_IP: 'media.example.org',
+      SFU_RTC_MIN_PORT: '41000',
+      SFU_RTC_MAX_PORT: '41999',
+      SFU_CONSUMERS_PER_WORKER: '250',
+      HLS_DIR: '/tmp/hls-x',
+      HLS_LINGER_SECONDS: '2.5',
+      LOG_LEVEL: '',
+    });
+    expect(c).toMatchObject({
+      numWorkers: 3,
+      listenIp: '0.0.0.0',
+      announcedIp: 'media.example.org',
+      rtcMinPort: 41000,
+      rtcMaxPort: 41999,
+      consumersPerWorker: 250,
+      hlsDir: '/tmp/hls-x',
+      hlsLingerMs: 2500,
+      logLevel: 'info',
+    });
+  });
+
+  it('rejects unusable values', () => {
+    expect(() => loadSfuConfig({ SFU_NUM_WORKERS: '0' })).toThrow();
+    expect(() => loadSfuConfig({ SFU_LISTEN_IP: 'localhost' })).toThrow();
+    expect(() => loadSfuConfig({ SFU_RTC_MIN_PORT: '45000', SFU_RTC_MAX_PORT: '44000' })).toThrow();
+    expect(() => loadSfuConfig({ LOG_LEVEL: 'loud' })).toThrow();
+  });
+});
