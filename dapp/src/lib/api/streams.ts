@@ -1,0 +1,36 @@
+// The signaling server's stream directory (`GET /v1/streams`, `GET /v1/streams/:id`).
+import { Address, Asset, Planck, type StreamSummary } from '@persecond/signaling/protocol';
+import { z } from 'zod';
+import { getJson } from './http.ts';
+
+/** Schema of one directory entry (mirrors `StreamSummary` from the protocol). */
+export const StreamSummarySchema = z.object({
+  streamId: z.string().min(1),
+  title: z.string(),
+  creator: Address,
+  pricePerSecond: Planck,
+  asset: Asset,
+  metadataCid: z.string(),
+  thumbnailCid: z.string().optional(),
+  live: z.boolean(),
+  viewers: z.number().int().min(0),
+}) satisfies z.ZodType<StreamSummary>;
+
+// The list may come bare or wrapped in `{ streams }`.
+const StreamList = z
+  .union([z.array(StreamSummarySchema), z.object({ streams: z.array(StreamSummarySchema) })])
+  .transform((v) => (Array.isArray(v) ? v : v.streams));
+
+const StreamOne = z
+  .union([StreamSummarySchema, z.object({ stream: StreamSummarySchema })])
+  .transform((v) => ('stream' in v ? v.stream : v));
+
+/** Lists the streams known to the signaling server. */
+export function listStreams(baseUrl: string, f: typeof fetch = fetch): Promise<StreamSummary[]> {
+  return getJson(`${baseUrl}/v1/streams`, StreamList, { fetch: f });
+}
+
+/** Reads one stream. */
+export function getStream(baseUrl: string, streamId: string, f: typeof fetch = fetch): Promise<StreamSummary> {
+  return getJson(`${baseUrl}/v1/streams/${encodeURIComponent(streamId)}`, StreamOne, { fetch: f });
+}

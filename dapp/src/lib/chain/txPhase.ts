@@ -1,0 +1,2 @@
+/** Progress of a signed transaction, as shown to people. */
+export type TxPhase = 'idle' | 'signing' | 'submitted' | 'in-block' | 'final' | 'failed';

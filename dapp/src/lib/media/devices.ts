@@ -1,0 +1,40 @@
+// Cameras and microphones the person can pick, and their local preview stream.
+
+/** A capture device as shown in the picker. */
+export interface CaptureDevice {
+  deviceId: string;
+  label: string;
+}
+
+/** Lists cameras and microphones (labels appear once the person has granted access). */
+export async function listCaptureDevices(): Promise<{ cameras: CaptureDevice[]; microphones: CaptureDevice[] }> {
+  const all = await navigator.mediaDevices.enumerateDevices();
+  const pick = (kind: MediaDeviceKind, fallback: string) =>
+    all
+      .filter((d) => d.kind === kind && d.deviceId !== '')
+      .map((d, i) => ({ deviceId: d.deviceId, label: d.label || `${fallback} ${i + 1}` }));
+  return { cameras: pick('videoinput', 'Camera'), microphones: pick('audioinput', 'Microphone') };
+}
+
+/** Opens the chosen camera and microphone (any when not chosen). */
+export async function openCapture(cameraId?: string, microphoneId?: string): Promise<MediaStream> {
+  return navigator.mediaDevices.getUserMedia({
+    video: cameraId ? { deviceId: { exact: cameraId }, width: { ideal: 1280 }, height: { ideal: 720 } } : true,
+    audio: microphoneId ? { deviceId: { exact: microphoneId } } : true,
+  });
+}
+
+/** Stops every track of `stream`. */
+export function stopCapture(stream: MediaStream | undefined): void {
+  for (const track of stream?.getTracks() ?? []) track.stop();
+}
+
+/** A sentence for a getUserMedia failure. */
+export function explainCaptureError(err: unknown): string {
+  const name = err instanceof DOMException ? err.name : '';
+  if (name === 'NotAllowedError')
+    return 'Camera and microphone access was refused. Allow it in your browser and try again.';
+  if (name === 'NotFoundError') return 'No camera or microphone was found. Connect one and try again.';
+  if (name === 'NotReadableError') return 'Your camera or microphone is in use by another application.';
+  return 'The camera or microphone could not be opened.';
+}

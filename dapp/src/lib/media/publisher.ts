@@ -1,0 +1,84 @@
+// Sends the creator's camera and microphone to the SFU over WebRTC (mediasoup-client).
+
+import type { TransportInfo } from '@persecond/signaling/protocol';
+import type { Device, Producer, RtpCapabilities, Transport, TransportOptions } from 'mediasoup-client/types';
+import { request, type SignalingSocket } from '../signaling/socket.ts';
+
+/** Builds mediasoup-client transport options from the server's description. */
+export function transportOptions(t: TransportInfo): TransportOptions {
+  return {
+    id: t.id,
+    iceParameters: t.iceParameters as TransportOptions['iceParameters'],
+    iceCandidates: t.iceCandidates as TransportOptions['iceCandidates'],
+    dtlsParameters: t.dtlsParameters as TransportOptions['dtlsParameters'],
+  };
+}
+
+/** Loads a mediasoup-client device with the stream router's capabilities. */
+export async function loadDevice(socket: SignalingSocket, streamId: string): Promise<Device> {
+  const { Device } = await import('mediasoup-client');
+  const { routerRtpCapabilities } = await request(socket, 'rtc:capabilities', { streamId });
+  const device = new Device();
+  await device.load({ routerRtpCapabilities: routerRtpCapabilities as RtpCapabilities });
+  return device;
+}
+
+/** The creator's outgoing media for one stream. */
+export class Publisher {
+  #closed = false;
+
+  private constructor(
+    private readonly transport: Transport,
+    private readonly producers: Producer[],
+  ) {}
+
+  /** Produces every track of `media` on a new send transport; the stream then goes live. */
+  static async start(socket: SignalingSocket, streamId: string, media: MediaStream): Promise<Publisher> {
+    const device = await loadDevice(socket, streamId);
+    const { transport: info } = await request(socket, 'rtc:createTransport', { streamId, direction: 'send' });
+    const transport = device.createSendTransport(transportOptions(info));
+    transport.on('connect', ({ dtlsParameters }, done, fail) => {
+      request(socket, 'rtc:connectTransport', {
+        transportId: transport.id,
+        dtlsParameters: { ...dtlsParameters },
+      }).then(() => done(), fail);
+    });
+    transport.on('produce', ({ kind, rtpParameters }, done, fail) => {
+      request(socket, 'rtc:produce', { transportId: transport.id, kind, rtpParameters: { ...rtpParameters } }).then(
+        ({ producerId }) => done({ id: producerId }),
+        fail,
+      );
+    });
+    const producers: Producer[] = [];
+    try {
+      for (const track of media.getTracks()) producers.push(await transport.produce({ track }));
+      await request(socket, 'stream:goLive', { streamId });
+    } catch (err) {
+      transport.close();
+      throw err;
+    }
+    return new Publisher(transport, producers);
+  }
+
+  /** Sending statistics of the video producer (bytes and frames sent). */
+  async videoStats(): Promise<{ bytesSent: number; framesEncoded: number }> {
+    const video = this.producers.find((p) => p.kind === 'video');
+    let bytesSent = 0;
+    let framesEncoded = 0;
+    for (const s of (await video?.getStats())?.values() ?? []) {
+      if (s.type === 'outbound-rtp') {
+        bytesSent += s.bytesSent ?? 0;
+        framesEncoded += s.framesEncoded ?? 0;
+      }
+    }
+    return { bytesSent, framesEncoded };
+  }
+
+  /** Stops sending; safe to call twice. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const p of this.producers) p.close();
+    this.transport.close();
+  }
+}

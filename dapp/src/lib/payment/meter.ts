@@ -1,0 +1,66 @@
+// The viewer's own record of what it actually saw: a tick is acknowledged only for seconds of media that played.
+import type { Tick } from '@persecond/signaling/protocol';
+
+/** A progress sample from the player: decoded frames (WebRTC) or media time (HLS), at a wall-clock time. */
+export interface ProgressSample {
+  /** Wall-clock milliseconds. */
+  at: number;
+  /** Total video frames decoded so far (WebRTC). */
+  framesDecoded?: number;
+  /** Playback position in seconds (HLS). */
+  mediaTime?: number;
+}
+
+/** Why a tick was not acknowledged. */
+export type TickRefusal = 'NOT_SEEN' | 'WRONG_AMOUNT' | 'OUT_OF_ORDER';
+
+/** Counts the wall-clock seconds in which media advanced, and checks the server's ticks against them. */
+export class WatchMeter {
+  #seenSeconds = new Set<number>();
+  #last: ProgressSample | undefined;
+  #lastSeq = -1;
+  #acknowledgedOwed = 0n;
+
+  constructor(
+    /** The stream's price per second, in planck. */
+    readonly pricePerSecond: bigint,
+  ) {}
+
+  /** Seconds in which the player showed new media. */
+  get seenSeconds(): number {
+    return this.#seenSeconds.size;
+  }
+
+  /** Highest amount acknowledged so far. */
+  get acknowledgedOwed(): bigint {
+    return this.#acknowledgedOwed;
+  }
+
+  /** Records a player sample; a second counts once the media advanced during it. */
+  observe(sample: ProgressSample): void {
+    const prev = this.#last;
+    this.#last = sample;
+    if (!prev || sample.at <= prev.at) return;
+    const advanced =
+      (sample.framesDecoded !== undefined &&
+        prev.framesDecoded !== undefined &&
+        sample.framesDecoded > prev.framesDecoded) ||
+      (sample.mediaTime !== undefined && prev.mediaTime !== undefined && sample.mediaTime > prev.mediaTime);
+    if (advanced) this.#seenSeconds.add(Math.floor(sample.at / 1000));
+  }
+
+  /** Checks a tick: in order, charging exactly watchedSeconds × price, for no more seconds than were seen. */
+  check(tick: Tick): TickRefusal | undefined {
+    if (tick.seq <= this.#lastSeq) return 'OUT_OF_ORDER';
+    if (BigInt(tick.owed) !== BigInt(tick.watchedSeconds) * this.pricePerSecond) return 'WRONG_AMOUNT';
+    if (tick.watchedSeconds > this.seenSeconds) return 'NOT_SEEN';
+    return undefined;
+  }
+
+  /** Records that `tick` was acknowledged (call after a successful `check`). */
+  acknowledge(tick: Tick): void {
+    this.#lastSeq = tick.seq;
+    const owed = BigInt(tick.owed);
+    if (owed > this.#acknowledgedOwed) this.#acknowledgedOwed = owed;
+  }
+}

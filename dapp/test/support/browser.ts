@@ -1,0 +1,59 @@
+// Debian Chromium driven by playwright-core with a fresh profile (flags from the browser recipe).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type BrowserContext, chromium, type Page } from 'playwright-core';
+
+const BASE_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+/** Flags for WebRTC over loopback with a fake camera and microphone. */
+export const WEBRTC_ARGS = [
+  '--allow-loopback-in-peer-connection',
+  '--disable-features=WebRtcHideLocalIpsWithMdns',
+  '--use-fake-device-for-media-stream',
+  '--use-fake-ui-for-media-stream',
+  '--autoplay-policy=no-user-gesture-required',
+];
+
+/** A running browser with its own profile directory. */
+export interface Browser {
+  context: BrowserContext;
+  /** Closes the browser and removes its profile; safe to call twice. */
+  close(): Promise<void>;
+}
+
+/** Launches headless Chromium with a fresh profile. */
+export async function launchBrowser(args: string[] = []): Promise<Browser> {
+  const userDataDir = mkdtempSync(join(tmpdir(), 'persecond-dapp-chromium-'));
+  const context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    headless: true,
+    chromiumSandbox: false,
+    args: [...BASE_ARGS, ...args],
+    viewport: { width: 1024, height: 768 },
+  });
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      await context.close();
+      rmSync(userDataDir, { recursive: true, force: true });
+    })();
+    return closing;
+  };
+  return { context, close };
+}
+
+/** Navigates to `url` and waits until the app is hydrated (interactive). */
+export async function openApp(page: Page, url: string): Promise<void> {
+  await page.goto(url);
+  await page.waitForSelector('html[data-ready="true"]', { state: 'attached' });
+}
