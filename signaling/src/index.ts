@@ -49,3 +49,5 @@ export {
   streamRoom,
   streamsModule,
 } from './streams/StreamsModule.ts';
+export { loadViewersConfig, type ViewersConfig } from './viewers/config.ts';
+export { type ViewerSnapshot, type ViewersModule, viewersModule } from './viewers/ViewersModule.ts';

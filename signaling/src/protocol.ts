@@ -95,10 +95,24 @@ export type ClientEvent = keyof typeof schemas;
 /** Parsed payload of a client request. */
 export type Payload<E extends ClientEvent> = z.infer<(typeof schemas)[E]>;
 
-/** Where a viewer is sent after admission. */
+/** Where a paying session stands at admission; a resumed session carries on from here (no second counts twice). */
+export interface SessionStanding {
+  resumed: boolean;
+  /** Last tick sent (the next one is `seq + 1`). */
+  seq: number;
+  watchedSeconds: number;
+  owed: string;
+  acknowledged: string;
+  settled: string;
+}
+
+/**
+ * Where a viewer is sent after admission. HLS: fetch `playlistUrl` (and the segments it names) with the token as
+ * `?token=` or an `x-hls-token` header; the token lives ~10 s and is renewed in `tick:ack` answers.
+ */
 export type Admission =
-  | { mode: 'webrtc'; viewerId: string }
-  | { mode: 'hls'; viewerId: string; playlistUrl: string; token: string };
+  | { mode: 'webrtc'; viewerId: string; session: SessionStanding }
+  | { mode: 'hls'; viewerId: string; playlistUrl: string; token: string; session: SessionStanding };
 
 /** Transport parameters the client needs to build its mediasoup-client transport. */
 export interface TransportInfo {
@@ -121,7 +135,8 @@ export interface AckPayloads {
   };
   'rtc:resume': Record<never, never>;
   'viewer:join': Admission;
-  'tick:ack': { acknowledged: string };
+  /** `hlsToken`: a renewed HLS token, for HLS viewers whose payments are current. */
+  'tick:ack': { acknowledged: string; hlsToken?: string };
   'settlement:submitted': Record<never, never>;
   'viewer:leave': { owed: string; settled: string };
 }

@@ -1,0 +1,763 @@
+import {
+  type Asset,
+  type ChainClient,
+  ContractsClientError,
+  VoucherVerifier,
+  verifyDelegation,
+} from '@persecond/contracts-client';
+import { CapacityFullError, PLAYLIST_NAME, type Room, SfuError, type TransportParams } from '@persecond/sfu';
+import { hexToU8a } from '@polkadot/util';
+import { encodeAddress } from '@polkadot/util-crypto';
+import type { FastifyInstance } from 'fastify';
+import { Counter, Gauge } from 'prom-client';
+import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import { z } from 'zod';
+import { installErrorHandler, parseInput } from '../auth/httpErrors.ts';
+import { SignalingError } from '../errors.ts';
+import { LedgerError } from '../ledger/errors.ts';
+import type { LedgerSession, TickRecord } from '../ledger/Ledger.ts';
+import { ledgerModuleOf } from '../ledger/ledgerModule.ts';
+import { TickMeter } from '../meter/TickMeter.ts';
+import { type Admission, type Payload, type SessionStanding, StreamId } from '../protocol.ts';
+import type { RequestHandler, RequestHandlers, SignalingSocket } from '../RequestRouter.ts';
+import type { SignalingContext, SignalingModule, SignalingModuleFactory } from '../SignalingContext.ts';
+import { getStreamsModule, streamRoom } from '../streams/StreamsModule.ts';
+import { checkPrepay } from './admission.ts';
+import { loadViewersConfig, type ViewersConfig } from './config.ts';
+import { HlsTokens } from './HlsTokens.ts';
+import { type PaymentLag, paymentLag } from './paymentStanding.ts';
+
+/** One admitted viewer session on this node (kept through a disconnect for the reconnect grace period). */
+interface ViewerEntry {
+  readonly sessionId: string;
+  readonly streamId: string;
+  readonly wallet: string;
+  readonly sessionAccount: string;
+  readonly asset: Asset;
+  readonly price: bigint;
+  mode: 'webrtc' | 'hls';
+  socket: SignalingSocket | undefined;
+  transport: TransportParams | undefined;
+  seq: number;
+  watchedSeconds: number;
+  owed: bigint;
+  /** Highest tick written to the ledger. */
+  recordedSeq: number;
+  acknowledgedSeq: number;
+  acknowledged: bigint;
+  settled: bigint;
+  paused: PaymentLag | undefined;
+  /** Last time the viewer fetched HLS media (ms since epoch). */
+  lastHlsFetch: number;
+  graceTimer: NodeJS.Timeout | undefined;
+}
+
+/** A viewer session as other modules and tests see it. */
+export interface ViewerSnapshot {
+  sessionId: string;
+  streamId: string;
+  mode: 'webrtc' | 'hls';
+  connected: boolean;
+  seq: number;
+  watchedSeconds: number;
+  owed: bigint;
+  acknowledged: bigint;
+  settled: bigint;
+  paused: PaymentLag | undefined;
+}
+
+/** The viewers module as other modules see it (`ctx.modules.get('viewers')`). */
+export interface ViewersModule extends SignalingModule {
+  readonly name: 'viewers';
+  /** The node's tick meter (one for every viewer). */
+  readonly meter: TickMeter;
+  /** A viewer session admitted on this node, if any. */
+  viewer(sessionId: string): ViewerSnapshot | undefined;
+}
+
+const HlsParams = z.object({ streamId: StreamId, file: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/) });
+const HlsQuery = z.object({ token: z.string().max(256).optional() });
+const HLS_TOKEN_HEADER = 'x-hls-token';
+
+function snapshotOf(e: ViewerEntry): ViewerSnapshot {
+  return {
+    sessionId: e.sessionId,
+    streamId: e.streamId,
+    mode: e.mode,
+    connected: e.socket !== undefined,
+    seq: e.seq,
+    watchedSeconds: e.watchedSeconds,
+    owed: e.owed,
+    acknowledged: e.acknowledged,
+    settled: e.settled,
+    paused: e.paused,
+  };
+}
+
+function standingOf(e: ViewerEntry, resumed: boolean): SessionStanding {
+  return {
+    resumed,
+    seq: e.seq,
+    watchedSeconds: e.watchedSeconds,
+    owed: e.owed.toString(),
+    acknowledged: e.acknowledged.toString(),
+    settled: e.settled.toString(),
+  };
+}
+
+/** Media-plane refusals as the stable codes clients see. */
+function fromSfu(err: unknown): unknown {
+  if (!(err instanceof SfuError)) return err;
+  return new SignalingError(err.code, err.message);
+}
+
+/** Ledger refusals as the stable codes clients see. */
+function fromLedger(err: unknown): unknown {
+  if (!(err instanceof LedgerError)) return err;
+  if (err.code === 'VOUCHER_EXCEEDS_OWED') return new SignalingError('VOUCHER_INVALID', err.message);
+  if (err.code === 'LEDGER_CLOSED') return new SignalingError('INTERNAL', 'the node is shutting down');
+  return new SignalingError('BAD_REQUEST', err.message);
+}
+
+function sessionAccountOf(sessionKey: string, ss58: number): string {
+  const key = hexToU8a(sessionKey);
+  if (key.length !== 32) throw new SignalingError('SIGNATURE_INVALID', 'the session key must be 32 bytes (ed25519)');
+  return encodeAddress(key, ss58);
+}
+
+/**
+ * The viewer flow (docs/ARCHITECTURE.md "Viewer flow"): balance-gated admission (`viewer:join`), WebRTC or HLS
+ * placement (`rtc:*` for viewers, token-gated `GET /hls/:streamId/:file`), one tick meter for every viewer, voucher
+ * verification (`tick:ack`), payment enforcement, leave and reconnect. Needs the auth, streams and ledger modules
+ * before it. Pass `config` to override the environment.
+ */
+export function viewersModule(config?: ViewersConfig): SignalingModuleFactory {
+  return async (ctx) => createViewersModule(ctx, config ?? loadViewersConfig());
+}
+
+async function createViewersModule(ctx: SignalingContext, config: ViewersConfig): Promise<ViewersModule> {
+  const log = ctx.log.child({ part: 'viewers' });
+  const streams = getStreamsModule(ctx);
+  const ledgerModule = ledgerModuleOf(ctx.modules);
+  const { ledger } = ledgerModule;
+  const verifier = new VoucherVerifier();
+  const tokens = new HlsTokens(config.HLS_TOKEN_SECRET, config.HLS_TOKEN_TTL_SECONDS * 1000);
+  const windows = {
+    voucherGraceSeconds: config.VOUCHER_GRACE_SECONDS,
+    settleEverySeconds: config.SETTLE_EVERY_SECONDS,
+    paymentGraceSeconds: config.PAYMENT_GRACE_SECONDS,
+  };
+  const hlsFreshMs = Math.max(3 * ctx.sfu.config.hlsSegmentSeconds, 6) * 1000;
+  // Handlers of modules created before this one, for requests that are not a viewer's (e.g. a creator's transport).
+  const earlier: RequestHandlers = Object.assign({}, ...[...ctx.modules.values()].map((m) => m.handlers ?? {}));
+
+  const registers = [ctx.metrics.registry];
+  const metrics = {
+    viewers: new Gauge({
+      name: 'signaling_viewers',
+      help: 'Viewer sessions admitted on this node, by delivery mode',
+      labelNames: ['mode'] as const,
+      registers,
+    }),
+    ticks: new Counter({ name: 'signaling_ticks_total', help: 'Ticks sent to viewers', registers }),
+    vouchers: new Counter({
+      name: 'signaling_vouchers_total',
+      help: 'Vouchers received, by outcome',
+      labelNames: ['outcome'] as const,
+      registers,
+    }),
+    pauses: new Counter({
+      name: 'signaling_enforcement_pauses_total',
+      help: 'Viewers paused by payment enforcement, by reason',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+    ackLag: new Gauge({
+      name: 'signaling_voucher_lag_max',
+      help: 'Largest number of unacknowledged ticks of any viewer after the last round',
+      registers,
+    }),
+  };
+
+  const bySession = new Map<string, ViewerEntry>();
+  const bySocket = new Map<string, ViewerEntry>();
+  const joining = new Set<string>();
+  const hookedSockets = new WeakSet<SignalingSocket>();
+  let closing: Promise<void> | undefined;
+
+  // ---- metering ----
+
+  let flows = new Map<string, Map<string, { flowing: boolean }>>();
+  let pendingTicks: TickRecord[] = [];
+  let ticked: ViewerEntry[] = [];
+  let writing: Promise<void> = Promise.resolve();
+
+  const meter = new TickMeter({
+    intervalMs: config.TICK_INTERVAL_MS,
+    beforeRound: async () => {
+      flows = bySession.size > 0 ? await ctx.sfu.sampleFlow() : new Map();
+    },
+    onTick: (viewerId, tick) => {
+      const e = bySession.get(viewerId);
+      if (!e) return;
+      e.seq = tick.seq;
+      e.watchedSeconds = tick.watchedSeconds;
+      e.owed = tick.owed;
+      pendingTicks.push({ sessionId: e.sessionId, ...tick });
+      ticked.push(e);
+      metrics.ticks.inc();
+      e.socket?.emit('tick', { seq: tick.seq, watchedSeconds: tick.watchedSeconds, owed: tick.owed.toString() });
+    },
+    afterRound: async () => {
+      const batch = pendingTicks;
+      const entries = ticked;
+      pendingTicks = [];
+      ticked = [];
+      if (batch.length === 0) return;
+      // Set synchronously after the round's ticks, so an ack of one of them waits for its write.
+      writing = ledger.recordTicks(batch).then(
+        (recorded) => {
+          for (const t of batch) {
+            const e = bySession.get(t.sessionId);
+            if (e && recorded.has(t.sessionId) && t.seq > e.recordedSeq) e.recordedSeq = t.seq;
+          }
+        },
+        (err: unknown) => log.error({ err }, 'could not record a round of ticks'),
+      );
+      await writing;
+      let maxLag = 0;
+      for (const e of entries) {
+        maxLag = Math.max(maxLag, e.seq - e.acknowledgedSeq);
+        enforce(e);
+      }
+      metrics.ackLag.set(maxLag);
+    },
+    onError: (err, viewerId) => log.warn({ err, viewerId }, 'meter error'),
+  });
+
+  const probeOf = (e: ViewerEntry) => (): boolean => {
+    if (e.mode === 'webrtc') return flows.get(e.streamId)?.get(e.sessionId)?.flowing === true;
+    const room = ctx.sfu.getRoom(e.streamId);
+    return (
+      room !== undefined &&
+      room.hlsRelay !== undefined &&
+      room.producers.some((p) => !p.paused) &&
+      Date.now() - e.lastHlsFetch < hlsFreshMs
+    );
+  };
+
+  // ---- enforcement ----
+
+  const roomOf = (e: ViewerEntry): Room | undefined => ctx.sfu.getRoom(e.streamId);
+
+  const pause = (e: ViewerEntry, reason: PaymentLag): void => {
+    e.paused = reason;
+    meter.pause(e.sessionId);
+    metrics.pauses.inc({ reason });
+    if (e.mode === 'webrtc' && e.transport) {
+      roomOf(e)
+        ?.pauseViewer(e.sessionId)
+        .catch((err: unknown) => log.warn({ err, sessionId: e.sessionId }, 'could not pause a viewer'));
+    }
+    log.info({ sessionId: e.sessionId, reason, owed: e.owed, settled: e.settled }, 'viewer paused');
+    e.socket?.emit('payment:required', { reason, owed: e.owed.toString(), settled: e.settled.toString() });
+    e.socket?.emit('media:paused', { reason });
+  };
+
+  const resume = (e: ViewerEntry): void => {
+    e.paused = undefined;
+    if (e.socket) meter.resume(e.sessionId);
+    if (e.mode === 'webrtc' && e.transport) {
+      roomOf(e)
+        ?.resumeViewer(e.sessionId)
+        .catch((err: unknown) => log.warn({ err, sessionId: e.sessionId }, 'could not resume a viewer'));
+    }
+    log.info({ sessionId: e.sessionId }, 'viewer resumed');
+    e.socket?.emit('payment:ok', { settled: e.settled.toString() });
+    e.socket?.emit('media:resumed');
+  };
+
+  /** Pauses a viewer that fell behind, resumes one that caught up. */
+  const enforce = (e: ViewerEntry): void => {
+    if (bySession.get(e.sessionId) !== e) return;
+    const lag = paymentLag(
+      {
+        seq: e.seq,
+        acknowledgedSeq: e.acknowledgedSeq,
+        owed: e.owed,
+        settled: e.settled,
+        pricePerSecond: e.price,
+      },
+      windows,
+    );
+    if (lag && !e.paused) pause(e, lag);
+    else if (!lag && e.paused) resume(e);
+    else if (lag) e.paused = lag;
+  };
+
+  const unsubscribe = ledgerModule.onSettlement(({ sessionId }) => {
+    const e = bySession.get(sessionId);
+    if (!e) return;
+    ledger.session(sessionId).then(
+      (s) => {
+        if (!s || bySession.get(sessionId) !== e) return;
+        const settled = s.settledPending + s.settledFinal;
+        const raised = settled > e.settled;
+        e.settled = settled;
+        const wasPaused = e.paused;
+        enforce(e);
+        // A resume already said payment:ok.
+        if (raised && !(wasPaused && !e.paused)) e.socket?.emit('payment:ok', { settled: settled.toString() });
+      },
+      (err: unknown) => log.warn({ err, sessionId }, 'could not read a settled session'),
+    );
+  });
+
+  // ---- placement and lifecycle ----
+
+  const updateGauge = () => {
+    let webrtc = 0;
+    for (const e of bySession.values()) if (e.mode === 'webrtc') webrtc++;
+    metrics.viewers.set({ mode: 'webrtc' }, webrtc);
+    metrics.viewers.set({ mode: 'hls' }, bySession.size - webrtc);
+  };
+
+  const leaveRoom = (socket: SignalingSocket, streamId: string): void => {
+    // With an adapter, leave() is async; a failure only leaves a stale room membership behind.
+    Promise.resolve(socket.leave(streamRoom(streamId))).catch((err: unknown) =>
+      log.warn({ err, streamId }, 'could not leave the stream room'),
+    );
+  };
+
+  /** Takes the viewer's media out of its room (its transport or HLS registration). */
+  const unplace = (e: ViewerEntry): void => {
+    const room = roomOf(e);
+    if (e.mode === 'webrtc') room?.removeViewer(e.sessionId);
+    else room?.removeHlsViewer(e.sessionId);
+    e.transport = undefined;
+  };
+
+  /** Detaches a viewer from its socket; the session waits for a reconnect until the grace period ends. */
+  const detach = (e: ViewerEntry): void => {
+    if (e.socket) {
+      bySocket.delete(e.socket.id);
+      leaveRoom(e.socket, e.streamId);
+    }
+    e.socket = undefined;
+    meter.pause(e.sessionId);
+    unplace(e);
+    clearTimeout(e.graceTimer);
+    e.graceTimer = setTimeout(() => {
+      finish(e).catch((err: unknown) => log.warn({ err, sessionId: e.sessionId }, 'could not close a session'));
+    }, config.RECONNECT_GRACE_SECONDS * 1000);
+  };
+
+  /** Ends a viewer session on this node: out of the meter and room, closed in the ledger. */
+  const finish = async (e: ViewerEntry): Promise<LedgerSession> => {
+    if (bySession.get(e.sessionId) === e) bySession.delete(e.sessionId);
+    if (e.socket && bySocket.get(e.socket.id) === e) bySocket.delete(e.socket.id);
+    if (e.socket) leaveRoom(e.socket, e.streamId);
+    e.socket = undefined;
+    clearTimeout(e.graceTimer);
+    e.graceTimer = undefined;
+    meter.remove(e.sessionId);
+    unplace(e);
+    updateGauge();
+    streams
+      .adjustViewers(e.streamId, -1)
+      .catch((err: unknown) => log.warn({ err, streamId: e.streamId }, 'could not update the viewer count'));
+    await writing;
+    return ledger.closeSession(e.sessionId);
+  };
+
+  const hookSocket = (socket: SignalingSocket): void => {
+    if (hookedSockets.has(socket)) return;
+    hookedSockets.add(socket);
+    socket.on('disconnect', () => {
+      const e = bySocket.get(socket.id);
+      if (e && e.socket === socket) detach(e);
+    });
+  };
+
+  const chainOf = (): ChainClient => {
+    if (!ctx.chain) throw new SignalingError('CHAIN_UNAVAILABLE', 'this node is not connected to a chain');
+    return ctx.chain;
+  };
+
+  const viewerOf = (socket: SignalingSocket): ViewerEntry => {
+    const e = bySocket.get(socket.id);
+    if (!e || e.socket !== socket) throw new SignalingError('BAD_REQUEST', 'join a stream first (viewer:join)');
+    return e;
+  };
+
+  /**
+   * The wallet's acknowledged, unsettled debt in its other sessions, leaving out those watching on this node right
+   * now: their arrears are normal (settled in batches) and bounded by enforcement.
+   */
+  const debtBeyondActive = async (wallet: string, sessionId: string): Promise<bigint> => {
+    const { debt } = await ledger.debtOf(wallet, { exceptSessionId: sessionId });
+    if (debt === 0n) return 0n;
+    const watching = [...bySession.values()].filter(
+      (o) => o.socket && o.wallet === wallet && o.sessionId !== sessionId,
+    );
+    let active = 0n;
+    for (const s of await Promise.all(watching.map((o) => ledger.session(o.sessionId)))) {
+      if (s?.status !== 'active') continue;
+      const arrears = s.acknowledged - s.settledPending - s.settledFinal;
+      if (arrears > 0n) active += arrears;
+    }
+    return debt > active ? debt - active : 0n;
+  };
+
+  const join = async (socket: SignalingSocket, p: Payload<'viewer:join'>): Promise<Admission> => {
+    const chain = chainOf();
+    const wallet = socket.data.address as string;
+    const { streamId, session } = p;
+    if (bySocket.has(socket.id)) throw new SignalingError('BAD_REQUEST', 'this socket already watches a stream');
+    const sessionAccount = sessionAccountOf(session.sessionKey, 42);
+    let delegation: ReturnType<typeof verifyDelegation>;
+    try {
+      delegation = verifyDelegation(session.delegation.message, session.delegation.signature, wallet, {
+        genesisHash: chain.facts.genesisHash,
+        streamId,
+        sessionAccount,
+      });
+    } catch (err) {
+      if (err instanceof ContractsClientError) throw new SignalingError('SIGNATURE_INVALID', err.message);
+      throw err;
+    }
+    if (delegation.sessionId !== session.sessionId || delegation.budget !== BigInt(session.budget)) {
+      throw new SignalingError('SIGNATURE_INVALID', 'the delegation is for another session or budget');
+    }
+    const stream = await streams.get(streamId);
+    if (!stream || stream.status === 'pending') throw new SignalingError('STREAM_NOT_FOUND', `no stream ${streamId}`);
+    if (stream.status !== 'live') {
+      throw new SignalingError('STREAM_NOT_LIVE', `stream ${streamId} is not live`, { status: stream.status });
+    }
+    if (delegation.asset !== stream.asset) {
+      throw new SignalingError('SIGNATURE_INVALID', 'the delegation is for another asset than the stream’s');
+    }
+    const room = ctx.sfu.getRoom(streamId);
+    if (!room || room.closed) {
+      throw new SignalingError('STREAM_NOT_LIVE', `stream ${streamId} is served by another node`, {
+        node: stream.node ?? '',
+      });
+    }
+    const previous = bySession.get(session.sessionId);
+    if (previous && (previous.wallet !== wallet || previous.streamId !== streamId)) {
+      throw new SignalingError('BAD_REQUEST', 'this session belongs to another wallet or stream');
+    }
+    const outstanding = await debtBeyondActive(wallet, session.sessionId);
+    if (outstanding > 0n) {
+      throw new SignalingError('DEBT_OUTSTANDING', 'settle the debt of your earlier sessions first', {
+        debt: outstanding.toString(),
+      });
+    }
+    await checkPrepay(
+      chain,
+      {
+        streamId,
+        sessionId: session.sessionId,
+        creator: stream.creator,
+        wallet,
+        sessionAccount,
+        asset: stream.asset,
+        pricePerSecond: stream.pricePerSecond,
+      },
+      {
+        minPrepaySeconds: config.MIN_PREPAY_SECONDS,
+        settleEverySeconds: config.SETTLE_EVERY_SECONDS,
+        ...(config.FEE_RESERVE_PLANCK === undefined ? {} : { feeReserve: config.FEE_RESERVE_PLANCK }),
+      },
+    );
+    const opened = await ledger
+      .openSession({
+        sessionId: session.sessionId,
+        streamId,
+        wallet,
+        sessionAccount,
+        creator: stream.creator,
+        asset: stream.asset,
+        pricePerSecond: stream.pricePerSecond,
+        budget: BigInt(session.budget),
+      })
+      .catch((err: unknown) => {
+        throw fromLedger(err);
+      });
+    const ls = opened.session;
+    if (closing) throw new SignalingError('INTERNAL', 'the node is shutting down');
+
+    // A reconnect (or a second tab taking over) continues the session kept in memory, else the ledger's.
+    const current = bySession.get(session.sessionId);
+    if (current?.socket) detach(current);
+    const e: ViewerEntry = current ?? {
+      sessionId: session.sessionId,
+      streamId,
+      wallet,
+      sessionAccount,
+      asset: stream.asset,
+      price: stream.pricePerSecond,
+      mode: 'webrtc',
+      socket: undefined,
+      transport: undefined,
+      seq: ls.lastSeq,
+      watchedSeconds: ls.watchedSeconds,
+      owed: ls.owed,
+      recordedSeq: ls.lastSeq,
+      acknowledgedSeq: ls.acknowledgedSeq,
+      acknowledged: ls.acknowledged,
+      settled: ls.settledPending + ls.settledFinal,
+      paused: undefined,
+      lastHlsFetch: 0,
+      graceTimer: undefined,
+    };
+    clearTimeout(e.graceTimer);
+    e.graceTimer = undefined;
+
+    let mode: 'webrtc' | 'hls' = p.mode === 'hls' ? 'hls' : 'webrtc';
+    if (mode === 'webrtc') {
+      try {
+        e.transport = await room.addViewer(e.sessionId);
+      } catch (err) {
+        if (!(err instanceof CapacityFullError) || p.mode !== 'auto') {
+          if (!current) await ledger.closeSession(e.sessionId).catch(() => undefined);
+          else detach(e);
+          throw fromSfu(err);
+        }
+        mode = 'hls';
+      }
+    }
+    if (mode === 'hls') {
+      try {
+        await room.addHlsViewer(e.sessionId);
+      } catch (err) {
+        if (!current) await ledger.closeSession(e.sessionId).catch(() => undefined);
+        else detach(e);
+        throw fromSfu(err);
+      }
+      // Charged from its first fetch on, not from admission.
+      e.lastHlsFetch = 0;
+    }
+    e.mode = mode;
+    e.socket = socket;
+    bySession.set(e.sessionId, e);
+    bySocket.set(socket.id, e);
+    hookSocket(socket);
+    await socket.join(streamRoom(streamId));
+    if (!meter.has(e.sessionId)) {
+      meter.add(e.sessionId, {
+        pricePerSecond: e.price,
+        probe: probeOf(e),
+        seq: e.seq,
+        watchedSeconds: e.watchedSeconds,
+        paused: e.paused !== undefined,
+      });
+    } else if (!e.paused) meter.resume(e.sessionId);
+    if (e.paused && mode === 'webrtc') await room.pauseViewer(e.sessionId).catch(() => undefined);
+    if (!current) {
+      streams
+        .adjustViewers(streamId, 1)
+        .catch((err: unknown) => log.warn({ err, streamId }, 'could not update the viewer count'));
+    }
+    updateGauge();
+    if (!socket.connected) detach(e);
+    log.info({ sessionId: e.sessionId, streamId, mode, resumed: opened.resumed }, 'viewer admitted');
+    const standing = standingOf(e, opened.resumed);
+    if (mode === 'webrtc') return { mode, viewerId: e.sessionId, session: standing };
+    return {
+      mode,
+      viewerId: e.sessionId,
+      playlistUrl: `/hls/${streamId}/${PLAYLIST_NAME}`,
+      token: tokens.issue(streamId, e.sessionId),
+      session: standing,
+    };
+  };
+
+  const joinLimiter = new RateLimiterMemory({
+    points: config.JOIN_RATE_LIMIT_MAX,
+    duration: config.JOIN_RATE_LIMIT_WINDOW_SECONDS,
+  });
+
+  const guardedJoin = async (socket: SignalingSocket, p: Payload<'viewer:join'>): Promise<Admission> => {
+    try {
+      await joinLimiter.consume(socket.data.address as string);
+    } catch (err) {
+      if (!(err instanceof RateLimiterRes)) throw err;
+      throw new SignalingError('RATE_LIMITED', 'too many joins; try again shortly', {
+        retryAfterMs: String(err.msBeforeNext),
+      });
+    }
+    const key = p.session.sessionId;
+    if (joining.has(key) || joining.has(socket.id)) {
+      throw new SignalingError('BAD_REQUEST', 'a join of this session or socket is already in progress');
+    }
+    joining.add(key);
+    joining.add(socket.id);
+    try {
+      return await join(socket, p);
+    } finally {
+      joining.delete(key);
+      joining.delete(socket.id);
+    }
+  };
+
+  const tickAck = async (socket: SignalingSocket, p: Payload<'tick:ack'>) => {
+    const e = viewerOf(socket);
+    const owed = BigInt(p.owed);
+    // Each tick adds exactly one price, so the amount a tick stood for follows from its distance to the last one.
+    const expected = e.owed - BigInt(e.seq - p.seq) * e.price;
+    const valid =
+      p.seq >= 1 &&
+      p.seq <= e.seq &&
+      owed === expected &&
+      verifier.isValid(
+        { genesisHash: chainOf().facts.genesisHash, streamId: e.streamId, sessionId: e.sessionId, seq: p.seq, owed },
+        p.signature,
+        e.sessionAccount,
+      );
+    if (!valid) {
+      metrics.vouchers.inc({ outcome: 'invalid' });
+      throw new SignalingError('VOUCHER_INVALID', `voucher for tick ${p.seq} does not match what was sent or signed`);
+    }
+    if (p.seq > e.recordedSeq) await writing;
+    const { acknowledged } = await ledger.recordVoucher({ sessionId: e.sessionId, seq: p.seq, owed }).catch((err) => {
+      throw fromLedger(err);
+    });
+    metrics.vouchers.inc({ outcome: 'valid' });
+    if (p.seq > e.acknowledgedSeq) {
+      e.acknowledgedSeq = p.seq;
+      e.acknowledged = owed;
+    }
+    enforce(e);
+    const renew = e.mode === 'hls' && !e.paused && e.socket === socket;
+    return {
+      acknowledged: acknowledged.toString(),
+      ...(renew ? { hlsToken: tokens.issue(e.streamId, e.sessionId) } : {}),
+    };
+  };
+
+  const leave = async (socket: SignalingSocket) => {
+    const e = viewerOf(socket);
+    const s = await finish(e).catch((err: unknown) => {
+      throw fromLedger(err);
+    });
+    log.info({ sessionId: e.sessionId, owed: s.owed, settled: s.settledPending + s.settledFinal }, 'viewer left');
+    return { owed: s.owed.toString(), settled: (s.settledPending + s.settledFinal).toString() };
+  };
+
+  /** The viewer's room and id for an `rtc:*` request, or undefined when the socket is not a WebRTC viewer. */
+  const rtcViewer = (socket: SignalingSocket): { e: ViewerEntry; room: Room } | undefined => {
+    const e = bySocket.get(socket.id);
+    if (!e || e.socket !== socket || e.mode !== 'webrtc' || !e.transport) return undefined;
+    const room = roomOf(e);
+    if (!room) throw new SignalingError('STREAM_NOT_LIVE', `stream ${e.streamId} has ended`);
+    return { e, room };
+  };
+
+  const fallback = <E extends keyof RequestHandlers>(event: E, message: string): NonNullable<RequestHandlers[E]> =>
+    (earlier[event] ??
+      (async () => {
+        throw new SignalingError('BAD_REQUEST', message);
+      })) as NonNullable<RequestHandlers[E]>;
+
+  const sfuCall = async <T>(fn: () => Promise<T>): Promise<T> => {
+    try {
+      return await fn();
+    } catch (err) {
+      throw fromSfu(err);
+    }
+  };
+
+  const capabilities = fallback('rtc:capabilities', '');
+  const createTransport = fallback('rtc:createTransport', 'join the stream as a viewer first (viewer:join)');
+  const connectTransport = fallback('rtc:connectTransport', 'unknown transport');
+  const consume = fallback('rtc:consume', 'join the stream as a WebRTC viewer first (viewer:join)');
+  const resumeConsumer = fallback('rtc:resume', 'join the stream as a WebRTC viewer first (viewer:join)');
+
+  const handlers: RequestHandlers = {
+    'viewer:join': guardedJoin,
+    'tick:ack': tickAck,
+    'viewer:leave': leave,
+    'settlement:submitted': async (socket, { txHash }) => {
+      const e = viewerOf(socket);
+      log.info({ sessionId: e.sessionId, txHash }, 'settlement submitted by the viewer');
+      return {};
+    },
+    'rtc:capabilities': (async (socket, p) => {
+      const room = ctx.sfu.getRoom(p.streamId);
+      if (room && !room.closed) return { routerRtpCapabilities: room.rtpCapabilities };
+      if (earlier['rtc:capabilities']) return capabilities(socket, p);
+      throw new SignalingError('STREAM_NOT_LIVE', `stream ${p.streamId} is not live on this node`);
+    }) satisfies RequestHandler<'rtc:capabilities'>,
+    'rtc:createTransport': (async (socket, p) => {
+      if (p.direction === 'send') return createTransport(socket, p);
+      const v = rtcViewer(socket);
+      if (!v || v.e.streamId !== p.streamId) return createTransport(socket, p);
+      return { transport: v.e.transport as TransportParams };
+    }) satisfies RequestHandler<'rtc:createTransport'>,
+    'rtc:connectTransport': (async (socket, p) => {
+      const v = rtcViewer(socket);
+      if (!v || v.e.transport?.id !== p.transportId) return connectTransport(socket, p);
+      await sfuCall(() => v.room.connectTransport(p.transportId, p.dtlsParameters as never));
+      return {};
+    }) satisfies RequestHandler<'rtc:connectTransport'>,
+    'rtc:consume': (async (socket, p) => {
+      const v = rtcViewer(socket);
+      if (!v || v.e.transport?.id !== p.transportId) return consume(socket, p);
+      const consumers = await sfuCall(() => v.room.consume(v.e.sessionId, p.rtpCapabilities as never));
+      return { consumers };
+    }) satisfies RequestHandler<'rtc:consume'>,
+    'rtc:resume': (async (socket, p) => {
+      const v = rtcViewer(socket);
+      if (!v) return resumeConsumer(socket, p);
+      await sfuCall(() => v.room.resumeConsumer(v.e.sessionId, p.consumerId));
+      return {};
+    }) satisfies RequestHandler<'rtc:resume'>,
+  };
+
+  await ctx.app.register(async (scope: FastifyInstance) => {
+    installErrorHandler(scope);
+    scope.get('/hls/:streamId/:file', async (request, reply) => {
+      const { streamId, file } = parseInput(HlsParams, request.params);
+      const { token: queryToken } = parseInput(HlsQuery, request.query);
+      const header = request.headers[HLS_TOKEN_HEADER];
+      const token = queryToken ?? (typeof header === 'string' ? header : undefined);
+      const grant = token ? tokens.verify(streamId, token) : undefined;
+      const e = grant && bySession.get(grant.sessionId);
+      if (!e || e.streamId !== streamId || e.mode !== 'hls' || !e.socket) {
+        throw new SignalingError('UNAUTHENTICATED', 'a valid HLS token of this stream is required');
+      }
+      if (e.paused) throw new SignalingError('PAYMENT_REQUIRED', 'payments are behind', { reason: e.paused });
+      const found = await ctx.sfu.hls.read(streamId, file);
+      if (!found) throw new SignalingError('STREAM_NOT_FOUND', `no ${file} (yet)`);
+      e.lastHlsFetch = Date.now();
+      reply.header('content-type', found.contentType).header('cache-control', found.cacheControl);
+      return reply.send(found.body);
+    });
+  });
+
+  return {
+    name: 'viewers',
+    meter,
+    handlers,
+    viewer: (sessionId) => {
+      const e = bySession.get(sessionId);
+      return e && snapshotOf(e);
+    },
+    close() {
+      closing ??= (async () => {
+        unsubscribe();
+        await meter.close();
+        await writing;
+        for (const e of bySession.values()) {
+          clearTimeout(e.graceTimer);
+          unplace(e);
+        }
+        bySession.clear();
+        bySocket.clear();
+        metrics.viewers.reset();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,42 @@
+import { z } from 'zod';
+
+const seconds = (def: number, max = 3_600) => z.coerce.number().int().min(1).max(max).default(def);
+
+const ViewersEnv = z.object({
+  /** Ticks a viewer may leave unacknowledged before its media is paused (DESIGN.md §4). */
+  VOUCHER_GRACE_SECONDS: seconds(3),
+  /** Seconds of watching the client settles at a time; part of the payment window. */
+  SETTLE_EVERY_SECONDS: seconds(10),
+  /** Extra seconds of unsettled watching tolerated before the viewer is paused. */
+  PAYMENT_GRACE_SECONDS: seconds(12),
+  /** Seconds of watching the session account must be able to pay for at admission. */
+  MIN_PREPAY_SECONDS: seconds(30, 86_400),
+  /** How long a disconnected viewer's session waits for a reconnect before it is closed. */
+  RECONNECT_GRACE_SECONDS: seconds(30),
+  /** Life of a per-viewer HLS token. */
+  HLS_TOKEN_TTL_SECONDS: seconds(10, 600),
+  /** HMAC key of HLS tokens (≥ 32 chars); unset: a random key per process. */
+  HLS_TOKEN_SECRET: z.string().min(32, 'HLS_TOKEN_SECRET must be at least 32 characters').optional(),
+  /** Fixed native fee reserve in planck; unset: estimated from the chain (settlements within the prepay + the sweep). */
+  FEE_RESERVE_PLANCK: z
+    .string()
+    .regex(/^(0|[1-9][0-9]{0,38})$/, 'a decimal planck amount')
+    .transform((s) => BigInt(s))
+    .optional(),
+  /** `viewer:join` requests allowed per wallet and window (each node counts its own). */
+  JOIN_RATE_LIMIT_MAX: z.coerce.number().int().min(1).default(20),
+  JOIN_RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).max(3_600).default(60),
+  /** Round period of the tick meter. */
+  TICK_INTERVAL_MS: z.coerce.number().int().min(100).max(10_000).default(1_000),
+});
+
+/** Viewer flow settings: payment windows, admission, reconnects and HLS tokens. */
+export type ViewersConfig = z.infer<typeof ViewersEnv>;
+
+/** Parses the viewer flow's variables of `env` once; empty values count as unset. */
+export function loadViewersConfig(env: NodeJS.ProcessEnv = process.env): ViewersConfig {
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = ViewersEnv.safeParse(present);
+  if (!parsed.success) throw new Error(`invalid viewers configuration: ${z.prettifyError(parsed.error)}`);
+  return parsed.data;
+}

@@ -1,0 +1,33 @@
+/** Why a viewer's media is paused: acknowledgements or settlements fell behind. */
+export type PaymentLag = 'voucher-lag' | 'settlement-lag';
+
+/** What enforcement looks at for one viewer session. */
+export interface PaymentPosition {
+  /** Last tick sent. */
+  seq: number;
+  /** Tick of the highest valid voucher. */
+  acknowledgedSeq: number;
+  /** Metered amount after tick `seq`. */
+  owed: bigint;
+  /** Settled on chain (pending + final). */
+  settled: bigint;
+  pricePerSecond: bigint;
+}
+
+/** The grace windows of DESIGN.md §4. */
+export interface PaymentWindows {
+  voucherGraceSeconds: number;
+  settleEverySeconds: number;
+  paymentGraceSeconds: number;
+}
+
+/**
+ * Whether a viewer is behind: more than `voucherGraceSeconds` ticks unacknowledged, or more than
+ * `(settleEverySeconds + paymentGraceSeconds) × price` metered and not settled. Undefined when payments are current.
+ */
+export function paymentLag(p: PaymentPosition, w: PaymentWindows): PaymentLag | undefined {
+  if (p.seq - p.acknowledgedSeq > w.voucherGraceSeconds) return 'voucher-lag';
+  const allowance = BigInt(w.settleEverySeconds + w.paymentGraceSeconds) * p.pricePerSecond;
+  if (p.owed - p.settled > allowance) return 'settlement-lag';
+  return undefined;
+}

@@ -1,0 +1,136 @@
+// Real peers for the viewer-flow tests: a creator publishing into a Room (libwebrtc from @roamhq/wrtc driven by
+// mediasoup-client, as in sfu/test/helpers/peers.ts) and a viewer receiving over the signaling socket.
+import { createRequire } from 'node:module';
+import type { Room } from '@persecond/sfu';
+import type * as Wrtc from '@roamhq/wrtc';
+import { Device } from 'mediasoup-client';
+import type { Socket } from 'socket.io-client';
+
+const wrtc = createRequire(import.meta.url)('@roamhq/wrtc') as typeof Wrtc;
+Object.assign(globalThis, {
+  RTCPeerConnection: wrtc.RTCPeerConnection,
+  RTCSessionDescription: wrtc.RTCSessionDescription,
+  RTCIceCandidate: wrtc.RTCIceCandidate,
+  MediaStream: wrtc.MediaStream,
+  MediaStreamTrack: wrtc.MediaStreamTrack,
+});
+
+/** An ack as the server sends it. */
+export interface AckJson {
+  ok: boolean;
+  code?: string;
+  message?: string;
+  details?: Record<string, string>;
+  [key: string]: unknown;
+}
+
+/** Emits a request and resolves with its ack. */
+export function call(socket: Socket, event: string, payload: unknown): Promise<AckJson> {
+  return new Promise((resolve) => socket.emit(event, payload, resolve));
+}
+
+/** Emits a request and resolves with its ack, failing unless it is ok. */
+export async function callOk(socket: Socket, event: string, payload: unknown): Promise<AckJson> {
+  const res = await call(socket, event, payload);
+  if (!res.ok) throw new Error(`${event} refused: ${res.code} ${res.message}`);
+  return res;
+}
+
+/** A creator sending a moving 320x240 VP8 picture and a 440 Hz tone into a room. */
+export interface Publisher {
+  producerIds: string[];
+  close(): void;
+}
+
+export async function startPublisher(room: Room): Promise<Publisher> {
+  const device = new Device({ handlerName: 'Chrome111' });
+  await device.load({ routerRtpCapabilities: room.rtpCapabilities as never });
+  const params = await room.createPublisherTransport();
+  const send = device.createSendTransport(params);
+  send.on('connect', ({ dtlsParameters }, ok, fail) => {
+    room.connectTransport(send.id, dtlsParameters).then(ok, fail);
+  });
+  send.on('produce', ({ kind, rtpParameters }, ok, fail) => {
+    room.produce(send.id, kind, rtpParameters as never).then((id) => ok({ id }), fail);
+  });
+  const w = 320;
+  const h = 240;
+  const video = new wrtc.nonstandard.RTCVideoSource();
+  const videoTrack = video.createTrack();
+  const frame = { width: w, height: h, data: new Uint8Array(w * h * 1.5) };
+  let n = 0;
+  const videoTimer = setInterval(() => {
+    n++;
+    for (let y = 0; y < h; y++) frame.data.fill((y + n * 4) & 0xff, y * w, (y + 1) * w);
+    video.onFrame(frame);
+  }, 33);
+  const audio = new wrtc.nonstandard.RTCAudioSource();
+  const audioTrack = audio.createTrack();
+  const samples = new Int16Array(480);
+  let phase = 0;
+  const audioTimer = setInterval(() => {
+    for (let k = 0; k < 2; k++) {
+      for (let i = 0; i < samples.length; i++)
+        samples[i] = Math.round(8000 * Math.sin((phase++ * 2 * Math.PI * 440) / 48000));
+      audio.onData({ samples, sampleRate: 48000, bitsPerSample: 16, channelCount: 1, numberOfFrames: 480 });
+    }
+  }, 20);
+  const vp = await send.produce({ track: videoTrack as never, encodings: [{ maxBitrate: 500_000 }] });
+  const ap = await send.produce({ track: audioTrack as never });
+  return {
+    producerIds: [vp.id, ap.id],
+    close() {
+      clearInterval(videoTimer);
+      clearInterval(audioTimer);
+      send.close();
+      videoTrack.stop();
+      audioTrack.stop();
+    },
+  };
+}
+
+/** A WebRTC viewer driven through the signaling socket; `frames` counts decoded video frames. */
+export interface RtcViewer {
+  readonly frames: number;
+  close(): void;
+}
+
+/** Runs the viewer side of `rtc:*` after an admitted `viewer:join` (mode webrtc). */
+export async function startRtcViewer(socket: Socket, streamId: string): Promise<RtcViewer> {
+  const caps = await callOk(socket, 'rtc:capabilities', { streamId });
+  const device = new Device({ handlerName: 'Chrome111' });
+  await device.load({ routerRtpCapabilities: caps.routerRtpCapabilities as never });
+  const { transport } = (await callOk(socket, 'rtc:createTransport', { streamId, direction: 'recv' })) as {
+    transport: never;
+  } & AckJson;
+  const recv = device.createRecvTransport(transport);
+  recv.on('connect', ({ dtlsParameters }, ok, fail) => {
+    callOk(socket, 'rtc:connectTransport', { transportId: recv.id, dtlsParameters }).then(() => ok(), fail);
+  });
+  const { consumers } = (await callOk(socket, 'rtc:consume', {
+    transportId: recv.id,
+    rtpCapabilities: device.rtpCapabilities,
+  })) as { consumers: { id: string; producerId: string; kind: 'audio' | 'video'; rtpParameters: never }[] } & AckJson;
+  let frames = 0;
+  const sinks: { stop(): void }[] = [];
+  for (const c of consumers) {
+    const consumer = await recv.consume(c);
+    if (c.kind === 'video') {
+      const sink = new wrtc.nonstandard.RTCVideoSink(consumer.track as never);
+      sink.onframe = () => {
+        frames++;
+      };
+      sinks.push(sink);
+    }
+    await callOk(socket, 'rtc:resume', { consumerId: c.id });
+  }
+  return {
+    get frames() {
+      return frames;
+    },
+    close() {
+      for (const s of sinks) s.stop();
+      recv.close();
+    },
+  };
+}

@@ -1,0 +1,757 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  buildFinalSettlement,
+  buildFunding,
+  buildSettlement,
+  type ChainClient,
+  connect,
+  createSessionKey,
+  type DevChain,
+  estimateFee,
+  formatDelegation,
+  getBalance,
+  type SessionKey,
+  sessionKeyPair,
+  signVoucher,
+  startDevChain,
+  TxSubmitter,
+} from '@persecond/contracts-client';
+import { loadSfuConfig, Sfu } from '@persecond/sfu';
+import { Keyring } from '@polkadot/keyring';
+import type { KeyringPair } from '@polkadot/keyring/types';
+import { stringToU8a, u8aToHex, u8aWrapBytes } from '@polkadot/util';
+import { cryptoWaitReady } from '@polkadot/util-crypto';
+import { io as connectSocket, type Socket } from 'socket.io-client';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { authModule } from '../src/auth/AuthModule.ts';
+import { loadAuthConfig } from '../src/auth/config.ts';
+import {
+  createPinner,
+  createSignalingServer,
+  loadSignalingConfig,
+  type Pinner,
+  type SignalingServer,
+  type Tick,
+} from '../src/index.ts';
+import { createLedgerModule, type LedgerModule } from '../src/ledger/ledgerModule.ts';
+import { loadStreamsConfig } from '../src/streams/config.ts';
+import { streamsModule } from '../src/streams/StreamsModule.ts';
+import { loadViewersConfig } from '../src/viewers/config.ts';
+import { type ViewersModule, viewersModule } from '../src/viewers/ViewersModule.ts';
+import {
+  type AckJson,
+  call,
+  callOk,
+  type Publisher,
+  type RtcViewer,
+  startPublisher,
+  startRtcViewer,
+} from './viewers-support.ts';
+
+const PRICE = 1_000_000n;
+const MIN_PREPAY = 30;
+const SETTLE_EVERY = 4;
+const PAYMENT_GRACE = 2;
+const VOUCHER_GRACE = 3;
+const JOIN_LIMIT = 12;
+
+/** A viewer's paying session: its key, the delegation payload and what it has seen and paid. */
+interface Session {
+  key: SessionKey;
+  sessionId: string;
+  payload: Record<string, unknown>;
+}
+
+/** A signaling socket of a viewer, recording ticks and enforcement events. */
+class ViewerClient {
+  readonly ticks: (Tick & { at: number })[] = [];
+  readonly events: { name: string; at: number; payload: unknown }[] = [];
+  autoAck = true;
+  readonly ackResults: AckJson[] = [];
+  /** Pays the creator whenever `settleEvery` of acknowledged value is unpaid (the dapp's behaviour). */
+  settler: ((amount: bigint, seq: number) => Promise<void>) | undefined;
+  /** Acknowledged value already submitted in settlements. */
+  submitted = 0n;
+  settleEvery = 0n;
+  settling: Promise<void> = Promise.resolve();
+
+  constructor(
+    readonly socket: Socket,
+    readonly genesisHash: string,
+    readonly streamId: string,
+    readonly session: Session,
+  ) {
+    socket.on('tick', (t: Tick) => {
+      this.ticks.push({ ...t, at: Date.now() });
+      if (this.autoAck) void this.ack(t).then((r) => this.onAcked(t, r));
+    });
+    for (const name of ['payment:required', 'payment:ok', 'media:paused', 'media:resumed', 'stream:ended']) {
+      socket.on(name, (payload: unknown) => this.events.push({ name, at: Date.now(), payload }));
+    }
+  }
+
+  ack(t: Pick<Tick, 'seq' | 'owed'>, key: SessionKey = this.session.key): Promise<AckJson> {
+    const voucher = {
+      genesisHash: this.genesisHash,
+      streamId: this.streamId,
+      sessionId: this.session.sessionId,
+      seq: t.seq,
+      owed: BigInt(t.owed),
+    };
+    return call(this.socket, 'tick:ack', { seq: t.seq, owed: t.owed, signature: signVoucher(key, voucher) });
+  }
+
+  onAcked(t: Tick, r: AckJson): void {
+    this.ackResults.push(r);
+    if (!r.ok || !this.settler) return;
+    const acknowledged = BigInt(r.acknowledged as string);
+    if (acknowledged - this.submitted < this.settleEvery) return;
+    const amount = acknowledged - this.submitted;
+    this.submitted = acknowledged;
+    const settler = this.settler;
+    this.settling = this.settling.then(() => settler(amount, t.seq));
+  }
+
+  get lastTick(): Tick | undefined {
+    return this.ticks.at(-1);
+  }
+
+  saw(name: string): number {
+    return this.events.filter((e) => e.name === name).length;
+  }
+}
+
+describe('viewers module: admission, ticks, vouchers, enforcement', () => {
+  let chain: DevChain;
+  let client: ChainClient;
+  let submitter: TxSubmitter;
+  let sfu: Sfu;
+  let pinner: Pinner;
+  let server: SignalingServer;
+  let alice: KeyringPair;
+  let bob: KeyringPair;
+  let charlie: KeyringPair;
+  let streamId: string;
+  let publisher: Publisher;
+  const sockets: Socket[] = [];
+  const rtcViewers: RtcViewer[] = [];
+  const ipfsDir = mkdtempSync(join(tmpdir(), 'persecond-ipfs-'));
+  const hlsDir = mkdtempSync(join(tmpdir(), 'persecond-hls-'));
+  const secret = randomUUID() + randomUUID();
+
+  const request = async (url: string, init: { body?: unknown; token?: string } = {}) => {
+    const res = await fetch(url, {
+      method: init.body === undefined ? 'GET' : 'POST',
+      headers: {
+        ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...(init.token ? { authorization: `Bearer ${init.token}` } : {}),
+      },
+      ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
+    });
+    return (await res.json()) as AckJson;
+  };
+  const signIn = async (pair: KeyringPair): Promise<string> => {
+    const { message } = (await request(`${server.url}/v1/auth/nonce`, { body: { address: pair.address } })) as {
+      message: string;
+    } & AckJson;
+    const signature = u8aToHex(pair.sign(u8aWrapBytes(stringToU8a(message))));
+    const verified = await request(`${server.url}/v1/auth/verify`, { body: { message, signature } });
+    return verified.token as string;
+  };
+  const open = async (pair: KeyringPair): Promise<Socket> => {
+    const token = await signIn(pair);
+    const socket = connectSocket(server.url, { transports: ['websocket'], reconnection: false, auth: { token } });
+    sockets.push(socket);
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', () => resolve());
+      socket.once('connect_error', reject);
+    });
+    return socket;
+  };
+  const createStream = async (creatorToken: string): Promise<string> => {
+    const created = (await request(`${server.url}/v1/streams`, {
+      token: creatorToken,
+      body: { title: 'Viewer flow', pricePerSecond: PRICE.toString(), asset: 'native' },
+    })) as { streamId: string; announcement: { callData: string } } & AckJson;
+    expect(created.ok).toBe(true);
+    const tx = client.api.tx(client.api.createType('Call', created.announcement.callData));
+    expect((await submitter.submit(tx, alice)).ok).toBe(true);
+    await vi.waitFor(
+      async () => {
+        const res = await request(`${server.url}/v1/streams/${created.streamId}`);
+        expect((res.stream as { status: string } | undefined)?.status).toBe('announced');
+      },
+      { timeout: 15_000, interval: 100 },
+    );
+    return created.streamId;
+  };
+  const newSession = (wallet: KeyringPair, forStream = streamId, budget = 10n ** 12n): Session => {
+    const key = createSessionKey(42);
+    const sessionId = randomBytes(12).toString('base64url');
+    const message = formatDelegation({
+      genesisHash: client.facts.genesisHash,
+      streamId: forStream,
+      sessionId,
+      sessionAccount: key.address,
+      asset: 'native',
+      budget,
+    });
+    const signature = u8aToHex(wallet.sign(u8aWrapBytes(stringToU8a(message))));
+    return {
+      key,
+      sessionId,
+      payload: {
+        sessionId,
+        sessionKey: u8aToHex(key.publicKey),
+        budget: budget.toString(),
+        delegation: { message, signature },
+      },
+    };
+  };
+  const fund = async (wallet: KeyringPair, s: Session, amount: bigint) => {
+    const tx = buildFunding(client, {
+      sessionId: s.sessionId,
+      sessionAccount: s.key.address,
+      asset: 'native',
+      budget: amount,
+    });
+    expect((await submitter.submit(tx, wallet)).ok).toBe(true);
+  };
+  /** What the module must require: 30 s of watching and the chain's fees for the settlements in it and the sweep. */
+  const requiredFor = async (s: Session, wallet: KeyringPair): Promise<bigint> => {
+    const base = { streamId, sessionId: s.sessionId, seq: 1, creator: alice.address, asset: 'native' as const };
+    const one = await estimateFee(
+      buildSettlement(client, { ...base, amount: BigInt(SETTLE_EVERY) * PRICE }),
+      s.key.address,
+    );
+    const last = await estimateFee(
+      await buildFinalSettlement(client, {
+        ...base,
+        amount: BigInt(SETTLE_EVERY) * PRICE,
+        sessionAccount: s.key.address,
+        wallet: wallet.address,
+      }),
+      s.key.address,
+    );
+    return BigInt(MIN_PREPAY) * PRICE + BigInt(Math.ceil(MIN_PREPAY / SETTLE_EVERY)) * one + last;
+  };
+  const viewers = () => server.modules.get('viewers') as ViewersModule;
+  const ledger = () => (server.modules.get('ledger') as LedgerModule).ledger;
+  const settle = async (v: ViewerClient, amount: bigint, seq: number) => {
+    const tx = buildSettlement(client, {
+      streamId,
+      sessionId: v.session.sessionId,
+      seq,
+      creator: alice.address,
+      asset: 'native',
+      amount,
+    });
+    const res = await submitter.submit(tx, sessionKeyPair(v.session.key, 42));
+    expect(res.ok).toBe(true);
+  };
+
+  beforeAll(async () => {
+    await cryptoWaitReady();
+    const keyring = new Keyring({ type: 'sr25519', ss58Format: 42 });
+    alice = keyring.addFromUri('//Alice');
+    bob = keyring.addFromUri('//Bob');
+    charlie = keyring.addFromUri('//Charlie');
+    chain = await startDevChain();
+    client = await connect(chain.wsUrl);
+    submitter = new TxSubmitter(client.api);
+    pinner = await createPinner({ backend: 'helia', dir: ipfsDir });
+    // Room for two WebRTC viewers (each costs one consumer unit per producer): the third goes to HLS.
+    sfu = await Sfu.create(
+      loadSfuConfig({ SFU_NUM_WORKERS: '1', LOG_LEVEL: 'silent', HLS_DIR: hlsDir, SFU_CONSUMERS_PER_WORKER: '4' }),
+    );
+    server = await createSignalingServer(loadSignalingConfig({ PORT: '0', LOG_LEVEL: 'silent' }), {
+      sfu,
+      pinner,
+      chain: client,
+      modules: [
+        authModule(loadAuthConfig({ SESSION_SECRET: secret })),
+        streamsModule(loadStreamsConfig({})),
+        createLedgerModule({ config: { dataDir: 'memory://' } }),
+        viewersModule(
+          loadViewersConfig({
+            VOUCHER_GRACE_SECONDS: String(VOUCHER_GRACE),
+            SETTLE_EVERY_SECONDS: String(SETTLE_EVERY),
+            PAYMENT_GRACE_SECONDS: String(PAYMENT_GRACE),
+            MIN_PREPAY_SECONDS: String(MIN_PREPAY),
+            RECONNECT_GRACE_SECONDS: '5',
+            JOIN_RATE_LIMIT_MAX: String(JOIN_LIMIT),
+          }),
+        ),
+      ],
+    });
+    const aliceToken = await signIn(alice);
+    streamId = await createStream(aliceToken);
+    const creator = await open(alice);
+    await callOk(creator, 'stream:goLive', { streamId });
+    const room = sfu.getRoom(streamId);
+    if (!room) throw new Error('no room after goLive');
+    publisher = await startPublisher(room);
+  });
+
+  afterAll(async () => {
+    for (const v of rtcViewers) v.close();
+    publisher?.close();
+    for (const s of sockets) s.close();
+    await server?.close();
+    await sfu?.close();
+    await pinner?.close();
+    await client?.close();
+    await chain?.close();
+    rmSync(ipfsDir, { recursive: true, force: true });
+    rmSync(hlsDir, { recursive: true, force: true });
+  });
+
+  it('refuses bad delegations, unknown or idle streams and short balances, with exact amounts', async () => {
+    const socket = await open(bob);
+    // Signed by another wallet than the signed-in one.
+    const forged = newSession(charlie);
+    expect(await call(socket, 'viewer:join', { streamId, mode: 'webrtc', session: forged.payload })).toMatchObject({
+      ok: false,
+      code: 'SIGNATURE_INVALID',
+    });
+    // Delegated to another stream.
+    const other = newSession(bob, 'some-other-stream');
+    expect(await call(socket, 'viewer:join', { streamId, mode: 'webrtc', session: other.payload })).toMatchObject({
+      ok: false,
+      code: 'SIGNATURE_INVALID',
+    });
+    const unknown = newSession(bob, 'no-such-stream-0');
+    expect(
+      await call(socket, 'viewer:join', { streamId: 'no-such-stream-0', mode: 'webrtc', session: unknown.payload }),
+    ).toMatchObject({ ok: false, code: 'STREAM_NOT_FOUND' });
+    const idleStream = await createStream(await signIn(alice));
+    const idle = newSession(bob, idleStream);
+    expect(
+      await call(socket, 'viewer:join', { streamId: idleStream, mode: 'webrtc', session: idle.payload }),
+    ).toMatchObject({ ok: false, code: 'STREAM_NOT_LIVE' });
+
+    // Fees follow the chain's fee multiplier, which moves with every block: compute them at the same head.
+    const poor = newSession(bob);
+    const refused = await call(socket, 'viewer:join', { streamId, mode: 'webrtc', session: poor.payload });
+    expect(refused).toMatchObject({ ok: false, code: 'BALANCE_INSUFFICIENT' });
+    expect(refused.details).toMatchObject({ required: (await requiredFor(poor, bob)).toString(), available: '0' });
+    // Funded for the watching but not the fees; the existential deposit is not spendable either.
+    const ed = client.facts.existentialDeposit;
+    await fund(bob, poor, BigInt(MIN_PREPAY) * PRICE + ed);
+    const short = await call(socket, 'viewer:join', { streamId, mode: 'webrtc', session: poor.payload });
+    expect(short).toMatchObject({ ok: false, code: 'BALANCE_INSUFFICIENT' });
+    expect(short.details).toMatchObject({
+      required: (await requiredFor(poor, bob)).toString(),
+      available: (BigInt(MIN_PREPAY) * PRICE).toString(),
+    });
+    expect((await getBalance(client, poor.key.address, 'native')).spendable).toBe(BigInt(MIN_PREPAY) * PRICE);
+
+    // Joins are rate limited per wallet.
+    const dave = new Keyring({ type: 'sr25519', ss58Format: 42 }).addFromUri('//Dave');
+    const daveSocket = await open(dave);
+    const codes: string[] = [];
+    for (let i = 0; i <= JOIN_LIMIT; i++) {
+      const res = await call(daveSocket, 'viewer:join', { streamId, mode: 'webrtc', session: forged.payload });
+      codes.push(res.code ?? 'ok');
+    }
+    expect(codes).toEqual([...Array(JOIN_LIMIT).fill('SIGNATURE_INVALID'), 'RATE_LIMITED']);
+    daveSocket.close();
+    socket.close();
+  });
+
+  let viewer: ViewerClient;
+  let rtc: RtcViewer;
+  let creatorBefore: bigint;
+  /** What viewers other than `viewer` paid the creator since `creatorBefore`. */
+  let otherViewersPaid = 0n;
+
+  it('meters a WebRTC viewer with real media: exact ticks, acknowledged with vouchers', async () => {
+    const session = newSession(bob);
+    await fund(bob, session, 10n ** 12n);
+    const socket = await open(bob);
+    viewer = new ViewerClient(socket, client.facts.genesisHash, streamId, session);
+    viewer.settleEvery = BigInt(SETTLE_EVERY) * PRICE;
+    viewer.settler = (amount, seq) => settle(viewer, amount, seq);
+    creatorBefore = (await getBalance(client, alice.address, 'native')).total;
+    const admission = await callOk(socket, 'viewer:join', { streamId, mode: 'auto', session: session.payload });
+    expect(admission).toMatchObject({
+      mode: 'webrtc',
+      viewerId: session.sessionId,
+      session: { resumed: false, seq: 0 },
+    });
+    rtc = await startRtcViewer(socket, streamId);
+    rtcViewers.push(rtc);
+    await vi.waitFor(() => expect(viewer.ticks.length).toBeGreaterThanOrEqual(3), { timeout: 20_000, interval: 100 });
+    expect(rtc.frames).toBeGreaterThan(0);
+    viewer.ticks.forEach((t, i) => {
+      expect(t).toMatchObject({ seq: i + 1, watchedSeconds: i + 1, owed: (BigInt(i + 1) * PRICE).toString() });
+    });
+    await vi.waitFor(() => expect(viewer.ackResults.length).toBeGreaterThanOrEqual(3));
+    for (const r of viewer.ackResults) expect(r.ok).toBe(true);
+    const last = viewer.ackResults.at(-1) as AckJson;
+    const stored = await ledger().session(session.sessionId);
+    expect(stored?.acknowledged.toString()).toBe(last.acknowledged);
+    expect(stored?.owed).toBe(BigInt(stored?.watchedSeconds ?? -1) * PRICE);
+  });
+
+  it('refuses vouchers that do not match the tick or the session key with VOUCHER_INVALID', async () => {
+    const t = viewer.lastTick as Tick;
+    expect(await viewer.ack({ seq: t.seq, owed: (BigInt(t.owed) + PRICE).toString() })).toMatchObject({
+      ok: false,
+      code: 'VOUCHER_INVALID',
+    });
+    expect(await viewer.ack({ seq: t.seq + 100, owed: (BigInt(t.seq + 100) * PRICE).toString() })).toMatchObject({
+      ok: false,
+      code: 'VOUCHER_INVALID',
+    });
+    expect(await viewer.ack(t, createSessionKey(42))).toMatchObject({ ok: false, code: 'VOUCHER_INVALID' });
+    const signature = `0x${'ab'.repeat(64)}`;
+    expect(await call(viewer.socket, 'tick:ack', { seq: t.seq, owed: t.owed, signature })).toMatchObject({
+      ok: false,
+      code: 'VOUCHER_INVALID',
+    });
+  });
+
+  it('pauses a viewer that stops acknowledging within grace + 1 s, and resumes it once it catches up', async () => {
+    viewer.autoAck = false;
+    await sleep(300);
+    const acked = viewer.lastTick as Tick & { at: number };
+    await vi.waitFor(() => expect(viewer.saw('media:paused')).toBe(1), { timeout: 10_000, interval: 50 });
+    const paused = viewer.events.find((e) => e.name === 'payment:required');
+    expect(paused?.payload).toMatchObject({ reason: 'voucher-lag' });
+    // The tick that made the lag exceed the grace is the last one; it came grace + 1 s after the last acknowledged.
+    const last = viewer.lastTick as Tick & { at: number };
+    expect(last.seq).toBe(acked.seq + VOUCHER_GRACE + 1);
+    expect((paused?.at ?? Infinity) - acked.at).toBeLessThan((VOUCHER_GRACE + 1) * 1000 + 900);
+    await sleep(500);
+    const frozenFrames = rtc.frames;
+    const frozenTicks = viewer.ticks.length;
+    await sleep(2000);
+    expect(rtc.frames).toBeLessThanOrEqual(frozenFrames + 2);
+    expect(viewer.ticks.length).toBe(frozenTicks);
+    expect(viewers().viewer(viewer.session.sessionId)?.paused).toBe('voucher-lag');
+
+    viewer.autoAck = true;
+    viewer.onAcked(last, await viewer.ack(last));
+    await vi.waitFor(() => expect(viewer.saw('media:resumed')).toBe(1), { timeout: 5_000, interval: 50 });
+    expect(viewer.saw('payment:ok')).toBeGreaterThanOrEqual(1);
+    await vi.waitFor(() => expect(rtc.frames).toBeGreaterThan(frozenFrames + 20), { timeout: 10_000 });
+    await vi.waitFor(() => expect(viewer.ticks.length).toBeGreaterThan(frozenTicks + 1), { timeout: 10_000 });
+  });
+
+  it('charges no second while the creator’s producers are paused', async () => {
+    const room = sfu.getRoom(streamId);
+    if (!room) throw new Error('no room');
+    for (const id of publisher.producerIds) await room.setProducerPaused(id, true);
+    // A tick of the round in progress may still arrive.
+    await sleep(1500);
+    const before = viewer.ticks.length;
+    const watched = viewers().viewer(viewer.session.sessionId)?.watchedSeconds;
+    await sleep(3000);
+    expect(viewer.ticks.length).toBe(before);
+    expect(viewers().viewer(viewer.session.sessionId)?.watchedSeconds).toBe(watched);
+    for (const id of publisher.producerIds) await room.setProducerPaused(id, false);
+    await vi.waitFor(() => expect(viewer.ticks.length).toBeGreaterThan(before + 1), { timeout: 10_000 });
+    viewer.ticks.forEach((t, i) => {
+      expect(t.seq).toBe(i + 1);
+      expect(t.owed).toBe((BigInt(i + 1) * PRICE).toString());
+    });
+  });
+
+  it('pauses a viewer whose settlements fall behind the payment window, and resumes it when it pays', async () => {
+    await viewer.settling;
+    viewer.settler = undefined;
+    await vi.waitFor(() => expect(viewer.saw('media:paused')).toBe(2), { timeout: 20_000, interval: 50 });
+    const required = viewer.events.filter((e) => e.name === 'payment:required').at(-1);
+    expect(required?.payload).toMatchObject({ reason: 'settlement-lag' });
+    const { owed, settled } = (required?.payload ?? {}) as { owed: string; settled: string };
+    expect(BigInt(owed) - BigInt(settled)).toBe(BigInt(SETTLE_EVERY + PAYMENT_GRACE + 1) * PRICE);
+    const frozenTicks = viewer.ticks.length;
+    await sleep(1500);
+    expect(viewer.ticks.length).toBe(frozenTicks);
+
+    const last = viewer.lastTick as Tick;
+    const amount = BigInt(last.owed) - viewer.submitted;
+    viewer.submitted = BigInt(last.owed);
+    await settle(viewer, amount, last.seq);
+    await vi.waitFor(() => expect(viewer.saw('media:resumed')).toBe(2), { timeout: 10_000, interval: 50 });
+    await vi.waitFor(() => expect(viewer.ticks.length).toBeGreaterThan(frozenTicks + 1), { timeout: 10_000 });
+    viewer.settler = (a, seq) => settle(viewer, a, seq);
+  });
+
+  it('resumes the same session after a disconnect within the grace period, without counting twice', async () => {
+    const before = viewer.lastTick as Tick;
+    rtc.close();
+    viewer.socket.close();
+    await sleep(1500);
+    expect(viewers().viewer(viewer.session.sessionId)).toMatchObject({ connected: false });
+    const socket = await open(bob);
+    const again = new ViewerClient(socket, client.facts.genesisHash, streamId, viewer.session);
+    again.settleEvery = viewer.settleEvery;
+    again.submitted = viewer.submitted;
+    again.settler = (a, seq) => settle(again, a, seq);
+    const admission = await callOk(socket, 'viewer:join', {
+      streamId,
+      mode: 'webrtc',
+      session: viewer.session.payload,
+    });
+    const standing = admission.session as { resumed: boolean; seq: number; owed: string };
+    expect(standing.resumed).toBe(true);
+    expect(standing.seq).toBeGreaterThanOrEqual(before.seq);
+    expect(BigInt(standing.owed)).toBe(BigInt(standing.seq) * PRICE);
+    rtc = await startRtcViewer(socket, streamId);
+    rtcViewers.push(rtc);
+    await vi.waitFor(() => expect(again.ticks.length).toBeGreaterThanOrEqual(2), { timeout: 20_000, interval: 100 });
+    again.ticks.forEach((t, i) => {
+      expect(t.seq).toBe(standing.seq + i + 1);
+      expect(t.owed).toBe((BigInt(standing.seq + i + 1) * PRICE).toString());
+    });
+    viewer = again;
+  });
+
+  it('resumes a session another node metered before a restart from the ledger, without charging twice', async () => {
+    const eve = new Keyring({ type: 'sr25519', ss58Format: 42 }).addFromUri('//Eve');
+    const session = newSession(eve);
+    await fund(eve, session, 10n ** 12n);
+    // What the node that died had written: 5 metered seconds, 4 acknowledged.
+    await ledger().openSession({
+      sessionId: session.sessionId,
+      streamId,
+      wallet: eve.address,
+      sessionAccount: session.key.address,
+      creator: alice.address,
+      asset: 'native',
+      pricePerSecond: PRICE,
+      budget: 10n ** 12n,
+    });
+    await ledger().recordTicks(
+      [1, 2, 3, 4, 5].map((n) => ({
+        sessionId: session.sessionId,
+        seq: n,
+        watchedSeconds: n,
+        owed: BigInt(n) * PRICE,
+      })),
+    );
+    await ledger().recordVoucher({ sessionId: session.sessionId, seq: 4, owed: 4n * PRICE });
+
+    const socket = await open(eve);
+    const resumed = new ViewerClient(socket, client.facts.genesisHash, streamId, session);
+    const admission = await callOk(socket, 'viewer:join', { streamId, mode: 'webrtc', session: session.payload });
+    expect(admission.session).toEqual({
+      resumed: true,
+      seq: 5,
+      watchedSeconds: 5,
+      owed: (5n * PRICE).toString(),
+      acknowledged: (4n * PRICE).toString(),
+      settled: '0',
+    });
+    // The client may still acknowledge the tick the old node sent last.
+    expect(await resumed.ack({ seq: 5, owed: (5n * PRICE).toString() })).toMatchObject({ ok: true });
+    const media = await startRtcViewer(socket, streamId);
+    rtcViewers.push(media);
+    await vi.waitFor(() => expect(resumed.ticks.length).toBeGreaterThanOrEqual(2), { timeout: 20_000, interval: 100 });
+    expect(resumed.ticks[0]).toMatchObject({ seq: 6, watchedSeconds: 6, owed: (6n * PRICE).toString() });
+    const left = await callOk(socket, 'viewer:leave', {});
+    media.close();
+    const stored = await ledger().session(session.sessionId);
+    expect(left.owed).toBe((BigInt(stored?.watchedSeconds ?? -1) * PRICE).toString());
+    expect(stored?.lastSeq).toBe(stored?.watchedSeconds);
+    // Eve leaves unpaid arrears: settle them so the creator's totals below stay exact.
+    const final = await buildFinalSettlement(client, {
+      streamId,
+      sessionId: session.sessionId,
+      seq: stored?.lastSeq ?? 0,
+      creator: alice.address,
+      asset: 'native',
+      amount: stored?.owed ?? 0n,
+      sessionAccount: session.key.address,
+      wallet: eve.address,
+    });
+    expect((await submitter.submit(final, sessionKeyPair(session.key, 42))).ok).toBe(true);
+    otherViewersPaid += stored?.owed ?? 0n;
+  });
+
+  it('places viewers over WebRTC while capacity allows, then refuses CAPACITY_FULL (webrtc) or sends them to HLS (auto)', async () => {
+    const ferdie = new Keyring({ type: 'sr25519', ss58Format: 42 }).addFromUri('//Ferdie');
+    const [a, b, c] = [newSession(ferdie), newSession(ferdie), newSession(ferdie)];
+    for (const s of [a, b, c]) await fund(ferdie, s, 10n ** 12n);
+    const [sa, sb, sc] = [await open(ferdie), await open(ferdie), await open(ferdie)];
+    // Bob's viewer holds the first place.
+    expect(await callOk(sa, 'viewer:join', { streamId, mode: 'auto', session: a.payload })).toMatchObject({
+      mode: 'webrtc',
+    });
+    expect(await call(sb, 'viewer:join', { streamId, mode: 'webrtc', session: b.payload })).toMatchObject({
+      ok: false,
+      code: 'CAPACITY_FULL',
+    });
+    const hls = await callOk(sc, 'viewer:join', { streamId, mode: 'auto', session: c.payload });
+    expect(hls).toMatchObject({ mode: 'hls', playlistUrl: `/hls/${streamId}/index.m3u8` });
+    expect(typeof hls.token).toBe('string');
+    expect(viewers().viewer(c.sessionId)).toMatchObject({ mode: 'hls', connected: true });
+    expect(await call(sb, 'rtc:createTransport', { streamId, direction: 'recv' })).toMatchObject({
+      ok: false,
+      code: 'BAD_REQUEST',
+    });
+    for (const socket of [sa, sc]) expect(await callOk(socket, 'viewer:leave', {})).toMatchObject({ owed: '0' });
+    for (const socket of [sa, sb, sc]) socket.close();
+  });
+
+  it('places an HLS viewer behind a renewed per-viewer token, charged only while it fetches and pays', async () => {
+    const session = newSession(charlie);
+    await fund(charlie, session, 10n ** 12n);
+    const socket = await open(charlie);
+    const hls = new ViewerClient(socket, client.facts.genesisHash, streamId, session);
+    hls.settleEvery = BigInt(SETTLE_EVERY) * PRICE;
+    hls.settler = (amount, seq) => settle(hls, amount, seq);
+    const admission = await callOk(socket, 'viewer:join', { streamId, mode: 'hls', session: session.payload });
+    expect(admission).toMatchObject({ mode: 'hls', playlistUrl: `/hls/${streamId}/index.m3u8` });
+    let token = admission.token as string;
+    const url = `${server.url}${admission.playlistUrl as string}`;
+    const get = (t?: string) => fetch(t === undefined ? url : `${url}?token=${encodeURIComponent(t)}`);
+    expect((await get()).status).toBe(401);
+    expect((await get(`${token.slice(0, -2)}AA`)).status).toBe(401);
+    expect((await fetch(`${server.url}/hls/other-stream-id/index.m3u8?token=${token}`)).status).toBe(401);
+
+    // The player: fetches the playlist every half second with the newest token it was given.
+    const statuses: number[] = [];
+    let playing = true;
+    const player = (async () => {
+      while (playing) {
+        const renewed = hls.ackResults.findLast((r) => typeof r.hlsToken === 'string')?.hlsToken;
+        if (typeof renewed === 'string') token = renewed;
+        const res = await get(token);
+        statuses.push(res.status);
+        if (res.status === 200) expect(await res.text()).toMatch(/^#EXTM3U/);
+        else await res.arrayBuffer();
+        await sleep(500);
+      }
+    })();
+    try {
+      await vi.waitFor(() => expect(statuses).toContain(200), { timeout: 30_000, interval: 200 });
+      await vi.waitFor(() => expect(hls.ticks.length).toBeGreaterThanOrEqual(3), { timeout: 15_000, interval: 100 });
+      hls.ticks.forEach((t, i) => {
+        expect(t).toMatchObject({ seq: i + 1, owed: (BigInt(i + 1) * PRICE).toString() });
+      });
+      await vi.waitFor(() => expect(hls.ackResults.some((r) => typeof r.hlsToken === 'string')).toBe(true));
+
+      // Behind on vouchers: no renewed token, and even a fresh one is refused.
+      hls.autoAck = false;
+      await vi.waitFor(() => expect(hls.saw('media:paused')).toBe(1), { timeout: 10_000, interval: 50 });
+      const fresh = hls.ackResults.findLast((r) => typeof r.hlsToken === 'string')?.hlsToken as string;
+      const refused = await get(fresh);
+      expect(refused.status).toBe(402);
+      expect(await refused.json()).toMatchObject({ ok: false, code: 'PAYMENT_REQUIRED' });
+      const last = hls.lastTick as Tick;
+      const caughtUp = await hls.ack(last);
+      expect(caughtUp).toMatchObject({ ok: true, acknowledged: last.owed });
+      // Caught up on vouchers, the client settles its arrears; then media and token renewals resume.
+      hls.autoAck = true;
+      hls.onAcked(last, caughtUp);
+      await vi.waitFor(() => expect(hls.saw('media:resumed')).toBe(1), { timeout: 10_000, interval: 50 });
+      const acksBefore = hls.ackResults.length;
+      await vi.waitFor(() => expect(hls.ackResults.length).toBeGreaterThan(acksBefore), { timeout: 10_000 });
+      const renewed = hls.ackResults.at(-1)?.hlsToken;
+      expect(typeof renewed).toBe('string');
+      expect((await get(renewed as string)).status).toBe(200);
+    } finally {
+      playing = false;
+      await player;
+    }
+    await hls.settling;
+    otherViewersPaid += hls.submitted;
+    const left = await callOk(socket, 'viewer:leave', {});
+    expect(BigInt(left.owed as string)).toBe(BigInt((hls.lastTick as Tick).seq) * PRICE);
+    expect((await get(token)).status).toBe(401);
+  });
+
+  it('leaves with exact totals; unsettled debt blocks the next session until paid; the creator got watched × price', async () => {
+    viewer.settler = undefined;
+    await viewer.settling;
+    // Arrears of a session still watching are normal: a second session of the wallet is admitted meanwhile.
+    const second = newSession(bob);
+    await fund(bob, second, 10n ** 12n);
+    await vi.waitFor(async () => {
+      const watching = await ledger().session(viewer.session.sessionId);
+      expect(watching && watching.acknowledged - watching.settledPending - watching.settledFinal).toBeGreaterThan(0n);
+    });
+    const secondSocket = await open(bob);
+    expect((await call(secondSocket, 'viewer:join', { streamId, mode: 'hls', session: second.payload })).ok).toBe(true);
+    expect((await callOk(secondSocket, 'viewer:leave', {})).owed).toBe('0');
+
+    viewer.autoAck = false;
+    await sleep(1200);
+    const last = viewer.lastTick as Tick;
+    expect((await viewer.ack(last)).ok).toBe(true);
+    const left = await callOk(viewer.socket, 'viewer:leave', {});
+    rtc.close();
+    const stored = await ledger().session(viewer.session.sessionId);
+    expect(stored?.status).toBe('closed');
+    expect(left.owed).toBe(stored?.owed.toString());
+    expect(BigInt(left.owed as string)).toBe(BigInt(stored?.watchedSeconds ?? -1) * PRICE);
+    expect(stored?.acknowledged).toBe(BigInt(left.owed as string));
+    expect(viewers().viewer(viewer.session.sessionId)).toBeUndefined();
+
+    // What was watched but not paid is debt: a new session is refused until it is settled.
+    const debt = (stored?.acknowledged ?? 0n) - (stored?.settledPending ?? 0n) - (stored?.settledFinal ?? 0n);
+    expect(debt).toBeGreaterThan(0n);
+    const next = newSession(bob);
+    await fund(bob, next, 10n ** 12n);
+    const refused = await call(viewer.socket.connected ? viewer.socket : await open(bob), 'viewer:join', {
+      streamId,
+      mode: 'webrtc',
+      session: next.payload,
+    });
+    expect(refused).toMatchObject({ ok: false, code: 'DEBT_OUTSTANDING', details: { debt: debt.toString() } });
+
+    // The final settlement pays the arrears and sweeps the rest back to the wallet.
+    const final = await buildFinalSettlement(client, {
+      streamId,
+      sessionId: viewer.session.sessionId,
+      seq: last.seq,
+      creator: alice.address,
+      asset: 'native',
+      amount: debt,
+      sessionAccount: viewer.session.key.address,
+      wallet: bob.address,
+    });
+    expect((await submitter.submit(final, sessionKeyPair(viewer.session.key, 42))).ok).toBe(true);
+    await vi.waitFor(
+      async () => {
+        const s = await ledger().session(viewer.session.sessionId);
+        expect((s?.settledPending ?? 0n) + (s?.settledFinal ?? 0n)).toBe(s?.owed);
+      },
+      { timeout: 10_000, interval: 100 },
+    );
+    const creatorAfter = (await getBalance(client, alice.address, 'native')).total;
+    expect(creatorAfter - creatorBefore).toBe(BigInt(left.owed as string) + otherViewersPaid);
+    expect((await getBalance(client, viewer.session.key.address, 'native')).total).toBe(0n);
+
+    const socket = await open(bob);
+    expect(await callOk(socket, 'viewer:join', { streamId, mode: 'webrtc', session: next.payload })).toMatchObject({
+      mode: 'webrtc',
+    });
+    expect((await callOk(socket, 'viewer:leave', {})).owed).toBe('0');
+
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    expect(Number(/^signaling_ticks_total (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThan(10);
+    expect(metrics).toMatch(/^signaling_vouchers_total\{outcome="invalid"\} 4$/m);
+    expect(metrics).toMatch(/^signaling_enforcement_pauses_total\{reason="settlement-lag"\} [1-9]/m);
+  });
+
+  it('closes the module with the node: meter stopped, viewers released, twice without harm', async () => {
+    const mod = viewers();
+    const room = sfu.getRoom(streamId);
+    await mod.close?.();
+    for (const s of sockets) s.close();
+    await server.close();
+    await server.close();
+    expect(mod.meter.size).toBe(0);
+    expect(() => mod.meter.add('late', { pricePerSecond: 1n, probe: () => true })).toThrow(/closed/);
+    expect(room?.viewerIds ?? []).toEqual([]);
+    expect(room?.hlsViewerIds ?? []).toEqual([]);
+  });
+});
