@@ -91,6 +91,8 @@ async function main(): Promise<void> {
     PORT: String(indexerPort),
     CHAIN_WS_URL: wsUrl,
     INDEXER_DATA_DIR: join(dataDir, 'indexer'),
+    // chopsticks finalizes every block at once; count 3 confirmations as final so earnings show as pending first.
+    INDEXER_FINALITY_DEPTH: process.env.INDEXER_FINALITY_DEPTH ?? '3',
   });
   const vite = join(root, 'node_modules', 'vite', 'bin', 'vite.js');
   const dapp = new Service({

@@ -1,0 +1,30 @@
+export { fetchIndexedBlock } from './chain/fetchBlock.ts';
+export type { BlockId, IndexedBlock } from './chain/IndexedBlock.ts';
+export { type IndexerConfig, loadIndexerConfig } from './config.ts';
+export {
+  type Database,
+  type DatabaseOptions,
+  type Db,
+  DEFAULT_DATA_DIR,
+  MIGRATIONS_FOLDER,
+  openDatabase,
+} from './db/database.ts';
+export {
+  type AssetAmounts,
+  type Bucket,
+  type Earnings,
+  type EarningsBucket,
+  Queries,
+  type SettlementsCursor,
+  type SettlementView,
+  type StreamAmounts,
+  type StreamView,
+} from './db/queries.ts';
+export { type Cursor, Store, type WrittenCounts } from './db/Store.ts';
+export * as schema from './db/schema.ts';
+export { IndexerError, type IndexerErrorCode } from './errors.ts';
+export { type ChainView, Follower, type FollowerOptions } from './follower/Follower.ts';
+export { buildServer, type ServerDeps } from './http/server.ts';
+export { type Indexer, type IndexerDeps, startIndexer } from './Indexer.ts';
+export { createLogger } from './logger.ts';
+export { IndexerMetrics } from './metrics.ts';

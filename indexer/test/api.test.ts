@@ -1,0 +1,156 @@
+import { DEV_ACCOUNTS } from '@persecond/contracts-client';
+import { decodeAddress, encodeAddress } from '@polkadot/util-crypto';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Database, openDatabase } from '../src/db/database.ts';
+import { Queries } from '../src/db/queries.ts';
+import { Store } from '../src/db/Store.ts';
+import { buildServer } from '../src/http/server.ts';
+import { createLogger } from '../src/logger.ts';
+import { IndexerMetrics } from '../src/metrics.ts';
+import { chainOf, hashOf } from './support/blocks.ts';
+
+const { Alice: alice, Bob: bob, Charlie: payer } = DEV_ACCOUNTS;
+const hour = (h: number, minute = 0) => new Date(Date.UTC(2026, 2, 1, h, minute));
+const pay = (streamId: string, creator: string, seq: number, amount: bigint, asset: 'native' | number = 'native') => ({
+  type: 'settlement' as const,
+  extrinsicIndex: seq,
+  eventIndex: 2 * seq,
+  streamId,
+  sessionId: `sess-${streamId}`,
+  seq,
+  payer,
+  creator,
+  asset,
+  amount,
+});
+
+describe('earnings API on PGlite', () => {
+  let database: Database;
+  let app: FastifyInstance;
+  const get = async (url: string) => {
+    const res = await app.inject({ method: 'GET', url });
+    return { status: res.statusCode, body: res.json() };
+  };
+
+  beforeAll(async () => {
+    database = await openDatabase({ dataDir: 'memory://' });
+    const store = new Store(database.db);
+    const blocks = chainOf(1, hashOf('genesis'), [
+      {
+        time: hour(9, 59),
+        events: [
+          {
+            type: 'announcement',
+            extrinsicIndex: 1,
+            eventIndex: 1,
+            streamId: 'cooking',
+            metadataCid: 'bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy',
+            creator: alice,
+          },
+        ],
+      },
+      {
+        time: hour(10, 1),
+        events: [pay('cooking', alice, 1, 1_000_000_000_000_000_000_000n), pay('music', alice, 2, 7n)],
+      },
+      { time: hour(10, 30), events: [pay('cooking', alice, 3, 5n), pay('news', bob, 4, 9n)] },
+      { time: hour(11, 5), events: [pay('cooking', alice, 5, 11n), pay('music', alice, 6, 3n, 1984)] },
+    ]);
+    await store.writeBatch(blocks, 3);
+    app = buildServer({
+      store,
+      queries: new Queries(database.db),
+      ss58: 42,
+      chain: () => ({}),
+      metrics: new IndexerMetrics(),
+      logger: createLogger('silent'),
+    });
+    await app.ready();
+  });
+  afterAll(async () => {
+    await app?.close();
+    await database?.close();
+  });
+
+  it('sums a creator’s pending and final earnings per bucket, per stream and per asset, as decimal strings', async () => {
+    const from = hour(0).toISOString();
+    const to = hour(23).toISOString();
+    const { status, body } = await get(`/v1/creators/${alice}/earnings?from=${from}&to=${to}&bucket=hour`);
+    expect(status).toBe(200);
+    expect(body.totals).toEqual([
+      { asset: 'native', pending: '11', final: '1000000000000000000012' },
+      { asset: '1984', pending: '3', final: '0' },
+    ]);
+    expect(body.streams).toEqual(
+      [
+        { streamId: 'cooking', asset: 'native', pending: '11', final: '1000000000000000000005' },
+        { streamId: 'music', asset: '1984', pending: '3', final: '0' },
+        { streamId: 'music', asset: 'native', pending: '0', final: '2' },
+      ].map((s) => (s.streamId === 'music' && s.asset === 'native' ? { ...s, final: '7' } : s)),
+    );
+    expect(body.buckets.map((b: { start: string }) => b.start)).toEqual([
+      hour(10).toISOString(),
+      hour(11).toISOString(),
+    ]);
+    expect(body.buckets[0].totals).toEqual([{ asset: 'native', pending: '0', final: '1000000000000000000012' }]);
+    const day = await get(`/v1/creators/${alice}/earnings?from=${from}&to=${to}&bucket=day`);
+    expect(day.body.buckets).toHaveLength(1);
+    expect(day.body.buckets[0].start).toBe(new Date(Date.UTC(2026, 2, 1)).toISOString());
+    expect(day.body.buckets[0].totals).toEqual(body.totals);
+  });
+
+  it('honours from (inclusive) and to (exclusive), and accepts any SS58 format', async () => {
+    const kusamaStyle = encodeAddress(decodeAddress(alice), 2);
+    const { body } = await get(
+      `/v1/creators/${kusamaStyle}/earnings?from=${hour(10, 30).getTime()}&to=${hour(11, 5).getTime()}&bucket=hour`,
+    );
+    expect(body.creator).toBe(alice);
+    expect(body.totals).toEqual([{ asset: 'native', pending: '0', final: '5' }]);
+  });
+
+  it('reports one stream’s earnings and its announcement', async () => {
+    const { status, body } = await get(
+      `/v1/streams/cooking/earnings?from=${hour(0).toISOString()}&to=${hour(23).toISOString()}`,
+    );
+    expect(status).toBe(200);
+    expect(body.totals).toEqual([{ asset: 'native', pending: '11', final: '1000000000000000000005' }]);
+    expect(body.stream).toMatchObject({ streamId: 'cooking', creator: alice, status: 'final', blockNumber: 1 });
+    const list = await get(`/v1/streams?creator=${alice}`);
+    expect(list.body.items.map((s: { streamId: string }) => s.streamId)).toEqual(['cooking']);
+    expect((await get('/v1/streams/nope')).status).toBe(404);
+  });
+
+  it('pages through settlements with a cursor, newest first, each row exactly once', async () => {
+    const seen: string[] = [];
+    let url = `/v1/settlements?creator=${alice}&limit=2`;
+    for (;;) {
+      const { status, body } = await get(url);
+      expect(status).toBe(200);
+      seen.push(...body.items.map((s: { seq: number; amount: string }) => `${s.seq}:${s.amount}`));
+      if (!body.next) break;
+      url = `/v1/settlements?creator=${alice}&limit=2&cursor=${body.next}`;
+    }
+    expect(seen).toEqual(['6:3', '5:11', '3:5', '2:7', '1:1000000000000000000000']);
+    const { body } = await get('/v1/settlements?stream=news');
+    expect(body.items).toHaveLength(1);
+    expect(body.items[0]).toMatchObject({ creator: bob, amount: '9', status: 'final', streamId: 'news' });
+  });
+
+  it('rejects malformed addresses and parameters with 400 BAD_REQUEST', async () => {
+    for (const url of [
+      '/v1/creators/not-an-address/earnings',
+      `/v1/creators/${alice}/earnings?bucket=week`,
+      `/v1/creators/${alice}/earnings?from=yesterday`,
+      `/v1/creators/${alice}/earnings?from=${hour(12).toISOString()}&to=${hour(11).toISOString()}`,
+      `/v1/creators/${alice}/earnings?unknown=1`,
+      '/v1/settlements?limit=0',
+      '/v1/settlements?cursor=%%%',
+      '/v1/settlements?creator=5Grwva',
+      '/v1/streams/has:colon/earnings',
+    ]) {
+      const { status, body } = await get(url);
+      expect([url, status, body.code]).toEqual([url, 400, 'BAD_REQUEST']);
+    }
+  });
+});
