@@ -1,5 +1,6 @@
 import { authModule } from './auth/AuthModule.ts';
 import { ledgerModule } from './ledger/ledgerModule.ts';
+import { publishingModule } from './publishing/PublishingModule.ts';
 import type { SignalingModuleFactory } from './SignalingContext.ts';
 import { streamsModule } from './streams/StreamsModule.ts';
 import { viewersModule } from './viewers/ViewersModule.ts';
@@ -11,6 +12,7 @@ import { viewersModule } from './viewers/ViewersModule.ts';
 export const SIGNALING_MODULES: readonly SignalingModuleFactory[] = [
   authModule(),
   streamsModule(),
+  publishingModule(),
   ledgerModule,
   viewersModule(),
 ];

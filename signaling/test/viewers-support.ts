@@ -1,7 +1,6 @@
-// Real peers for the viewer-flow tests: a creator publishing into a Room (libwebrtc from @roamhq/wrtc driven by
+// Real peers for the viewer-flow tests: a creator publishing over its signaling socket (libwebrtc from @roamhq/wrtc driven by
 // mediasoup-client, as in sfu/test/helpers/peers.ts) and a viewer receiving over the signaling socket.
 import { createRequire } from 'node:module';
-import type { Room } from '@persecond/sfu';
 import type * as Wrtc from '@roamhq/wrtc';
 import { Device } from 'mediasoup-client';
 import type { Socket } from 'socket.io-client';
@@ -42,16 +41,23 @@ export interface Publisher {
   close(): void;
 }
 
-export async function startPublisher(room: Room): Promise<Publisher> {
+/** Publishes through the signaling socket of the stream's creator, as the dapp's studio does. */
+export async function startPublisher(socket: Socket, streamId: string): Promise<Publisher> {
+  const caps = await callOk(socket, 'rtc:capabilities', { streamId });
   const device = new Device({ handlerName: 'Chrome111' });
-  await device.load({ routerRtpCapabilities: room.rtpCapabilities as never });
-  const params = await room.createPublisherTransport();
-  const send = device.createSendTransport(params);
+  await device.load({ routerRtpCapabilities: caps.routerRtpCapabilities as never });
+  const { transport } = (await callOk(socket, 'rtc:createTransport', { streamId, direction: 'send' })) as {
+    transport: never;
+  } & AckJson;
+  const send = device.createSendTransport(transport);
   send.on('connect', ({ dtlsParameters }, ok, fail) => {
-    room.connectTransport(send.id, dtlsParameters).then(ok, fail);
+    callOk(socket, 'rtc:connectTransport', { transportId: send.id, dtlsParameters }).then(() => ok(), fail);
   });
   send.on('produce', ({ kind, rtpParameters }, ok, fail) => {
-    room.produce(send.id, kind, rtpParameters as never).then((id) => ok({ id }), fail);
+    callOk(socket, 'rtc:produce', { transportId: send.id, kind, rtpParameters }).then(
+      (res) => ok({ id: res.producerId as string }),
+      fail,
+    );
   });
   const w = 320;
   const h = 240;

@@ -38,6 +38,7 @@ import {
   type Tick,
 } from '../src/index.ts';
 import { createLedgerModule, type LedgerModule } from '../src/ledger/ledgerModule.ts';
+import { publishingModule } from '../src/publishing/PublishingModule.ts';
 import { loadStreamsConfig } from '../src/streams/config.ts';
 import { streamsModule } from '../src/streams/StreamsModule.ts';
 import { loadViewersConfig } from '../src/viewers/config.ts';
@@ -275,6 +276,7 @@ describe('viewers module: admission, ticks, vouchers, enforcement', () => {
       modules: [
         authModule(loadAuthConfig({ SESSION_SECRET: secret })),
         streamsModule(loadStreamsConfig({})),
+        publishingModule(),
         createLedgerModule({ config: { dataDir: 'memory://' } }),
         viewersModule(
           loadViewersConfig({
@@ -292,9 +294,7 @@ describe('viewers module: admission, ticks, vouchers, enforcement', () => {
     streamId = await createStream(aliceToken);
     const creator = await open(alice);
     await callOk(creator, 'stream:goLive', { streamId });
-    const room = sfu.getRoom(streamId);
-    if (!room) throw new Error('no room after goLive');
-    publisher = await startPublisher(room);
+    publisher = await startPublisher(creator, streamId);
   });
 
   afterAll(async () => {
@@ -308,6 +308,27 @@ describe('viewers module: admission, ticks, vouchers, enforcement', () => {
     await chain?.close();
     rmSync(ipfsDir, { recursive: true, force: true });
     rmSync(hlsDir, { recursive: true, force: true });
+  });
+
+  it('lets only the live stream’s creator publish, through its own transports', async () => {
+    const bobSocket = await open(bob);
+    expect(await call(bobSocket, 'rtc:createTransport', { streamId, direction: 'send' })).toMatchObject({
+      ok: false,
+      code: 'NOT_CREATOR',
+    });
+    expect(
+      await call(bobSocket, 'rtc:produce', { transportId: 'not-a-transport', kind: 'video', rtpParameters: {} }),
+    ).toMatchObject({ ok: false, code: 'BAD_REQUEST' });
+    expect(
+      await call(bobSocket, 'rtc:createTransport', { streamId: 'no-such-stream', direction: 'send' }),
+    ).toMatchObject({ ok: false, code: 'STREAM_NOT_FOUND' });
+    // The creator's producers (published over its socket in beforeAll) are in the room.
+    expect(
+      sfu
+        .getRoom(streamId)
+        ?.producers.map((p) => p.id)
+        .sort(),
+    ).toEqual([...publisher.producerIds].sort());
   });
 
   it('refuses bad delegations, unknown or idle streams and short balances, with exact amounts', async () => {

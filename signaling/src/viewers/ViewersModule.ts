@@ -5,7 +5,7 @@ import {
   VoucherVerifier,
   verifyDelegation,
 } from '@persecond/contracts-client';
-import { CapacityFullError, PLAYLIST_NAME, type Room, SfuError, type TransportParams } from '@persecond/sfu';
+import { CapacityFullError, PLAYLIST_NAME, type Room, type TransportParams } from '@persecond/sfu';
 import { hexToU8a } from '@polkadot/util';
 import { encodeAddress } from '@polkadot/util-crypto';
 import type { FastifyInstance } from 'fastify';
@@ -21,6 +21,7 @@ import { TickMeter } from '../meter/TickMeter.ts';
 import { type Admission, type Payload, type SessionStanding, StreamId } from '../protocol.ts';
 import type { RequestHandler, RequestHandlers, SignalingSocket } from '../RequestRouter.ts';
 import type { SignalingContext, SignalingModule, SignalingModuleFactory } from '../SignalingContext.ts';
+import { fromSfu, sfuCall } from '../sfuErrors.ts';
 import { getStreamsModule, streamRoom } from '../streams/StreamsModule.ts';
 import { checkPrepay } from './admission.ts';
 import { loadViewersConfig, type ViewersConfig } from './config.ts';
@@ -103,12 +104,6 @@ function standingOf(e: ViewerEntry, resumed: boolean): SessionStanding {
     acknowledged: e.acknowledged.toString(),
     settled: e.settled.toString(),
   };
-}
-
-/** Media-plane refusals as the stable codes clients see. */
-function fromSfu(err: unknown): unknown {
-  if (!(err instanceof SfuError)) return err;
-  return new SignalingError(err.code, err.message);
 }
 
 /** Ledger refusals as the stable codes clients see. */
@@ -659,14 +654,6 @@ async function createViewersModule(ctx: SignalingContext, config: ViewersConfig)
       (async () => {
         throw new SignalingError('BAD_REQUEST', message);
       })) as NonNullable<RequestHandlers[E]>;
-
-  const sfuCall = async <T>(fn: () => Promise<T>): Promise<T> => {
-    try {
-      return await fn();
-    } catch (err) {
-      throw fromSfu(err);
-    }
-  };
 
   const capabilities = fallback('rtc:capabilities', '');
   const createTransport = fallback('rtc:createTransport', 'join the stream as a viewer first (viewer:join)');

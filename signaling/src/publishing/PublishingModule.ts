@@ -1,0 +1,103 @@
+import type { Room } from '@persecond/sfu';
+import { SignalingError } from '../errors.ts';
+import { sameAccount } from '../ledger/accounts.ts';
+import type { RequestHandler, SignalingSocket } from '../RequestRouter.ts';
+import type { SignalingModule, SignalingModuleFactory } from '../SignalingContext.ts';
+import { sfuCall } from '../sfuErrors.ts';
+import { getStreamsModule } from '../streams/StreamsModule.ts';
+
+/** What one creator's socket publishes. */
+interface Publisher {
+  streamId: string;
+  transportIds: Set<string>;
+  producerIds: Set<string>;
+}
+
+/**
+ * The `publishing` module: the creator's side of WebRTC — a send transport on the stream's room, DTLS, and the
+ * producers (audio, video). Only the stream's creator may publish, and only while the stream is live on this node.
+ * When the creator's socket goes away its producers close, so viewers stop receiving (and paying for) media.
+ */
+export function publishingModule(): SignalingModuleFactory {
+  return async (ctx): Promise<SignalingModule> => {
+    const streams = getStreamsModule(ctx);
+    const log = ctx.log.child({ part: 'publishing' });
+    const publishers = new Map<string, Publisher>();
+
+    const liveRoomOfCreator = async (socket: SignalingSocket, streamId: string): Promise<Room> => {
+      const stream = await streams.get(streamId);
+      if (!stream) throw new SignalingError('STREAM_NOT_FOUND', `no stream ${streamId}`);
+      if (!sameAccount(stream.creator, socket.data.address ?? '')) {
+        throw new SignalingError('NOT_CREATOR', 'only the creator of this stream can publish to it');
+      }
+      const room = ctx.sfu.getRoom(streamId);
+      if (!room || room.closed) throw new SignalingError('STREAM_NOT_LIVE', 'go live first (stream:goLive)');
+      return room;
+    };
+
+    const publisherOf = (socket: SignalingSocket, transportId: string): Publisher => {
+      const p = publishers.get(socket.id);
+      if (!p?.transportIds.has(transportId)) throw new SignalingError('BAD_REQUEST', 'unknown transport');
+      return p;
+    };
+
+    const roomOf = (p: Publisher): Room => {
+      const room = ctx.sfu.getRoom(p.streamId);
+      if (!room || room.closed) throw new SignalingError('STREAM_NOT_LIVE', `stream ${p.streamId} has ended`);
+      return room;
+    };
+
+    const forget = (socket: SignalingSocket): void => {
+      const p = publishers.get(socket.id);
+      if (!p) return;
+      publishers.delete(socket.id);
+      const room = ctx.sfu.getRoom(p.streamId);
+      if (room && !room.closed) for (const id of p.producerIds) room.closeProducer(id);
+      log.info({ streamId: p.streamId, producers: p.producerIds.size }, 'publisher left');
+    };
+    ctx.io.on('connection', (socket) => socket.on('disconnect', () => forget(socket)));
+
+    const createTransport: RequestHandler<'rtc:createTransport'> = async (socket, { streamId, direction }) => {
+      if (direction !== 'send')
+        throw new SignalingError('BAD_REQUEST', 'join the stream as a viewer first (viewer:join)');
+      const room = await liveRoomOfCreator(socket, streamId);
+      let p = publishers.get(socket.id);
+      if (p && p.streamId !== streamId)
+        throw new SignalingError('BAD_REQUEST', 'this connection publishes another stream');
+      const transport = await sfuCall(() => room.createPublisherTransport());
+      p ??= { streamId, transportIds: new Set(), producerIds: new Set() };
+      p.transportIds.add(transport.id);
+      publishers.set(socket.id, p);
+      return { transport };
+    };
+
+    const connectTransport: RequestHandler<'rtc:connectTransport'> = async (
+      socket,
+      { transportId, dtlsParameters },
+    ) => {
+      const p = publisherOf(socket, transportId);
+      await sfuCall(() => roomOf(p).connectTransport(transportId, dtlsParameters as never));
+      return {};
+    };
+
+    const produce: RequestHandler<'rtc:produce'> = async (socket, { transportId, kind, rtpParameters }) => {
+      const p = publisherOf(socket, transportId);
+      const producerId = await sfuCall(() => roomOf(p).produce(transportId, kind, rtpParameters as never));
+      p.producerIds.add(producerId);
+      log.info({ streamId: p.streamId, kind, producerId }, 'creator producing');
+      return { producerId };
+    };
+
+    return {
+      name: 'publishing',
+      handlers: {
+        'rtc:createTransport': createTransport,
+        'rtc:connectTransport': connectTransport,
+        'rtc:produce': produce,
+      },
+      async close() {
+        publishers.clear();
+      },
+    };
+  };
+}
