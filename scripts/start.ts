@@ -1,7 +1,7 @@
 // `npm start`: the whole stack on embedded defaults — dev chain, signaling (+ mediasoup workers, Helia),
 // indexer (PGlite), dapp — each in its own process group; Ctrl-C stops them all.
 
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,6 +38,9 @@ async function concretePort(p: number): Promise<number> {
 const tsx = (file: string) => [process.execPath, ['--import', 'tsx', join(root, file)]] as const;
 const dataDir = config.PERSECOND_DATA_DIR;
 mkdirSync(dataDir, { recursive: true });
+// The embedded dev chain starts from genesis every time: what the indexer and the ledger derived from an earlier
+// run's chain describes blocks that no longer exist. Content-addressed IPFS data stays.
+for (const derived of ['indexer', 'signaling', 'hls']) rmSync(join(dataDir, derived), { recursive: true, force: true });
 const baseEnv = { ...process.env, FORCE_COLOR: '0' };
 const services: Service[] = [];
 let stopping: Promise<void> | undefined;

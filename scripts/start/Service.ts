@@ -34,13 +34,15 @@ function formatLogLine(line: string): string {
       pid: _p,
       hostname: _h,
       name: _n,
+      err,
       ...rest
     } = JSON.parse(line) as Record<string, unknown>;
     const extra = Object.entries(rest)
       .filter(([, v]) => v !== undefined && typeof v !== 'object')
       .map(([k, v]) => `${k}=${String(v)}`)
       .join(' ');
-    return `${PINO_LEVELS[level as number] ?? level} ${String(msg ?? '')}${extra ? ` ${extra}` : ''}`;
+    const error = err && typeof err === 'object' ? ` (${String((err as { message?: unknown }).message)})` : '';
+    return `${PINO_LEVELS[level as number] ?? level} ${String(msg ?? '')}${error}${extra ? ` ${extra}` : ''}`;
   } catch {
     return line;
   }

@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { rpcCall } from '../start/health.ts';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -49,45 +49,69 @@ interface StackReady {
   chain: string;
 }
 
-describe('npm start', () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'persecond-start-'));
-  // The embedded defaults: no PostgreSQL, no Redis, even where CI provides them.
-  const { DATABASE_URL: _db, REDIS_URL: _redis, ...inherited } = process.env;
+/** `npm start` as a child process, with its stack-ready line and exit. */
+function startStack(env: NodeJS.ProcessEnv) {
   const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'scripts', 'start.ts')], {
     cwd: root,
-    env: {
-      ...inherited,
-      DEVCHAIN_PORT: '0',
-      SIGNALING_PORT: '0',
-      INDEXER_PORT: '0',
-      DAPP_PORT: '0',
-      SFU_NUM_WORKERS: '1',
-      PERSECOND_DATA_DIR: dataDir,
-      PERSECOND_START_JSON: '1',
-    },
+    env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output: string[] = [];
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const ready = new Promise<StackReady>((resolve, reject) => {
     createInterface({ input: child.stdout }).on('line', (line) => {
       output.push(line);
       if (line.startsWith('{"event":"stack-ready"')) resolve(JSON.parse(line) as StackReady);
     });
     createInterface({ input: child.stderr }).on('line', (line) => output.push(line));
-    child.once('exit', (code) => reject(new Error(`npm start exited early (${code}):\n${output.join('\n')}`)));
+    void exited.then((code) => reject(new Error(`npm start exited early (${code}):\n${output.join('\n')}`)));
   });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  ready.catch(() => undefined);
+  return { child, ready, exited, output };
+}
+
+/** Waits until the indexer reports block `n` (or later) indexed. */
+function indexedAtLeast(indexer: string, n: number): Promise<void> {
+  return vi.waitFor(
+    async () => {
+      const status = (await (await fetch(`${indexer}/v1/status`)).json()) as { indexedHead: { number: number } | null };
+      expect(status.indexedHead?.number ?? -1).toBeGreaterThanOrEqual(n);
+    },
+    { timeout: 30_000, interval: 250 },
+  );
+}
+
+describe('npm start', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'persecond-start-'));
+  // The embedded defaults: no PostgreSQL, no Redis, even where CI provides them.
+  const { DATABASE_URL: _db, REDIS_URL: _redis, ...inherited } = process.env;
+  const env = {
+    ...inherited,
+    DEVCHAIN_PORT: '0',
+    SIGNALING_PORT: '0',
+    INDEXER_PORT: '0',
+    DAPP_PORT: '0',
+    SFU_NUM_WORKERS: '1',
+    PERSECOND_DATA_DIR: dataDir,
+    PERSECOND_START_JSON: '1',
+    // Blocks count as final at once, so the second start meets final rows of a chain that no longer exists.
+    INDEXER_FINALITY_DEPTH: '0',
+  };
+  const first = startStack(env);
+  let second: ReturnType<typeof startStack> | undefined;
 
   afterAll(async () => {
-    if (child.exitCode === null) {
-      child.kill('SIGKILL');
-      await exited;
+    for (const run of [first, second]) {
+      if (run && run.child.exitCode === null) {
+        run.child.kill('SIGKILL');
+        await run.exited;
+      }
     }
     rmSync(dataDir, { recursive: true, force: true });
   });
 
   it('starts every service healthy within 60 s', { timeout: 120_000 }, async () => {
-    const stack = await ready;
+    const stack = await first.ready;
     expect(stack.seconds).toBeLessThan(60);
     expect(await rpcCall(stack.chain, 'system_chain')).toBe('asset-hub-rococo');
     for (const url of [stack.signaling, stack.indexer, stack.dapp]) {
@@ -96,15 +120,28 @@ describe('npm start', () => {
     }
     const sig = (await (await fetch(`${stack.signaling}/healthz`)).json()) as { sfu: { workers: number } };
     expect(sig.sfu.workers).toBe(1);
+    await indexedAtLeast(stack.indexer, 1);
   });
 
   it('stops everything on Ctrl-C, leaving no child process', { timeout: 60_000 }, async () => {
-    await ready;
-    const tree = descendants(child.pid!);
+    await first.ready;
+    const tree = descendants(first.child.pid!);
     expect(tree.length).toBeGreaterThanOrEqual(4);
-    child.kill('SIGINT');
-    expect(await exited).toBe(0);
+    first.child.kill('SIGINT');
+    expect(await first.exited).toBe(0);
     await new Promise((r) => setTimeout(r, 500));
     expect(tree.filter(isAlive)).toEqual([]);
+  });
+
+  it('starts again on the same data directory with a fresh dev chain and indexes it', {
+    timeout: 120_000,
+  }, async () => {
+    await first.exited;
+    second = startStack(env);
+    const stack = await second.ready;
+    await indexedAtLeast(stack.indexer, 1);
+    expect(second.output.join('\n')).not.toMatch(/no longer canonical/);
+    second.child.kill('SIGINT');
+    expect(await second.exited).toBe(0);
   });
 });
