@@ -1,5 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+const GUARD = join(dirname(fileURLToPath(import.meta.url)), 'guard.mjs');
 
 /** How to run one part of the stack as a child process. */
 export interface ServiceSpec {
@@ -60,11 +64,12 @@ export class Service {
 
   constructor(readonly spec: ServiceSpec) {
     this.prefix = `${COLORS[nextColor++ % COLORS.length]}${spec.name.padEnd(9)}\x1b[0m|`;
-    this.child = spawn(spec.command, spec.args, {
+    // Through guard.mjs, which stops the service when our stdin pipe to it closes (we exited or were killed).
+    this.child = spawn(process.execPath, [GUARD, spec.command, ...spec.args], {
       cwd: spec.cwd,
       env: spec.env,
       detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe'],
     });
     this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => resolve(signal ? null : code)));
     const stdout = createInterface({ input: this.child.stdout! });

@@ -141,7 +141,17 @@ describe('npm start', () => {
     const stack = await second.ready;
     await indexedAtLeast(stack.indexer, 1);
     expect(second.output.join('\n')).not.toMatch(/no longer canonical/);
-    second.child.kill('SIGINT');
-    expect(await second.exited).toBe(0);
+  });
+
+  it('leaves nothing behind even when npm start itself is killed (SIGKILL)', { timeout: 60_000 }, async () => {
+    const run = second;
+    if (!run) throw new Error('the second start did not run');
+    await run.ready;
+    const tree = descendants(run.child.pid!);
+    expect(tree.length).toBeGreaterThanOrEqual(4);
+    run.child.kill('SIGKILL');
+    await run.exited;
+    // The services notice that their supervisor is gone and stop themselves (and their own children).
+    await vi.waitFor(() => expect(tree.filter(isAlive)).toEqual([]), { timeout: 30_000, interval: 250 });
   });
 });
