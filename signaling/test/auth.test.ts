@@ -13,10 +13,11 @@ import { loadSfuConfig, Sfu } from '@persecond/sfu';
 import { Keyring } from '@polkadot/keyring';
 import type { KeyringPair } from '@polkadot/keyring/types';
 import { stringToU8a, u8aToHex, u8aWrapBytes } from '@polkadot/util';
-import { cryptoWaitReady, decodeAddress } from '@polkadot/util-crypto';
+import { cryptoWaitReady } from '@polkadot/util-crypto';
 import { createClient } from 'redis';
 import { io as connectSocket, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sameAccount } from '../src/accounts.ts';
 import { authModule } from '../src/auth/AuthModule.ts';
 import { loadAuthConfig } from '../src/auth/config.ts';
 import {
@@ -44,8 +45,6 @@ const post = async (url: string, body: unknown, headers: Record<string, string> 
 };
 
 const REDIS_URL = process.env.REDIS_URL;
-
-const samePublicKey = (a: string, b: string) => u8aToHex(decodeAddress(a)) === u8aToHex(decodeAddress(b));
 
 describe('auth module: sign-in with Substrate', () => {
   let chain: DevChain;
@@ -144,7 +143,7 @@ describe('auth module: sign-in with Substrate', () => {
   it('signs in with a <Bytes>-wrapped signature: token in body and httpOnly cookie', async () => {
     const res = await signIn(alice);
     expect(res.status).toBe(200);
-    expect(samePublicKey(res.body.address as string, alice.address)).toBe(true);
+    expect(sameAccount(res.body.address as string, alice.address)).toBe(true);
     expect(res.body.token).toEqual(expect.any(String));
     expect(res.setCookie).toMatch(/^ps_session=[^;]+; Max-Age=\d+; Path=\/; HttpOnly; SameSite=Lax$/);
   });
@@ -153,7 +152,7 @@ describe('auth module: sign-in with Substrate', () => {
     const { message } = await nonceFor(bob.address);
     const res = await post(`${server.url}/v1/auth/verify`, { message, signature: signRaw(bob, message, false) });
     expect(res.status).toBe(200);
-    expect(samePublicKey(res.body.address as string, bob.address)).toBe(true);
+    expect(sameAccount(res.body.address as string, bob.address)).toBe(true);
   });
 
   it('answers GET /v1/auth/session from the cookie or a bearer token, and logs out', async () => {

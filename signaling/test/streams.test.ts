@@ -7,10 +7,11 @@ import { loadSfuConfig, Sfu } from '@persecond/sfu';
 import { Keyring } from '@polkadot/keyring';
 import type { KeyringPair } from '@polkadot/keyring/types';
 import { stringToU8a, u8aToHex, u8aWrapBytes } from '@polkadot/util';
-import { cryptoWaitReady, decodeAddress } from '@polkadot/util-crypto';
+import { cryptoWaitReady } from '@polkadot/util-crypto';
 import { createClient } from 'redis';
 import { io as connectSocket, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { sameAccount } from '../src/accounts.ts';
 import { authModule } from '../src/auth/AuthModule.ts';
 import { loadAuthConfig } from '../src/auth/config.ts';
 import {
@@ -51,8 +52,6 @@ const request = async (url: string, init: { method?: string; body?: unknown; tok
   });
   return { status: res.status, body: (await res.json()) as Json };
 };
-
-const samePublicKey = (a: string, b: string) => u8aToHex(decodeAddress(a)) === u8aToHex(decodeAddress(b));
 
 describe('streams module: create, announce on chain, go live, end', () => {
   let chain: DevChain;
@@ -184,7 +183,7 @@ describe('streams module: create, announce on chain, go live, end', () => {
     expect(created.streamId).toMatch(/^[A-Za-z0-9_-]{16}$/);
     const meta = await fetchStreamMetadata(pinner, created.metadataCid);
     expect(meta).toMatchObject({ version: 1, title: 'Morning jam', pricePerSecond: 1_000_000n, asset: chain.asset.id });
-    expect(samePublicKey(meta.creator, alice.address)).toBe(true);
+    expect(sameAccount(meta.creator, alice.address)).toBe(true);
     expect(await pinner.isPinned(created.metadataCid)).toBe(true);
 
     const call = client.api.createType('Call', created.announcement.callData);
@@ -228,7 +227,7 @@ describe('streams module: create, announce on chain, go live, end', () => {
       live: false,
       viewers: 0,
     });
-    expect(samePublicKey(listed?.creator ?? '', alice.address)).toBe(true);
+    expect(sameAccount(listed?.creator ?? '', alice.address)).toBe(true);
   });
 
   it('goes live and ends: only the creator, the SFU room follows, viewers get stream:ended', async () => {

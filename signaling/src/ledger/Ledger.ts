@@ -1,6 +1,7 @@
 import { type Asset, checkU128 } from '@persecond/contracts-client';
 import { and, eq, sql } from 'drizzle-orm';
-import { canonicalAccount, sameAccount } from './accounts.ts';
+import { sameAccount } from '../accounts.ts';
+import { canonicalAccount } from './accounts.ts';
 import type { LedgerConfig } from './config.ts';
 import { type LedgerDatabase, type LedgerDb, openLedgerDatabase } from './database.ts';
 import { LedgerError } from './errors.ts';

@@ -12,12 +12,3 @@ export function canonicalAccount(address: string): string {
     throw new LedgerError('INPUT_INVALID', `not an account: ${JSON.stringify(address)}`);
   }
 }
-
-/** Whether two addresses name the same account (false when either is not an address). */
-export function sameAccount(a: string, b: string): boolean {
-  try {
-    return canonicalAccount(a) === canonicalAccount(b);
-  } catch {
-    return false;
-  }
-}

@@ -1,6 +1,6 @@
 import type { Room } from '@persecond/sfu';
+import { sameAccount } from '../accounts.ts';
 import { SignalingError } from '../errors.ts';
-import { sameAccount } from '../ledger/accounts.ts';
 import type { RequestHandler, SignalingSocket } from '../RequestRouter.ts';
 import type { SignalingModule, SignalingModuleFactory } from '../SignalingContext.ts';
 import { sfuCall } from '../sfuErrors.ts';

@@ -1,10 +1,9 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { buildAnnouncement, type ChainClient, type DecodedBlock, SettlementWatcher } from '@persecond/contracts-client';
-import { u8aEq } from '@polkadot/util';
-import { decodeAddress } from '@polkadot/util-crypto';
 import type { FastifyInstance } from 'fastify';
 import { createClient } from 'redis';
 import { z } from 'zod';
+import { sameAccount } from '../accounts.ts';
 import { getAuthModule } from '../auth/AuthModule.ts';
 import { installErrorHandler, parseInput } from '../auth/httpErrors.ts';
 import { SignalingError } from '../errors.ts';
@@ -97,14 +96,6 @@ function detailsOf(r: StreamRecord): StreamDetails {
 function directoryOrder(a: StreamRecord, b: StreamRecord): number {
   const live = Number(b.status === 'live') - Number(a.status === 'live');
   return live || b.viewers - a.viewers || b.createdAt.localeCompare(a.createdAt);
-}
-
-function sameAccount(a: string, b: string): boolean {
-  try {
-    return u8aEq(decodeAddress(a), decodeAddress(b));
-  } catch {
-    return false;
-  }
 }
 
 /**
