@@ -1,14 +1,13 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { type ChainClient, connect, type DevChain, startDevChain } from '@persecond/contracts-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadIndexerConfig } from '../src/config.ts';
 import { startIndexer } from '../src/Indexer.ts';
 import { createLogger } from '../src/logger.ts';
 import { getJson, waitFor } from './support/http.ts';
+import { spawnIndexer } from './support/indexerProcess.ts';
 
 interface Status {
   indexedHead: { number: number; hash: string } | null;
@@ -16,8 +15,6 @@ interface Status {
   chain: { best: { number: number; hash: string } | null };
   lag: number | null;
 }
-
-const BIN = join(import.meta.dirname, '..', 'src', 'bin', 'indexer.ts');
 
 describe('follower against the dev chain', () => {
   let chain: DevChain;
@@ -92,40 +89,11 @@ describe('follower against the dev chain', () => {
   });
 
   it('runs as a process: one ready line on stdout, follows heads, exits 0 on SIGTERM and resumes from its cursor', async () => {
-    const run = async (args: string[]) => {
-      const { DATABASE_URL: _pglite, ...env } = process.env;
-      const child = spawn(process.execPath, ['--import', 'tsx', BIN, ...args], {
-        env: { ...env, CHAIN_WS_URL: chain.wsUrl, PORT: '0', INDEXER_DATA_DIR: dir },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      const lines: string[] = [];
-      const stdout = createInterface({ input: child.stdout });
-      stdout.on('line', (line) => lines.push(line));
-      let stderr = '';
-      child.stderr.on('data', (chunk: Buffer) => {
-        stderr += chunk.toString();
-      });
-      let exitCode: number | null | undefined;
-      const exited = new Promise<number | null>((resolve) =>
-        child.on('exit', (code) => {
-          exitCode = code;
-          resolve(code);
-        }),
-      );
-      const ready = await waitFor(
-        async () => {
-          if (exitCode !== undefined) throw new Error(`indexer exited with ${exitCode} before ready: ${stderr}`);
-          return lines[0];
-        },
-        'ready line',
-        90_000,
-      );
-      return { child, lines, exited, url: (JSON.parse(ready) as { event: string; url: string }).url, ready };
-    };
+    const run = (args: string[]) => spawnIndexer({ CHAIN_WS_URL: chain.wsUrl, INDEXER_DATA_DIR: dir }, args);
 
     const from = await bestNumber();
     const first = await run(['--from', String(from)]);
-    expect(JSON.parse(first.ready)).toEqual({
+    expect(JSON.parse(first.lines[0]!)).toEqual({
       event: 'ready',
       url: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/),
     });
