@@ -6,10 +6,9 @@ import { type ChainClient, connect, type DevChain, startDevChain, TxSubmitter } 
 import { loadSfuConfig, Sfu } from '@persecond/sfu';
 import { Keyring } from '@polkadot/keyring';
 import type { KeyringPair } from '@polkadot/keyring/types';
-import { stringToU8a, u8aToHex, u8aWrapBytes } from '@polkadot/util';
 import { cryptoWaitReady } from '@polkadot/util-crypto';
 import { createClient } from 'redis';
-import { io as connectSocket, type Socket } from 'socket.io-client';
+import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { sameAccount } from '../src/accounts.ts';
 import { authModule } from '../src/auth/AuthModule.ts';
@@ -25,33 +24,15 @@ import {
 import { fetchStreamMetadata } from '../src/metadata/streamMetadataPinning.ts';
 import { loadStreamsConfig } from '../src/streams/config.ts';
 import { type StreamDetails, type StreamsModule, streamRoom, streamsModule } from '../src/streams/StreamsModule.ts';
+import { type Json, openSocket, request, signIn } from './support/clients.ts';
 
 const REDIS_URL = process.env.REDIS_URL;
-
-interface Json {
-  ok: boolean;
-  code?: string;
-  details?: Record<string, string>;
-  [key: string]: unknown;
-}
 
 interface Created extends Json {
   streamId: string;
   metadataCid: string;
   announcement: { callData: string };
 }
-
-const request = async (url: string, init: { method?: string; body?: unknown; token?: string } = {}) => {
-  const res = await fetch(url, {
-    method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
-    headers: {
-      ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
-      ...(init.token ? { authorization: `Bearer ${init.token}` } : {}),
-    },
-    ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
-  });
-  return { status: res.status, body: (await res.json()) as Json };
-};
 
 describe('streams module: create, announce on chain, go live, end', () => {
   let chain: DevChain;
@@ -70,21 +51,9 @@ describe('streams module: create, announce on chain, go live, end', () => {
   const ipfsDir = mkdtempSync(join(tmpdir(), 'persecond-ipfs-'));
   const secret = randomUUID() + randomUUID();
 
-  const signIn = async (base: string, pair: KeyringPair): Promise<string> => {
-    const { body } = await request(`${base}/v1/auth/nonce`, { body: { address: pair.address } });
-    const message = body.message as string;
-    const signature = u8aToHex(pair.sign(u8aWrapBytes(stringToU8a(message))));
-    const verified = await request(`${base}/v1/auth/verify`, { body: { message, signature } });
-    expect(verified.body).toMatchObject({ ok: true });
-    return verified.body.token as string;
-  };
   const open = async (base: string, token: string): Promise<Socket> => {
-    const socket = connectSocket(base, { transports: ['websocket'], reconnection: false, auth: { token } });
+    const socket = await openSocket(base, token);
     sockets.push(socket);
-    await new Promise<void>((resolve, reject) => {
-      socket.once('connect', () => resolve());
-      socket.once('connect_error', reject);
-    });
     return socket;
   };
   const create = async (base: string, token: string, body: Record<string, unknown> = {}) => {

@@ -25,7 +25,7 @@ import { Keyring } from '@polkadot/keyring';
 import type { KeyringPair } from '@polkadot/keyring/types';
 import { stringToU8a, u8aToHex, u8aWrapBytes } from '@polkadot/util';
 import { cryptoWaitReady } from '@polkadot/util-crypto';
-import { io as connectSocket, type Socket } from 'socket.io-client';
+import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { authModule } from '../src/auth/AuthModule.ts';
 import { loadAuthConfig } from '../src/auth/config.ts';
@@ -43,6 +43,7 @@ import { loadStreamsConfig } from '../src/streams/config.ts';
 import { streamsModule } from '../src/streams/StreamsModule.ts';
 import { loadViewersConfig } from '../src/viewers/config.ts';
 import { type ViewersModule, viewersModule } from '../src/viewers/ViewersModule.ts';
+import { request as httpRequest, openSocket, signIn } from './support/clients.ts';
 import {
   type AckJson,
   call,
@@ -144,33 +145,11 @@ describe('viewers module: admission, ticks, vouchers, enforcement', () => {
   const hlsDir = mkdtempSync(join(tmpdir(), 'persecond-hls-'));
   const secret = randomUUID() + randomUUID();
 
-  const request = async (url: string, init: { body?: unknown; token?: string } = {}) => {
-    const res = await fetch(url, {
-      method: init.body === undefined ? 'GET' : 'POST',
-      headers: {
-        ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
-        ...(init.token ? { authorization: `Bearer ${init.token}` } : {}),
-      },
-      ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
-    });
-    return (await res.json()) as AckJson;
-  };
-  const signIn = async (pair: KeyringPair): Promise<string> => {
-    const { message } = (await request(`${server.url}/v1/auth/nonce`, { body: { address: pair.address } })) as {
-      message: string;
-    } & AckJson;
-    const signature = u8aToHex(pair.sign(u8aWrapBytes(stringToU8a(message))));
-    const verified = await request(`${server.url}/v1/auth/verify`, { body: { message, signature } });
-    return verified.token as string;
-  };
+  const request = async (url: string, init: { body?: unknown; token?: string } = {}) =>
+    (await httpRequest(url, init)).body as AckJson;
   const open = async (pair: KeyringPair): Promise<Socket> => {
-    const token = await signIn(pair);
-    const socket = connectSocket(server.url, { transports: ['websocket'], reconnection: false, auth: { token } });
+    const socket = await openSocket(server.url, await signIn(server.url, pair));
     sockets.push(socket);
-    await new Promise<void>((resolve, reject) => {
-      socket.once('connect', () => resolve());
-      socket.once('connect_error', reject);
-    });
     return socket;
   };
   const createStream = async (creatorToken: string): Promise<string> => {
@@ -290,7 +269,7 @@ describe('viewers module: admission, ticks, vouchers, enforcement', () => {
         ),
       ],
     });
-    const aliceToken = await signIn(alice);
+    const aliceToken = await signIn(server.url, alice);
     streamId = await createStream(aliceToken);
     const creator = await open(alice);
     await callOk(creator, 'stream:goLive', { streamId });
@@ -349,7 +328,7 @@ describe('viewers module: admission, ticks, vouchers, enforcement', () => {
     expect(
       await call(socket, 'viewer:join', { streamId: 'no-such-stream-0', mode: 'webrtc', session: unknown.payload }),
     ).toMatchObject({ ok: false, code: 'STREAM_NOT_FOUND' });
-    const idleStream = await createStream(await signIn(alice));
+    const idleStream = await createStream(await signIn(server.url, alice));
     const idle = newSession(bob, idleStream);
     expect(
       await call(socket, 'viewer:join', { streamId: idleStream, mode: 'webrtc', session: idle.payload }),
