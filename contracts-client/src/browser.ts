@@ -62,6 +62,8 @@ export {
   type FundingParams,
   type SettlementParams,
   type Tx,
+  type TxContext,
+  txContext,
 } from './tx/builders.ts';
 export {
   type DispatchFailure,

@@ -1,7 +1,7 @@
 // The viewer's payment extrinsics, as the watch page builds them, executed on the real dev chain: funding by the
 // wallet, settlement and final refund by the session key; the creator receives exactly what is owed and the rest of
-// the budget goes back to the wallet.
-import { type DevChain, parseRemark, startDevChain } from '@persecond/contracts-client';
+// the budget goes back to the wallet, and the indexer's decoder reads every step.
+import { DEV_ASSET, type DevChain, decodeBlock, parseRemark, startDevChain } from '@persecond/contracts-client';
 import { ApiPromise, WsProvider } from '@polkadot/api';
 import type { SubmittableExtrinsic } from '@polkadot/api/types';
 import { Keyring } from '@polkadot/keyring';
@@ -36,17 +36,20 @@ describe('viewer payments on the dev chain', () => {
     await chain?.close();
   });
 
+  interface Sent {
+    events: EventRecord[];
+    fee: bigint;
+    blockHash: string;
+  }
+
   /**
-   * Signs, sends and waits for the block; returns the extrinsic's events and its fee. Chopsticks sometimes reports a
-   * block as Finalized without an InBlock update first: either counts.
+   * Signs, sends and waits for the block; returns the extrinsic's events, its fee and its block. Chopsticks sometimes
+   * reports a block as Finalized without an InBlock update first: either counts.
    */
-  async function send(
-    tx: SubmittableExtrinsic<'promise'>,
-    pair: KeyringPair,
-  ): Promise<{ events: EventRecord[]; fee: bigint }> {
+  async function send(tx: SubmittableExtrinsic<'promise'>, pair: KeyringPair): Promise<Sent> {
     let last = 'unsent';
     let timer: ReturnType<typeof setTimeout> | undefined;
-    return new Promise<{ events: EventRecord[]; fee: bigint }>((resolve, reject) => {
+    return new Promise<Sent>((resolve, reject) => {
       timer = setTimeout(() => reject(new Error(`${tx.method.section}.${tx.method.method} stuck at ${last}`)), 45_000);
       tx.signAndSend(pair, { nonce: -1 }, (r) => {
         last = r.status.type;
@@ -60,7 +63,8 @@ describe('viewer payments on the dev chain', () => {
               e.event.method === 'Withdraw' &&
               u8aEq(e.event.data[0]?.toU8a() ?? new Uint8Array(), pair.publicKey),
           );
-          resolve({ events: r.events, fee: paid ? BigInt(paid.event.data[1]?.toString() ?? '0') : 0n });
+          const blockHash = (r.status.isInBlock ? r.status.asInBlock : r.status.asFinalized).toHex();
+          resolve({ events: r.events, fee: paid ? BigInt(paid.event.data[1]?.toString() ?? '0') : 0n, blockHash });
         }
       }).catch(reject);
     }).finally(() => {
@@ -71,6 +75,22 @@ describe('viewer payments on the dev chain', () => {
   async function free(address: string): Promise<bigint> {
     if (!api) throw new Error('not started');
     return (await api.query.system.account(address)).data.free.toBigInt();
+  }
+
+  async function assetOf(address: string): Promise<bigint> {
+    if (!api) throw new Error('not started');
+    const account = await api.query.assets.account(DEV_ASSET.id, address);
+    return account.isSome ? account.unwrap().balance.toBigInt() : 0n;
+  }
+
+  /** `[type, asset, amount]` of every protocol event the indexer decodes from the block of `sent`. */
+  async function decoded(sent: Sent): Promise<[string, unknown, unknown][]> {
+    if (!api) throw new Error('not started');
+    return (await decodeBlock(api, sent.blockHash, 42)).map((e) => [
+      e.type,
+      'asset' in e ? e.asset : undefined,
+      'amount' in e ? e.amount : undefined,
+    ]);
   }
 
   function remarksOf(tx: SubmittableExtrinsic<'promise'>): string[] {
@@ -102,6 +122,7 @@ describe('viewer payments on the dev chain', () => {
     expect(remarksOf(funding).map(parseRemark)).toEqual([{ kind: 'fund', sessionId }]);
     const bobBefore = await free(bob.address);
     const funded = await send(funding, bob);
+    expect(await decoded(funded)).toEqual([['funding', 'native', budget + nativeForFees]]);
     expect(await free(key.address)).toBe(budget + nativeForFees);
     expect(await free(bob.address)).toBe(bobBefore - budget - nativeForFees - funded.fee);
 
@@ -122,6 +143,7 @@ describe('viewer payments on the dev chain', () => {
     });
     const studioEstimate = await settlementFee(api, 'native', alice.address, 10n * price);
     const settled = await send(settlement, session);
+    expect(await decoded(settled)).toEqual([['settlement', 'native', 10n * price]]);
     expect(await free(alice.address)).toBe(aliceBefore + 10n * price);
     // The fee estimate is what the settlement really cost; the studio's (made before any id exists) errs high, by < 10 %.
     expect(settled.fee).toBeGreaterThan(0n);
@@ -149,5 +171,70 @@ describe('viewer payments on the dev chain', () => {
     expect(await free(alice.address)).toBe(aliceBefore + 13n * price);
     expect(await free(key.address)).toBe(0n);
     expect(await free(bob.address)).toBe(bobBeforeLeave + inSession - 3n * price - left.fee);
+  });
+
+  it('funds an asset budget with native fees first, settles in the asset, then sweeps both back', {
+    timeout: 150_000,
+  }, async () => {
+    if (!api) throw new Error('not started');
+    const key = createSessionKey(42);
+    const session = sessionKeyPair(key, 42);
+    const sessionId = newSessionId();
+    const streamId = 'stream_e2e_asset';
+    const asset = DEV_ASSET.id;
+    const price = 1_000n; // 0.001 PSD per second
+    const budget = 2_000_000n;
+    const nativeForFees = ROC / 10n;
+
+    const bobAssetBefore = await assetOf(bob.address);
+    const funded = await send(
+      buildFunding(api, { asset, sessionAccount: key.address, sessionId, budget, nativeForFees }),
+      bob,
+    );
+    // Native first: a session account that does not exist yet cannot receive a non-sufficient asset.
+    expect(await decoded(funded)).toEqual([
+      ['funding', 'native', nativeForFees],
+      ['funding', asset, budget],
+    ]);
+    expect(await assetOf(key.address)).toBe(budget);
+
+    const aliceAssetBefore = await assetOf(alice.address);
+    const settlement = buildSettlement(api, {
+      asset,
+      creator: alice.address,
+      amount: 20n * price,
+      streamId,
+      sessionId,
+      seq: 20,
+    });
+    const exact = await settlementFee(api, asset, alice.address, 20n * price, {
+      payer: key.address,
+      remark: `ps1:pay:${streamId}:${sessionId}:20`,
+    });
+    const settled = await send(settlement, session);
+    expect(await decoded(settled)).toEqual([['settlement', asset, 20n * price]]);
+    expect(exact).toBe(settled.fee);
+    expect(await assetOf(alice.address)).toBe(aliceAssetBefore + 20n * price);
+
+    const final = await buildFinalSettlement(api, {
+      asset,
+      creator: alice.address,
+      amount: 5n * price,
+      streamId,
+      sessionId,
+      seq: 25,
+      sessionAccount: key.address,
+      wallet: bob.address,
+    });
+    const left = await send(final, session);
+    expect((await decoded(left)).map(([type, a]) => [type, a])).toEqual([
+      ['settlement', asset],
+      ['refund', asset],
+      ['refund', 'native'],
+    ]);
+    expect(await assetOf(alice.address)).toBe(aliceAssetBefore + 25n * price);
+    expect(await assetOf(key.address)).toBe(0n);
+    expect(await free(key.address)).toBe(0n);
+    expect(await assetOf(bob.address)).toBe(bobAssetBefore - 25n * price);
   });
 });

@@ -1,4 +1,12 @@
-import { parseDelegation, parseVoucher } from '@persecond/contracts-client';
+import {
+  ContractsClientError,
+  parseDelegation,
+  parseVoucher,
+  VoucherVerifier,
+  verifyDelegation,
+} from '@persecond/contracts-client';
+import { Keyring } from '@polkadot/keyring';
+import { stringToU8a, u8aToHex, u8aWrapBytes } from '@polkadot/util';
 import { cryptoWaitReady, decodeAddress, signatureVerify } from '@polkadot/util-crypto';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -116,5 +124,57 @@ describe('session key and signed messages', () => {
       expect(message).toBe(`ps1:delegate:${GENESIS}:abcdefgh:session01:${d.sessionAccount}:${asset}:123000000000000`);
       expect(parseDelegation(message)).toEqual({ ...d, asset });
     }
+  });
+
+  it('produces vouchers and delegations that signaling’s verifiers accept, and only those', () => {
+    const key = createSessionKey(42);
+    const sessionId = newSessionId();
+    const voucher = { genesisHash: GENESIS, streamId: 'stream_1234', sessionId, seq: 3, owed: 3_000_000_000n };
+    const signature = signWithSessionKey(key, voucherMessage(voucher));
+    const verifier = new VoucherVerifier();
+    expect(verifier.isValid(voucher, signature, key.address)).toBe(true);
+    expect(verifier.isValid({ ...voucher, owed: voucher.owed + 1n }, signature, key.address)).toBe(false);
+    expect(verifier.isValid(voucher, signature, createSessionKey(42).address)).toBe(false);
+
+    // The wallet signs through the extension's signRaw, which wraps the message in <Bytes>…</Bytes>.
+    const wallet = new Keyring({ type: 'sr25519', ss58Format: 42 }).addFromUri('//Bob');
+    const message = delegationMessage({
+      genesisHash: GENESIS.toUpperCase().replace('0X', '0x'),
+      streamId: 'stream_1234',
+      sessionId,
+      sessionAccount: key.address,
+      asset: 1984,
+      budget: 5n * 10n ** 12n,
+    });
+    const walletSignature = u8aToHex(wallet.sign(u8aWrapBytes(stringToU8a(message))));
+    const expected = { genesisHash: GENESIS, streamId: 'stream_1234', sessionAccount: key.address };
+    expect(verifyDelegation(message, walletSignature, wallet.address, expected)).toEqual({
+      genesisHash: GENESIS,
+      streamId: 'stream_1234',
+      sessionId,
+      sessionAccount: key.address,
+      asset: 1984,
+      budget: 5n * 10n ** 12n,
+    });
+    expect(() => verifyDelegation(message, walletSignature, key.address, expected)).toThrow(ContractsClientError);
+    expect(() =>
+      verifyDelegation(message, walletSignature, wallet.address, { ...expected, streamId: 'other' }),
+    ).toThrow(ContractsClientError);
+  });
+
+  it('refuses to format messages signaling would not parse', () => {
+    const voucher = { genesisHash: GENESIS, streamId: 'a:b', sessionId: 'session01', seq: 1, owed: 1n };
+    expect(() => voucherMessage(voucher)).toThrow(ContractsClientError);
+    expect(() => voucherMessage({ ...voucher, streamId: 'ab', owed: -1n })).toThrow(ContractsClientError);
+    expect(() =>
+      delegationMessage({
+        genesisHash: GENESIS,
+        streamId: 'ab',
+        sessionId: 'session01',
+        sessionAccount: 'not-an-address',
+        asset: 'native',
+        budget: 1n,
+      }),
+    ).toThrow();
   });
 });

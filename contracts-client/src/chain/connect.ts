@@ -117,10 +117,7 @@ export async function connect(wsUrl: string, opts: ConnectOptions = {}): Promise
 /** Reads genesis hash, token, existential deposit, address format and the call list. */
 export async function readFacts(api: ApiPromise, ss58Override?: number): Promise<ChainFacts> {
   const [properties, chainName] = await Promise.all([api.rpc.system.properties(), api.rpc.system.chain()]);
-  const calls = new Set<string>();
-  for (const [section, methods] of Object.entries(api.tx)) {
-    for (const method of Object.keys(methods)) calls.add(`${section}.${method}`);
-  }
+  const calls = listCalls(api);
   const advertised = properties.ss58Format.isSome ? properties.ss58Format.unwrap().toNumber() : undefined;
   const ed = api.consts.balances?.existentialDeposit;
   return {
@@ -132,7 +129,21 @@ export async function readFacts(api: ApiPromise, ss58Override?: number): Promise
     symbol: api.registry.chainTokens[0] ?? '',
     existentialDeposit: ed ? ed.toBigInt() : 0n,
     ss58: ss58Override ?? advertised ?? api.registry.chainSS58 ?? 42,
-    hasAssets: calls.has('assets.transferKeepAlive') && calls.has('assets.transfer'),
+    hasAssets: hasAssetCalls(calls),
     calls,
   };
+}
+
+/** Every `section.method` call the runtime of `api` offers. */
+export function listCalls(api: ApiPromise): Set<string> {
+  const calls = new Set<string>();
+  for (const [section, methods] of Object.entries(api.tx)) {
+    for (const method of Object.keys(methods)) calls.add(`${section}.${method}`);
+  }
+  return calls;
+}
+
+/** Whether the assets pallet's transfer calls are among `calls` (asset-priced streams possible). */
+export function hasAssetCalls(calls: ReadonlySet<string>): boolean {
+  return calls.has('assets.transferKeepAlive') && calls.has('assets.transfer');
 }

@@ -1,6 +1,7 @@
+import type { ApiPromise } from '@polkadot/api';
 import type { SubmittableExtrinsic } from '@polkadot/api/types';
 import { checkU128 } from '../amount.ts';
-import type { ChainClient } from '../chain/connect.ts';
+import { type ChainFacts, hasAssetCalls, listCalls } from '../chain/connect.ts';
 import { ContractsClientError } from '../errors.ts';
 import { formatRemark } from '../events/remark.ts';
 import type { Asset } from '../events/types.ts';
@@ -8,7 +9,18 @@ import type { Asset } from '../events/types.ts';
 /** An unsigned extrinsic ready to be signed and submitted. */
 export type Tx = SubmittableExtrinsic<'promise'>;
 
-function transferTo(client: ChainClient, asset: Asset, dest: string, amount: bigint): Tx {
+/** What the builders need of a chain: a ChainClient is one; `txContext` makes one from an api connected elsewhere. */
+export interface TxContext {
+  readonly api: ApiPromise;
+  readonly facts: Pick<ChainFacts, 'hasAssets'>;
+}
+
+/** A TxContext for an ApiPromise that was not opened by `connect` (the dapp's shared browser connection). */
+export function txContext(api: ApiPromise): TxContext {
+  return { api, facts: { hasAssets: hasAssetCalls(listCalls(api)) } };
+}
+
+function transferTo(client: TxContext, asset: Asset, dest: string, amount: bigint): Tx {
   checkU128(amount);
   const { api } = client;
   if (asset === 'native') return api.tx.balances.transferKeepAlive(dest, amount);
@@ -17,7 +29,7 @@ function transferTo(client: ChainClient, asset: Asset, dest: string, amount: big
 }
 
 /** `utility.batchAll([system.remarkWithEvent("ps1:stream:<streamId>:<metadataCid>")])`, signed by the creator. */
-export function buildAnnouncement(client: ChainClient, p: { streamId: string; metadataCid: string }): Tx {
+export function buildAnnouncement(client: TxContext, p: { streamId: string; metadataCid: string }): Tx {
   const remark = formatRemark({ kind: 'stream', streamId: p.streamId, metadataCid: p.metadataCid });
   return client.api.tx.utility.batchAll([client.api.tx.system.remarkWithEvent(remark)]);
 }
@@ -33,7 +45,7 @@ export interface FundingParams {
 }
 
 /** Wallet → session account: (native fee top-up for asset budgets +) budget and `ps1:fund:<sessionId>`, atomically. */
-export function buildFunding(client: ChainClient, p: FundingParams): Tx {
+export function buildFunding(client: TxContext, p: FundingParams): Tx {
   const { api } = client;
   const calls: Tx[] = [];
   // Native first: a non-sufficient asset cannot be held by an account that does not exist yet.
@@ -54,7 +66,7 @@ export interface SettlementParams {
 }
 
 /** Session account → creator: transfer + `ps1:pay:<streamId>:<sessionId>:<seq>` in one batchAll (all or nothing). */
-export function buildSettlement(client: ChainClient, p: SettlementParams): Tx {
+export function buildSettlement(client: TxContext, p: SettlementParams): Tx {
   if (p.amount <= 0n) throw new ContractsClientError('AMOUNT_INVALID', 'settlement amount must be positive');
   const remark = formatRemark({ kind: 'pay', streamId: p.streamId, sessionId: p.sessionId, seq: p.seq });
   return client.api.tx.utility.batchAll([
@@ -78,7 +90,7 @@ export interface FinalSettlementParams extends Omit<SettlementParams, 'amount'> 
  * `[transfer(creator), remark pay, (assets.transfer(wallet, rest)), balances.transferAll(wallet, false), remark refund]`.
  * Reads the session account's asset balance to sweep it.
  */
-export async function buildFinalSettlement(client: ChainClient, p: FinalSettlementParams): Promise<Tx> {
+export async function buildFinalSettlement(client: TxContext, p: FinalSettlementParams): Promise<Tx> {
   const { api } = client;
   checkU128(p.amount);
   const calls: Tx[] = [];

@@ -1,9 +1,17 @@
 // Expected fee overhead of settling a stream's viewers in batches, from the chain's own fee estimate.
+import {
+  buildSettlement,
+  ContractsClientError,
+  estimateFee,
+  parseRemark,
+  txContext,
+} from '@persecond/contracts-client/browser';
 import type { ApiPromise } from '@polkadot/api';
 import type { AssetRef } from './types.ts';
 
 // Longer than typical ids, so an estimate made before the ids exist errs on the high side.
 const SAMPLE_ID = 'xxxxxxxxxxxxxxxxxxxxxxxx';
+const SAMPLE = { kind: 'pay', streamId: SAMPLE_ID, sessionId: SAMPLE_ID, seq: 1_000_000 } as const;
 
 /**
  * Fee (native planck) of one settlement batch: transfer to the creator + `ps1:pay` remark, paid by `payer`
@@ -16,16 +24,13 @@ export async function settlementFee(
   amount: bigint,
   opts: { payer?: string; remark?: string } = {},
 ): Promise<bigint> {
-  const transfer =
-    asset === 'native'
-      ? api.tx.balances.transferKeepAlive(creator, amount)
-      : api.tx.assets.transferKeepAlive(asset, creator, amount);
-  const tx = api.tx.utility.batchAll([
-    transfer,
-    api.tx.system.remarkWithEvent(opts.remark ?? `ps1:pay:${SAMPLE_ID}:${SAMPLE_ID}:1000000`),
-  ]);
-  const info = await tx.paymentInfo(opts.payer ?? creator);
-  return info.partialFee.toBigInt();
+  const pay = opts.remark === undefined ? SAMPLE : parseRemark(opts.remark);
+  if (pay?.kind !== 'pay') throw new ContractsClientError('BAD_REQUEST', `not a ps1:pay remark: ${opts.remark}`);
+  const { streamId, sessionId, seq } = pay;
+  // A free stream settles nothing; 1 planck encodes as long as 0 does, so the fee is the same.
+  const settled = amount > 0n ? amount : 1n;
+  const tx = buildSettlement(txContext(api), { asset, creator, amount: settled, streamId, sessionId, seq });
+  return estimateFee(tx, opts.payer ?? creator);
 }
 
 /** Fee as parts per million of the value settled each time (native-priced streams only). */

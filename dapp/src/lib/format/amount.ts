@@ -1,4 +1,5 @@
 // Exact conversions between token amounts typed by people and planck (bigint). No floats anywhere.
+import { formatUnits, U128_MAX } from '@persecond/contracts-client/browser';
 
 /** Why a typed amount was refused. */
 export type AmountProblem = 'EMPTY' | 'NOT_A_NUMBER' | 'TOO_PRECISE' | 'TOO_LARGE';
@@ -15,7 +16,7 @@ export class AmountError extends Error {
 }
 
 /** Largest amount the chain can hold (u128). */
-export const MAX_PLANCK = 2n ** 128n - 1n;
+export const MAX_PLANCK = U128_MAX;
 
 const AMOUNT = /^(\d*)(?:\.(\d*))?$/;
 
@@ -36,18 +37,11 @@ export function tokensToPlanck(text: string, decimals: number): bigint {
 }
 
 /** Formats planck as a plain decimal token amount without trailing zeros ("1.5", "0.000001", "3"). */
-export function planckToTokens(planck: bigint, decimals: number): string {
-  const negative = planck < 0n;
-  const abs = negative ? -planck : planck;
-  const unit = 10n ** BigInt(decimals);
-  const whole = abs / unit;
-  const fraction = (abs % unit).toString().padStart(decimals, '0').replace(/0+$/, '');
-  return `${negative ? '-' : ''}${whole}${fraction ? `.${fraction}` : ''}`;
-}
+export { formatUnits as planckToTokens } from '@persecond/contracts-client/browser';
 
 /** Formats planck for display with digit grouping, cut (not rounded up) to `maxFraction` digits. */
 export function formatTokens(planck: bigint, decimals: number, maxFraction = 4): string {
-  const exact = planckToTokens(planck, decimals);
+  const exact = formatUnits(planck, decimals);
   const [whole = '0', fraction = ''] = exact.split('.');
   const grouped = whole.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
   const cut = fraction.slice(0, maxFraction).replace(/0+$/, '');
