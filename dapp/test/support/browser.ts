@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { type BrowserContext, type BrowserContextOptions, chromium, type Page } from 'playwright-core';
 
 const BASE_ARGS = [
   '--headless',
@@ -50,6 +50,32 @@ export async function launchBrowser(args: string[] = []): Promise<Browser> {
     return closing;
   };
   return { context, close };
+}
+
+/** One Chromium process with several isolated contexts (one person each): lighter than a browser per person. */
+export interface SharedBrowser {
+  /** A fresh context (own storage, cookies and init scripts). */
+  newContext(options?: BrowserContextOptions): Promise<BrowserContext>;
+  /** Closes every context and the browser; safe to call twice. */
+  close(): Promise<void>;
+}
+
+/** Launches headless Chromium for several people at once (contexts share the launch flags, e.g. the fake camera). */
+export async function launchSharedBrowser(args: string[] = []): Promise<SharedBrowser> {
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    headless: true,
+    chromiumSandbox: false,
+    args: [...BASE_ARGS, ...args],
+  });
+  let closing: Promise<void> | undefined;
+  return {
+    newContext: (options) => browser.newContext({ viewport: { width: 1024, height: 768 }, ...options }),
+    close: () => {
+      closing ??= browser.close();
+      return closing;
+    },
+  };
 }
 
 /** Navigates to `url` and waits until the app is hydrated (interactive). */

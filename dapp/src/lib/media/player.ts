@@ -28,13 +28,17 @@ export async function playWebRtc(
     );
   });
   const consumers: Consumer[] = [];
-  try {
+  const media = new MediaStream();
+  /** Consumes what the server offers that this viewer does not have yet, attaches the tracks and resumes them. */
+  const consumeOffered = async (): Promise<void> => {
     const { consumers: offered } = await request(socket, 'rtc:consume', {
       transportId: transport.id,
       rtpCapabilities: { ...device.recvRtpCapabilities },
     });
+    const added: Consumer[] = [];
     for (const c of offered) {
-      consumers.push(
+      if (consumers.some((have) => have.id === c.id)) continue;
+      added.push(
         await transport.consume({
           id: c.id,
           producerId: c.producerId,
@@ -43,15 +47,31 @@ export async function playWebRtc(
         }),
       );
     }
-    video.srcObject = new MediaStream(consumers.map((c) => c.track));
+    for (const c of added) {
+      consumers.push(c);
+      media.addTrack(c.track);
+    }
     // Consumers are created paused; resume once the track is attached so no keyframe is lost.
-    for (const c of consumers) await request(socket, 'rtc:resume', { consumerId: c.id });
+    for (const c of added) await request(socket, 'rtc:resume', { consumerId: c.id });
+  };
+  try {
+    await consumeOffered();
+    video.srcObject = media;
     await video.play().catch(() => undefined);
   } catch (err) {
     transport.close();
     throw err;
   }
   let closed = false;
+  // The creator may add producers later (audio after video, or publishing again after a reconnect).
+  const onNewProducers = (p: { streamId: string }) => {
+    if (closed || p.streamId !== streamId) return;
+    consumeOffered().then(
+      () => video.play().catch(() => undefined),
+      () => undefined,
+    );
+  };
+  socket.on('rtc:newProducers', onNewProducers);
   return {
     mode: 'webrtc',
     async framesDecoded() {
@@ -64,6 +84,7 @@ export async function playWebRtc(
     close() {
       if (closed) return;
       closed = true;
+      socket.off('rtc:newProducers', onNewProducers);
       for (const c of consumers) c.close();
       transport.close();
       video.srcObject = null;
@@ -71,37 +92,78 @@ export async function playWebRtc(
   };
 }
 
-/** Plays an HLS playlist; the per-viewer token travels as a query parameter so native HLS works too. */
-export async function playHls(playlistUrl: string, token: string, video: HTMLVideoElement): Promise<Playback> {
-  const url = new URL(playlistUrl);
-  url.searchParams.set('token', token);
+/** A running HLS playback, whose short-lived token is renewed while the viewer keeps paying. */
+export interface HlsPlayback extends Playback {
+  readonly mode: 'hls';
+  /** Uses `token` for every later playlist and segment request. */
+  renewToken(token: string): void;
+}
+
+/** How long to wait before loading again after a fatal network error (e.g. while payments are behind). */
+const HLS_RETRY_MS = 1_000;
+
+/**
+ * Plays an HLS playlist. The per-viewer token travels as a query parameter so native HLS works too; it lives ~10 s,
+ * so every request (playlist reloads and segments) carries the latest one given to `renewToken`. `playlistUrl` may
+ * be relative to `baseUrl` (the signaling server answers with a path).
+ */
+export async function playHls(
+  playlistUrl: string,
+  token: string,
+  video: HTMLVideoElement,
+  baseUrl: string,
+): Promise<HlsPlayback> {
+  let current = token;
+  const withToken = (u: string): string => {
+    const url = new URL(u, baseUrl);
+    url.searchParams.set('token', current);
+    return url.toString();
+  };
   const { default: Hls } = await import('hls.js');
   let hls: InstanceType<typeof Hls> | undefined;
+  let retry: ReturnType<typeof setTimeout> | undefined;
+  let closed = false;
   if (Hls.isSupported()) {
     hls = new Hls({ liveSyncDurationCount: 2, lowLatencyMode: true });
-    // Segment requests carry the token too (their URLs come from the playlist).
-    hls.config.xhrSetup = (xhr, segmentUrl) => {
-      const u = new URL(segmentUrl);
-      if (!u.searchParams.has('token')) u.searchParams.set('token', token);
-      xhr.open('GET', u.toString(), true);
+    hls.config.xhrSetup = (xhr, url) => {
+      xhr.open('GET', withToken(url), true);
     };
-    hls.loadSource(url.toString());
+    // Requests are refused while payments are behind (and the token may lapse): load again until it plays.
+    hls.on(Hls.Events.ERROR, (_event, data) => {
+      if (!data.fatal || closed) return;
+      if (data.type === Hls.ErrorTypes.MEDIA_ERROR) {
+        hls?.recoverMediaError();
+        return;
+      }
+      clearTimeout(retry);
+      // The playlist may not exist yet (the relay starts with the first HLS viewer): then start over.
+      const manifest = data.details === Hls.ErrorDetails.MANIFEST_LOAD_ERROR;
+      retry = setTimeout(() => {
+        if (closed) return;
+        if (manifest) hls?.loadSource(withToken(playlistUrl));
+        else hls?.startLoad();
+      }, HLS_RETRY_MS);
+    });
+    hls.loadSource(withToken(playlistUrl));
     hls.attachMedia(video);
   } else if (video.canPlayType('application/vnd.apple.mpegurl')) {
-    video.src = url.toString();
+    video.src = withToken(playlistUrl);
   } else {
     throw new Error('HLS is not supported by this browser');
   }
   await video.play().catch(() => undefined);
-  let closed = false;
   return {
     mode: 'hls',
     async framesDecoded() {
       return video.getVideoPlaybackQuality?.().totalVideoFrames;
     },
+    renewToken(next) {
+      current = next;
+    },
     close() {
       if (closed) return;
       closed = true;
+      clearTimeout(retry);
       hls?.destroy();
       video.removeAttribute('src');
       video.load();

@@ -2,6 +2,7 @@
 
 import type { TransportInfo } from '@persecond/signaling/protocol';
 import type { Device, Producer, RtpCapabilities, Transport, TransportOptions } from 'mediasoup-client/types';
+import { UserFacingError } from '../errors.ts';
 import { request, type SignalingSocket } from '../signaling/socket.ts';
 
 /** Builds mediasoup-client transport options from the server's description. */
@@ -23,6 +24,24 @@ export async function loadDevice(socket: SignalingSocket, streamId: string): Pro
   return device;
 }
 
+const ANNOUNCE_POLL_MS = 1_000;
+
+/** `stream:goLive`, asked again while the server has not yet seen the announcement in a block. */
+async function goLive(socket: SignalingSocket, streamId: string, waitMs: number): Promise<void> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    try {
+      await request(socket, 'stream:goLive', { streamId });
+      return;
+    } catch (err) {
+      const notYet =
+        err instanceof UserFacingError && err.code === 'STREAM_NOT_LIVE' && err.details?.reason === 'not-announced';
+      if (!notYet || Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, ANNOUNCE_POLL_MS));
+    }
+  }
+}
+
 /** The creator's outgoing media for one stream. */
 export class Publisher {
   #closed = false;
@@ -32,8 +51,17 @@ export class Publisher {
     private readonly producers: Producer[],
   ) {}
 
-  /** Produces every track of `media` on a new send transport; the stream then goes live. */
-  static async start(socket: SignalingSocket, streamId: string, media: MediaStream): Promise<Publisher> {
+  /**
+   * Goes live (the server opens the stream's room), then produces every track of `media` on a new send transport.
+   * Waits up to `announceWaitMs` for the server to see a just-made announcement on chain.
+   */
+  static async start(
+    socket: SignalingSocket,
+    streamId: string,
+    media: MediaStream,
+    announceWaitMs = 30_000,
+  ): Promise<Publisher> {
+    await goLive(socket, streamId, announceWaitMs);
     const device = await loadDevice(socket, streamId);
     const { transport: info } = await request(socket, 'rtc:createTransport', { streamId, direction: 'send' });
     const transport = device.createSendTransport(transportOptions(info));
@@ -52,7 +80,6 @@ export class Publisher {
     const producers: Producer[] = [];
     try {
       for (const track of media.getTracks()) producers.push(await transport.produce({ track }));
-      await request(socket, 'stream:goLive', { streamId });
     } catch (err) {
       transport.close();
       throw err;

@@ -1,7 +1,11 @@
 // The viewer's own record of what it actually saw: a tick is acknowledged only for seconds of media that played.
 import type { Tick } from '@persecond/signaling/protocol';
 
-/** A progress sample from the player: decoded frames (WebRTC) or media time (HLS), at a wall-clock time. */
+/**
+ * A progress sample from the player, at a wall-clock time: decoded frames (WebRTC), or for HLS the media time and how
+ * far the received media reaches (live HLS plays a few seconds behind what arrived, and arrival is what the server
+ * meters: both count).
+ */
 export interface ProgressSample {
   /** Wall-clock milliseconds. */
   at: number;
@@ -9,6 +13,8 @@ export interface ProgressSample {
   framesDecoded?: number;
   /** Playback position in seconds (HLS). */
   mediaTime?: number;
+  /** End of the media received into the player's buffer, in seconds (HLS). */
+  bufferedEnd?: number;
 }
 
 /** Why a tick was not acknowledged. */
@@ -45,7 +51,8 @@ export class WatchMeter {
       (sample.framesDecoded !== undefined &&
         prev.framesDecoded !== undefined &&
         sample.framesDecoded > prev.framesDecoded) ||
-      (sample.mediaTime !== undefined && prev.mediaTime !== undefined && sample.mediaTime > prev.mediaTime);
+      (sample.mediaTime !== undefined && prev.mediaTime !== undefined && sample.mediaTime > prev.mediaTime) ||
+      (sample.bufferedEnd !== undefined && prev.bufferedEnd !== undefined && sample.bufferedEnd > prev.bufferedEnd);
     if (advanced) this.#seenSeconds.add(Math.floor(sample.at / 1000));
   }
 

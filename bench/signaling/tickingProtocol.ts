@@ -1,0 +1,62 @@
+// Messages between the ticking bench (bench/signaling/ticking.ts) and its viewer processes (tickingViewers.ts).
+
+/** One simulated viewer: its wallet (a keyring URI), its session key seed and session id, and how it watches. */
+export interface ViewerSpec {
+  walletUri: string;
+  /** 32-byte ed25519 seed of the session key, hex. */
+  seed: string;
+  sessionId: string;
+  mode: 'hls' | 'webrtc';
+}
+
+/** What the bench asks a viewer process to do. */
+export type ToViewers =
+  | { type: 'init'; url: string; streamId: string; genesisHash: string; budget: string; fetchEveryMs: number }
+  | { type: 'join'; viewers: ViewerSpec[]; concurrency: number }
+  | { type: 'status' }
+  | { type: 'window-start' }
+  | { type: 'window-end' }
+  | { type: 'close' };
+
+/** Tick and acknowledgement figures of one viewer process over a measurement window. */
+export interface WindowStats {
+  /** Viewers of this process by mode. */
+  viewers: { hls: number; webrtc: number };
+  ticks: number;
+  /** Ticks whose seq skipped one or more (count of skipped seqs) or repeated an earlier one. */
+  missed: number;
+  duplicated: number;
+  acksOk: number;
+  ackErrors: number;
+  /** Codes of failed acks and their counts. */
+  ackErrorCodes: Record<string, number>;
+  /** Time from receiving `tick` to receiving the `tick:ack` answer (ms), per tick, by mode. */
+  tickToAckMs: { hls: number[]; webrtc: number[] };
+  /** Interval between consecutive ticks of one viewer (ms). */
+  tickIntervalMs: number[];
+  /** Events that stop a paying viewer (should stay 0). */
+  paymentRequired: number;
+  /** HLS playlist fetches by HTTP status. */
+  fetchStatuses: Record<string, number>;
+  /** HLS playlist fetch time (ms). */
+  fetchMs: number[];
+}
+
+/** What a viewer process answers. */
+export type FromViewers =
+  | { type: 'ready' }
+  | { type: 'initialized' }
+  | { type: 'joined'; ok: number; failed: Record<string, number>; ms: number }
+  | {
+      type: 'status';
+      viewers: number;
+      ticking: number;
+      /** Viewers that never got a tick, and the first HLS fetch outcomes (`status@ms after join`) of a few. */
+      neverTicked: number;
+      neverTickedFetches: string[];
+      /** Time from admission to the first tick, per viewer that got one. */
+      firstTickAfterMs: number[];
+    }
+  | { type: 'window'; stats: WindowStats }
+  | { type: 'closed' }
+  | { type: 'error'; message: string };

@@ -1,0 +1,334 @@
+// A viewer process of the ticking bench (forked by bench/signaling/ticking.ts, driven over IPC): signs wallets in,
+// joins viewers with their own ed25519 session keys and wallet-signed delegations, fetches the HLS playlist with the
+// viewer's (renewed) token, and acknowledges every tick with a voucher signed by the session key.
+import { createPrivateKey, type KeyObject, sign } from 'node:crypto';
+import { createSessionKey, formatDelegation, formatVoucher, signVoucher } from '@persecond/contracts-client';
+import { Keyring } from '@polkadot/keyring';
+import type { KeyringPair } from '@polkadot/keyring/types';
+import { hexToU8a, stringToU8a, u8aToHex, u8aWrapBytes } from '@polkadot/util';
+import { cryptoWaitReady } from '@polkadot/util-crypto';
+import { io, type Socket } from 'socket.io-client';
+import { signIn } from '../../signaling/test/support/clients.ts';
+import type { FromViewers, ToViewers, ViewerSpec, WindowStats } from './tickingProtocol.ts';
+
+type Init = Extract<ToViewers, { type: 'init' }>;
+interface Ack {
+  ok: boolean;
+  code?: string;
+  acknowledged?: string;
+  hlsToken?: string;
+  playlistUrl?: string;
+  token?: string;
+  session?: { seq: number };
+}
+
+const send = (m: FromViewers) => process.send?.(m);
+// PKCS#8 DER prefix of an Ed25519 private key; the 32-byte seed follows.
+const ED25519_PKCS8 = Buffer.from('302e020100300506032b657004220420', 'hex');
+
+let init: Init;
+const keyring = new Keyring({ type: 'sr25519', ss58Format: 42 });
+const tokens = new Map<string, Promise<string>>();
+const wallets = new Map<string, KeyringPair>();
+/** The wallet of a keyring URI (derived once: a dev-phrase derivation runs PBKDF2). */
+const walletOf = (uri: string): KeyringPair => {
+  let pair = wallets.get(uri);
+  if (!pair) {
+    pair = keyring.addFromUri(uri);
+    wallets.set(uri, pair);
+  }
+  return pair;
+};
+const viewers: BenchViewer[] = [];
+let stats = emptyStats();
+let recording = false;
+
+function emptyStats(): WindowStats {
+  return {
+    viewers: { hls: 0, webrtc: 0 },
+    ticks: 0,
+    missed: 0,
+    duplicated: 0,
+    acksOk: 0,
+    ackErrors: 0,
+    ackErrorCodes: {},
+    tickToAckMs: { hls: [], webrtc: [] },
+    tickIntervalMs: [],
+    paymentRequired: 0,
+    fetchStatuses: {},
+    fetchMs: [],
+  };
+}
+
+const bump = (rec: Record<string, number>, key: string) => {
+  rec[key] = (rec[key] ?? 0) + 1;
+};
+
+/** Emits a request and resolves with its ack. */
+function call(socket: Socket, event: string, payload: unknown): Promise<Ack> {
+  return new Promise((resolve) => socket.emit(event, payload, resolve));
+}
+
+/** The wallet's session token; one sign-in per wallet, shared by all its viewers. */
+function tokenOf(uri: string): Promise<string> {
+  let t = tokens.get(uri);
+  if (!t) {
+    t = signIn(init.url, walletOf(uri));
+    tokens.set(uri, t);
+  }
+  return t;
+}
+
+/** A signed-in socket of its own (no multiplexing, no reconnection). */
+async function openSocket(token: string): Promise<Socket> {
+  const socket = io(init.url, {
+    transports: ['websocket'],
+    reconnection: false,
+    forceNew: true,
+    timeout: 60_000,
+    auth: { token },
+  });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', () => resolve());
+    socket.once('connect_error', reject);
+  });
+  return socket;
+}
+
+class BenchViewer {
+  readonly #key: KeyObject;
+  #lastSeq = 0;
+  #lastTickAt: number | undefined;
+  #hlsToken = '';
+  #playlist = '';
+  #fetchTimer: NodeJS.Timeout | undefined;
+  #rtc: { close(): void } | undefined;
+  #closed = false;
+  /** Ticks since the join, and the first HLS fetch outcomes (to tell why a viewer never ticks). */
+  ticksTotal = 0;
+  firstTickAfterMs: number | undefined;
+  #joinedAt = 0;
+  readonly firstFetches: string[] = [];
+
+  constructor(
+    readonly spec: ViewerSpec,
+    readonly socket: Socket,
+  ) {
+    this.#key = createPrivateKey({
+      key: Buffer.concat([ED25519_PKCS8, Buffer.from(spec.seed, 'hex')]),
+      format: 'der',
+      type: 'pkcs8',
+    });
+    socket.on('tick', (t: { seq: number; owed: string }) => this.#onTick(t));
+    socket.on('payment:required', () => {
+      stats.paymentRequired++;
+    });
+  }
+
+  /** Seconds since the last tick (Infinity before the first). */
+  get sinceLastTickMs(): number {
+    return this.#lastTickAt === undefined ? Number.POSITIVE_INFINITY : performance.now() - this.#lastTickAt;
+  }
+
+  /** The voucher of a tick signed with Node's ed25519 (same bytes as contracts-client `signVoucher`, faster). */
+  voucher(seq: number, owed: string): string {
+    const message = formatVoucher({
+      genesisHash: init.genesisHash,
+      streamId: init.streamId,
+      sessionId: this.spec.sessionId,
+      seq,
+      owed: BigInt(owed),
+    });
+    return `0x${sign(null, Buffer.from(message), this.#key).toString('hex')}`;
+  }
+
+  async join(): Promise<Ack> {
+    const key = createSessionKey(42, hexToU8a(`0x${this.spec.seed}`));
+    const wallet = walletOf(this.spec.walletUri);
+    const message = formatDelegation({
+      genesisHash: init.genesisHash,
+      streamId: init.streamId,
+      sessionId: this.spec.sessionId,
+      sessionAccount: key.address,
+      asset: 'native',
+      budget: BigInt(init.budget),
+    });
+    const session = {
+      sessionId: this.spec.sessionId,
+      sessionKey: u8aToHex(key.publicKey),
+      budget: init.budget,
+      delegation: { message, signature: u8aToHex(wallet.sign(u8aWrapBytes(stringToU8a(message)))) },
+    };
+    const res = await call(this.socket, 'viewer:join', { streamId: init.streamId, mode: this.spec.mode, session });
+    if (!res.ok) return res;
+    this.#joinedAt = performance.now();
+    this.#lastSeq = res.session?.seq ?? 0;
+    if (this.spec.mode === 'hls') {
+      this.#playlist = `${init.url}${res.playlistUrl}`;
+      this.#hlsToken = res.token ?? '';
+      // Players are not in step: the first fetch at once, the next ones at a random phase of the period.
+      void this.#fetch();
+      this.#fetchTimer = setTimeout(() => this.#fetchLoop(), Math.random() * init.fetchEveryMs);
+    } else {
+      const { startRtcViewer } = await import('../../signaling/test/viewers-support.ts');
+      this.#rtc = await startRtcViewer(this.socket, init.streamId);
+    }
+    return res;
+  }
+
+  #fetchLoop(): void {
+    if (this.#closed) return;
+    void this.#fetch();
+    this.#fetchTimer = setTimeout(() => this.#fetchLoop(), init.fetchEveryMs);
+  }
+
+  async #fetch(): Promise<void> {
+    const t0 = performance.now();
+    try {
+      const res = await fetch(`${this.#playlist}?token=${encodeURIComponent(this.#hlsToken)}`);
+      await res.arrayBuffer();
+      if (this.firstFetches.length < 6)
+        this.firstFetches.push(`${res.status}@${Math.round(performance.now() - this.#joinedAt)}`);
+      if (recording) {
+        bump(stats.fetchStatuses, String(res.status));
+        stats.fetchMs.push(performance.now() - t0);
+      }
+    } catch (err) {
+      if (this.firstFetches.length < 6) this.firstFetches.push((err as Error).name);
+      if (recording && !this.#closed) bump(stats.fetchStatuses, (err as Error).name);
+    }
+  }
+
+  #onTick(t: { seq: number; owed: string }): void {
+    const at = performance.now();
+    if (recording) {
+      stats.ticks++;
+      if (t.seq <= this.#lastSeq) stats.duplicated++;
+      else if (t.seq > this.#lastSeq + 1) stats.missed += t.seq - this.#lastSeq - 1;
+      if (this.#lastTickAt !== undefined) stats.tickIntervalMs.push(at - this.#lastTickAt);
+    }
+    if (this.ticksTotal++ === 0) this.firstTickAfterMs = Math.round(at - this.#joinedAt);
+    this.#lastSeq = Math.max(this.#lastSeq, t.seq);
+    this.#lastTickAt = at;
+    const measured = recording;
+    const mode = this.spec.mode;
+    this.socket.emit('tick:ack', { seq: t.seq, owed: t.owed, signature: this.voucher(t.seq, t.owed) }, (r: Ack) => {
+      if (r.hlsToken) this.#hlsToken = r.hlsToken;
+      if (!measured || !recording) return;
+      stats.tickToAckMs[mode].push(performance.now() - at);
+      if (r.ok) stats.acksOk++;
+      else {
+        stats.ackErrors++;
+        bump(stats.ackErrorCodes, r.code ?? 'unknown');
+      }
+    });
+  }
+
+  close(): void {
+    this.#closed = true;
+    clearTimeout(this.#fetchTimer);
+    this.#rtc?.close();
+    this.socket.close();
+  }
+}
+
+async function joinOne(spec: ViewerSpec): Promise<string | undefined> {
+  const socket = await openSocket(await tokenOf(spec.walletUri));
+  const viewer = new BenchViewer(spec, socket);
+  const res = await viewer.join();
+  if (!res.ok) {
+    viewer.close();
+    return res.code ?? 'unknown';
+  }
+  viewers.push(viewer);
+  return undefined;
+}
+
+async function joinAll(specs: ViewerSpec[], concurrency: number): Promise<void> {
+  const t0 = performance.now();
+  const failed: Record<string, number> = {};
+  let ok = 0;
+  let next = 0;
+  const lane = async () => {
+    while (next < specs.length) {
+      const spec = specs[next++] as ViewerSpec;
+      try {
+        const code = await joinOne(spec);
+        if (code) bump(failed, code);
+        else ok++;
+      } catch (err) {
+        bump(failed, (err as Error).message.slice(0, 80));
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, specs.length) }, lane));
+  send({ type: 'joined', ok, failed, ms: Math.round(performance.now() - t0) });
+}
+
+function closeAll(): void {
+  for (const v of viewers.splice(0)) v.close();
+}
+
+process.on('disconnect', () => {
+  closeAll();
+  process.exit(0);
+});
+
+process.on('message', (m: ToViewers) => {
+  const run = async () => {
+    switch (m.type) {
+      case 'init': {
+        init = m;
+        await cryptoWaitReady();
+        // The fast signer must produce exactly the contracts-client voucher signature.
+        const probe = { seed: 'ab'.repeat(32), walletUri: '//x', sessionId: 'probe-session', mode: 'hls' as const };
+        const fake = { on: () => undefined } as unknown as Socket;
+        const mine = new BenchViewer(probe, fake).voucher(7, '7000000');
+        const theirs = signVoucher(createSessionKey(42, hexToU8a(`0x${probe.seed}`)), {
+          genesisHash: init.genesisHash,
+          streamId: init.streamId,
+          sessionId: probe.sessionId,
+          seq: 7,
+          owed: 7_000_000n,
+        });
+        if (mine !== theirs) throw new Error('the Node ed25519 voucher signature differs from signVoucher');
+        send({ type: 'initialized' });
+        return;
+      }
+      case 'join':
+        return joinAll(m.viewers, m.concurrency);
+      case 'status': {
+        const ticking = viewers.filter((v) => v.sinceLastTickMs < 1_500).length;
+        const never = viewers.filter((v) => v.ticksTotal === 0);
+        const firstTicks = viewers.flatMap((v) => (v.firstTickAfterMs === undefined ? [] : [v.firstTickAfterMs]));
+        send({
+          type: 'status',
+          viewers: viewers.length,
+          ticking,
+          neverTicked: never.length,
+          neverTickedFetches: never.slice(0, 5).map((v) => v.firstFetches.join(' ')),
+          firstTickAfterMs: firstTicks,
+        });
+        return;
+      }
+      case 'window-start':
+        stats = emptyStats();
+        recording = true;
+        return;
+      case 'window-end': {
+        recording = false;
+        for (const v of viewers) stats.viewers[v.spec.mode]++;
+        send({ type: 'window', stats });
+        stats = emptyStats();
+        return;
+      }
+      case 'close':
+        closeAll();
+        send({ type: 'closed' });
+        setTimeout(() => process.exit(0), 200);
+        return;
+    }
+  };
+  run().catch((err: unknown) => send({ type: 'error', message: (err as Error).stack ?? String(err) }));
+});
+send({ type: 'ready' });

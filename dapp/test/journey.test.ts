@@ -1,0 +1,278 @@
+// The whole journey in real Chromium on the stack as `npm start` starts it: Alice goes live from the studio; Bob signs
+// in, funds a budget and watches over WebRTC, stops paying and is paused until he pays, leaves and gets his remainder
+// back; Charlie is sent to HLS (WebRTC capacity of one viewer) and keeps playing past his token's life; a wallet with
+// no funds is told why it cannot watch; Alice's earnings page shows exactly what the chain shows she received.
+// Every person uses an injected extension wallet holding one dev keyring account (real clicks, real signatures).
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ApiPromise, WsProvider } from '@polkadot/api';
+import { Keyring } from '@polkadot/keyring';
+import { cryptoWaitReady } from '@polkadot/util-crypto';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { launchSharedBrowser, openApp, type SharedBrowser, WEBRTC_ARGS } from './support/browser.ts';
+import { accountHex, freeBalance, headNumber, nativeMoves, total } from './support/chainEvents.ts';
+import { buildInjectedWallet } from './support/injectedWallet.ts';
+import {
+  connectWallet,
+  expectNoSidewaysScroll,
+  framesDecoded,
+  goLive,
+  mediaTime,
+  type Person,
+  person,
+  signIn,
+} from './support/people.ts';
+import { type Stack, startStack } from './support/stack.ts';
+
+const resultsDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'test-results', 'journey');
+const TITLE = 'Journey live';
+/** The studio's default price: 0.001 ROC per second. */
+const PRICE = 1_000_000_000n;
+const NARROW = { width: 375, height: 800 };
+/** An account nobody funded. */
+const EMPTY_URI = '//PersecondEmptyWallet';
+
+/** The DEV-only hook the watch page exposes (`globalThis.__persecondWatch`). */
+interface WatchHook {
+  __persecondWatch?: {
+    watchedSeconds: number;
+    owed: bigint;
+    pending: bigint;
+    mode?: string;
+    stopSettlements(): void;
+  };
+}
+
+describe('the journey on the stack as `npm start` runs it', () => {
+  let stack: Stack | undefined;
+  let browser: SharedBrowser | undefined;
+  let bundle: Awaited<ReturnType<typeof buildInjectedWallet>> | undefined;
+  let api: ApiPromise | undefined;
+  let alice: Person;
+  let bob: Person;
+  let charlie: Person;
+  let empty: Person;
+  let streamId = '';
+  let firstBlock = 0;
+  let bobBefore = 0n;
+  const keyring = new Keyring({ type: 'sr25519', ss58Format: 42 });
+  /** Steps build on each other: once one failed, the later ones stop at once instead of waiting out timeouts. */
+  let broken = false;
+  beforeEach((ctx) => {
+    if (broken) ctx.skip('an earlier step of the journey failed');
+    ctx.onTestFailed(async () => {
+      broken = true;
+      // What each person saw, and what the stack logged, to tell why.
+      for (const p of [alice, bob, charlie, empty]) {
+        if (!p) continue;
+        await shot(p, `failure-${p.name}`).catch(() => undefined);
+        const text = await p.page
+          .locator('main')
+          .textContent({ timeout: 2_000 })
+          .catch(() => '');
+        console.error(`--- ${p.name} (${p.page.url()}):\n${text}\n${p.pageErrors.join('\n')}`);
+      }
+      console.error(`--- stack (last lines):\n${stack?.output().split('\n').slice(-60).join('\n')}`);
+    });
+  });
+  const shot = (p: Person, name: string) =>
+    p.page.screenshot({ path: join(resultsDir, `${name}.png`), fullPage: true });
+
+  beforeAll(async () => {
+    mkdirSync(resultsDir, { recursive: true });
+    await cryptoWaitReady();
+    // One mediasoup worker carrying 2 consumers: one WebRTC viewer (audio + video); the next `auto` viewer gets HLS.
+    [stack, bundle, browser] = await Promise.all([
+      startStack({ env: { SFU_NUM_WORKERS: '1', SFU_CONSUMERS_PER_WORKER: '2' } }),
+      buildInjectedWallet(),
+      launchSharedBrowser(WEBRTC_ARGS),
+    ]);
+    api = await ApiPromise.create({ provider: new WsProvider(stack.chain), noInitWarn: true });
+    firstBlock = (await headNumber(api)) + 1;
+    const b = browser;
+    const wallet = bundle.path;
+    [alice, bob, charlie, empty] = await Promise.all([
+      b.newContext({ viewport: NARROW }).then((c) => person(c, wallet, '//Alice')),
+      b.newContext().then((c) => person(c, wallet, '//Bob')),
+      b.newContext({ viewport: NARROW }).then((c) => person(c, wallet, '//Charlie')),
+      b.newContext().then((c) => person(c, wallet, EMPTY_URI)),
+    ]);
+  }, 240_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await api?.disconnect();
+    await stack?.close();
+    bundle?.dispose();
+  });
+
+  it('Alice creates and announces a stream in the studio and goes live with her camera', {
+    timeout: 150_000,
+  }, async () => {
+    if (!stack) throw new Error('not started');
+    streamId = await goLive(alice, stack.dapp, TITLE);
+    expect(streamId).toMatch(/^[A-Za-z0-9_-]{8,64}$/);
+    await expectNoSidewaysScroll(alice.page);
+    await shot(alice, 'studio-live-375');
+    // Announced on chain and live: the directory lists it.
+    await openApp(charlie.page, `${stack.dapp}/`);
+    const card = charlie.page.getByRole('link', { name: TITLE });
+    await card.waitFor({ timeout: 30_000 });
+    await expectNoSidewaysScroll(charlie.page);
+    await shot(charlie, 'directory-375');
+  });
+
+  it('Bob signs in, funds a budget and watches over WebRTC; Charlie is sent to HLS; an empty wallet is told why', {
+    timeout: 180_000,
+  }, async () => {
+    if (!stack || !api) throw new Error('not started');
+    const { page } = bob;
+    await openApp(page, `${stack.dapp}/`);
+    await page.getByRole('link', { name: TITLE }).click();
+    await page.waitForURL(`**/watch/${streamId}`);
+    await connectWallet(bob);
+    await signIn(bob);
+    await expect.poll(() => page.getByTestId('budget').inputValue(), { timeout: 20_000 }).not.toBe('');
+    bobBefore = await freeBalance(api, keyring.addFromUri('//Bob').address);
+    await page.getByTestId('watch').click();
+    await expect
+      .poll(() => page.getByTestId('mode').textContent(), { timeout: 60_000 })
+      .toContain('Real-time (WebRTC)');
+    await expect.poll(() => framesDecoded(page), { timeout: 20_000 }).toBeGreaterThan(0);
+    const framesAtStart = await framesDecoded(page);
+
+    // Charlie arrives while Bob holds the only WebRTC place.
+    const c = charlie.page;
+    await c.getByRole('link', { name: TITLE }).click();
+    await c.waitForURL(`**/watch/${streamId}`);
+    await connectWallet(charlie);
+    await signIn(charlie);
+    await expect.poll(() => c.getByTestId('budget').inputValue(), { timeout: 20_000 }).not.toBe('');
+    await c.getByTestId('watch').click();
+    await expect.poll(() => c.getByTestId('mode').textContent(), { timeout: 60_000 }).toContain('Standard (HLS)');
+
+    // Charlie's video time advances for longer than an HLS token lives (~10 s): tokens are renewed.
+    await expect.poll(() => mediaTime(c), { timeout: 60_000 }).toBeGreaterThan(0);
+    const charlieFrom = await mediaTime(c);
+    await c.waitForTimeout(14_000);
+    expect((await mediaTime(c)) - charlieFrom).toBeGreaterThan(9);
+    expect(await c.getByTestId('mode').textContent()).toContain('Standard (HLS)');
+    await expectNoSidewaysScroll(c);
+    await shot(charlie, 'watch-hls-375');
+
+    // Meanwhile a wallet with no funds: a sentence with what is missing and what to do, no codes.
+    const e = empty.page;
+    await openApp(e, `${stack.dapp}/watch/${streamId}`);
+    await connectWallet(empty);
+    await signIn(empty);
+    await expect.poll(() => e.getByTestId('budget').inputValue(), { timeout: 20_000 }).not.toBe('');
+    await e.getByTestId('watch').click();
+    const shortfall = e.getByTestId('wallet-shortfall');
+    await shortfall.waitFor({ timeout: 30_000 });
+    const explanation = ((await shortfall.textContent()) ?? '').replace(/\s+/g, ' ');
+    expect(explanation).toContain("doesn't have enough ROC");
+    expect(explanation).toMatch(/your account can spend 0 ROC/);
+    expect(explanation).toContain('Add ROC to this account');
+    expect(await e.locator('main').textContent()).not.toMatch(/[A-Z]{3,}_[A-Z_]+|Error:|\b1010\b/);
+    await shot(empty, 'watch-empty-wallet');
+
+    // Bob: ≥ 20 s watched (counted by the server, acknowledged by his page), frames decoded all along.
+    await expect
+      .poll(() => page.evaluate(() => (globalThis as WatchHook).__persecondWatch?.watchedSeconds ?? 0), {
+        timeout: 60_000,
+        interval: 1_000,
+      })
+      .toBeGreaterThanOrEqual(20);
+    expect((await framesDecoded(page)) - framesAtStart).toBeGreaterThan(20 * 10);
+    expect(await page.getByTestId('mode').textContent()).toContain('Real-time (WebRTC)');
+    await shot(bob, 'watch-webrtc');
+  });
+
+  it('Bob stops paying: the video pauses with an explanation, and comes back once he pays', {
+    timeout: 120_000,
+  }, async () => {
+    const { page } = bob;
+    await page.evaluate(() => (globalThis as WatchHook).__persecondWatch?.stopSettlements());
+    // A settlement already on its way may still land (and end a pause that a slow chain caused): let it.
+    await page.waitForFunction(() => (globalThis as WatchHook).__persecondWatch?.pending === 0n, undefined, {
+      timeout: 60_000,
+    });
+    await page.waitForTimeout(3_000);
+    const overlay = page.getByTestId('payment-required');
+    // Unsettled watching beyond the settle interval plus grace (10 + 12 s of price) pauses the media, for good now.
+    await page.getByTestId('pay-now').waitFor({ timeout: 60_000 });
+    await page.waitForTimeout(1_000);
+    expect(await overlay.textContent()).toContain('Playback is paused: your payments to the creator are behind.');
+    await shot(bob, 'watch-paused');
+    // Paused means no media: frames stand still.
+    const stalled = await framesDecoded(page);
+    await page.waitForTimeout(2_000);
+    expect((await framesDecoded(page)) - stalled).toBeLessThan(10);
+    await page.getByTestId('pay-now').click();
+    await overlay.waitFor({ state: 'detached', timeout: 60_000 });
+    const resumed = await framesDecoded(page);
+    await expect.poll(() => framesDecoded(page), { timeout: 20_000 }).toBeGreaterThan(resumed + 30);
+  });
+
+  it('Bob leaves and his remainder comes back to his wallet (read from chain events)', {
+    timeout: 120_000,
+  }, async () => {
+    if (!api) throw new Error('not started');
+    const { page } = bob;
+    await page.getByTestId('leave').click();
+    await page.getByTestId('left').waitFor({ timeout: 60_000 });
+    const owed = await page.evaluate(() => String((globalThis as WatchHook).__persecondWatch?.owed ?? ''));
+    const watched = await page.evaluate(() => (globalThis as WatchHook).__persecondWatch?.watchedSeconds ?? 0);
+    expect(watched).toBeGreaterThanOrEqual(20);
+    expect(BigInt(owed)).toBe(BigInt(watched) * PRICE);
+
+    const bobKey = accountHex(keyring.addFromUri('//Bob').address);
+    const aliceKey = accountHex(keyring.addFromUri('//Alice').address);
+    const { transfers, fees } = await nativeMoves(api, firstBlock);
+    const funding = transfers.filter((t) => t.from === bobKey);
+    expect(funding).toHaveLength(1);
+    const session = funding[0]!.to;
+    const paidToAlice = total(transfers.filter((t) => t.from === session && t.to === aliceKey));
+    const refund = transfers.filter((t) => t.from === session && t.to === bobKey);
+    const sessionFees = total(fees.filter((f) => f.who === session));
+    const bobFees = total(fees.filter((f) => f.who === bobKey));
+    // Alice got exactly the seconds Bob acknowledged; everything else came back, less the fees.
+    expect(paidToAlice).toBe(BigInt(owed));
+    expect(refund).toHaveLength(1);
+    expect(refund[0]!.amount).toBe(funding[0]!.amount - paidToAlice - sessionFees);
+    expect(await freeBalance(api, session)).toBe(0n);
+    const bobAfter = await freeBalance(api, keyring.addFromUri('//Bob').address);
+    expect(bobBefore - bobAfter).toBe(bobFees + paidToAlice + sessionFees);
+    await shot(bob, 'watch-left');
+  });
+
+  it("Alice's earnings page shows exactly what the chain shows she received", { timeout: 120_000 }, async () => {
+    if (!stack || !api) throw new Error('not started');
+    // Charlie leaves too, so that the chain's figure stops moving.
+    await charlie.page.getByTestId('leave').click();
+    await charlie.page.getByTestId('left').waitFor({ timeout: 60_000 });
+    const aliceKey = accountHex(keyring.addFromUri('//Alice').address);
+    const { transfers } = await nativeMoves(api, firstBlock);
+    const received = total(transfers.filter((t) => t.to === aliceKey));
+    expect(received).toBeGreaterThan(20n * PRICE);
+
+    // A second tab: leaving the studio page would end Alice's stream.
+    const page = await alice.context.newPage();
+    page.on('pageerror', (e) => alice.pageErrors.push(e.message));
+    await openApp(page, `${stack.dapp}/earnings`);
+    const shown = async () => {
+      await page.getByTestId('earnings-refresh').click();
+      const final = page.getByTestId('total-final');
+      if ((await final.count()) === 0) return -1n;
+      const pending = await page.getByTestId('total-pending').getAttribute('data-planck');
+      return BigInt((await final.getAttribute('data-planck')) ?? '0') + BigInt(pending ?? '0');
+    };
+    await expect.poll(shown, { timeout: 60_000, interval: 1_000 }).toBe(received);
+    const row = page.getByTestId('earnings-table').locator('tr', { hasText: streamId });
+    expect(await row.count()).toBe(1);
+    await expectNoSidewaysScroll(page);
+    await page.screenshot({ path: join(resultsDir, 'earnings-375.png'), fullPage: true });
+    for (const p of [alice, bob, charlie, empty]) expect(p.pageErrors, p.name).toEqual([]);
+  });
+});

@@ -1,0 +1,79 @@
+// What a person does in the dapp, through real clicks: connect the (injected) wallet, sign in, go live, watch.
+import type { BrowserContext, Page } from 'playwright-core';
+import { openApp } from './browser.ts';
+import { injectWallet } from './injectedWallet.ts';
+
+/** One person: their browser context (with their wallet injected), page, and the page errors seen so far. */
+export interface Person {
+  name: string;
+  context: BrowserContext;
+  page: Page;
+  pageErrors: string[];
+}
+
+/** Opens a page in `context` with an injected wallet holding `uri` (named after it, e.g. `//Bob` → Bob). */
+export async function person(context: BrowserContext, bundlePath: string, uri: string): Promise<Person> {
+  await injectWallet(context, bundlePath, [uri]);
+  const page = await context.newPage();
+  const pageErrors: string[] = [];
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  if (process.env.PERSECOND_TEST_CONSOLE) page.on('console', (m) => console.log(`[${uri}] ${m.type()} ${m.text()}`));
+  return { name: uri.replace('//', ''), context, page, pageErrors };
+}
+
+/** Connects the injected wallet from the header and closes the wallet panel again. */
+export async function connectWallet(p: Person): Promise<void> {
+  const button = p.page.getByTestId('wallet-button');
+  await button.click();
+  await button.filter({ hasText: p.name }).waitFor({ timeout: 20_000 });
+  // The panel opened by the click would cover the page on a narrow screen.
+  if ((await p.page.getByRole('dialog', { name: 'Wallet' }).count()) > 0) await button.click();
+}
+
+/** Signs in to the signaling server from the current page (one wallet signature). */
+export async function signIn(p: Person): Promise<void> {
+  await p.page.getByTestId('sign-in').click();
+  await p.page.getByTestId('sign-in').waitFor({ state: 'detached', timeout: 30_000 });
+}
+
+/** Alice's studio: creates and announces a stream with the fake camera and goes live; resolves with its id. */
+export async function goLive(p: Person, dappUrl: string, title: string): Promise<string> {
+  const { page } = p;
+  await openApp(page, `${dappUrl}/studio`);
+  await connectWallet(p);
+  await signIn(p);
+  await page.getByTestId('title').fill(title);
+  await page.getByTestId('open-camera').click();
+  await page.waitForFunction('document.querySelector("[data-testid=preview]")?.videoWidth > 0', undefined, {
+    timeout: 20_000,
+  });
+  await page.getByTestId('create').click();
+  // The announcement goes on chain; the stream may go live once it is in a block.
+  await page.locator('[data-testid=go-live]:enabled').click({ timeout: 60_000 });
+  await page.locator('[data-testid=live-stats], [data-testid=studio-error]').first().waitFor({ timeout: 60_000 });
+  const problem = page.getByTestId('studio-error');
+  if ((await problem.count()) > 0) throw new Error(`going live failed: ${await problem.textContent()}`);
+  const streamId = await page.getByTestId('live-stats').getAttribute('data-stream-id');
+  if (!streamId) throw new Error('the studio shows no stream id');
+  return streamId;
+}
+
+/** Video frames the page's player decoded so far. */
+export function framesDecoded(page: Page): Promise<number> {
+  // Page scripts as text: this project's Node typings have no DOM.
+  return page.evaluate<number>(
+    'document.querySelector("[data-testid=player]")?.getVideoPlaybackQuality().totalVideoFrames ?? 0',
+  );
+}
+
+/** The player's position in seconds. */
+export function mediaTime(page: Page): Promise<number> {
+  return page.evaluate<number>('document.querySelector("[data-testid=player]")?.currentTime ?? 0');
+}
+
+/** Throws unless the page can be used without scrolling sideways at its current (narrow) width. */
+export async function expectNoSidewaysScroll(page: Page): Promise<void> {
+  const width = page.viewportSize()?.width ?? 0;
+  const scrollWidth = await page.evaluate<number>('document.documentElement.scrollWidth');
+  if (scrollWidth > width) throw new Error(`${page.url()} scrolls sideways at ${width} px (${scrollWidth} px wide)`);
+}
