@@ -244,6 +244,11 @@ export class Room extends EventEmitter<RoomEvents> {
     this.#producers.delete(producerId);
   }
 
+  /** Closes one of the creator's send transports and the producers on it (e.g. the creator's connection is gone). */
+  closePublisherTransport(transportId: string): void {
+    this.#publisherTransports.get(transportId)?.close();
+  }
+
   /** Pauses or resumes one of the creator's producers (e.g. the creator muted the camera). */
   async setProducerPaused(producerId: string, paused: boolean): Promise<void> {
     const producer = this.#producers.get(producerId);

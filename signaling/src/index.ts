@@ -25,7 +25,7 @@ export {
   type SettlementChange,
 } from './ledger/ledgerModule.ts';
 export * from './metadata/index.ts';
-export { persistedTicks } from './meter/persistedTicks.ts';
+export { type PersistedTickHooks, persistedTicks } from './meter/persistedTicks.ts';
 export {
   type FlowProbe,
   type MeteredViewer,
@@ -45,6 +45,8 @@ export type { StreamRecord, StreamStatus } from './streams/StreamStore.ts';
 export {
   getStreamsModule,
   type StreamDetails,
+  type StreamLifecycleEvent,
+  type StreamLifecycleListener,
   type StreamsModule,
   streamRoom,
   streamsModule,

@@ -86,6 +86,7 @@ export const schemas = {
     }),
   }),
   'tick:ack': z.object({ seq: z.number().int().min(0), owed: Planck, signature: Hex }),
+  'hls:token': z.object({}),
   'settlement:submitted': z.object({ txHash: Hex }),
   'viewer:leave': z.object({}),
 } as const;
@@ -108,7 +109,8 @@ export interface SessionStanding {
 
 /**
  * Where a viewer is sent after admission. HLS: fetch `playlistUrl` (and the segments it names) with the token as
- * `?token=` or an `x-hls-token` header; the token lives ~10 s and is renewed in `tick:ack` answers.
+ * `?token=` or an `x-hls-token` header; the token lives ~10 s and is renewed in `tick:ack` answers, or on request
+ * (`hls:token`, e.g. when a fetch was refused with 401). HLS viewers are charged for the media segments delivered.
  */
 export type Admission =
   | { mode: 'webrtc'; viewerId: string; session: SessionStanding }
@@ -137,6 +139,8 @@ export interface AckPayloads {
   'viewer:join': Admission;
   /** `hlsToken`: a renewed HLS token, for HLS viewers whose payments are current. */
   'tick:ack': { acknowledged: string; hlsToken?: string };
+  /** A fresh HLS token, for an admitted HLS viewer whose payments are current (else PAYMENT_REQUIRED). */
+  'hls:token': { hlsToken: string };
   'settlement:submitted': Record<never, never>;
   'viewer:leave': { owed: string; settled: string };
 }
@@ -153,13 +157,33 @@ export interface Tick {
   owed: string;
 }
 
+/** A producer the creator added to a stream's room. */
+export interface NewProducer {
+  producerId: string;
+  kind: 'audio' | 'video';
+}
+
+/** Why media stopped for a viewer (`media:paused`). */
+export type MediaPauseReason = 'voucher-lag' | 'settlement-lag' | 'creator-away';
+
 /** Server → client events. */
 export interface ServerToClientEvents {
   tick: (tick: Tick) => void;
   'payment:required': (p: { reason: 'voucher-lag' | 'settlement-lag'; owed: string; settled: string }) => void;
-  'payment:ok': (p: { settled: string }) => void;
+  /** Payments are current again; `hlsToken`: a fresh token for an HLS viewer whose media resumes. */
+  'payment:ok': (p: { settled: string; hlsToken?: string }) => void;
+  /**
+   * Media stopped for the viewer: `voucher-lag` / `settlement-lag` (payment enforcement, with `payment:required`) or
+   * `creator-away` (the creator's connection dropped; the stream ends unless the creator is back within the grace).
+   */
   'media:paused': (p: { reason: string }) => void;
-  'media:resumed': () => void;
+  /** Media flows again; `hlsToken`: a fresh token for an HLS viewer (the last one may have expired meanwhile). */
+  'media:resumed': (p?: { hlsToken?: string }) => void;
+  /**
+   * The creator added producers (audio after video, or publishing again after a reconnect). A WebRTC viewer calls
+   * `rtc:consume` again (it answers only the consumers it does not have yet), then `rtc:resume` for each.
+   */
+  'rtc:newProducers': (p: { streamId: string; producers: NewProducer[] }) => void;
   'stream:ended': (p: { streamId: string }) => void;
   'stream:stats': (p: {
     streamId: string;

@@ -38,11 +38,17 @@ export async function callOk(socket: Socket, event: string, payload: unknown): P
 /** A creator sending a moving 320x240 VP8 picture and a 440 Hz tone into a room. */
 export interface Publisher {
   producerIds: string[];
+  /** Starts sending a track of `kind` it does not send yet (e.g. the microphone after the camera). */
+  add(kind: 'audio' | 'video'): Promise<string>;
   close(): void;
 }
 
-/** Publishes through the signaling socket of the stream's creator, as the dapp's studio does. */
-export async function startPublisher(socket: Socket, streamId: string): Promise<Publisher> {
+/** Publishes `kinds` through the signaling socket of the stream's creator, as the dapp's studio does. */
+export async function startPublisher(
+  socket: Socket,
+  streamId: string,
+  kinds: readonly ('audio' | 'video')[] = ['video', 'audio'],
+): Promise<Publisher> {
   const caps = await callOk(socket, 'rtc:capabilities', { streamId });
   const device = new Device({ handlerName: 'Chrome111' });
   await device.load({ routerRtpCapabilities: caps.routerRtpCapabilities as never });
@@ -81,10 +87,19 @@ export async function startPublisher(socket: Socket, streamId: string): Promise<
       audio.onData({ samples, sampleRate: 48000, bitsPerSample: 16, channelCount: 1, numberOfFrames: 480 });
     }
   }, 20);
-  const vp = await send.produce({ track: videoTrack as never, encodings: [{ maxBitrate: 500_000 }] });
-  const ap = await send.produce({ track: audioTrack as never });
+  const producerIds: string[] = [];
+  const add = async (kind: 'audio' | 'video'): Promise<string> => {
+    const producer =
+      kind === 'video'
+        ? await send.produce({ track: videoTrack as never, encodings: [{ maxBitrate: 500_000 }] })
+        : await send.produce({ track: audioTrack as never });
+    producerIds.push(producer.id);
+    return producer.id;
+  };
+  for (const kind of kinds) await add(kind);
   return {
-    producerIds: [vp.id, ap.id],
+    producerIds,
+    add,
     close() {
       clearInterval(videoTimer);
       clearInterval(audioTimer);
@@ -95,14 +110,24 @@ export async function startPublisher(socket: Socket, streamId: string): Promise<
   };
 }
 
-/** A WebRTC viewer driven through the signaling socket; `frames` counts decoded video frames. */
+/** A WebRTC viewer driven through the signaling socket; `frames` counts decoded video frames, `audioFrames` audio. */
 export interface RtcViewer {
   readonly frames: number;
+  readonly audioFrames: number;
+  /** Kinds of the consumers it received, in order. */
+  readonly kinds: readonly ('audio' | 'video')[];
   close(): void;
 }
 
-/** Runs the viewer side of `rtc:*` after an admitted `viewer:join` (mode webrtc). */
-export async function startRtcViewer(socket: Socket, streamId: string): Promise<RtcViewer> {
+/**
+ * Runs the viewer side of `rtc:*` after an admitted `viewer:join` (mode webrtc). With `follow`, it consumes the
+ * producers announced later by `rtc:newProducers`, as the dapp does.
+ */
+export async function startRtcViewer(
+  socket: Socket,
+  streamId: string,
+  opts: { follow?: boolean } = {},
+): Promise<RtcViewer> {
   const caps = await callOk(socket, 'rtc:capabilities', { streamId });
   const device = new Device({ handlerName: 'Chrome111' });
   await device.load({ routerRtpCapabilities: caps.routerRtpCapabilities as never });
@@ -113,28 +138,54 @@ export async function startRtcViewer(socket: Socket, streamId: string): Promise<
   recv.on('connect', ({ dtlsParameters }, ok, fail) => {
     callOk(socket, 'rtc:connectTransport', { transportId: recv.id, dtlsParameters }).then(() => ok(), fail);
   });
-  const { consumers } = (await callOk(socket, 'rtc:consume', {
-    transportId: recv.id,
-    rtpCapabilities: device.rtpCapabilities,
-  })) as { consumers: { id: string; producerId: string; kind: 'audio' | 'video'; rtpParameters: never }[] } & AckJson;
   let frames = 0;
+  let audioFrames = 0;
+  const kinds: ('audio' | 'video')[] = [];
   const sinks: { stop(): void }[] = [];
-  for (const c of consumers) {
-    const consumer = await recv.consume(c);
-    if (c.kind === 'video') {
-      const sink = new wrtc.nonstandard.RTCVideoSink(consumer.track as never);
-      sink.onframe = () => {
-        frames++;
-      };
-      sinks.push(sink);
+  let closed = false;
+  const consumeAll = async (): Promise<void> => {
+    const { consumers } = (await callOk(socket, 'rtc:consume', {
+      transportId: recv.id,
+      rtpCapabilities: device.rtpCapabilities,
+    })) as { consumers: { id: string; producerId: string; kind: 'audio' | 'video'; rtpParameters: never }[] } & AckJson;
+    for (const c of consumers) {
+      if (closed) return;
+      const consumer = await recv.consume(c);
+      kinds.push(c.kind);
+      if (c.kind === 'video') {
+        const sink = new wrtc.nonstandard.RTCVideoSink(consumer.track as never);
+        sink.onframe = () => {
+          frames++;
+        };
+        sinks.push(sink);
+      } else {
+        const sink = new wrtc.nonstandard.RTCAudioSink(consumer.track as never);
+        sink.ondata = () => {
+          audioFrames++;
+        };
+        sinks.push(sink);
+      }
+      await callOk(socket, 'rtc:resume', { consumerId: c.id });
     }
-    await callOk(socket, 'rtc:resume', { consumerId: c.id });
-  }
+  };
+  // One consume at a time: announcements that arrive together are answered by one call.
+  let consuming = consumeAll();
+  await consuming;
+  const onNewProducers = () => {
+    consuming = consuming.then(consumeAll).catch(() => undefined);
+  };
+  if (opts.follow) socket.on('rtc:newProducers', onNewProducers);
   return {
     get frames() {
       return frames;
     },
+    get audioFrames() {
+      return audioFrames;
+    },
+    kinds,
     close() {
+      closed = true;
+      socket.off('rtc:newProducers', onNewProducers);
       for (const s of sinks) s.stop();
       recv.close();
     },

@@ -74,6 +74,8 @@ class ViewerClient {
   readonly events: { name: string; at: number; payload: unknown }[] = [];
   autoAck = true;
   readonly ackResults: AckJson[] = [];
+  /** The newest HLS token the server gave: in a `tick:ack` answer, or with `payment:ok` / `media:resumed`. */
+  hlsToken: string | undefined;
   /** Pays the creator whenever `settleEvery` of acknowledged value is unpaid (the dapp's behaviour). */
   settler: ((amount: bigint, seq: number) => Promise<void>) | undefined;
   /** Acknowledged value already submitted in settlements. */
@@ -92,7 +94,11 @@ class ViewerClient {
       if (this.autoAck) void this.ack(t).then((r) => this.onAcked(t, r));
     });
     for (const name of ['payment:required', 'payment:ok', 'media:paused', 'media:resumed', 'stream:ended']) {
-      socket.on(name, (payload: unknown) => this.events.push({ name, at: Date.now(), payload }));
+      socket.on(name, (payload: unknown) => {
+        this.events.push({ name, at: Date.now(), payload });
+        const token = (payload as { hlsToken?: unknown } | undefined)?.hlsToken;
+        if (typeof token === 'string') this.hlsToken = token;
+      });
     }
   }
 
@@ -109,6 +115,7 @@ class ViewerClient {
 
   onAcked(t: Tick, r: AckJson): void {
     this.ackResults.push(r);
+    if (typeof r.hlsToken === 'string') this.hlsToken = r.hlsToken;
     if (!r.ok || !this.settler) return;
     const acknowledged = BigInt(r.acknowledged as string);
     if (acknowledged - this.submitted < this.settleEvery) return;
@@ -437,7 +444,12 @@ describe('viewers module: admission, ticks, vouchers, enforcement', () => {
 
     viewer.autoAck = true;
     viewer.onAcked(last, await viewer.ack(last));
-    await vi.waitFor(() => expect(viewer.saw('media:resumed')).toBe(1), { timeout: 5_000, interval: 50 });
+    // Caught up on vouchers; if the settlements fell behind meanwhile, media resumes once the chain shows the payment.
+    await vi.waitFor(
+      () =>
+        expect(viewer.saw('media:resumed'), `paused: ${viewers().viewer(viewer.session.sessionId)?.paused}`).toBe(1),
+      { timeout: 20_000, interval: 50 },
+    );
     expect(viewer.saw('payment:ok')).toBeGreaterThanOrEqual(1);
     await vi.waitFor(() => expect(rtc.frames).toBeGreaterThan(frozenFrames + 20), { timeout: 10_000 });
     await vi.waitFor(() => expect(viewer.ticks.length).toBeGreaterThan(frozenTicks + 1), { timeout: 10_000 });
@@ -463,8 +475,13 @@ describe('viewers module: admission, ticks, vouchers, enforcement', () => {
   });
 
   it('pauses a viewer whose settlements fall behind the payment window, and resumes it when it pays', async () => {
-    await viewer.settling;
     viewer.settler = undefined;
+    await viewer.settling;
+    // Every settlement submitted so far is credited first: a late credit would lift the pause this test waits for.
+    await vi.waitFor(() => expect(viewers().viewer(viewer.session.sessionId)?.settled).toBe(viewer.submitted), {
+      timeout: 20_000,
+      interval: 50,
+    });
     await vi.waitFor(() => expect(viewer.saw('media:paused')).toBe(2), { timeout: 20_000, interval: 50 });
     const required = viewer.events.filter((e) => e.name === 'payment:required').at(-1);
     expect(required?.payload).toMatchObject({ reason: 'settlement-lag' });
@@ -621,8 +638,7 @@ describe('viewers module: admission, ticks, vouchers, enforcement', () => {
     let playing = true;
     const player = (async () => {
       while (playing) {
-        const renewed = hls.ackResults.findLast((r) => typeof r.hlsToken === 'string')?.hlsToken;
-        if (typeof renewed === 'string') token = renewed;
+        token = hls.hlsToken ?? token;
         const res = await get(token);
         statuses.push(res.status);
         if (res.status === 200) expect(await res.text()).toMatch(/^#EXTM3U/);
@@ -651,7 +667,13 @@ describe('viewers module: admission, ticks, vouchers, enforcement', () => {
       // Caught up on vouchers, the client settles its arrears; then media and token renewals resume.
       hls.autoAck = true;
       hls.onAcked(last, caughtUp);
-      await vi.waitFor(() => expect(hls.saw('media:resumed')).toBe(1), { timeout: 10_000, interval: 50 });
+      await vi.waitFor(
+        () => expect(hls.saw('media:resumed'), `paused: ${viewers().viewer(session.sessionId)?.paused}`).toBe(1),
+        { timeout: 20_000, interval: 50 },
+      );
+      // Renewals stopped while paused: the resume brings a fresh token, which the player takes.
+      const resumedWith = hls.events.findLast((e) => e.name === 'media:resumed')?.payload as { hlsToken?: string };
+      expect((await get(resumedWith.hlsToken)).status).toBe(200);
       const acksBefore = hls.ackResults.length;
       await vi.waitFor(() => expect(hls.ackResults.length).toBeGreaterThan(acksBefore), { timeout: 10_000 });
       const renewed = hls.ackResults.at(-1)?.hlsToken;

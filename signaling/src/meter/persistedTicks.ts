@@ -1,6 +1,13 @@
 import type { Ledger } from '../ledger/Ledger.ts';
 import type { MeterTick, TickMeterOptions } from './TickMeter.ts';
 
+/** The `onTick` and `afterRound` of a TickMeter whose ticks are delivered once written. */
+export interface PersistedTickHooks {
+  onTick: TickMeterOptions['onTick'];
+  /** Writes the round's ticks, then delivers the recorded ones; rejects (delivering none) if the write fails. */
+  afterRound(): Promise<void>;
+}
+
 /**
  * TickMeter hooks that write each round's ticks to the ledger in one statement and only then deliver the ticks the
  * ledger recorded (viewer ids are session ids). A viewer is never told it owes more than the ledger holds, so its
@@ -9,7 +16,7 @@ import type { MeterTick, TickMeterOptions } from './TickMeter.ts';
 export function persistedTicks(
   ledger: Pick<Ledger, 'recordTicks'>,
   deliver: (sessionId: string, tick: MeterTick) => void,
-): Pick<TickMeterOptions, 'onTick' | 'afterRound'> {
+): PersistedTickHooks {
   const ids: string[] = [];
   const ticks: MeterTick[] = [];
   return {

@@ -16,7 +16,9 @@ interface Publisher {
 /**
  * The `publishing` module: the creator's side of WebRTC — a send transport on the stream's room, DTLS, and the
  * producers (audio, video). Only the stream's creator may publish, and only while the stream is live on this node.
- * When the creator's socket goes away its producers close, so viewers stop receiving (and paying for) media.
+ * When the creator's socket goes away its producers close, so viewers stop receiving (and paying for) media; the
+ * streams module keeps the stream for the creator's grace period, and what the creator publishes on its return reaches
+ * the viewers through `rtc:newProducers`.
  */
 export function publishingModule(): SignalingModuleFactory {
   return async (ctx): Promise<SignalingModule> => {
@@ -52,7 +54,11 @@ export function publishingModule(): SignalingModuleFactory {
       if (!p) return;
       publishers.delete(socket.id);
       const room = ctx.sfu.getRoom(p.streamId);
-      if (room && !room.closed) for (const id of p.producerIds) room.closeProducer(id);
+      if (room && !room.closed) {
+        for (const id of p.producerIds) room.closeProducer(id);
+        // Publisher transports are capped per room: a creator who reconnects must not use them up.
+        for (const id of p.transportIds) room.closePublisherTransport(id);
+      }
       log.info({ streamId: p.streamId, producers: p.producerIds.size }, 'publisher left');
     };
     ctx.io.on('connection', (socket) => socket.on('disconnect', () => forget(socket)));

@@ -54,12 +54,17 @@ export class MemoryStreamStore implements StreamStore {
     entry.expiresAt = at.getTime() + keepMs;
   }
 
-  async adjustViewers(streamId: string, delta: number): Promise<number> {
+  async adjustViewers(streamId: string, _node: string, delta: number): Promise<number> {
     const entry = this.live(streamId);
     if (!entry) return 0;
     entry.viewers = Math.max(0, entry.viewers + delta);
     return entry.viewers;
   }
+
+  // One node holds this directory and dies with it: no other node to outlive.
+  async heartbeat(): Promise<void> {}
+
+  async forgetNode(): Promise<void> {}
 
   private live(streamId: string): Entry | undefined {
     const entry = this.entries.get(streamId);

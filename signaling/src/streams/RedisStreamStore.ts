@@ -27,18 +27,42 @@ const Info = z.object({
 
 const Seen = z.object({ blockHash: z.string(), blockNumber: z.number().int(), extrinsicHash: z.string() });
 
+/** How the shared directory treats the streams of a node that died. */
+export interface OrphanPolicy {
+  /** An orphaned live stream ends this long after a node first noticed (the creator may go live elsewhere meanwhile). */
+  graceMs: number;
+  /** How long a stream ended that way stays readable. */
+  endedKeepMs: number;
+}
+
+/** A stream's hash: the record, and the viewer count each node keeps in its own field. */
+interface Parsed {
+  record: StreamRecord;
+  viewersByNode: Map<string, number>;
+}
+
+const VIEWERS_FIELD = 'viewers:';
+
 /**
  * The directory shared by every node of a deployment: one Redis hash per stream (`info`, `announced`, `liveAt`,
- * `node`, `endedAt`, `viewers`, each written on its own) and a set of the public stream ids.
+ * `node`, `endedAt`, `orphanedAt`, and `viewers:<node>` per node with viewers, each written on its own), a set of the
+ * public stream ids, and one expiring heartbeat key per node. Only nodes whose heartbeat is current count: a live
+ * stream whose node was killed is orphaned (left out of the listing at once, ended once `OrphanPolicy.graceMs` has
+ * passed unless it went live again), and the viewers a dead node had are not counted.
  */
 export class RedisStreamStore implements StreamStore {
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
+    private readonly orphans: OrphanPolicy,
   ) {}
 
   private key(streamId: string): string {
     return `${this.prefix}stream:${streamId}`;
+  }
+
+  private nodeKey(node: string): string {
+    return `${this.prefix}node:${node}`;
   }
 
   private get publicKey(): string {
@@ -48,11 +72,14 @@ export class RedisStreamStore implements StreamStore {
   async create(info: StreamInfo, pendingTtlMs: number): Promise<void> {
     const key = this.key(info.streamId);
     const json = JSON.stringify({ ...info, pricePerSecond: info.pricePerSecond.toString() });
-    await this.redis.multi().hSet(key, { info: json, viewers: '0' }).pExpire(key, pendingTtlMs).exec();
+    await this.redis.multi().hSet(key, { info: json }).pExpire(key, pendingTtlMs).exec();
   }
 
   async get(streamId: string): Promise<StreamRecord | undefined> {
-    return toRecord(await this.redis.hGetAll(this.key(streamId)));
+    const parsed = parse(await this.redis.hGetAll(this.key(streamId)));
+    if (!parsed) return undefined;
+    await this.checkNodes([parsed]);
+    return parsed.record;
   }
 
   async listPublic(): Promise<StreamRecord[]> {
@@ -61,15 +88,16 @@ export class RedisStreamStore implements StreamStore {
     const multi = this.redis.multi();
     for (const id of ids) multi.hGetAll(this.key(id));
     const hashes = (await multi.exec()) as unknown as Record<string, string>[];
-    const records: StreamRecord[] = [];
+    const found: Parsed[] = [];
     const gone: string[] = [];
     hashes.forEach((hash, i) => {
-      const record = toRecord(hash);
-      if (record && record.status !== 'ended') records.push(record);
+      const parsed = parse(hash);
+      if (parsed && parsed.record.status !== 'ended') found.push(parsed);
       else gone.push(ids[i] as string);
     });
     if (gone.length > 0) await this.redis.sRem(this.publicKey, gone);
-    return records;
+    await this.checkNodes(found);
+    return found.map((p) => p.record).filter((r) => r.status !== 'ended' && !r.orphanedAt);
   }
 
   async markAnnounced(streamId: string, seen: AnnouncementSeen): Promise<boolean> {
@@ -83,7 +111,12 @@ export class RedisStreamStore implements StreamStore {
   async markLive(streamId: string, node: string, at: Date): Promise<void> {
     const key = this.key(streamId);
     if (!(await this.redis.hExists(key, 'info'))) return;
-    await this.redis.multi().hSetNX(key, 'liveAt', at.toISOString()).hSet(key, 'node', node).exec();
+    await this.redis
+      .multi()
+      .hSetNX(key, 'liveAt', at.toISOString())
+      .hSet(key, 'node', node)
+      .hDel(key, 'orphanedAt')
+      .exec();
   }
 
   async markEnded(streamId: string, at: Date, keepMs: number): Promise<void> {
@@ -92,22 +125,77 @@ export class RedisStreamStore implements StreamStore {
     await this.redis.multi().hDel(key, 'node').pExpire(key, keepMs).sRem(this.publicKey, streamId).exec();
   }
 
-  async adjustViewers(streamId: string, delta: number): Promise<number> {
+  async adjustViewers(streamId: string, node: string, delta: number): Promise<number> {
     const key = this.key(streamId);
     if (!(await this.redis.hExists(key, 'info'))) return 0;
-    return Math.max(0, await this.redis.hIncrBy(key, 'viewers', delta));
+    await this.redis.hIncrBy(key, `${VIEWERS_FIELD}${node}`, delta);
+    return (await this.get(streamId))?.viewers ?? 0;
+  }
+
+  async heartbeat(node: string, ttlMs: number): Promise<void> {
+    await this.redis.set(this.nodeKey(node), '1', { PX: ttlMs });
+  }
+
+  async forgetNode(node: string): Promise<void> {
+    await this.redis.del(this.nodeKey(node));
+  }
+
+  /**
+   * Settles the records against the nodes' heartbeats, in place: viewers counted on live nodes only; a live stream
+   * whose node is dead is orphaned (the first node to notice starts the grace), ended after the grace, or no longer
+   * orphaned once hosted by a live node again.
+   */
+  private async checkNodes(parsed: Parsed[]): Promise<void> {
+    const nodes = new Set<string>();
+    for (const { record, viewersByNode } of parsed) {
+      if (record.node) nodes.add(record.node);
+      for (const node of viewersByNode.keys()) nodes.add(node);
+    }
+    if (nodes.size === 0) return;
+    const ids = [...nodes];
+    const multi = this.redis.multi();
+    for (const node of ids) multi.exists(this.nodeKey(node));
+    const found = (await multi.exec()) as unknown as number[];
+    const alive = new Set(ids.filter((_, i) => found[i] === 1));
+    const now = new Date();
+    for (const { record: r, viewersByNode } of parsed) {
+      r.viewers = 0;
+      for (const [node, count] of viewersByNode) if (alive.has(node)) r.viewers += Math.max(0, count);
+      if (r.status !== 'live' || !r.node) continue;
+      const key = this.key(r.streamId);
+      if (alive.has(r.node)) {
+        if (r.orphanedAt) await this.redis.hDel(key, 'orphanedAt');
+        delete r.orphanedAt;
+        continue;
+      }
+      if (!r.orphanedAt) {
+        await this.redis.hSetNX(key, 'orphanedAt', now.toISOString());
+        r.orphanedAt = (await this.redis.hGet(key, 'orphanedAt')) ?? now.toISOString();
+      }
+      if (now.getTime() - Date.parse(r.orphanedAt) >= this.orphans.graceMs) {
+        await this.markEnded(r.streamId, now, this.orphans.endedKeepMs);
+        r.endedAt = (await this.redis.hGet(key, 'endedAt')) ?? now.toISOString();
+        delete r.node;
+        r.status = 'ended';
+      }
+    }
   }
 }
 
-function toRecord(hash: Record<string, string>): StreamRecord | undefined {
+function parse(hash: Record<string, string>): Parsed | undefined {
   if (!hash.info) return undefined;
   const { thumbnailCid, ...info } = Info.parse(JSON.parse(hash.info));
-  const record: StreamRecord = { ...info, status: 'pending', viewers: Math.max(0, Number(hash.viewers ?? 0)) };
+  const record: StreamRecord = { ...info, status: 'pending', viewers: 0 };
   if (thumbnailCid) record.thumbnailCid = thumbnailCid;
   if (hash.announced) record.announcement = Seen.parse(JSON.parse(hash.announced));
   if (hash.node) record.node = hash.node;
   if (hash.liveAt) record.liveAt = hash.liveAt;
   if (hash.endedAt) record.endedAt = hash.endedAt;
+  if (hash.orphanedAt) record.orphanedAt = hash.orphanedAt;
   record.status = statusOf(record);
-  return record;
+  const viewersByNode = new Map<string, number>();
+  for (const [field, value] of Object.entries(hash)) {
+    if (field.startsWith(VIEWERS_FIELD)) viewersByNode.set(field.slice(VIEWERS_FIELD.length), Number(value));
+  }
+  return { record, viewersByNode };
 }

@@ -31,6 +31,8 @@ export interface StreamRecord extends StreamInfo {
   node?: string;
   liveAt?: string;
   endedAt?: string;
+  /** When a node first found the hosting node gone (heartbeat expired); cleared when the stream is hosted again. */
+  orphanedAt?: string;
   viewers: number;
 }
 
@@ -49,8 +51,12 @@ export interface StreamStore {
   markLive(streamId: string, node: string, at: Date): Promise<void>;
   /** Ends the stream for good; it stays readable for `keepMs`. */
   markEnded(streamId: string, at: Date, keepMs: number): Promise<void>;
-  /** Adds `delta` to the viewer count; returns the new count (0 for an unknown stream). */
-  adjustViewers(streamId: string, delta: number): Promise<number>;
+  /** Adds `delta` to the count of viewers `node` serves; returns the stream's new count (0 for an unknown stream). */
+  adjustViewers(streamId: string, node: string, delta: number): Promise<number>;
+  /** Says `node` is alive for the next `ttlMs`; the live streams of a node that stops saying so are orphaned. */
+  heartbeat(node: string, ttlMs: number): Promise<void>;
+  /** Withdraws `node`'s heartbeat at once (clean shutdown). */
+  forgetNode(node: string): Promise<void>;
 }
 
 /** Status implied by the lifecycle fields. */

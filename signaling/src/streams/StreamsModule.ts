@@ -19,6 +19,18 @@ import { RedisStreamStore } from './RedisStreamStore.ts';
 import { localHandoff, type RoomChange, type RoomHandoff, redisHandoff } from './RoomHandoff.ts';
 import type { StreamRecord, StreamStatus, StreamStore } from './StreamStore.ts';
 
+/**
+ * What happens to a live stream hosted on this node: its creator's connection went away (media stops; the stream
+ * ends after `graceSeconds` unless the creator goes live again), or it ended (by its creator, after the grace, or on
+ * another node).
+ */
+export type StreamLifecycleEvent =
+  | { type: 'creator-away'; streamId: string; graceSeconds: number }
+  | { type: 'ended'; streamId: string };
+
+/** Reacts to a lifecycle event; the stream's end waits for it (e.g. to close viewer sessions first). */
+export type StreamLifecycleListener = (event: StreamLifecycleEvent) => void | Promise<void>;
+
 /** The streams module as other modules see it (`ctx.modules.get('streams')`). */
 export interface StreamsModule extends SignalingModule {
   readonly name: 'streams';
@@ -28,6 +40,8 @@ export interface StreamsModule extends SignalingModule {
   get(streamId: string): Promise<StreamRecord | undefined>;
   /** Adds `delta` to a stream's viewer count (shared by every node); returns the new count. */
   adjustViewers(streamId: string, delta: number): Promise<number>;
+  /** Subscribes to the lifecycle of the streams this node hosts; returns the unsubscribe function. */
+  onLifecycle(listener: StreamLifecycleListener): () => void;
 }
 
 /** The Socket.IO room of a stream's creator and viewers; `stream:ended` is emitted to it. */
@@ -125,14 +139,33 @@ async function createStreamsModule(ctx: SignalingContext, config: StreamsConfig)
   };
 
   try {
+    const graceMs = config.STREAM_CREATOR_GRACE_SECONDS * 1000;
     /** Streams whose SFU room this node hosts. */
     const hosted = new Set<string>();
+    /** The socket that took each hosted stream live, and the grace timers of the streams whose creator is away. */
+    const creators = new Map<string, SignalingSocket>();
+    const awayTimers = new Map<string, NodeJS.Timeout>();
+    const hookedSockets = new WeakSet<SignalingSocket>();
+    const listeners = new Set<StreamLifecycleListener>();
+    const notify = async (event: StreamLifecycleEvent): Promise<void> => {
+      for (const listener of [...listeners]) {
+        try {
+          await listener(event);
+        } catch (err) {
+          log.warn({ err, ...event }, 'a stream lifecycle listener failed');
+        }
+      }
+    };
     const releaseRoom = async (streamId: string): Promise<void> => {
+      clearTimeout(awayTimers.get(streamId));
+      awayTimers.delete(streamId);
+      creators.delete(streamId);
       if (hosted.delete(streamId)) await ctx.sfu.closeRoom(streamId);
     };
     cleanups.push(async () => {
       // Rooms this node hosts die with it; the creator goes live again on another node.
       for (const streamId of [...hosted]) await releaseRoom(streamId).catch(() => undefined);
+      listeners.clear();
     });
 
     let store: StreamStore;
@@ -142,11 +175,27 @@ async function createStreamsModule(ctx: SignalingContext, config: StreamsConfig)
       redis.on('error', (err) => log.error({ err }, 'redis error'));
       await redis.connect();
       cleanups.push(() => redis.quit());
-      store = new RedisStreamStore(redis, config.STREAMS_REDIS_PREFIX);
+      store = new RedisStreamStore(redis, config.STREAMS_REDIS_PREFIX, {
+        graceMs,
+        endedKeepMs: config.STREAM_ENDED_TTL_SECONDS * 1000,
+      });
+      const ttlMs = config.STREAMS_NODE_TTL_SECONDS * 1000;
+      await store.heartbeat(nodeId, ttlMs);
+      const beat = setInterval(() => {
+        store.heartbeat(nodeId, ttlMs).catch((err) => log.warn({ err }, 'could not renew the node heartbeat'));
+      }, ttlMs / 3);
+      const owned = store;
+      cleanups.push(async () => {
+        clearInterval(beat);
+        await owned.forgetNode(nodeId);
+      });
       const onChange = ({ streamId, type, node }: RoomChange) => {
         if (!hosted.has(streamId)) return;
         log.info({ streamId, type, node }, 'closing a room another node took over or ended');
-        releaseRoom(streamId).catch((err) => log.warn({ err, streamId }, 'could not close a room'));
+        (async () => {
+          if (type === 'ended') await notify({ type, streamId });
+          await releaseRoom(streamId);
+        })().catch((err) => log.warn({ err, streamId }, 'could not close a room'));
       };
       const shared = await redisHandoff(redis, config.STREAMS_REDIS_PREFIX, nodeId, onChange, log);
       cleanups.push(() => shared.close());
@@ -276,12 +325,48 @@ async function createStreamsModule(ctx: SignalingContext, config: StreamsConfig)
       return stream;
     };
 
+    /**
+     * Ends a stream everywhere: the directory, then the clients in its room (before the viewer sessions close and take
+     * their sockets out of it), this node's viewers, the room (wherever it is).
+     */
+    const endStream = async (streamId: string): Promise<void> => {
+      await store.markEnded(streamId, new Date(), config.STREAM_ENDED_TTL_SECONDS * 1000);
+      ctx.io.to(streamRoom(streamId)).emit('stream:ended', { streamId });
+      if (hosted.has(streamId)) await notify({ type: 'ended', streamId });
+      await releaseRoom(streamId);
+      await handoff.publish({ type: 'ended', streamId, node: nodeId });
+      log.info({ streamId }, 'stream ended');
+    };
+
+    /** The creator's socket that took streams live is gone: each waits for it for the grace period, then ends. */
+    const creatorLeft = (socket: SignalingSocket): void => {
+      for (const [streamId, s] of creators) {
+        if (s !== socket || !hosted.has(streamId)) continue;
+        creators.delete(streamId);
+        clearTimeout(awayTimers.get(streamId));
+        awayTimers.set(
+          streamId,
+          setTimeout(() => {
+            awayTimers.delete(streamId);
+            log.info({ streamId }, 'the creator did not come back in time');
+            endStream(streamId).catch((err) => log.warn({ err, streamId }, 'could not end a stream'));
+          }, graceMs),
+        );
+        log.info({ streamId, graceSeconds: config.STREAM_CREATOR_GRACE_SECONDS }, 'creator away');
+        void notify({ type: 'creator-away', streamId, graceSeconds: config.STREAM_CREATOR_GRACE_SECONDS });
+      }
+    };
+
     let closing: Promise<void> | undefined;
     return {
       name: 'streams',
       nodeId,
       get: (streamId) => store.get(streamId),
-      adjustViewers: (streamId, delta) => store.adjustViewers(streamId, delta),
+      adjustViewers: (streamId, delta) => store.adjustViewers(streamId, nodeId, delta),
+      onLifecycle: (listener) => {
+        listeners.add(listener);
+        return () => listeners.delete(listener);
+      },
       handlers: {
         'stream:goLive': async (socket, { streamId }) => {
           const stream = await creatorsStream(socket, streamId);
@@ -295,6 +380,16 @@ async function createStreamsModule(ctx: SignalingContext, config: StreamsConfig)
           }
           await ctx.sfu.openRoom(streamId);
           hosted.add(streamId);
+          // Going live again (a reconnect within the grace period) keeps the room and its viewers.
+          if (awayTimers.has(streamId)) log.info({ streamId }, 'creator back');
+          clearTimeout(awayTimers.get(streamId));
+          awayTimers.delete(streamId);
+          creators.set(streamId, socket);
+          if (!hookedSockets.has(socket)) {
+            hookedSockets.add(socket);
+            socket.on('disconnect', () => creatorLeft(socket));
+          }
+          if (!socket.connected) creatorLeft(socket);
           await socket.join(streamRoom(streamId));
           await store.markLive(streamId, nodeId, new Date());
           await handoff.publish({ type: 'hosted', streamId, node: nodeId });
@@ -304,11 +399,7 @@ async function createStreamsModule(ctx: SignalingContext, config: StreamsConfig)
         'stream:end': async (socket, { streamId }) => {
           const stream = await creatorsStream(socket, streamId);
           if (stream.status === 'ended') return { streamId };
-          await store.markEnded(streamId, new Date(), config.STREAM_ENDED_TTL_SECONDS * 1000);
-          await releaseRoom(streamId);
-          await handoff.publish({ type: 'ended', streamId, node: nodeId });
-          ctx.io.to(streamRoom(streamId)).emit('stream:ended', { streamId });
-          log.info({ streamId }, 'stream ended');
+          await endStream(streamId);
           return { streamId };
         },
       },

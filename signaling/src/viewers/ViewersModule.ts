@@ -15,18 +15,21 @@ import { z } from 'zod';
 import { installErrorHandler, parseInput } from '../auth/httpErrors.ts';
 import { SignalingError } from '../errors.ts';
 import { LedgerError } from '../ledger/errors.ts';
-import type { LedgerSession, TickRecord } from '../ledger/Ledger.ts';
+import type { LedgerSession } from '../ledger/Ledger.ts';
 import { ledgerModuleOf } from '../ledger/ledgerModule.ts';
+import { persistedTicks } from '../meter/persistedTicks.ts';
 import { TickMeter } from '../meter/TickMeter.ts';
-import { type Admission, type Payload, type SessionStanding, StreamId } from '../protocol.ts';
+import { type Admission, type MediaPauseReason, type Payload, type SessionStanding, StreamId } from '../protocol.ts';
 import type { RequestHandler, RequestHandlers, SignalingSocket } from '../RequestRouter.ts';
 import type { SignalingContext, SignalingModule, SignalingModuleFactory } from '../SignalingContext.ts';
 import { fromSfu, sfuCall } from '../sfuErrors.ts';
-import { getStreamsModule, streamRoom } from '../streams/StreamsModule.ts';
+import { getStreamsModule, type StreamLifecycleEvent, streamRoom } from '../streams/StreamsModule.ts';
 import { checkPrepay } from './admission.ts';
 import { loadViewersConfig, type ViewersConfig } from './config.ts';
+import { HlsDelivery } from './HlsDelivery.ts';
 import { HlsTokens } from './HlsTokens.ts';
 import { type PaymentLag, paymentLag } from './paymentStanding.ts';
+import { VoucherBatcher } from './VoucherBatcher.ts';
 
 /** One admitted viewer session on this node (kept through a disconnect for the reconnect grace period). */
 interface ViewerEntry {
@@ -42,14 +45,12 @@ interface ViewerEntry {
   seq: number;
   watchedSeconds: number;
   owed: bigint;
-  /** Highest tick written to the ledger. */
-  recordedSeq: number;
   acknowledgedSeq: number;
   acknowledged: bigint;
   settled: bigint;
   paused: PaymentLag | undefined;
-  /** Last time the viewer fetched HLS media (ms since epoch). */
-  lastHlsFetch: number;
+  /** HLS media delivered and not yet metered. */
+  hls: HlsDelivery;
   graceTimer: NodeJS.Timeout | undefined;
 }
 
@@ -79,6 +80,8 @@ export interface ViewersModule extends SignalingModule {
 const HlsParams = z.object({ streamId: StreamId, file: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/) });
 const HlsQuery = z.object({ token: z.string().max(256).optional() });
 const HLS_TOKEN_HEADER = 'x-hls-token';
+/** `hls:token` requests allowed per socket and window: a player renews about once per token life (~10 s). */
+const HLS_TOKEN_RATE_LIMIT = { points: 5, windowSeconds: 10 };
 
 function snapshotOf(e: ViewerEntry): ViewerSnapshot {
   return {
@@ -142,7 +145,8 @@ async function createViewersModule(ctx: SignalingContext, config: ViewersConfig)
     settleEverySeconds: config.SETTLE_EVERY_SECONDS,
     paymentGraceSeconds: config.PAYMENT_GRACE_SECONDS,
   };
-  const hlsFreshMs = Math.max(3 * ctx.sfu.config.hlsSegmentSeconds, 6) * 1000;
+  const hlsSegmentSeconds = ctx.sfu.config.hlsSegmentSeconds;
+  const vouchers = new VoucherBatcher((batch) => ledger.recordVouchers(batch));
   // Handlers of modules created before this one, for requests that are not a viewer's (e.g. a creator's transport).
   const earlier: RequestHandlers = Object.assign({}, ...[...ctx.modules.values()].map((m) => m.handlers ?? {}));
 
@@ -183,43 +187,35 @@ async function createViewersModule(ctx: SignalingContext, config: ViewersConfig)
   // ---- metering ----
 
   let flows = new Map<string, Map<string, { flowing: boolean }>>();
-  let pendingTicks: TickRecord[] = [];
   let ticked: ViewerEntry[] = [];
+  /** The ledger write of the current round; a session closes only after it (its last tick counts). */
   let writing: Promise<void> = Promise.resolve();
+
+  // A tick reaches the viewer only once the ledger holds it: a crash can lose a second the viewer never heard of
+  // (and so never signed for), never one it was charged for.
+  const persisted = persistedTicks(ledger, (sessionId, tick) => {
+    const e = bySession.get(sessionId);
+    if (!e) return;
+    e.seq = tick.seq;
+    e.watchedSeconds = tick.watchedSeconds;
+    e.owed = tick.owed;
+    ticked.push(e);
+    metrics.ticks.inc();
+    e.socket?.emit('tick', { seq: tick.seq, watchedSeconds: tick.watchedSeconds, owed: tick.owed.toString() });
+  });
 
   const meter = new TickMeter({
     intervalMs: config.TICK_INTERVAL_MS,
     beforeRound: async () => {
       flows = bySession.size > 0 ? await ctx.sfu.sampleFlow() : new Map();
     },
-    onTick: (viewerId, tick) => {
-      const e = bySession.get(viewerId);
-      if (!e) return;
-      e.seq = tick.seq;
-      e.watchedSeconds = tick.watchedSeconds;
-      e.owed = tick.owed;
-      pendingTicks.push({ sessionId: e.sessionId, ...tick });
-      ticked.push(e);
-      metrics.ticks.inc();
-      e.socket?.emit('tick', { seq: tick.seq, watchedSeconds: tick.watchedSeconds, owed: tick.owed.toString() });
-    },
+    onTick: persisted.onTick,
     afterRound: async () => {
-      const batch = pendingTicks;
-      const entries = ticked;
-      pendingTicks = [];
-      ticked = [];
-      if (batch.length === 0) return;
-      // Set synchronously after the round's ticks, so an ack of one of them waits for its write.
-      writing = ledger.recordTicks(batch).then(
-        (recorded) => {
-          for (const t of batch) {
-            const e = bySession.get(t.sessionId);
-            if (e && recorded.has(t.sessionId) && t.seq > e.recordedSeq) e.recordedSeq = t.seq;
-          }
-        },
-        (err: unknown) => log.error({ err }, 'could not record a round of ticks'),
-      );
+      writing = persisted.afterRound().catch((err: unknown) => log.error({ err }, 'could not record a round of ticks'));
       await writing;
+      const entries = ticked;
+      ticked = [];
+      if (entries.length === 0) return;
       let maxLag = 0;
       for (const e of entries) {
         maxLag = Math.max(maxLag, e.seq - e.acknowledgedSeq);
@@ -233,12 +229,7 @@ async function createViewersModule(ctx: SignalingContext, config: ViewersConfig)
   const probeOf = (e: ViewerEntry) => (): boolean => {
     if (e.mode === 'webrtc') return flows.get(e.streamId)?.get(e.sessionId)?.flowing === true;
     const room = ctx.sfu.getRoom(e.streamId);
-    return (
-      room !== undefined &&
-      room.hlsRelay !== undefined &&
-      room.producers.some((p) => !p.paused) &&
-      Date.now() - e.lastHlsFetch < hlsFreshMs
-    );
+    return room !== undefined && room.hlsRelay !== undefined && room.producers.some((p) => !p.paused) && e.hls.take();
   };
 
   // ---- enforcement ----
@@ -259,6 +250,10 @@ async function createViewersModule(ctx: SignalingContext, config: ViewersConfig)
     e.socket?.emit('media:paused', { reason });
   };
 
+  /** A new HLS token for an HLS viewer whose media resumes: renewals stop while paused, so the last one may be stale. */
+  const freshToken = (e: ViewerEntry): { hlsToken?: string } =>
+    e.mode === 'hls' ? { hlsToken: tokens.issue(e.streamId, e.sessionId) } : {};
+
   const resume = (e: ViewerEntry): void => {
     e.paused = undefined;
     if (e.socket) meter.resume(e.sessionId);
@@ -268,8 +263,9 @@ async function createViewersModule(ctx: SignalingContext, config: ViewersConfig)
         .catch((err: unknown) => log.warn({ err, sessionId: e.sessionId }, 'could not resume a viewer'));
     }
     log.info({ sessionId: e.sessionId }, 'viewer resumed');
-    e.socket?.emit('payment:ok', { settled: e.settled.toString() });
-    e.socket?.emit('media:resumed');
+    const fresh = freshToken(e);
+    e.socket?.emit('payment:ok', { settled: e.settled.toString(), ...fresh });
+    e.socket?.emit('media:resumed', fresh);
   };
 
   /** Pauses a viewer that fell behind, resumes one that caught up. */
@@ -365,10 +361,63 @@ async function createViewersModule(ctx: SignalingContext, config: ViewersConfig)
     return ledger.closeSession(e.sessionId);
   };
 
+  // ---- the creator's side: producers added, creator away, stream ended ----
+
+  /** Streams whose creator is away: media stopped for their viewers until the creator publishes again. */
+  const creatorAway = new Set<string>();
+  /** Final totals of sessions closed by their stream's end, by socket, for the `viewer:leave` clients still send. */
+  const endedTotals = new Map<string, Promise<{ owed: string; settled: string }>>();
+  const watchedRooms = new WeakSet<Room>();
+  const creatorAwayPause = { reason: 'creator-away' satisfies MediaPauseReason };
+
+  const viewersOf = (streamId: string): ViewerEntry[] => [...bySession.values()].filter((e) => e.streamId === streamId);
+
+  /** Tells the stream's viewers about each producer the creator adds (the first after an absence resumes media). */
+  const watchRoom = (room: Room): void => {
+    if (watchedRooms.has(room)) return;
+    watchedRooms.add(room);
+    room.on('newProducer', ({ producerId, kind }) => {
+      const back = creatorAway.delete(room.streamId);
+      for (const e of viewersOf(room.streamId)) {
+        if (!e.socket) continue;
+        if (e.mode === 'webrtc' && e.transport) {
+          e.socket.emit('rtc:newProducers', { streamId: room.streamId, producers: [{ producerId, kind }] });
+        }
+        if (back && !e.paused) e.socket.emit('media:resumed', freshToken(e));
+      }
+    });
+  };
+
+  const onLifecycle = async (event: StreamLifecycleEvent): Promise<void> => {
+    if (event.type === 'creator-away') {
+      creatorAway.add(event.streamId);
+      for (const e of viewersOf(event.streamId)) e.socket?.emit('media:paused', creatorAwayPause);
+      return;
+    }
+    creatorAway.delete(event.streamId);
+    // Closed at what was metered: seconds without media were never ticked, so nothing is charged for them.
+    await Promise.allSettled(
+      viewersOf(event.streamId).map((e) => {
+        const socket = e.socket;
+        const totals = finish(e).then((s) => {
+          const settled = s.settledPending + s.settledFinal;
+          log.info({ sessionId: e.sessionId, owed: s.owed, settled }, 'viewer session closed: the stream ended');
+          return { owed: s.owed.toString(), settled: settled.toString() };
+        });
+        // Set before finish() settles: a leave racing the end waits for these totals.
+        if (socket?.connected) endedTotals.set(socket.id, totals);
+        totals.catch((err: unknown) => log.warn({ err, sessionId: e.sessionId }, 'could not close a session'));
+        return totals;
+      }),
+    );
+  };
+  const offLifecycle = streams.onLifecycle(onLifecycle);
+
   const hookSocket = (socket: SignalingSocket): void => {
     if (hookedSockets.has(socket)) return;
     hookedSockets.add(socket);
     socket.on('disconnect', () => {
+      endedTotals.delete(socket.id);
       const e = bySocket.get(socket.id);
       if (e && e.socket === socket) detach(e);
     });
@@ -390,18 +439,12 @@ async function createViewersModule(ctx: SignalingContext, config: ViewersConfig)
    * now: their arrears are normal (settled in batches) and bounded by enforcement.
    */
   const debtBeyondActive = async (wallet: string, sessionId: string): Promise<bigint> => {
-    const { debt } = await ledger.debtOf(wallet, { exceptSessionId: sessionId });
-    if (debt === 0n) return 0n;
-    const watching = [...bySession.values()].filter(
-      (o) => o.socket && o.wallet === wallet && o.sessionId !== sessionId,
-    );
-    let active = 0n;
-    for (const s of await Promise.all(watching.map((o) => ledger.session(o.sessionId)))) {
-      if (s?.status !== 'active') continue;
-      const arrears = s.acknowledged - s.settledPending - s.settledFinal;
-      if (arrears > 0n) active += arrears;
+    const watching: string[] = [];
+    for (const o of bySession.values()) {
+      if (o.socket && o.wallet === wallet && o.sessionId !== sessionId) watching.push(o.sessionId);
     }
-    return debt > active ? debt - active : 0n;
+    const { debt } = await ledger.debtOf(wallet, { exceptSessionId: sessionId, exceptActive: watching });
+    return debt;
   };
 
   const join = async (socket: SignalingSocket, p: Payload<'viewer:join'>): Promise<Admission> => {
@@ -438,6 +481,7 @@ async function createViewersModule(ctx: SignalingContext, config: ViewersConfig)
         node: stream.node ?? '',
       });
     }
+    watchRoom(room);
     const previous = bySession.get(session.sessionId);
     if (previous && (previous.wallet !== wallet || previous.streamId !== streamId)) {
       throw new SignalingError('BAD_REQUEST', 'this session belongs to another wallet or stream');
@@ -498,12 +542,11 @@ async function createViewersModule(ctx: SignalingContext, config: ViewersConfig)
       seq: ls.lastSeq,
       watchedSeconds: ls.watchedSeconds,
       owed: ls.owed,
-      recordedSeq: ls.lastSeq,
       acknowledgedSeq: ls.acknowledgedSeq,
       acknowledged: ls.acknowledged,
       settled: ls.settledPending + ls.settledFinal,
       paused: undefined,
-      lastHlsFetch: 0,
+      hls: new HlsDelivery(hlsSegmentSeconds),
       graceTimer: undefined,
     };
     clearTimeout(e.graceTimer);
@@ -530,8 +573,8 @@ async function createViewersModule(ctx: SignalingContext, config: ViewersConfig)
         else detach(e);
         throw fromSfu(err);
       }
-      // Charged from its first fetch on, not from admission.
-      e.lastHlsFetch = 0;
+      // Charged for the segments it fetches from now on, not from admission.
+      e.hls = new HlsDelivery(hlsSegmentSeconds);
     }
     e.mode = mode;
     e.socket = socket;
@@ -555,6 +598,8 @@ async function createViewersModule(ctx: SignalingContext, config: ViewersConfig)
         .catch((err: unknown) => log.warn({ err, streamId }, 'could not update the viewer count'));
     }
     updateGauge();
+    endedTotals.delete(socket.id);
+    if (creatorAway.has(streamId)) socket.emit('media:paused', creatorAwayPause);
     if (!socket.connected) detach(e);
     log.info({ sessionId: e.sessionId, streamId, mode, resumed: opened.resumed }, 'viewer admitted');
     const standing = standingOf(e, opened.resumed);
@@ -614,8 +659,7 @@ async function createViewersModule(ctx: SignalingContext, config: ViewersConfig)
       metrics.vouchers.inc({ outcome: 'invalid' });
       throw new SignalingError('VOUCHER_INVALID', `voucher for tick ${p.seq} does not match what was sent or signed`);
     }
-    if (p.seq > e.recordedSeq) await writing;
-    const { acknowledged } = await ledger.recordVoucher({ sessionId: e.sessionId, seq: p.seq, owed }).catch((err) => {
+    const { acknowledged } = await vouchers.record({ sessionId: e.sessionId, seq: p.seq, owed }).catch((err) => {
       throw fromLedger(err);
     });
     metrics.vouchers.inc({ outcome: 'valid' });
@@ -631,7 +675,35 @@ async function createViewersModule(ctx: SignalingContext, config: ViewersConfig)
     };
   };
 
+  const tokenLimiter = new RateLimiterMemory({
+    points: HLS_TOKEN_RATE_LIMIT.points,
+    duration: HLS_TOKEN_RATE_LIMIT.windowSeconds,
+  });
+
+  /** A fresh HLS token on request, for an admitted HLS viewer whose payments are current (rate-limited per socket). */
+  const hlsToken = async (socket: SignalingSocket): Promise<{ hlsToken: string }> => {
+    const e = viewerOf(socket);
+    if (e.mode !== 'hls') throw new SignalingError('BAD_REQUEST', 'this viewer does not watch over HLS');
+    try {
+      await tokenLimiter.consume(socket.id);
+    } catch (err) {
+      if (!(err instanceof RateLimiterRes)) throw err;
+      throw new SignalingError('RATE_LIMITED', 'too many token requests; try again shortly', {
+        retryAfterMs: String(err.msBeforeNext),
+      });
+    }
+    if (e.paused) throw new SignalingError('PAYMENT_REQUIRED', 'payments are behind', { reason: e.paused });
+    return { hlsToken: tokens.issue(e.streamId, e.sessionId) };
+  };
+
   const leave = async (socket: SignalingSocket) => {
+    const totals = endedTotals.get(socket.id);
+    if (totals && !bySocket.has(socket.id)) {
+      endedTotals.delete(socket.id);
+      return totals.catch((err: unknown) => {
+        throw fromLedger(err);
+      });
+    }
     const e = viewerOf(socket);
     const s = await finish(e).catch((err: unknown) => {
       throw fromLedger(err);
@@ -664,6 +736,7 @@ async function createViewersModule(ctx: SignalingContext, config: ViewersConfig)
   const handlers: RequestHandlers = {
     'viewer:join': guardedJoin,
     'tick:ack': tickAck,
+    'hls:token': hlsToken,
     'viewer:leave': leave,
     'settlement:submitted': async (socket, { txHash }) => {
       const e = viewerOf(socket);
@@ -717,7 +790,7 @@ async function createViewersModule(ctx: SignalingContext, config: ViewersConfig)
       if (e.paused) throw new SignalingError('PAYMENT_REQUIRED', 'payments are behind', { reason: e.paused });
       const found = await ctx.sfu.hls.read(streamId, file);
       if (!found) throw new SignalingError('STREAM_NOT_FOUND', `no ${file} (yet)`);
-      e.lastHlsFetch = Date.now();
+      e.hls.delivered(file);
       reply.header('content-type', found.contentType).header('cache-control', found.cacheControl);
       return reply.send(found.body);
     });
@@ -734,8 +807,10 @@ async function createViewersModule(ctx: SignalingContext, config: ViewersConfig)
     close() {
       closing ??= (async () => {
         unsubscribe();
+        offLifecycle();
         await meter.close();
         await writing;
+        await vouchers.close();
         for (const e of bySession.values()) {
           clearTimeout(e.graceTimer);
           unplace(e);

@@ -338,15 +338,17 @@ export class WatchSession {
       this.paymentRequired = false;
       const settled = BigInt(p.settled);
       if (settled > this.settled) this.settled = settled;
+      this.#renewHlsToken(p.hlsToken);
     });
     socket.on('media:paused', (p) => {
       this.mediaPaused = true;
       this.pauseReason = p.reason;
     });
-    socket.on('media:resumed', () => {
+    socket.on('media:resumed', (p) => {
       this.mediaPaused = false;
       this.pauseReason = undefined;
-      void this.#refreshHlsToken();
+      if (p?.hlsToken) this.#renewHlsToken(p.hlsToken);
+      else void this.#refreshHlsToken();
     });
     socket.on('stream:ended', () => void this.leave());
     socket.on('disconnect', () => {
