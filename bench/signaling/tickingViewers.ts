@@ -101,6 +101,8 @@ class BenchViewer {
   #lastTickAt: number | undefined;
   #hlsToken = '';
   #playlist = '';
+  /** Segments already fetched: the server charges HLS viewers per segment delivered, as a player fetches them. */
+  readonly #segments = new Set<string>();
   #fetchTimer: NodeJS.Timeout | undefined;
   #rtc: { close(): void } | undefined;
   #closed = false;
@@ -186,7 +188,22 @@ class BenchViewer {
     const t0 = performance.now();
     try {
       const res = await fetch(`${this.#playlist}?token=${encodeURIComponent(this.#hlsToken)}`);
-      await res.arrayBuffer();
+      const body = await res.text();
+      // A lapsed token is renewed on request, as the dapp's player does.
+      if (res.status === 401) {
+        const renewed = await call(this.socket, 'hls:token', {});
+        if (renewed.hlsToken) this.#hlsToken = renewed.hlsToken;
+      }
+      if (res.status === 200) {
+        for (const file of body.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('#'))) {
+          if (this.#segments.has(file)) continue;
+          const segment = await fetch(
+            `${this.#playlist.replace(/[^/]+$/, file)}?token=${encodeURIComponent(this.#hlsToken)}`,
+          );
+          await segment.arrayBuffer();
+          if (segment.status === 200) this.#segments.add(file);
+        }
+      }
       if (this.firstFetches.length < 6)
         this.firstFetches.push(`${res.status}@${Math.round(performance.now() - this.#joinedAt)}`);
       if (recording) {

@@ -617,7 +617,7 @@ describe('viewers module: admission, ticks, vouchers, enforcement', () => {
     for (const socket of [sa, sb, sc]) socket.close();
   });
 
-  it('places an HLS viewer behind a renewed per-viewer token, charged only while it fetches and pays', async () => {
+  it('places an HLS viewer behind a renewed per-viewer token, charged per segment fetched while it pays', async () => {
     const session = newSession(charlie);
     await fund(charlie, session, 10n ** 12n);
     const socket = await open(charlie);
@@ -633,16 +633,28 @@ describe('viewers module: admission, ticks, vouchers, enforcement', () => {
     expect((await get(`${token.slice(0, -2)}AA`)).status).toBe(401);
     expect((await fetch(`${server.url}/hls/other-stream-id/index.m3u8?token=${token}`)).status).toBe(401);
 
-    // The player: fetches the playlist every half second with the newest token it was given.
+    // The player: fetches the playlist every half second with the newest token it was given, and the segments it
+    // names that it has not fetched yet (the viewer is charged for the segments delivered).
     const statuses: number[] = [];
+    const fetched = new Set<string>();
     let playing = true;
     const player = (async () => {
       while (playing) {
         token = hls.hlsToken ?? token;
         const res = await get(token);
         statuses.push(res.status);
-        if (res.status === 200) expect(await res.text()).toMatch(/^#EXTM3U/);
-        else await res.arrayBuffer();
+        if (res.status !== 200) {
+          await res.arrayBuffer();
+        } else {
+          const playlist = await res.text();
+          expect(playlist).toMatch(/^#EXTM3U/);
+          for (const file of playlist.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('#'))) {
+            if (fetched.has(file)) continue;
+            const segment = await fetch(`${url.replace(/[^/]+$/, file)}?token=${encodeURIComponent(token)}`);
+            if (segment.status === 200) fetched.add(file);
+            await segment.arrayBuffer();
+          }
+        }
         await sleep(500);
       }
     })();

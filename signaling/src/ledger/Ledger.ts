@@ -51,6 +51,12 @@ export interface VoucherRecord {
   owed: bigint;
 }
 
+/** What recording a voucher did: whether it raised the acknowledged amount, and that amount afterwards. */
+export interface VoucherOutcome {
+  raised: boolean;
+  acknowledged: bigint;
+}
+
 /** A settlement seen on chain (a contracts-client `SettlementEvent` fits). */
 export interface SettlementCreditInput {
   /** Chain-derived id `<blockHash>:<extrinsicIndex>:<eventIndex>`. */
@@ -319,30 +325,71 @@ export class Ledger {
    * Records a verified voucher: raises the acknowledged amount when `owed` is higher (a lower or equal one is a
    * no-op). Throws VOUCHER_EXCEEDS_OWED when it acknowledges more than was metered.
    */
-  async recordVoucher(voucher: VoucherRecord): Promise<{ raised: boolean; acknowledged: bigint }> {
-    checkCount('seq', voucher.seq, 0);
-    checkAmount('owed', voucher.owed);
-    return this.#run(async (db) => {
-      const id = voucher.sessionId;
-      const [raised] = await db
-        .update(viewerSessions)
-        .set({ acknowledged: voucher.owed, acknowledgedSeq: voucher.seq, updatedAt: sql`now()` })
-        .where(
-          and(
-            eq(viewerSessions.sessionId, id),
-            sql`${viewerSessions.acknowledged} < ${voucher.owed.toString()}::numeric`,
-            sql`${viewerSessions.owed} >= ${voucher.owed.toString()}::numeric`,
-          ),
-        )
-        .returning({ acknowledged: viewerSessions.acknowledged });
-      if (raised) return { raised: true, acknowledged: raised.acknowledged };
-      const [row] = await db.select().from(viewerSessions).where(eq(viewerSessions.sessionId, id));
-      if (!row) throw new LedgerError('SESSION_NOT_FOUND', `no session ${id}`);
-      if (voucher.owed > row.acknowledged) {
-        throw new LedgerError('VOUCHER_EXCEEDS_OWED', `voucher for ${voucher.owed} exceeds metered ${row.owed}`);
+  async recordVoucher(voucher: VoucherRecord): Promise<VoucherOutcome> {
+    const outcome = (await this.recordVouchers([voucher])).get(voucher);
+    if (outcome instanceof LedgerError) throw outcome;
+    if (!outcome) throw new LedgerError('SESSION_NOT_FOUND', `no outcome for session ${voucher.sessionId}`);
+    return outcome;
+  }
+
+  /**
+   * Records many verified vouchers in one statement, each as `recordVoucher` does: per session the highest voucher
+   * not above the metered amount raises the acknowledged one. Answers every voucher given (by identity) with the
+   * session's acknowledged amount afterwards, or its own refusal (INPUT_INVALID, SESSION_NOT_FOUND,
+   * VOUCHER_EXCEEDS_OWED); one refused voucher does not stop the others.
+   */
+  async recordVouchers(vouchers: readonly VoucherRecord[]): Promise<Map<VoucherRecord, VoucherOutcome | LedgerError>> {
+    const out = new Map<VoucherRecord, VoucherOutcome | LedgerError>();
+    const valid: VoucherRecord[] = [];
+    for (const v of vouchers) {
+      try {
+        checkCount('seq', v.seq, 0);
+        checkAmount('owed', v.owed);
+        valid.push(v);
+      } catch (err) {
+        out.set(v, err as LedgerError);
       }
-      return { raised: false, acknowledged: row.acknowledged };
-    });
+    }
+    if (valid.length === 0) return out;
+    const stored = await this.#run((db) =>
+      rowsOf<{ s: string; acknowledged: string; owed: string; raised: boolean }>(
+        db,
+        // The final select sees the table as before the update: the raised amount, where there is one, comes from
+        // `raised`. Per session the highest voucher within the metered amount wins (an UPDATE applies one source row
+        // per target row); the update re-checks both bounds against the row it locks.
+        sql`with v(s, q, o) as (
+              select * from unnest(${arrayLiteral(valid.map((v) => v.sessionId))}::text[],
+                                   ${arrayLiteral(valid.map((v) => v.seq))}::bigint[],
+                                   ${arrayLiteral(valid.map((v) => v.owed))}::numeric[])),
+            best as (
+              select distinct on (v.s) v.s, v.q, v.o
+              from v join ${viewerSessions} t on t.session_id = v.s
+              where v.o > t.acknowledged and v.o <= t.owed
+              order by v.s, v.o desc, v.q desc),
+            raised as (
+              update ${viewerSessions} as t
+              set acknowledged = b.o, acknowledged_seq = b.q, updated_at = now()
+              from best b where t.session_id = b.s and t.acknowledged < b.o and t.owed >= b.o
+              returning t.session_id, t.acknowledged)
+            select t.session_id as s, coalesce(r.acknowledged, t.acknowledged)::text as acknowledged,
+                   t.owed::text as owed, r.session_id is not null as raised
+            from ${viewerSessions} t left join raised r on r.session_id = t.session_id
+            where t.session_id in (select distinct v.s from v)`,
+      ),
+    );
+    const bySession = new Map(stored.map((r) => [r.s, r]));
+    for (const v of valid) {
+      const row = bySession.get(v.sessionId);
+      if (!row) {
+        out.set(v, new LedgerError('SESSION_NOT_FOUND', `no session ${v.sessionId}`));
+        continue;
+      }
+      const acknowledged = BigInt(row.acknowledged);
+      if (v.owed > acknowledged && v.owed > BigInt(row.owed)) {
+        out.set(v, new LedgerError('VOUCHER_EXCEEDS_OWED', `voucher for ${v.owed} exceeds metered ${row.owed}`));
+      } else out.set(v, { raised: row.raised && acknowledged === v.owed, acknowledged });
+    }
+    return out;
   }
 
   /**
@@ -431,9 +478,16 @@ export class Ledger {
     );
   }
 
-  /** A wallet's unsettled amounts across its sessions (optionally leaving one out, e.g. the one being resumed). */
-  async debtOf(wallet: string, opts: { exceptSessionId?: string } = {}): Promise<WalletDebt> {
+  /**
+   * A wallet's unsettled amounts across its sessions, optionally leaving out one session (e.g. the one being
+   * resumed) and those of `exceptActive` that are still active (e.g. the ones watching on this node right now).
+   */
+  async debtOf(
+    wallet: string,
+    opts: { exceptSessionId?: string; exceptActive?: readonly string[] } = {},
+  ): Promise<WalletDebt> {
     const who = canonicalAccount(wallet);
+    const active = opts.exceptActive ?? [];
     return this.#run(async (db) => {
       const settled = sql`(${viewerSessions.settledPending} + ${viewerSessions.settledFinal})`;
       const [row] = await rowsOf<Record<'sessions' | 'owed' | 'acknowledged' | 'settled' | 'debt' | 'metered', string>>(
@@ -446,7 +500,9 @@ export class Ledger {
               coalesce(sum(greatest(${viewerSessions.owed} - ${settled}, 0)), 0)::text as metered
             from ${viewerSessions}
             where ${viewerSessions.wallet} = ${who}
-              and ${viewerSessions.sessionId} is distinct from ${opts.exceptSessionId ?? null}`,
+              and ${viewerSessions.sessionId} is distinct from ${opts.exceptSessionId ?? null}
+              and not (${viewerSessions.status} = 'active'
+                       and ${viewerSessions.sessionId} = any(${arrayLiteral(active)}::text[]))`,
       );
       if (!row) throw new LedgerError('SESSION_NOT_FOUND', 'debt query returned nothing');
       return {

@@ -1,0 +1,348 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  buildFunding,
+  type ChainClient,
+  connect,
+  createSessionKey,
+  type DevChain,
+  formatDelegation,
+  type SessionKey,
+  signVoucher,
+  startDevChain,
+  TxSubmitter,
+} from '@persecond/contracts-client';
+import { loadSfuConfig, Sfu } from '@persecond/sfu';
+import { Keyring } from '@polkadot/keyring';
+import type { KeyringPair } from '@polkadot/keyring/types';
+import { stringToU8a, u8aToHex, u8aWrapBytes } from '@polkadot/util';
+import { cryptoWaitReady } from '@polkadot/util-crypto';
+import type { Socket } from 'socket.io-client';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { authModule } from '../src/auth/AuthModule.ts';
+import { loadAuthConfig } from '../src/auth/config.ts';
+import {
+  createPinner,
+  createSignalingServer,
+  loadSignalingConfig,
+  type Pinner,
+  type SignalingServer,
+  type Tick,
+} from '../src/index.ts';
+import { createLedgerModule } from '../src/ledger/ledgerModule.ts';
+import { publishingModule } from '../src/publishing/PublishingModule.ts';
+import { loadStreamsConfig } from '../src/streams/config.ts';
+import { streamsModule } from '../src/streams/StreamsModule.ts';
+import { loadViewersConfig } from '../src/viewers/config.ts';
+import { type ViewersModule, viewersModule } from '../src/viewers/ViewersModule.ts';
+import { request as httpRequest, openSocket, signIn } from './support/clients.ts';
+import { type AckJson, call, callOk, type Publisher, startPublisher } from './viewers-support.ts';
+
+const PRICE = 1_000_000n;
+const SEGMENT_SECONDS = 1;
+const TOKEN_TTL_SECONDS = 4;
+
+/** An HLS viewer: its socket acks every tick (unless told not to) and its player fetches with the newest token. */
+class HlsViewer {
+  readonly ticks: Tick[] = [];
+  autoAck = true;
+  token: string;
+  readonly playlistUrl: string;
+
+  constructor(
+    readonly socket: Socket,
+    readonly genesisHash: string,
+    readonly streamId: string,
+    readonly sessionId: string,
+    readonly key: SessionKey,
+    admission: AckJson,
+    serverUrl: string,
+  ) {
+    this.token = admission.token as string;
+    this.playlistUrl = `${serverUrl}${admission.playlistUrl as string}`;
+    socket.on('tick', (t: Tick) => {
+      this.ticks.push(t);
+      if (this.autoAck) void this.ack(t);
+    });
+  }
+
+  async ack(t: Tick): Promise<AckJson> {
+    const voucher = {
+      genesisHash: this.genesisHash,
+      streamId: this.streamId,
+      sessionId: this.sessionId,
+      seq: t.seq,
+      owed: BigInt(t.owed),
+    };
+    const r = await call(this.socket, 'tick:ack', {
+      seq: t.seq,
+      owed: t.owed,
+      signature: signVoucher(this.key, voucher),
+    });
+    if (typeof r.hlsToken === 'string') this.token = r.hlsToken;
+    return r;
+  }
+
+  /**
+   * GETs the playlist (or a file next to it) with the current token; with `renew`, a refused (lapsed) token is
+   * renewed with `hls:token` and the request tried again, as the dapp's player does.
+   */
+  async fetch(file?: string, renew = true): Promise<Response> {
+    const url = file ? this.playlistUrl.replace(/[^/]+$/, file) : this.playlistUrl;
+    const res = await fetch(`${url}?token=${encodeURIComponent(this.token)}`);
+    if (res.status !== 401 || !renew) return res;
+    await res.arrayBuffer();
+    const renewed = await call(this.socket, 'hls:token', {});
+    if (typeof renewed.hlsToken === 'string') this.token = renewed.hlsToken;
+    return fetch(`${url}?token=${encodeURIComponent(this.token)}`);
+  }
+
+  /** The segment names of the current playlist. */
+  async segments(): Promise<string[]> {
+    const res = await this.fetch();
+    if (res.status !== 200) {
+      await res.arrayBuffer();
+      return [];
+    }
+    return (await res.text()).split('\n').filter((l) => l.trim() !== '' && !l.startsWith('#'));
+  }
+
+  get watchedSeconds(): number {
+    return this.ticks.at(-1)?.watchedSeconds ?? 0;
+  }
+}
+
+describe('HLS viewers: metered by segments delivered, tokens renewed on request', () => {
+  let chain: DevChain;
+  let client: ChainClient;
+  let submitter: TxSubmitter;
+  let sfu: Sfu;
+  let pinner: Pinner;
+  let server: SignalingServer;
+  let alice: KeyringPair;
+  let bob: KeyringPair;
+  let charlie: KeyringPair;
+  let streamId: string;
+  let publisher: Publisher;
+  const sockets: Socket[] = [];
+  const ipfsDir = mkdtempSync(join(tmpdir(), 'persecond-ipfs-'));
+  const hlsDir = mkdtempSync(join(tmpdir(), 'persecond-hls-'));
+  const secret = randomUUID() + randomUUID();
+
+  const open = async (pair: KeyringPair): Promise<Socket> => {
+    const socket = await openSocket(server.url, await signIn(server.url, pair));
+    sockets.push(socket);
+    return socket;
+  };
+  const viewers = () => server.modules.get('viewers') as ViewersModule;
+
+  /** A funded session of `wallet`, joined over HLS on a new socket. */
+  const joinHls = async (wallet: KeyringPair): Promise<HlsViewer> => {
+    const key = createSessionKey(42);
+    const sessionId = randomBytes(12).toString('base64url');
+    const budget = 10n ** 12n;
+    const message = formatDelegation({
+      genesisHash: client.facts.genesisHash,
+      streamId,
+      sessionId,
+      sessionAccount: key.address,
+      asset: 'native',
+      budget,
+    });
+    const signature = u8aToHex(wallet.sign(u8aWrapBytes(stringToU8a(message))));
+    const tx = buildFunding(client, { sessionId, sessionAccount: key.address, asset: 'native', budget });
+    expect((await submitter.submit(tx, wallet)).ok).toBe(true);
+    const socket = await open(wallet);
+    const admission = await callOk(socket, 'viewer:join', {
+      streamId,
+      mode: 'hls',
+      session: {
+        sessionId,
+        sessionKey: u8aToHex(key.publicKey),
+        budget: budget.toString(),
+        delegation: { message, signature },
+      },
+    });
+    return new HlsViewer(socket, client.facts.genesisHash, streamId, sessionId, key, admission, server.url);
+  };
+
+  beforeAll(async () => {
+    await cryptoWaitReady();
+    const keyring = new Keyring({ type: 'sr25519', ss58Format: 42 });
+    alice = keyring.addFromUri('//Alice');
+    bob = keyring.addFromUri('//Bob');
+    charlie = keyring.addFromUri('//Charlie');
+    chain = await startDevChain();
+    client = await connect(chain.wsUrl);
+    submitter = new TxSubmitter(client.api);
+    pinner = await createPinner({ backend: 'helia', dir: ipfsDir });
+    sfu = await Sfu.create(
+      loadSfuConfig({
+        SFU_NUM_WORKERS: '1',
+        LOG_LEVEL: 'silent',
+        HLS_DIR: hlsDir,
+        HLS_SEGMENT_SECONDS: String(SEGMENT_SECONDS),
+      }),
+    );
+    server = await createSignalingServer(loadSignalingConfig({ PORT: '0', LOG_LEVEL: 'silent' }), {
+      sfu,
+      pinner,
+      chain: client,
+      modules: [
+        authModule(loadAuthConfig({ SESSION_SECRET: secret })),
+        streamsModule(loadStreamsConfig({})),
+        publishingModule(),
+        createLedgerModule({ config: { dataDir: 'memory://' } }),
+        // Payment windows wide enough that no settlement is needed; vouchers still within 3 ticks.
+        viewersModule(
+          loadViewersConfig({
+            VOUCHER_GRACE_SECONDS: '3',
+            SETTLE_EVERY_SECONDS: '600',
+            PAYMENT_GRACE_SECONDS: '600',
+            MIN_PREPAY_SECONDS: '30',
+            HLS_TOKEN_TTL_SECONDS: String(TOKEN_TTL_SECONDS),
+          }),
+        ),
+      ],
+    });
+    const aliceToken = await signIn(server.url, alice);
+    const created = (
+      await httpRequest(`${server.url}/v1/streams`, {
+        token: aliceToken,
+        body: { title: 'HLS metering', pricePerSecond: PRICE.toString(), asset: 'native' },
+      })
+    ).body as { streamId: string; announcement: { callData: string } } & AckJson;
+    expect(created.ok).toBe(true);
+    const tx = client.api.tx(client.api.createType('Call', created.announcement.callData));
+    expect((await submitter.submit(tx, alice)).ok).toBe(true);
+    streamId = created.streamId;
+    await vi.waitFor(
+      async () => {
+        const res = (await httpRequest(`${server.url}/v1/streams/${streamId}`)).body as AckJson;
+        expect((res.stream as { status: string } | undefined)?.status).toBe('announced');
+      },
+      { timeout: 15_000, interval: 100 },
+    );
+    const creator = await open(alice);
+    await callOk(creator, 'stream:goLive', { streamId });
+    publisher = await startPublisher(creator, streamId);
+  });
+
+  afterAll(async () => {
+    publisher?.close();
+    for (const s of sockets) s.close();
+    await server?.close();
+    await sfu?.close();
+    await pinner?.close();
+    await client?.close();
+    await chain?.close();
+    rmSync(ipfsDir, { recursive: true, force: true });
+    rmSync(hlsDir, { recursive: true, force: true });
+  });
+
+  it('charges the seconds of segments delivered: playlist polls and repeated segments credit nothing', async () => {
+    const v = await joinHls(bob);
+    // The relay needs a few seconds for its first segments.
+    await vi.waitFor(async () => expect((await v.segments()).length).toBeGreaterThanOrEqual(2), {
+      timeout: 60_000,
+      interval: 500,
+    });
+    // Playlist polls only, for longer than the old 6-second freshness window: never charged.
+    for (let i = 0; i < 12; i++) {
+      expect((await v.segments()).length).toBeGreaterThan(0);
+      await sleep(500);
+    }
+    expect(v.ticks).toEqual([]);
+    expect(viewers().viewer(v.sessionId)).toMatchObject({ watchedSeconds: 0 });
+
+    // Two segments fetched, one of them twice: exactly two segments' worth of seconds, then nothing more.
+    const [first, second] = (await v.segments()).slice(-2) as [string, string];
+    for (const file of [first, second, first]) {
+      const res = await v.fetch(file);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toBe('video/mp2t');
+      await res.arrayBuffer();
+    }
+    const delivered = 2 * SEGMENT_SECONDS;
+    await vi.waitFor(() => expect(v.watchedSeconds).toBe(delivered), { timeout: 15_000, interval: 100 });
+    // Keep polling the playlist: the credit is spent, so no further second is charged.
+    for (let i = 0; i < 8; i++) {
+      await (await v.fetch()).arrayBuffer();
+      await sleep(500);
+    }
+    expect(v.watchedSeconds).toBe(delivered);
+    expect(v.ticks.map((t) => t.seq)).toEqual([1, 2]);
+    expect(viewers().viewer(v.sessionId)).toMatchObject({ watchedSeconds: delivered, paused: undefined });
+
+    // A player following the live edge is charged about as many seconds as it received.
+    const fetched = new Set([first, second]);
+    const until = Date.now() + 6_000;
+    while (Date.now() < until) {
+      for (const file of await v.segments()) {
+        if (fetched.has(file)) continue;
+        const res = await v.fetch(file);
+        if (res.status === 200) fetched.add(file);
+        await res.arrayBuffer();
+      }
+      await sleep(300);
+    }
+    const total = fetched.size * SEGMENT_SECONDS;
+    await vi.waitFor(() => expect(v.watchedSeconds).toBe(total), { timeout: 15_000, interval: 100 });
+    expect(v.ticks.map((t) => t.seq)).toEqual(Array.from({ length: total }, (_, i) => i + 1));
+    await callOk(v.socket, 'viewer:leave', {});
+  });
+
+  it('renews an HLS token on request (hls:token) while admitted and current: a lapsed token is not fatal', async () => {
+    // Another wallet: the first test's session left acknowledged seconds unsettled.
+    const notJoined = await open(charlie);
+    expect(await call(notJoined, 'hls:token', {})).toMatchObject({ ok: false, code: 'BAD_REQUEST' });
+
+    const v = await joinHls(charlie);
+    // Never ticked (nothing fetched yet), the admission token lapses.
+    await sleep(TOKEN_TTL_SECONDS * 1000 + 500);
+    const lapsed = await v.fetch(undefined, false);
+    expect(lapsed.status).toBe(401);
+    await lapsed.arrayBuffer();
+    const renewed = await callOk(v.socket, 'hls:token', {});
+    expect(typeof renewed.hlsToken).toBe('string');
+    v.token = renewed.hlsToken as string;
+    const ok = await v.fetch(undefined, false);
+    expect(ok.status).toBe(200);
+    await ok.arrayBuffer();
+
+    // Rate-limited per socket.
+    const answers: AckJson[] = [];
+    for (let i = 0; i < 12; i++) {
+      const answer = await call(v.socket, 'hls:token', {});
+      if (typeof answer.hlsToken === 'string') v.token = answer.hlsToken;
+      answers.push(answer);
+    }
+    expect(answers.filter((a) => a.ok).length).toBeGreaterThan(0);
+    expect(answers.at(-1)).toMatchObject({ ok: false, code: 'RATE_LIMITED' });
+
+    // Behind on vouchers: paused, and no token on request.
+    v.autoAck = false;
+    const fetched = new Set<string>();
+    await vi.waitFor(
+      async () => {
+        for (const file of await v.segments()) {
+          if (fetched.has(file)) continue;
+          fetched.add(file);
+          await (await v.fetch(file)).arrayBuffer();
+        }
+        expect(viewers().viewer(v.sessionId)?.paused).toBe('voucher-lag');
+      },
+      { timeout: 30_000, interval: 300 },
+    );
+    // Past the rate limit's window, the refusal is the payment one.
+    await vi.waitFor(
+      async () => expect(await call(v.socket, 'hls:token', {})).toMatchObject({ ok: false, code: 'PAYMENT_REQUIRED' }),
+      { timeout: 30_000, interval: 2_000 },
+    );
+    await callOk(v.socket, 'viewer:leave', {});
+    expect(await call(v.socket, 'hls:token', {})).toMatchObject({ ok: false, code: 'BAD_REQUEST' });
+  });
+});

@@ -1,0 +1,77 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { encodeAddress } from '@polkadot/util-crypto';
+import pg from 'pg';
+import type { LedgerConfig } from '../../src/ledger/config.ts';
+import type { SessionOpening, TickRecord } from '../../src/ledger/Ledger.ts';
+
+/** Storage a ledger suite runs on: a config to open, and its disposal. */
+export interface LedgerBackend {
+  name: string;
+  config: LedgerConfig;
+  dispose(): Promise<void>;
+}
+
+/** Embedded PGlite in a scratch directory. */
+export function pgliteBackend(): LedgerBackend {
+  const dir = mkdtempSync(join(tmpdir(), 'persecond-ledger-'));
+  return {
+    name: 'PGlite',
+    config: { dataDir: dir },
+    dispose: async () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+/** A scratch database (unique name per run) on the PostgreSQL server of `baseUrl`, dropped on disposal. */
+export async function postgresBackend(baseUrl: string): Promise<LedgerBackend> {
+  const name = `persecond_ledger_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: baseUrl });
+  await admin.connect();
+  try {
+    await admin.query(`create database ${name}`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(baseUrl);
+  url.pathname = `/${name}`;
+  return {
+    name: 'PostgreSQL',
+    config: { databaseUrl: url.toString(), maxConnections: 3 },
+    async dispose() {
+      const c = new pg.Client({ connectionString: baseUrl });
+      await c.connect();
+      try {
+        await c.query(`drop database if exists ${name} with (force)`);
+      } finally {
+        await c.end();
+      }
+    },
+  };
+}
+
+/** A distinct, valid account for each call. */
+export function account(): string {
+  return encodeAddress(randomBytes(32), 42);
+}
+
+/** A session opening with fresh ids and accounts. */
+export function opening(overrides: Partial<SessionOpening> = {}): SessionOpening {
+  return {
+    sessionId: `sess-${randomBytes(6).toString('hex')}`,
+    streamId: 'stream-ledger-batch',
+    wallet: account(),
+    sessionAccount: account(),
+    creator: account(),
+    asset: 'native',
+    pricePerSecond: 7n,
+    budget: 10_000n,
+    ...overrides,
+  };
+}
+
+/** Tick `seq` of a session at its price (one second per tick). */
+export function tickOf(s: SessionOpening, seq: number): TickRecord {
+  return { sessionId: s.sessionId, seq, watchedSeconds: seq, owed: BigInt(seq) * s.pricePerSecond };
+}
