@@ -14,6 +14,8 @@ const BENCHES: Record<string, string> = {
   'signaling-meter': 'signaling/meter.ts',
   'signaling-ledger': 'signaling/ledger.ts',
   indexer: 'indexer/run.ts',
+  signaling: 'signaling/ticking.ts',
+  'dapp-first-frame': 'dapp/firstFrame.ts',
 };
 
 const wanted = process.argv.slice(2);

@@ -94,6 +94,8 @@ async function main(): Promise<void> {
     PORT: String(indexerPort),
     CHAIN_WS_URL: wsUrl,
     INDEXER_DATA_DIR: join(dataDir, 'indexer'),
+    // Stream metadata comes from signaling's trustless gateway (`/ipfs/:cid`, whichever IPFS backend it uses).
+    IPFS_GATEWAY_URL: process.env.IPFS_GATEWAY_URL || signalingUrl,
     // chopsticks finalizes every block at once; count 3 confirmations as final so earnings show as pending first.
     INDEXER_FINALITY_DEPTH: process.env.INDEXER_FINALITY_DEPTH ?? '3',
   });

@@ -2,12 +2,14 @@ import { type ChainClient, connect } from '@persecond/contracts-client';
 import type { Logger } from 'pino';
 import type { IndexerConfig } from './config.ts';
 import { type Database, openDatabase } from './db/database.ts';
+import { MetadataStore } from './db/MetadataStore.ts';
 import { Queries } from './db/queries.ts';
 import { Store } from './db/Store.ts';
 import { IndexerError } from './errors.ts';
 import { Follower } from './follower/Follower.ts';
 import { buildServer } from './http/server.ts';
 import { createLogger } from './logger.ts';
+import { MetadataFetcher } from './metadata/MetadataFetcher.ts';
 import { IndexerMetrics } from './metrics.ts';
 
 /** Extra wiring for startIndexer. */
@@ -22,11 +24,21 @@ export interface Indexer {
   readonly database: Database;
   readonly store: Store;
   readonly follower: Follower;
-  /** Stops the API, the follower (after its batch in flight), the chain connection and the database; idempotent. */
+  /** Fetches announced streams' metadata; undefined when IPFS_GATEWAY_URL is unset. */
+  readonly metadata: MetadataFetcher | undefined;
+  /**
+   * Stops the API, the follower (after its batch in flight), the chain connection, the metadata fetcher and the
+   * database; idempotent.
+   */
   close(): Promise<void>;
 }
 
 const RECONNECT_MS = 1000;
+/**
+ * Per-request RPC time limit. Generous on purpose: a backfill round has hundreds of requests in flight, and on a
+ * loaded node a short limit fails every round and the retries only add load (the follower then never advances).
+ */
+const RPC_TIMEOUT_MS = 60_000;
 
 /**
  * Connects to the chain in the background, retrying until it answers (under `npm start` the chain boots alongside
@@ -39,7 +51,7 @@ function connectWithRetry(config: IndexerConfig, follower: Follower, logger: Log
   const running = (async () => {
     while (!closed) {
       try {
-        client = await connect(config.CHAIN_WS_URL, { ss58: config.SS58_PREFIX, timeoutMs: 5000 });
+        client = await connect(config.CHAIN_WS_URL, { ss58: config.SS58_PREFIX, timeoutMs: RPC_TIMEOUT_MS });
         break;
       } catch (err) {
         if (closed) return;
@@ -90,11 +102,31 @@ export async function startIndexer(config: IndexerConfig, deps: IndexerDeps = {}
     const database = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.INDEXER_DATA_DIR });
     steps.push(() => database.close());
     const store = new Store(database.db);
+    let metadata: MetadataFetcher | undefined;
+    if (config.IPFS_GATEWAY_URL) {
+      const fetcher = new MetadataFetcher(new MetadataStore(database.db, config.SS58_PREFIX), {
+        gatewayUrl: config.IPFS_GATEWAY_URL,
+        timeoutMs: config.IPFS_GATEWAY_TIMEOUT_MS,
+        retryMinMs: config.METADATA_RETRY_MIN_MS,
+        retryMaxMs: config.METADATA_RETRY_MAX_MS,
+        logger,
+        metrics,
+      });
+      steps.push(() => fetcher.close());
+      // CIDs announced before a restart and not fetched yet.
+      fetcher.kick();
+      metadata = fetcher;
+    } else {
+      logger.info('IPFS_GATEWAY_URL is unset: stream metadata is not fetched');
+    }
     const follower = new Follower(store, {
       from: config.INDEXER_FROM_BLOCK,
       batchSize: config.INDEXER_BATCH_SIZE,
       finalityDepth: config.INDEXER_FINALITY_DEPTH,
       ss58: config.SS58_PREFIX,
+      onBatch: async (batch) => {
+        if (batch.some((b) => b.events.some((e) => e.type === 'announcement'))) metadata?.kick();
+      },
       logger,
       metrics,
     });
@@ -114,7 +146,7 @@ export async function startIndexer(config: IndexerConfig, deps: IndexerDeps = {}
     if (!address || typeof address === 'string') throw new IndexerError('INTERNAL', 'server has no TCP address');
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     logger.info({ url: `http://${host}:${address.port}`, db: database.kind }, 'indexer ready');
-    return { url: `http://${host}:${address.port}`, database, store, follower, close };
+    return { url: `http://${host}:${address.port}`, database, store, follower, metadata, close };
   } catch (err) {
     await close();
     throw err;

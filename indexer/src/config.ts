@@ -21,6 +21,17 @@ const IndexerEnv = z.object({
    * head as finalized, so the dev chain needs a depth to have a pending window at all.
    */
   INDEXER_FINALITY_DEPTH: z.coerce.number().int().min(0).default(0),
+  /**
+   * Trustless IPFS gateway stream metadata is fetched from (raw blocks, verified against their CIDs): a signaling
+   * node (`/ipfs/:cid`) or Kubo's gateway. Unset: metadata is not fetched.
+   */
+  IPFS_GATEWAY_URL: optional(z.url({ protocol: /^https?$/ })),
+  /** Time limit of one metadata document fetch (all its blocks). */
+  IPFS_GATEWAY_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  /** First retry delay after an unavailable metadata fetch; doubles per attempt up to METADATA_RETRY_MAX_MS. */
+  METADATA_RETRY_MIN_MS: z.coerce.number().int().positive().default(5_000),
+  /** Longest delay between two fetch attempts of the same metadata CID. */
+  METADATA_RETRY_MAX_MS: z.coerce.number().int().positive().default(3_600_000),
   /** Address format of stored and returned addresses (42: generic Substrate, as dev wallets use). */
   SS58_PREFIX: z.coerce.number().int().min(0).max(16383).default(42),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

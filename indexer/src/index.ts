@@ -9,6 +9,7 @@ export {
   MIGRATIONS_FOLDER,
   openDatabase,
 } from './db/database.ts';
+export { type MetadataFailure, MetadataStore } from './db/MetadataStore.ts';
 export {
   type AssetAmounts,
   type Bucket,
@@ -27,4 +28,12 @@ export { type ChainView, Follower, type FollowerOptions } from './follower/Follo
 export { buildServer, type ServerDeps } from './http/server.ts';
 export { type Indexer, type IndexerDeps, startIndexer } from './Indexer.ts';
 export { createLogger } from './logger.ts';
+export {
+  METADATA_FETCH_ERRORS,
+  MetadataFetchError,
+  type MetadataFetchErrorCode,
+} from './metadata/errors.ts';
+export { type FetchedMetadata, fetchMetadataDocument } from './metadata/fetchMetadataDocument.ts';
+export { GatewayBlockstore, type GatewayBlockstoreOptions } from './metadata/GatewayBlockstore.ts';
+export { MetadataFetcher, type MetadataFetcherOptions } from './metadata/MetadataFetcher.ts';
 export { IndexerMetrics } from './metrics.ts';

@@ -40,6 +40,12 @@ export class IndexerMetrics {
     buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [this.registry],
   });
+  readonly metadataFetches = new Counter({
+    name: 'indexer_metadata_fetches_total',
+    help: 'Stream metadata fetch attempts, by outcome (fetched, invalid, unavailable)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
   readonly syncErrors = new Counter({
     name: 'indexer_sync_errors_total',
     help: 'Failed sync rounds (retried)',

@@ -1,4 +1,5 @@
 import { authModule } from './auth/AuthModule.ts';
+import { ipfsGatewayModule } from './ipfs/gatewayModule.ts';
 import { ledgerModule } from './ledger/ledgerModule.ts';
 import { publishingModule } from './publishing/PublishingModule.ts';
 import type { SignalingModuleFactory } from './SignalingContext.ts';
@@ -15,4 +16,5 @@ export const SIGNALING_MODULES: readonly SignalingModuleFactory[] = [
   publishingModule(),
   ledgerModule,
   viewersModule(),
+  ipfsGatewayModule,
 ];

@@ -40,12 +40,18 @@ export interface StreamView {
   blockNumber: number;
   blockHash: string;
   status: 'pending' | 'final';
+  /** `pending` until the first fetch attempt, then the fetcher's outcome. */
+  metadataStatus: 'pending' | 'fetched' | 'invalid' | 'unavailable';
+  /** Why the metadata is invalid or unavailable (stable code and message); null otherwise. */
+  metadataError: { code: string; message: string; attempts: number; nextAttemptAt: Date | null } | null;
   metadata: {
     title: string | null;
     pricePerSecond: bigint | null;
     asset: string | null;
+    /** The creator named in the metadata. */
+    creator: string | null;
     /** The creator named in the metadata is the account that announced the stream. */
-    verified: boolean;
+    creatorMatches: boolean;
     document: unknown;
   } | null;
 }
@@ -209,14 +215,25 @@ function toStreamView(row: {
     blockNumber: stream.blockNumber,
     blockHash: stream.blockHash,
     status: stream.status,
+    metadataStatus: meta?.state ?? 'pending',
+    metadataError:
+      meta && meta.state !== 'fetched'
+        ? {
+            code: meta.errorCode ?? 'UNKNOWN',
+            message: meta.error ?? '',
+            attempts: meta.attempts,
+            nextAttemptAt: meta.nextAttemptAt,
+          }
+        : null,
     metadata:
-      meta?.metadata == null
+      meta?.state !== 'fetched'
         ? null
         : {
             title: meta.title,
             pricePerSecond: meta.pricePerSecond,
             asset: meta.asset,
-            verified: meta.creator === stream.creator,
+            creator: meta.creator,
+            creatorMatches: meta.creator === stream.creator,
             document: meta.metadata,
           },
   };

@@ -7,6 +7,12 @@ export const rowStatus = pgEnum('row_status', ['pending', 'final']);
 /** What a `sessions` row records: the wallet funding a session account, or the session account sweeping back. */
 export const sessionEventKind = pgEnum('session_event_kind', ['fund', 'refund']);
 
+/**
+ * Outcome of fetching a metadata CID: `fetched` (valid document), `invalid` (verified content that is not a valid
+ * document; never retried), `unavailable` (not obtained or not verifiable yet; retried with back-off).
+ */
+export const metadataState = pgEnum('metadata_state', ['fetched', 'invalid', 'unavailable']);
+
 /** Money: planck, exact, up to 39 digits (u128 fits). */
 const planck = (name: string) => numeric(name, { precision: 39, scale: 0, mode: 'bigint' });
 
@@ -52,21 +58,31 @@ export const streams = pgTable(
   ],
 );
 
-/** Stream metadata fetched from IPFS; keyed by CID because content at a CID never changes. */
-export const streamMetadata = pgTable('stream_metadata', {
-  cid: text('cid').primaryKey(),
-  /** The validated metadata JSON; null while not fetched or when invalid. */
-  metadata: jsonb('metadata'),
-  title: text('title'),
-  /** Creator named inside the metadata; a stream is verified when it equals the announcing account. */
-  creator: text('creator'),
-  pricePerSecond: planck('price_per_second'),
-  /** `native` or an assets-pallet id as a decimal string. */
-  asset: text('asset'),
-  attempts: integer('attempts').notNull().default(0),
-  error: text('error'),
-  fetchedAt: timestamp('fetched_at', { withTimezone: true, mode: 'date' }),
-});
+/** Stream metadata fetched from IPFS; keyed by CID because content at a CID never changes. No row: not tried yet. */
+export const streamMetadata = pgTable(
+  'stream_metadata',
+  {
+    cid: text('cid').primaryKey(),
+    state: metadataState('state').notNull(),
+    /** The validated metadata document (as stored on IPFS); null unless fetched. */
+    metadata: jsonb('metadata'),
+    title: text('title'),
+    /** Creator named inside the metadata (in the indexer's SS58 format); compared with the announcing account. */
+    creator: text('creator'),
+    pricePerSecond: planck('price_per_second'),
+    /** `native` or an assets-pallet id as a decimal string. */
+    asset: text('asset'),
+    attempts: integer('attempts').notNull().default(0),
+    /** Stable code of the last failure (e.g. `BLOCK_MISMATCH`, `METADATA_INVALID`); null once fetched. */
+    errorCode: text('error_code'),
+    error: text('error'),
+    lastAttemptAt: timestamp('last_attempt_at', { withTimezone: true, mode: 'date' }),
+    /** When an `unavailable` CID is tried again; null for final states. */
+    nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true, mode: 'date' }),
+    fetchedAt: timestamp('fetched_at', { withTimezone: true, mode: 'date' }),
+  },
+  (t) => [index('stream_metadata_retry_idx').on(t.state, t.nextAttemptAt)],
+);
 
 /** Session budget movements: fundings (`ps1:fund`) and refunds (`transferAll` back to the wallet). */
 export const sessions = pgTable(

@@ -37,6 +37,10 @@ function streamJson(s: StreamView) {
   return {
     ...s,
     announcedAt: s.announcedAt.toISOString(),
+    metadataError: s.metadataError && {
+      ...s.metadataError,
+      nextAttemptAt: s.metadataError.nextAttemptAt?.toISOString() ?? null,
+    },
     metadata: s.metadata && { ...s.metadata, pricePerSecond: s.metadata.pricePerSecond?.toString() ?? null },
   };
 }

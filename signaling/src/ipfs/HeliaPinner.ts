@@ -12,7 +12,13 @@ import { encodeCanonicalJson } from './canonicalJson.ts';
 import { toCid } from './cidInput.ts';
 import { IpfsError } from './errors.ts';
 import { OperationGate } from './OperationGate.ts';
-import { type CatOptions, DEFAULT_CAT_MAX_BYTES, type OperationOptions, type Pinner } from './Pinner.ts';
+import {
+  type CatOptions,
+  DEFAULT_BLOCK_MAX_BYTES,
+  DEFAULT_CAT_MAX_BYTES,
+  type OperationOptions,
+  type Pinner,
+} from './Pinner.ts';
 import { readAll } from './readAll.ts';
 import { kuboImportOptions } from './unixfsLayout.ts';
 
@@ -101,6 +107,22 @@ class HeliaPinner implements Pinner {
             `file ${cid}`,
             signal,
           );
+        } catch (err) {
+          throw mapHeliaError(err, cid);
+        }
+      },
+      options,
+    );
+  }
+
+  getBlock(input: CID | string, options: CatOptions = {}): Promise<Uint8Array> {
+    const maxBytes = options.maxBytes ?? DEFAULT_BLOCK_MAX_BYTES;
+    return this.#gate.run(
+      'getBlock',
+      async (signal) => {
+        const cid = toCid(input);
+        try {
+          return await readAll(this.helia.blockstore.get(cid, { offline: true }), maxBytes, `block ${cid}`, signal);
         } catch (err) {
           throw mapHeliaError(err, cid);
         }

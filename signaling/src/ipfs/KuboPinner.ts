@@ -4,7 +4,13 @@ import { encodeCanonicalJson } from './canonicalJson.ts';
 import { toCid } from './cidInput.ts';
 import { IpfsError } from './errors.ts';
 import { OperationGate } from './OperationGate.ts';
-import { type CatOptions, DEFAULT_CAT_MAX_BYTES, type OperationOptions, type Pinner } from './Pinner.ts';
+import {
+  type CatOptions,
+  DEFAULT_BLOCK_MAX_BYTES,
+  DEFAULT_CAT_MAX_BYTES,
+  type OperationOptions,
+  type Pinner,
+} from './Pinner.ts';
 import { readAll } from './readAll.ts';
 import { KUBO_ADD_PARAMS } from './unixfsLayout.ts';
 
@@ -53,6 +59,25 @@ class KuboPinner implements Pinner {
       async (signal) => {
         const cid = toCid(input);
         return readAll(this.client.cat(cid, { length: maxBytes + 1, signal }), maxBytes, `file ${cid}`);
+      },
+      options,
+    );
+  }
+
+  getBlock(input: CID | string, options: CatOptions = {}): Promise<Uint8Array> {
+    const maxBytes = options.maxBytes ?? DEFAULT_BLOCK_MAX_BYTES;
+    return this.#run(
+      'getBlock',
+      async (signal) => {
+        const cid = toCid(input);
+        // Kubo's global `offline` option (every option becomes a query parameter): answer from the local
+        // repository instead of searching the network.
+        const offline = { offline: true };
+        const local = { signal, ...offline };
+        // block/get buffers the whole block, so the size is checked first.
+        const { size } = await this.client.block.stat(cid, local);
+        if (size > maxBytes) throw new IpfsError('IPFS_TOO_LARGE', `block ${cid} is larger than ${maxBytes} bytes`);
+        return this.client.block.get(cid, local);
       },
       options,
     );

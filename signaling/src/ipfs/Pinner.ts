@@ -15,6 +15,9 @@ export interface CatOptions extends OperationOptions {
 /** Default `CatOptions.maxBytes`. */
 export const DEFAULT_CAT_MAX_BYTES = 16 * 1024 * 1024;
 
+/** Default size limit of `Pinner.getBlock`: the largest block peers exchange (Bitswap's 2 MiB). */
+export const DEFAULT_BLOCK_MAX_BYTES = 2 * 1024 * 1024;
+
 /** Content-addressed storage with pins; both backends produce Kubo-compatible CIDv1s. */
 export interface Pinner {
   /** Which backend this is. */
@@ -25,6 +28,11 @@ export interface Pinner {
   addJson(value: unknown, options?: OperationOptions): Promise<CID>;
   /** Reads a whole UnixFS file. */
   cat(cid: CID | string, options?: CatOptions): Promise<Uint8Array>;
+  /**
+   * Reads one raw block from the node's own storage, never from the network: IPFS_NOT_FOUND when absent,
+   * IPFS_TOO_LARGE above `maxBytes` (default DEFAULT_BLOCK_MAX_BYTES).
+   */
+  getBlock(cid: CID | string, options?: CatOptions): Promise<Uint8Array>;
   /** Pins a DAG recursively (idempotent). */
   pin(cid: CID | string, options?: OperationOptions): Promise<void>;
   /** True when the block is pinned, directly or as part of a pinned DAG. */
