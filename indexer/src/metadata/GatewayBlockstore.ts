@@ -84,14 +84,18 @@ export class GatewayBlockstore {
     }
     const parts: Uint8Array[] = [];
     let size = 0;
+    // A reader rather than `for await`: the DOM typings (the dapp type-checks this file too) lack the async iterator.
+    const reader = res.body?.getReader();
     try {
-      for await (const chunk of res.body ?? []) {
-        size += chunk.byteLength;
+      for (;;) {
+        const chunk = reader ? await reader.read() : { done: true as const, value: undefined };
+        if (chunk.done) break;
+        size += chunk.value.byteLength;
         if (size > this.#maxBlockBytes) {
-          await res.body?.cancel().catch(() => {});
+          await reader?.cancel().catch(() => {});
           throw new MetadataFetchError('BLOCK_TOO_LARGE', `${cid} is over ${this.#maxBlockBytes} bytes`);
         }
-        parts.push(chunk);
+        parts.push(chunk.value);
       }
     } catch (err) {
       if (err instanceof MetadataFetchError) throw err;
