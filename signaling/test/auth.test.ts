@@ -1,75 +1,40 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import {
-  buildSignInMessage,
-  type ChainClient,
-  connect,
-  type DevChain,
-  startDevChain,
-} from '@persecond/contracts-client';
-import { loadSfuConfig, Sfu } from '@persecond/sfu';
-import { Keyring } from '@polkadot/keyring';
+import { buildSignInMessage } from '@persecond/contracts-client';
 import type { KeyringPair } from '@polkadot/keyring/types';
-import { stringToU8a, u8aToHex, u8aWrapBytes } from '@polkadot/util';
-import { cryptoWaitReady } from '@polkadot/util-crypto';
-import { createClient } from 'redis';
 import { io as connectSocket, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sameAccount } from '../src/accounts.ts';
 import { authModule } from '../src/auth/AuthModule.ts';
 import { loadAuthConfig } from '../src/auth/config.ts';
-import {
-  createPinner,
-  createSignalingServer,
-  loadSignalingConfig,
-  type Pinner,
-  type SignalingServer,
-} from '../src/index.ts';
-
-interface Json {
-  ok: boolean;
-  code?: string;
-  details?: Record<string, string>;
-  [key: string]: unknown;
-}
+import type { SignalingServer } from '../src/index.ts';
+import { devWallets, type Json, request, signMessage, verifySignIn } from './support/clients.ts';
+import { deleteRedisKeys } from './support/redisKeys.ts';
+import { type SignalingStack, startSignalingStack } from './support/signalingStack.ts';
 
 const post = async (url: string, body: unknown, headers: Record<string, string> = {}) => {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
-    body: JSON.stringify(body),
-  });
-  return { status: res.status, body: (await res.json()) as Json, setCookie: res.headers.get('set-cookie') };
+  const res = await request(url, { body, headers });
+  return { ...res, setCookie: res.headers.get('set-cookie') };
 };
 
 const REDIS_URL = process.env.REDIS_URL;
 
 describe('auth module: sign-in with Substrate', () => {
-  let chain: DevChain;
-  let client: ChainClient;
-  let sfu: Sfu;
-  let pinner: Pinner;
+  let stack: SignalingStack;
   let server: SignalingServer;
   let limited: SignalingServer;
   let alice: KeyringPair;
   let bob: KeyringPair;
   const sockets: Socket[] = [];
-  const ipfsDir = mkdtempSync(join(tmpdir(), 'persecond-ipfs-'));
 
   const nonceFor = async (address: string, base = server.url) => {
     const res = await post(`${base}/v1/auth/nonce`, { address });
     expect(res.status).toBe(200);
     return res.body as Json & { message: string; nonce: string; expiresAt: string };
   };
-  const signRaw = (pair: KeyringPair, message: string, wrap = true) =>
-    u8aToHex(pair.sign(wrap ? u8aWrapBytes(stringToU8a(message)) : stringToU8a(message)));
   const signIn = async (pair: KeyringPair) => {
-    const { message } = await nonceFor(pair.address);
-    const res = await post(`${server.url}/v1/auth/verify`, { message, signature: signRaw(pair, message) });
+    const res = await verifySignIn(server.url, pair);
     expect(res.body).toMatchObject({ ok: true });
-    return res;
+    return { ...res, setCookie: res.headers.get('set-cookie') };
   };
   const open = (opts: Parameters<typeof connectSocket>[1] = {}) => {
     const socket = connectSocket(server.url, { transports: ['websocket'], reconnection: false, ...opts });
@@ -83,47 +48,28 @@ describe('auth module: sign-in with Substrate', () => {
     });
 
   beforeAll(async () => {
-    await cryptoWaitReady();
-    const keyring = new Keyring({ type: 'sr25519', ss58Format: 42 });
-    alice = keyring.addFromUri('//Alice');
-    bob = keyring.addFromUri('//Bob');
-    chain = await startDevChain();
-    client = await connect(chain.wsUrl);
-    pinner = await createPinner({ backend: 'helia', dir: ipfsDir });
-    sfu = await Sfu.create(loadSfuConfig({ SFU_NUM_WORKERS: '1', LOG_LEVEL: 'silent' }));
-    const config = loadSignalingConfig({ PORT: '0', LOG_LEVEL: 'silent' });
-    server = await createSignalingServer(config, {
-      sfu,
-      pinner,
-      chain: client,
-      modules: [authModule(loadAuthConfig({ SIWS_NONCE_TTL_SECONDS: '60' }))],
-      // Echoes the socket's signed-in address: proves the middleware opened the router's gate.
-      handlers: { 'rtc:capabilities': async (socket) => ({ routerRtpCapabilities: socket.data.address }) },
+    ({ alice, bob } = await devWallets());
+    stack = await startSignalingStack({
+      server: {
+        modules: [authModule(loadAuthConfig({ SIWS_NONCE_TTL_SECONDS: '60' }))],
+        // Echoes the socket's signed-in address: proves the middleware opened the router's gate.
+        handlers: { 'rtc:capabilities': async (socket) => ({ routerRtpCapabilities: socket.data.address }) },
+      },
     });
-    limited = await createSignalingServer(config, {
-      sfu,
-      pinner,
-      chain: client,
-      modules: [authModule(loadAuthConfig({ AUTH_RATE_LIMIT_MAX: '3' }))],
-    });
+    server = stack.server;
+    limited = await stack.startServer({ modules: [authModule(loadAuthConfig({ AUTH_RATE_LIMIT_MAX: '3' }))] });
   });
 
   afterAll(async () => {
     for (const s of sockets) s.close();
-    await server?.close();
-    await limited?.close();
-    await sfu?.close();
-    await pinner?.close();
-    await client?.close();
-    await chain?.close();
-    rmSync(ipfsDir, { recursive: true, force: true });
+    await stack?.close();
   });
 
   it('issues a SIWS message bound to the chain, the domain and a fresh nonce', async () => {
     const a = await nonceFor(alice.address);
     const b = await nonceFor(alice.address);
     expect(a.nonce).not.toBe(b.nonce);
-    expect(a.message).toContain(`Chain ID: ${client.facts.genesisHash}`);
+    expect(a.message).toContain(`Chain ID: ${stack.client.facts.genesisHash}`);
     expect(a.message.startsWith('127.0.0.1:5173 wants you to sign in with your Substrate account:')).toBe(true);
     expect(a.message).toContain(`Nonce: ${a.nonce}`);
     expect(a.message).toContain(alice.address);
@@ -150,7 +96,7 @@ describe('auth module: sign-in with Substrate', () => {
 
   it('signs in with a signature over the raw message', async () => {
     const { message } = await nonceFor(bob.address);
-    const res = await post(`${server.url}/v1/auth/verify`, { message, signature: signRaw(bob, message, false) });
+    const res = await post(`${server.url}/v1/auth/verify`, { message, signature: signMessage(bob, message, false) });
     expect(res.status).toBe(200);
     expect(sameAccount(res.body.address as string, bob.address)).toBe(true);
   });
@@ -188,7 +134,7 @@ describe('auth module: sign-in with Substrate', () => {
 
   it('refuses a replayed nonce with NONCE_INVALID', async () => {
     const { message } = await nonceFor(alice.address);
-    const signature = signRaw(alice, message);
+    const signature = signMessage(alice, message);
     expect((await post(`${server.url}/v1/auth/verify`, { message, signature })).status).toBe(200);
     const replay = await post(`${server.url}/v1/auth/verify`, { message, signature });
     expect(replay.status).toBe(401);
@@ -202,12 +148,12 @@ describe('auth module: sign-in with Substrate', () => {
       domain: '127.0.0.1:5173',
       address: alice.address,
       uri: 'http://127.0.0.1:5173',
-      genesisHash: client.facts.genesisHash,
+      genesisHash: stack.client.facts.genesisHash,
       nonce,
       issuedAt: new Date(now - 10 * 60_000),
       expiresAt: new Date(now - 5 * 60_000),
     });
-    const res = await post(`${server.url}/v1/auth/verify`, { message, signature: signRaw(alice, message) });
+    const res = await post(`${server.url}/v1/auth/verify`, { message, signature: signMessage(alice, message) });
     expect(res.status).toBe(401);
     expect(res.body).toMatchObject({ ok: false, code: 'NONCE_INVALID', details: { reason: 'expired' } });
   });
@@ -222,12 +168,12 @@ describe('auth module: sign-in with Substrate', () => {
     const wrongDomain = buildSignInMessage({
       ...fields,
       domain: 'evil.example',
-      genesisHash: client.facts.genesisHash,
+      genesisHash: stack.client.facts.genesisHash,
       nonce: (await nonceFor(alice.address)).nonce,
     });
     const a = await post(`${server.url}/v1/auth/verify`, {
       message: wrongDomain,
-      signature: signRaw(alice, wrongDomain),
+      signature: signMessage(alice, wrongDomain),
     });
     expect(a.body).toMatchObject({ ok: false, code: 'SIGNATURE_INVALID', details: { reason: 'wrong-domain' } });
 
@@ -239,19 +185,19 @@ describe('auth module: sign-in with Substrate', () => {
     });
     const b = await post(`${server.url}/v1/auth/verify`, {
       message: wrongChain,
-      signature: signRaw(alice, wrongChain),
+      signature: signMessage(alice, wrongChain),
     });
     expect(b.body).toMatchObject({ ok: false, code: 'SIGNATURE_INVALID', details: { reason: 'wrong-chain' } });
   });
 
   it('refuses a tampered signature or another signer, without burning the nonce', async () => {
     const { message } = await nonceFor(alice.address);
-    const signature = signRaw(alice, message);
+    const signature = signMessage(alice, message);
     const flipped = `${signature.slice(0, 10)}${signature[10] === '0' ? '1' : '0'}${signature.slice(11)}`;
     const tampered = await post(`${server.url}/v1/auth/verify`, { message, signature: flipped });
     expect(tampered.status).toBe(401);
     expect(tampered.body).toMatchObject({ ok: false, code: 'SIGNATURE_INVALID' });
-    const byBob = await post(`${server.url}/v1/auth/verify`, { message, signature: signRaw(bob, message) });
+    const byBob = await post(`${server.url}/v1/auth/verify`, { message, signature: signMessage(bob, message) });
     expect(byBob.body).toMatchObject({ ok: false, code: 'SIGNATURE_INVALID' });
     expect((await post(`${server.url}/v1/auth/verify`, { message, signature })).body).toMatchObject({ ok: true });
   });
@@ -325,24 +271,16 @@ describe('auth module: sign-in with Substrate', () => {
 
   it.skipIf(!REDIS_URL)('shares single-use nonces between nodes through Redis', async () => {
     const prefix = `persecond:test:${randomUUID()}:`;
-    const env = { PORT: '0', LOG_LEVEL: 'silent', REDIS_URL, REDIS_STREAM: `${prefix}socket.io` };
+    const env = { REDIS_URL, REDIS_STREAM: `${prefix}socket.io` };
     const auth = { SESSION_SECRET: randomUUID() + randomUUID(), AUTH_REDIS_PREFIX: prefix };
     const nodes: SignalingServer[] = [];
-    const redis = createClient({ url: REDIS_URL });
     try {
       for (let i = 0; i < 2; i++) {
-        nodes.push(
-          await createSignalingServer(loadSignalingConfig(env), {
-            sfu,
-            pinner,
-            chain: client,
-            modules: [authModule(loadAuthConfig(auth))],
-          }),
-        );
+        nodes.push(await stack.startServer({ modules: [authModule(loadAuthConfig(auth))] }, env));
       }
       const [a, b] = nodes as [SignalingServer, SignalingServer];
       const { message } = await nonceFor(alice.address, a.url);
-      const signature = signRaw(alice, message);
+      const signature = signMessage(alice, message);
       const onB = await post(`${b.url}/v1/auth/verify`, { message, signature });
       expect(onB.body).toMatchObject({ ok: true });
       const replayOnA = await post(`${a.url}/v1/auth/verify`, { message, signature });
@@ -354,10 +292,7 @@ describe('auth module: sign-in with Substrate', () => {
       expect(await session.json()).toMatchObject({ ok: true, address: onB.body.address });
     } finally {
       for (const node of nodes) await node.close();
-      await redis.connect();
-      const keys = await redis.keys(`${prefix}*`);
-      if (keys.length > 0) await redis.del(keys);
-      await redis.quit();
+      await deleteRedisKeys(REDIS_URL as string, prefix);
     }
   });
 });

@@ -1,30 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { type ChainClient, connect, type DevChain, startDevChain, TxSubmitter } from '@persecond/contracts-client';
-import { loadSfuConfig, Sfu } from '@persecond/sfu';
-import { Keyring } from '@polkadot/keyring';
 import type { KeyringPair } from '@polkadot/keyring/types';
-import { cryptoWaitReady } from '@polkadot/util-crypto';
-import { createClient } from 'redis';
 import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { sameAccount } from '../src/accounts.ts';
 import { authModule } from '../src/auth/AuthModule.ts';
 import { loadAuthConfig } from '../src/auth/config.ts';
-import {
-  createPinner,
-  createSignalingServer,
-  loadSignalingConfig,
-  type Pinner,
-  type SignalingServer,
-  type StreamSummary,
-} from '../src/index.ts';
+import type { SignalingServer, StreamSummary } from '../src/index.ts';
 import { fetchStreamMetadata } from '../src/metadata/streamMetadataPinning.ts';
 import { loadStreamsConfig } from '../src/streams/config.ts';
 import { type StreamDetails, type StreamsModule, streamRoom, streamsModule } from '../src/streams/StreamsModule.ts';
-import { type Json, openSocket, request, signIn } from './support/clients.ts';
+import { devWallets, type Json, openSocket, request, signIn } from './support/clients.ts';
+import { deleteRedisKeys } from './support/redisKeys.ts';
+import { type SignalingStack, startSignalingStack } from './support/signalingStack.ts';
 
 const REDIS_URL = process.env.REDIS_URL;
 
@@ -35,11 +22,7 @@ interface Created extends Json {
 }
 
 describe('streams module: create, announce on chain, go live, end', () => {
-  let chain: DevChain;
-  let client: ChainClient;
-  let submitter: TxSubmitter;
-  let sfu: Sfu;
-  let pinner: Pinner;
+  let stack: SignalingStack;
   let server: SignalingServer;
   let alice: KeyringPair;
   let bob: KeyringPair;
@@ -48,7 +31,6 @@ describe('streams module: create, announce on chain, go live, end', () => {
   let aliceSocket: Socket;
   let bobSocket: Socket;
   const sockets: Socket[] = [];
-  const ipfsDir = mkdtempSync(join(tmpdir(), 'persecond-ipfs-'));
   const secret = randomUUID() + randomUUID();
 
   const open = async (base: string, token: string): Promise<Socket> => {
@@ -71,8 +53,8 @@ describe('streams module: create, announce on chain, go live, end', () => {
     return res.body as Created;
   };
   const announce = async (created: Created, signer: KeyringPair) => {
-    const result = await submitter.submit(
-      client.api.tx(client.api.createType('Call', created.announcement.callData)),
+    const result = await stack.submitter.submit(
+      stack.client.api.tx(stack.client.api.createType('Call', created.announcement.callData)),
       signer,
     );
     expect(result.ok).toBe(true);
@@ -92,21 +74,13 @@ describe('streams module: create, announce on chain, go live, end', () => {
   const directory = async (base: string) => (await request(`${base}/v1/streams`)).body.streams as StreamSummary[];
 
   beforeAll(async () => {
-    await cryptoWaitReady();
-    const keyring = new Keyring({ type: 'sr25519', ss58Format: 42 });
-    alice = keyring.addFromUri('//Alice');
-    bob = keyring.addFromUri('//Bob');
-    chain = await startDevChain();
-    client = await connect(chain.wsUrl);
-    submitter = new TxSubmitter(client.api);
-    pinner = await createPinner({ backend: 'helia', dir: ipfsDir });
-    sfu = await Sfu.create(loadSfuConfig({ SFU_NUM_WORKERS: '1', LOG_LEVEL: 'silent' }));
-    server = await createSignalingServer(loadSignalingConfig({ PORT: '0', LOG_LEVEL: 'silent' }), {
-      sfu,
-      pinner,
-      chain: client,
-      modules: [authModule(loadAuthConfig({ SESSION_SECRET: secret })), streamsModule(loadStreamsConfig({}))],
+    ({ alice, bob } = await devWallets());
+    stack = await startSignalingStack({
+      server: {
+        modules: [authModule(loadAuthConfig({ SESSION_SECRET: secret })), streamsModule(loadStreamsConfig({}))],
+      },
     });
+    server = stack.server;
     aliceToken = await signIn(server.url, alice);
     bobToken = await signIn(server.url, bob);
     aliceSocket = await open(server.url, aliceToken);
@@ -115,12 +89,7 @@ describe('streams module: create, announce on chain, go live, end', () => {
 
   afterAll(async () => {
     for (const s of sockets) s.close();
-    await server?.close();
-    await sfu?.close();
-    await pinner?.close();
-    await client?.close();
-    await chain?.close();
-    rmSync(ipfsDir, { recursive: true, force: true });
+    await stack?.close();
   });
 
   it('refuses to create a stream without a session or with a bad body', async () => {
@@ -148,14 +117,19 @@ describe('streams module: create, announce on chain, go live, end', () => {
   });
 
   it('pins the metadata and returns the announcement call for the wallet to sign', async () => {
-    const created = await create(server.url, aliceToken, { asset: chain.asset.id });
+    const created = await create(server.url, aliceToken, { asset: stack.chain.asset.id });
     expect(created.streamId).toMatch(/^[A-Za-z0-9_-]{16}$/);
-    const meta = await fetchStreamMetadata(pinner, created.metadataCid);
-    expect(meta).toMatchObject({ version: 1, title: 'Morning jam', pricePerSecond: 1_000_000n, asset: chain.asset.id });
+    const meta = await fetchStreamMetadata(stack.pinner, created.metadataCid);
+    expect(meta).toMatchObject({
+      version: 1,
+      title: 'Morning jam',
+      pricePerSecond: 1_000_000n,
+      asset: stack.chain.asset.id,
+    });
     expect(sameAccount(meta.creator, alice.address)).toBe(true);
-    expect(await pinner.isPinned(created.metadataCid)).toBe(true);
+    expect(await stack.pinner.isPinned(created.metadataCid)).toBe(true);
 
-    const call = client.api.createType('Call', created.announcement.callData);
+    const call = stack.client.api.createType('Call', created.announcement.callData);
     expect(`${call.section}.${call.method}`).toBe('utility.batchAll');
     const inner = (call.args[0] as unknown as { section: string; method: string; args: { toUtf8(): string }[] }[])[0];
     expect(`${inner?.section}.${inner?.method}`).toBe('system.remarkWithEvent');
@@ -213,9 +187,9 @@ describe('streams module: create, announce on chain, go live, end', () => {
       ok: false,
       code: 'STREAM_NOT_FOUND',
     });
-    expect(sfu.getRoom(streamId)).toBeUndefined();
+    expect(stack.sfu.getRoom(streamId)).toBeUndefined();
     expect(await aliceSocket.emitWithAck('stream:goLive', { streamId })).toEqual({ ok: true, streamId });
-    expect(sfu.getRoom(streamId)).toBeDefined();
+    expect(stack.sfu.getRoom(streamId)).toBeDefined();
 
     const streams = server.modules.get('streams') as StreamsModule;
     expect(await streams.adjustViewers(streamId, 2)).toBe(2);
@@ -229,7 +203,7 @@ describe('streams module: create, announce on chain, go live, end', () => {
     expect(await bobSocket.emitWithAck('stream:end', { streamId })).toMatchObject({ ok: false, code: 'NOT_CREATOR' });
     expect(await aliceSocket.emitWithAck('stream:end', { streamId })).toEqual({ ok: true, streamId });
     await expect(ended).resolves.toEqual({ streamId });
-    expect(sfu.getRoom(streamId)).toBeUndefined();
+    expect(stack.sfu.getRoom(streamId)).toBeUndefined();
     expect((await directory(server.url)).map((s) => s.streamId)).not.toContain(streamId);
     expect((await details(server.url, streamId)).body).toMatchObject({ ok: true, stream: { status: 'ended' } });
     expect(await aliceSocket.emitWithAck('stream:goLive', { streamId })).toMatchObject({
@@ -241,22 +215,21 @@ describe('streams module: create, announce on chain, go live, end', () => {
 
   it.skipIf(!REDIS_URL)('shares the directory and viewer counts between two nodes through Redis', async () => {
     const prefix = `persecond:test:${randomUUID()}:`;
-    const env = { PORT: '0', LOG_LEVEL: 'silent', REDIS_URL, REDIS_STREAM: `${prefix}socket.io` };
+    const env = { REDIS_URL, REDIS_STREAM: `${prefix}socket.io` };
     const nodes: SignalingServer[] = [];
     const clients: Socket[] = [];
-    const redis = createClient({ url: REDIS_URL });
     try {
       for (let i = 0; i < 2; i++) {
         nodes.push(
-          await createSignalingServer(loadSignalingConfig(env), {
-            sfu,
-            pinner,
-            chain: client,
-            modules: [
-              authModule(loadAuthConfig({ SESSION_SECRET: secret, AUTH_REDIS_PREFIX: prefix })),
-              streamsModule(loadStreamsConfig({ STREAMS_REDIS_PREFIX: prefix })),
-            ],
-          }),
+          await stack.startServer(
+            {
+              modules: [
+                authModule(loadAuthConfig({ SESSION_SECRET: secret, AUTH_REDIS_PREFIX: prefix })),
+                streamsModule(loadStreamsConfig({ STREAMS_REDIS_PREFIX: prefix })),
+              ],
+            },
+            env,
+          ),
         );
       }
       const [a, b] = nodes as [SignalingServer, SignalingServer];
@@ -283,19 +256,19 @@ describe('streams module: create, announce on chain, go live, end', () => {
       const ended = new Promise((resolve) => viewerOnA.once('stream:ended', resolve));
       const creatorOnB = await open(b.url, aliceToken);
       clients.push(creatorOnB);
-      expect(sfu.getRoom(created.streamId)).toBeDefined();
+      expect(stack.sfu.getRoom(created.streamId)).toBeDefined();
       expect(await creatorOnB.emitWithAck('stream:end', { streamId: created.streamId })).toMatchObject({ ok: true });
       await expect(ended).resolves.toEqual({ streamId: created.streamId });
-      await vi.waitFor(() => expect(sfu.getRoom(created.streamId)).toBeUndefined(), { timeout: 5_000, interval: 20 });
+      await vi.waitFor(() => expect(stack.sfu.getRoom(created.streamId)).toBeUndefined(), {
+        timeout: 5_000,
+        interval: 20,
+      });
       expect(await directory(a.url)).toEqual([]);
     } finally {
       // Clients first: with modules, the core's close() runs app.close() before io.close() and waits for open sockets.
       for (const c of clients) c.close();
       for (const node of nodes) await node.close();
-      await redis.connect();
-      const keys = await redis.keys(`${prefix}*`);
-      if (keys.length > 0) await redis.del(keys);
-      await redis.quit();
+      await deleteRedisKeys(REDIS_URL as string, prefix);
     }
   });
 });

@@ -1,18 +1,8 @@
-// Real peers for the viewer-flow tests: a creator publishing over its signaling socket (libwebrtc from @roamhq/wrtc driven by
-// mediasoup-client, as in sfu/test/helpers/peers.ts) and a viewer receiving over the signaling socket.
-import { createRequire } from 'node:module';
-import type * as Wrtc from '@roamhq/wrtc';
-import { Device } from 'mediasoup-client';
+// Real peers for the viewer-flow tests, driven through the signaling socket as the dapp drives them: a creator
+// publishing and a viewer receiving (libwebrtc in Node from sfu/test/helpers/nodeWebrtc.ts).
+import type { Device, types } from 'mediasoup-client';
 import type { Socket } from 'socket.io-client';
-
-const wrtc = createRequire(import.meta.url)('@roamhq/wrtc') as typeof Wrtc;
-Object.assign(globalThis, {
-  RTCPeerConnection: wrtc.RTCPeerConnection,
-  RTCSessionDescription: wrtc.RTCSessionDescription,
-  RTCIceCandidate: wrtc.RTCIceCandidate,
-  MediaStream: wrtc.MediaStream,
-  MediaStreamTrack: wrtc.MediaStreamTrack,
-});
+import { countFrames, loadDevice, type MediaKind, startTestMedia } from '../../sfu/test/helpers/nodeWebrtc.ts';
 
 /** An ack as the server sends it. */
 export interface AckJson {
@@ -35,11 +25,29 @@ export async function callOk(socket: Socket, event: string, payload: unknown): P
   return res;
 }
 
+/** Loads a device for the stream's router and opens a transport of `direction` connected through `rtc:*`. */
+async function openTransport(
+  socket: Socket,
+  streamId: string,
+  direction: 'send' | 'recv',
+): Promise<{ device: Device; transport: types.Transport }> {
+  const caps = await callOk(socket, 'rtc:capabilities', { streamId });
+  const device = await loadDevice(caps.routerRtpCapabilities);
+  const { transport: params } = (await callOk(socket, 'rtc:createTransport', { streamId, direction })) as {
+    transport: never;
+  } & AckJson;
+  const transport = direction === 'send' ? device.createSendTransport(params) : device.createRecvTransport(params);
+  transport.on('connect', ({ dtlsParameters }, ok, fail) => {
+    callOk(socket, 'rtc:connectTransport', { transportId: transport.id, dtlsParameters }).then(() => ok(), fail);
+  });
+  return { device, transport };
+}
+
 /** A creator sending a moving 320x240 VP8 picture and a 440 Hz tone into a room. */
 export interface Publisher {
   producerIds: string[];
   /** Starts sending a track of `kind` it does not send yet (e.g. the microphone after the camera). */
-  add(kind: 'audio' | 'video'): Promise<string>;
+  add(kind: MediaKind): Promise<string>;
   close(): void;
 }
 
@@ -47,52 +55,19 @@ export interface Publisher {
 export async function startPublisher(
   socket: Socket,
   streamId: string,
-  kinds: readonly ('audio' | 'video')[] = ['video', 'audio'],
+  kinds: readonly MediaKind[] = ['video', 'audio'],
 ): Promise<Publisher> {
-  const caps = await callOk(socket, 'rtc:capabilities', { streamId });
-  const device = new Device({ handlerName: 'Chrome111' });
-  await device.load({ routerRtpCapabilities: caps.routerRtpCapabilities as never });
-  const { transport } = (await callOk(socket, 'rtc:createTransport', { streamId, direction: 'send' })) as {
-    transport: never;
-  } & AckJson;
-  const send = device.createSendTransport(transport);
-  send.on('connect', ({ dtlsParameters }, ok, fail) => {
-    callOk(socket, 'rtc:connectTransport', { transportId: send.id, dtlsParameters }).then(() => ok(), fail);
-  });
+  const { transport: send } = await openTransport(socket, streamId, 'send');
   send.on('produce', ({ kind, rtpParameters }, ok, fail) => {
     callOk(socket, 'rtc:produce', { transportId: send.id, kind, rtpParameters }).then(
       (res) => ok({ id: res.producerId as string }),
       fail,
     );
   });
-  const w = 320;
-  const h = 240;
-  const video = new wrtc.nonstandard.RTCVideoSource();
-  const videoTrack = video.createTrack();
-  const frame = { width: w, height: h, data: new Uint8Array(w * h * 1.5) };
-  let n = 0;
-  const videoTimer = setInterval(() => {
-    n++;
-    for (let y = 0; y < h; y++) frame.data.fill((y + n * 4) & 0xff, y * w, (y + 1) * w);
-    video.onFrame(frame);
-  }, 33);
-  const audio = new wrtc.nonstandard.RTCAudioSource();
-  const audioTrack = audio.createTrack();
-  const samples = new Int16Array(480);
-  let phase = 0;
-  const audioTimer = setInterval(() => {
-    for (let k = 0; k < 2; k++) {
-      for (let i = 0; i < samples.length; i++)
-        samples[i] = Math.round(8000 * Math.sin((phase++ * 2 * Math.PI * 440) / 48000));
-      audio.onData({ samples, sampleRate: 48000, bitsPerSample: 16, channelCount: 1, numberOfFrames: 480 });
-    }
-  }, 20);
+  const media = startTestMedia();
   const producerIds: string[] = [];
-  const add = async (kind: 'audio' | 'video'): Promise<string> => {
-    const producer =
-      kind === 'video'
-        ? await send.produce({ track: videoTrack as never, encodings: [{ maxBitrate: 500_000 }] })
-        : await send.produce({ track: audioTrack as never });
+  const add = async (kind: MediaKind): Promise<string> => {
+    const producer = await media.produce(send, kind);
     producerIds.push(producer.id);
     return producer.id;
   };
@@ -101,11 +76,8 @@ export async function startPublisher(
     producerIds,
     add,
     close() {
-      clearInterval(videoTimer);
-      clearInterval(audioTimer);
       send.close();
-      videoTrack.stop();
-      audioTrack.stop();
+      media.stop();
     },
   };
 }
@@ -115,7 +87,7 @@ export interface RtcViewer {
   readonly frames: number;
   readonly audioFrames: number;
   /** Kinds of the consumers it received, in order. */
-  readonly kinds: readonly ('audio' | 'video')[];
+  readonly kinds: readonly MediaKind[];
   close(): void;
 }
 
@@ -128,43 +100,22 @@ export async function startRtcViewer(
   streamId: string,
   opts: { follow?: boolean } = {},
 ): Promise<RtcViewer> {
-  const caps = await callOk(socket, 'rtc:capabilities', { streamId });
-  const device = new Device({ handlerName: 'Chrome111' });
-  await device.load({ routerRtpCapabilities: caps.routerRtpCapabilities as never });
-  const { transport } = (await callOk(socket, 'rtc:createTransport', { streamId, direction: 'recv' })) as {
-    transport: never;
-  } & AckJson;
-  const recv = device.createRecvTransport(transport);
-  recv.on('connect', ({ dtlsParameters }, ok, fail) => {
-    callOk(socket, 'rtc:connectTransport', { transportId: recv.id, dtlsParameters }).then(() => ok(), fail);
-  });
+  const { device, transport: recv } = await openTransport(socket, streamId, 'recv');
   let frames = 0;
   let audioFrames = 0;
-  const kinds: ('audio' | 'video')[] = [];
+  const kinds: MediaKind[] = [];
   const sinks: { stop(): void }[] = [];
   let closed = false;
   const consumeAll = async (): Promise<void> => {
     const { consumers } = (await callOk(socket, 'rtc:consume', {
       transportId: recv.id,
       rtpCapabilities: device.rtpCapabilities,
-    })) as { consumers: { id: string; producerId: string; kind: 'audio' | 'video'; rtpParameters: never }[] } & AckJson;
+    })) as { consumers: { id: string; producerId: string; kind: MediaKind; rtpParameters: never }[] } & AckJson;
     for (const c of consumers) {
       if (closed) return;
       const consumer = await recv.consume(c);
       kinds.push(c.kind);
-      if (c.kind === 'video') {
-        const sink = new wrtc.nonstandard.RTCVideoSink(consumer.track as never);
-        sink.onframe = () => {
-          frames++;
-        };
-        sinks.push(sink);
-      } else {
-        const sink = new wrtc.nonstandard.RTCAudioSink(consumer.track as never);
-        sink.ondata = () => {
-          audioFrames++;
-        };
-        sinks.push(sink);
-      }
+      sinks.push(countFrames(consumer.track, c.kind, c.kind === 'video' ? () => frames++ : () => audioFrames++));
       await callOk(socket, 'rtc:resume', { consumerId: c.id });
     }
   };

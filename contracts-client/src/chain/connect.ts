@@ -33,7 +33,7 @@ export interface ConnectOptions {
   ss58?: number;
   /** Milliseconds between reconnect attempts after a WebSocket drop (default 1000). */
   reconnectMs?: number;
-  /** Give up the first connection after this many milliseconds (default 15000). */
+  /** Per-request timeout: an RPC call with no answer after this many milliseconds fails (default 15000). */
   timeoutMs?: number;
   /** Extra `section.method` calls the caller needs besides REQUIRED_CALLS. */
   requireCalls?: readonly string[];

@@ -16,8 +16,8 @@ import type { EventRecord } from '@polkadot/types/interfaces';
 export const SAMPLE_CID = 'bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy';
 
 /**
- * Signs and submits `txs` (one per signer) on a Manual-mode chain and seals blocks until each is in one (chopsticks
- * validates into its pool asynchronously, so a transaction can miss the first block). Resolves with each one's success.
+ * Signs and submits `txs` (one per signer) on a Manual-mode chain and seals blocks until each is in one (one that threw
+ * while being applied goes back to chopsticks' pool for the next block). Resolves with each one's success.
  * Transactions are immortal: a mortal one is anchored to the head the API last saw, which a `dev_setHead` may abandon.
  */
 export async function sealBlock(client: ChainClient, txs: Array<[Tx, KeyringPair]>): Promise<boolean[]> {
@@ -32,7 +32,9 @@ export async function sealBlock(client: ChainClient, txs: Array<[Tx, KeyringPair
     });
     const submitted = tx.signAndSend(signer, { nonce: -1, era: 0 }, ({ status, dispatchError }) => {
       if (status.isReady || status.isBroadcast) markReady();
-      if (status.isInBlock) {
+      // chopsticks reports Finalized 100 ms after InBlock, and polkadot.js drops the InBlock result (it switches to
+      // the newer status) when fetching that block's events takes longer: Finalized alone must count as included.
+      if (status.isInBlock || status.isFinalized) {
         markReady();
         settle.resolve(dispatchError === undefined);
       } else if (status.isInvalid || status.isDropped || status.isUsurped) {

@@ -1,24 +1,6 @@
-// Real WebRTC peers in Node: libwebrtc from @roamhq/wrtc driven by mediasoup-client (as in a browser).
-import { createRequire } from 'node:module';
-import type * as Wrtc from '@roamhq/wrtc';
-import { Device } from 'mediasoup-client';
+// Real WebRTC peers of a Room in Node: libwebrtc from @roamhq/wrtc driven by mediasoup-client (as in a browser).
 import type { Room } from '../../src/index.ts';
-
-const wrtc = createRequire(import.meta.url)('@roamhq/wrtc') as typeof Wrtc;
-Object.assign(globalThis, {
-  RTCPeerConnection: wrtc.RTCPeerConnection,
-  RTCSessionDescription: wrtc.RTCSessionDescription,
-  RTCIceCandidate: wrtc.RTCIceCandidate,
-  MediaStream: wrtc.MediaStream,
-  MediaStreamTrack: wrtc.MediaStreamTrack,
-});
-
-async function loadDevice(room: Room): Promise<Device> {
-  const device = new Device({ handlerName: 'Chrome111' });
-  // mediasoup and mediasoup-client type the same JSON shapes separately.
-  await device.load({ routerRtpCapabilities: room.rtpCapabilities as never });
-  return device;
-}
+import { countFrames, loadDevice, startTestMedia } from './nodeWebrtc.ts';
 
 /** A creator sending a moving 320x240 VP8 picture (~500 kbps cap) and a 440 Hz tone. */
 export interface Publisher {
@@ -28,7 +10,7 @@ export interface Publisher {
 }
 
 export async function startPublisher(room: Room): Promise<Publisher> {
-  const device = await loadDevice(room);
+  const device = await loadDevice(room.rtpCapabilities);
   const params = await room.createPublisherTransport();
   const send = device.createSendTransport(params);
   send.on('connect', ({ dtlsParameters }, ok, fail) => {
@@ -37,43 +19,15 @@ export async function startPublisher(room: Room): Promise<Publisher> {
   send.on('produce', ({ kind, rtpParameters }, ok, fail) => {
     room.produce(send.id, kind, rtpParameters as never).then((id) => ok({ id }), fail);
   });
-
-  const w = 320;
-  const h = 240;
-  const video = new wrtc.nonstandard.RTCVideoSource();
-  const videoTrack = video.createTrack();
-  const frame = { width: w, height: h, data: new Uint8Array(w * h * 1.5) };
-  let n = 0;
-  const videoTimer = setInterval(() => {
-    n++;
-    // A moving gradient, so every frame carries new content for the encoder.
-    for (let y = 0; y < h; y++) frame.data.fill((y + n * 4) & 0xff, y * w, (y + 1) * w);
-    video.onFrame(frame);
-  }, 33);
-
-  const audio = new wrtc.nonstandard.RTCAudioSource();
-  const audioTrack = audio.createTrack();
-  const samples = new Int16Array(480);
-  let phase = 0;
-  const audioTimer = setInterval(() => {
-    for (let k = 0; k < 2; k++) {
-      for (let i = 0; i < samples.length; i++)
-        samples[i] = Math.round(8000 * Math.sin((phase++ * 2 * Math.PI * 440) / 48000));
-      audio.onData({ samples, sampleRate: 48000, bitsPerSample: 16, channelCount: 1, numberOfFrames: 480 });
-    }
-  }, 20);
-
-  const vp = await send.produce({ track: videoTrack as never, encodings: [{ maxBitrate: 500_000 }] });
-  const ap = await send.produce({ track: audioTrack as never });
+  const media = startTestMedia();
+  const vp = await media.produce(send, 'video');
+  const ap = await media.produce(send, 'audio');
   return {
     videoProducerId: vp.id,
     audioProducerId: ap.id,
     close() {
-      clearInterval(videoTimer);
-      clearInterval(audioTimer);
       send.close();
-      videoTrack.stop();
-      audioTrack.stop();
+      media.stop();
     },
   };
 }
@@ -86,7 +40,7 @@ export interface Viewer {
 }
 
 export async function startViewer(room: Room, viewerId: string): Promise<Viewer> {
-  const device = await loadDevice(room);
+  const device = await loadDevice(room.rtpCapabilities);
   const params = await room.addViewer(viewerId);
   const recv = device.createRecvTransport(params);
   recv.on('connect', ({ dtlsParameters }, ok, fail) => {
@@ -101,13 +55,7 @@ export async function startViewer(room: Room, viewerId: string): Promise<Viewer>
       kind: c.kind,
       rtpParameters: c.rtpParameters as never,
     });
-    if (c.kind === 'video') {
-      const sink = new wrtc.nonstandard.RTCVideoSink(consumer.track as never);
-      sink.onframe = () => {
-        frames++;
-      };
-      sinks.push(sink);
-    }
+    if (c.kind === 'video') sinks.push(countFrames(consumer.track, 'video', () => frames++));
   }
   await room.resumeConsumer(viewerId);
   return {

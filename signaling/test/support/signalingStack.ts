@@ -1,0 +1,79 @@
+// A signaling node on the real parts, as the chain-level tests start it: the dev chain (chopsticks), one mediasoup
+// worker, embedded Helia and HLS output in temporary folders, and the server with the modules under test.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type ChainClient, connect, type DevChain, startDevChain, TxSubmitter } from '@persecond/contracts-client';
+import { loadSfuConfig, Sfu } from '@persecond/sfu';
+import {
+  createPinner,
+  createSignalingServer,
+  loadSignalingConfig,
+  type Pinner,
+  type SignalingDeps,
+  type SignalingServer,
+} from '../../src/index.ts';
+
+/** What startSignalingStack() started; `close()` stops all of it. */
+export interface SignalingStack {
+  readonly chain: DevChain;
+  readonly client: ChainClient;
+  readonly submitter: TxSubmitter;
+  readonly sfu: Sfu;
+  readonly pinner: Pinner;
+  readonly server: SignalingServer;
+  /** Starts another server on the same chain, SFU and pinner, with `env` over a free port and silent logs. */
+  startServer(server: Pick<SignalingDeps, 'modules' | 'handlers'>, env?: NodeJS.ProcessEnv): Promise<SignalingServer>;
+  /** Closes the servers, then the parts it runs on, and removes the temporary folders; safe to call twice. */
+  close(): Promise<void>;
+}
+
+/** Options of startSignalingStack(). */
+export interface SignalingStackOptions {
+  /** Modules and extra handlers of the server. */
+  server: Pick<SignalingDeps, 'modules' | 'handlers'>;
+  /** Sfu environment over one worker, silent logs and a temporary HLS_DIR. */
+  sfuEnv?: Record<string, string>;
+}
+
+/** Starts the dev chain, the SFU, the pinner and a signaling server on a free port; on a failure, stops what started. */
+export async function startSignalingStack(opts: SignalingStackOptions): Promise<SignalingStack> {
+  const ipfsDir = mkdtempSync(join(tmpdir(), 'persecond-ipfs-'));
+  const hlsDir = mkdtempSync(join(tmpdir(), 'persecond-hls-'));
+  const closers: (() => Promise<unknown> | undefined)[] = [
+    async () => {
+      rmSync(ipfsDir, { recursive: true, force: true });
+      rmSync(hlsDir, { recursive: true, force: true });
+    },
+  ];
+  let closed: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closed ??= (async () => {
+      for (const closer of closers.reverse()) await closer();
+    })();
+    return closed;
+  };
+  try {
+    const chain = await startDevChain();
+    closers.push(() => chain.close());
+    const client = await connect(chain.wsUrl);
+    closers.push(() => client.close());
+    const pinner = await createPinner({ backend: 'helia', dir: ipfsDir });
+    closers.push(() => pinner.close());
+    const sfu = await Sfu.create(
+      loadSfuConfig({ SFU_NUM_WORKERS: '1', LOG_LEVEL: 'silent', HLS_DIR: hlsDir, ...opts.sfuEnv }),
+    );
+    closers.push(() => sfu.close());
+    const startServer: SignalingStack['startServer'] = async (server, env = {}) => {
+      const config = loadSignalingConfig({ PORT: '0', LOG_LEVEL: 'silent', ...env });
+      const started = await createSignalingServer(config, { sfu, pinner, chain: client, ...server });
+      closers.push(() => started.close());
+      return started;
+    };
+    const server = await startServer(opts.server);
+    return { chain, client, submitter: new TxSubmitter(client.api), sfu, pinner, server, startServer, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
