@@ -17,6 +17,7 @@ const config = z
     SIGNALING_PORT: port.default(8787),
     INDEXER_PORT: port.default(8788),
     DAPP_PORT: port.default(5173),
+    HLS_EDGE_PORT: port.default(8789),
     PERSECOND_DATA_DIR: z.string().default(join(root, '.data')),
     HEALTH_TIMEOUT_MS: z.coerce.number().int().positive().default(60_000),
   })
@@ -74,13 +75,16 @@ async function main(): Promise<void> {
   const t0 = Date.now();
   // Ports are fixed up front so that all four services can start at once, each knowing the others' URLs
   // (the RPC clients in signaling and the indexer reconnect until the chain answers).
-  const [chainPort, signalingPort, indexerPort, dappPort] = await Promise.all(
-    [config.DEVCHAIN_PORT, config.SIGNALING_PORT, config.INDEXER_PORT, config.DAPP_PORT].map(concretePort),
+  const [chainPort, signalingPort, indexerPort, dappPort, hlsEdgePort] = await Promise.all(
+    [config.DEVCHAIN_PORT, config.SIGNALING_PORT, config.INDEXER_PORT, config.DAPP_PORT, config.HLS_EDGE_PORT].map(
+      concretePort,
+    ),
   );
   const wsUrl = `ws://127.0.0.1:${chainPort}`;
   const signalingUrl = `http://127.0.0.1:${signalingPort}`;
   const indexerUrl = `http://127.0.0.1:${indexerPort}`;
   const dappUrl = `http://127.0.0.1:${dappPort}`;
+  const hlsEdgeUrl = `http://127.0.0.1:${hlsEdgePort}`;
   const chain = start('chain', 'contracts-client/src/bin/devchain.ts', { DEVCHAIN_PORT: String(chainPort) });
   const signaling = start('signaling', 'signaling/src/bin/server.ts', {
     PORT: String(signalingPort),
@@ -89,6 +93,8 @@ async function main(): Promise<void> {
     IPFS_DIR: join(dataDir, 'ipfs'),
     SIGNALING_DATA_DIR: join(dataDir, 'signaling'),
     HLS_DIR: join(dataDir, 'hls'),
+    // The HLS edge: a child process of signaling that serves playlists and segments to HLS viewers.
+    HLS_EDGE_PORT: String(hlsEdgePort),
   });
   const indexer = start('indexer', 'indexer/src/bin/indexer.ts', {
     PORT: String(indexerPort),
@@ -129,6 +135,7 @@ async function main(): Promise<void> {
   const [chainName] = await Promise.all([
     waitFor('chain', () => rpcCall(wsUrl, 'system_chain'), timeout),
     waitFor('signaling', () => getJson(`${signalingUrl}/healthz`), timeout),
+    waitFor('hls edge', () => getJson(`${hlsEdgeUrl}/healthz`), timeout),
     waitFor('indexer', () => getJson(`${indexerUrl}/healthz`), timeout),
     waitFor('dapp', () => getJson(`${dappUrl}/healthz`), timeout),
   ]);
@@ -140,6 +147,7 @@ async function main(): Promise<void> {
     '',
     `  dapp        ${dappUrl}`,
     `  signaling   ${signalingUrl}   (health ${signalingUrl}/healthz, metrics ${signalingUrl}/metrics)`,
+    `  hls edge    ${hlsEdgeUrl}   (HLS segments, a child of signaling; health ${hlsEdgeUrl}/healthz)`,
     `  indexer     ${indexerUrl}   (status ${indexerUrl}/v1/status)`,
     `  chain       ${wsUrl}   (${String(chainName)}, chopsticks)`,
     `  data        ${dataDir}`,
@@ -156,6 +164,7 @@ async function main(): Promise<void> {
         seconds: Number(seconds),
         dapp: dappUrl,
         signaling: signalingUrl,
+        hlsEdge: hlsEdgeUrl,
         indexer: indexerUrl,
         chain: wsUrl,
         pids: services.map((s) => s.pid),

@@ -197,12 +197,16 @@ async function fundSessions(chain: WsProvider, addresses: string[]): Promise<voi
 }
 
 /** The server's counters from /metrics. */
-async function serverCounters(url: string): Promise<{ ticks: number; vouchersValid: number; vouchersInvalid: number }> {
+async function serverCounters(
+  url: string,
+): Promise<{ ticks: number; vouchersReceived: number; vouchersVerified: number; vouchersInvalid: number }> {
   const text = await (await fetch(`${url}/metrics`)).text();
   const num = (re: RegExp) => Number(re.exec(text)?.[1] ?? 0);
   return {
     ticks: num(/^signaling_ticks_total (\d+)$/m),
-    vouchersValid: num(/^signaling_vouchers_total\{outcome="valid"\} (\d+)$/m),
+    // Every voucher passing the cheap checks is `received`; signatures are verified per session in rounds (`valid`).
+    vouchersReceived: num(/^signaling_vouchers_total\{outcome="received"\} (\d+)$/m),
+    vouchersVerified: num(/^signaling_vouchers_total\{outcome="valid"\} (\d+)$/m),
     vouchersInvalid: num(/^signaling_vouchers_total\{outcome="invalid"\} (\d+)$/m),
   };
 }
@@ -213,6 +217,8 @@ interface CpuSnapshot {
   server: number;
   mediasoup: number;
   ffmpeg: number;
+  /** Node children of the server: the HLS edge process that serves playlists and segments. */
+  hlsEdge: number;
   viewers: number;
   bench: number;
   postgres: number;
@@ -245,12 +251,14 @@ function summarizeWindow(
     run: run + 1,
     seconds: r2(wall),
     ticksPerSecondServer: r1(ticksPerSecond),
-    vouchersPerSecondServer: r1((c1.vouchersValid - c0.vouchersValid) / wall),
+    vouchersPerSecondServer: r1((c1.vouchersReceived - c0.vouchersReceived) / wall),
+    signaturesVerifiedPerSecondServer: r1((c1.vouchersVerified - c0.vouchersVerified) / wall),
     vouchersInvalid: c1.vouchersInvalid - c0.vouchersInvalid,
     cpuCores: {
       server: r3(serverCores),
       mediasoupWorkers: r3(core('mediasoup')),
       ffmpeg: r3(core('ffmpeg')),
+      hlsEdge: r3(core('hlsEdge')),
       viewerProcesses: r3(core('viewers')),
       benchProcess: r3(core('bench')),
       postgresBackends: r3(core('postgres')),
@@ -407,6 +415,7 @@ async function runBackend(database: 'pglite' | 'postgres') {
       server: procStat(serverPid)?.cpuSeconds ?? Number.NaN,
       mediasoup: sum(group.filter((p) => p.comm.startsWith('mediasoup'))),
       ffmpeg: sum(group.filter((p) => p.comm === 'ffmpeg')),
+      hlsEdge: sum(group.filter((p) => p.ppid === serverPid && p.comm.startsWith('node'))),
       viewers: sum(procs.map((p) => procStat(p.pid))),
       bench: procStat(process.pid)?.cpuSeconds ?? Number.NaN,
       postgres: sum(pgPids.map((pid) => procStat(pid))),
@@ -486,7 +495,8 @@ async function runBackend(database: 'pglite' | 'postgres') {
       const w = summarizeWindow(run, s0, s1, c0, c1, parts);
       windows.push(w);
       console.log(
-        `level ${level} run ${run + 1}: ${w.ticksPerSecondServer} ticks/s, server ${r1(w.cpuCores.server * 100)} % of a core, ` +
+        `level ${level} run ${run + 1}: ${w.ticksPerSecondServer} ticks/s, server ${r1(w.cpuCores.server * 100)} % of a core ` +
+          `(HLS edge ${r1(w.cpuCores.hlsEdge * 100)} %, ${w.signaturesVerifiedPerSecondServer} signatures verified/s), ` +
           `tick→ack p50 ${w.tickToAckMs.all.p50} p99 ${w.tickToAckMs.all.p99} ms, load ${w.loadAvg[0]}`,
       );
     }
@@ -510,6 +520,7 @@ async function runBackend(database: 'pglite' | 'postgres') {
         viewersPerCoreAt80: Math.round(median(windows.map((w) => w.viewersPerCoreAt80))),
         mediasoupCorePercent: r1(med((w) => w.cpuCores.mediasoupWorkers) * 100),
         ffmpegCorePercent: r1(med((w) => w.cpuCores.ffmpeg) * 100),
+        hlsEdgeCorePercent: r1(med((w) => w.cpuCores.hlsEdge) * 100),
         viewerProcessesCorePercent: r1(med((w) => w.cpuCores.viewerProcesses) * 100),
         benchProcessCorePercent: r1(med((w) => w.cpuCores.benchProcess) * 100),
         tickToAckP50Ms: med((w) => w.tickToAckMs.all.p50),
@@ -551,6 +562,7 @@ async function runBackend(database: 'pglite' | 'postgres') {
       'p99 ms': l.median.tickToAckP99Ms,
       'max ms': l.median.tickToAckMaxMs,
       'interval p99 ms': l.median.tickIntervalP99Ms,
+      'HLS edge CPU %': l.median.hlsEdgeCorePercent,
       'client CPU %': l.median.viewerProcessesCorePercent,
       'missed/dup/ackErr': `${l.totals.missed}/${l.totals.duplicated}/${l.totals.ackErrors}`,
       saturated: l.saturated,
@@ -625,7 +637,7 @@ async function main(): Promise<void> {
       chain:
         'chopsticks dev chain (startDevChain) in the bench process; session accounts funded with dev_setStorage (System.Account); the server reads each session account’s balance at join',
       viewers: `${CLIENTS} forked processes; each viewer has its own socket.io-client websocket, ed25519 session key and delegation signed by its wallet (sr25519, ${PER_WALLET} viewer(s) per wallet, one sign-in per wallet and process); ${RTC} WebRTC viewer(s) (wrtc) and the rest HLS fetching the playlist every ${FETCH_EVERY_MS} ms at a random phase with the token renewed by tick:ack; every tick acknowledged with a voucher (contracts-client formatVoucher, signed with Node's ed25519, checked equal to signVoucher)`,
-      cpu: 'utime+stime from /proc/<pid>/stat over each window; server = the signaling Node process only (mediasoup workers, ffmpeg and PostgreSQL backends reported apart)',
+      cpu: 'utime+stime from /proc/<pid>/stat over each window; server = the signaling Node process only (mediasoup workers, ffmpeg, the HLS edge child process and PostgreSQL backends reported apart)',
       perViewer:
         'core-seconds per second per 1,000 ticking viewers = server cores / (server ticks per second / 1000); viewers per core = ticks per second / server cores (at 80 %: × 0.8); costModel separates the fixed part (publisher, relay, idle server)',
       tickToAck:

@@ -166,7 +166,8 @@ class BenchViewer {
     this.#joinedAt = performance.now();
     this.#lastSeq = res.session?.seq ?? 0;
     if (this.spec.mode === 'hls') {
-      this.#playlist = `${init.url}${res.playlistUrl}`;
+      // Absolute (the HLS edge's own origin) or relative to the signaling server.
+      this.#playlist = new URL(res.playlistUrl ?? '', init.url).toString();
       this.#hlsToken = res.token ?? '';
       // Players are not in step: the first fetch at once, the next ones at a random phase of the period.
       void this.#fetch();

@@ -137,7 +137,12 @@ export interface AckPayloads {
   };
   'rtc:resume': Record<never, never>;
   'viewer:join': Admission;
-  /** `hlsToken`: a renewed HLS token, for HLS viewers whose payments are current. */
+  /**
+   * `acknowledged`: the cumulative amount of the session's newest VERIFIED voucher, as the ledger holds it. Signatures
+   * are verified in rounds (`VOUCHER_VERIFY_INTERVAL_MS`), so it lags the voucher just sent by up to one round; a bad
+   * signature shows as `payment:required {reason: 'voucher-invalid'}` within a round. `hlsToken`: a renewed HLS token
+   * (for HLS viewers whose payments are current, once the current one is past about half its life).
+   */
   'tick:ack': { acknowledged: string; hlsToken?: string };
   /** A fresh HLS token, for an admitted HLS viewer whose payments are current (else PAYMENT_REQUIRED). */
   'hls:token': { hlsToken: string };
@@ -163,17 +168,24 @@ export interface NewProducer {
   kind: 'audio' | 'video';
 }
 
+/** Why payment enforcement paused a viewer (`payment:required`); `voucher-invalid`: the newest voucher's signature failed. */
+export type PaymentRequiredReason = 'voucher-lag' | 'settlement-lag' | 'voucher-invalid';
+
 /** Why media stopped for a viewer (`media:paused`). */
-export type MediaPauseReason = 'voucher-lag' | 'settlement-lag' | 'creator-away';
+export type MediaPauseReason = PaymentRequiredReason | 'creator-away';
 
 /** Server → client events. */
 export interface ServerToClientEvents {
   tick: (tick: Tick) => void;
-  'payment:required': (p: { reason: 'voucher-lag' | 'settlement-lag'; owed: string; settled: string }) => void;
+  /**
+   * Media paused by payment enforcement: acknowledgements (`voucher-lag`) or settlements (`settlement-lag`) behind, or
+   * the newest voucher's signature failed verification (`voucher-invalid`; a valid newest voucher resumes).
+   */
+  'payment:required': (p: { reason: PaymentRequiredReason; owed: string; settled: string }) => void;
   /** Payments are current again; `hlsToken`: a fresh token for an HLS viewer whose media resumes. */
   'payment:ok': (p: { settled: string; hlsToken?: string }) => void;
   /**
-   * Media stopped for the viewer: `voucher-lag` / `settlement-lag` (payment enforcement, with `payment:required`) or
+   * Media stopped for the viewer: a `payment:required` reason (payment enforcement, with `payment:required`) or
    * `creator-away` (the creator's connection dropped; the stream ends unless the creator is back within the grace).
    */
   'media:paused': (p: { reason: string }) => void;

@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -45,6 +45,22 @@ const PRICE = 1_000_000n;
 const SEGMENT_SECONDS = 1;
 const TOKEN_TTL_SECONDS = 4;
 
+/** Pids of the HLS edge child processes of this process (the signaling server runs in it). */
+function edgeChildren(): number[] {
+  return readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .flatMap((d) => {
+      try {
+        const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+        const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+        if (ppid !== process.pid) return [];
+        return readFileSync(`/proc/${d}/cmdline`, 'utf8').includes('hlsEdge/main.ts') ? [Number(d)] : [];
+      } catch {
+        return [];
+      }
+    });
+}
+
 /** An HLS viewer: its socket acks every tick (unless told not to) and its player fetches with the newest token. */
 class HlsViewer {
   readonly ticks: Tick[] = [];
@@ -59,10 +75,9 @@ class HlsViewer {
     readonly sessionId: string,
     readonly key: SessionKey,
     admission: AckJson,
-    serverUrl: string,
   ) {
     this.token = admission.token as string;
-    this.playlistUrl = `${serverUrl}${admission.playlistUrl as string}`;
+    this.playlistUrl = admission.playlistUrl as string;
     socket.on('tick', (t: Tick) => {
       this.ticks.push(t);
       if (this.autoAck) void this.ack(t);
@@ -125,6 +140,7 @@ describe('HLS viewers: metered by segments delivered, tokens renewed on request'
   let alice: KeyringPair;
   let bob: KeyringPair;
   let charlie: KeyringPair;
+  let dave: KeyringPair;
   let streamId: string;
   let publisher: Publisher;
   const sockets: Socket[] = [];
@@ -166,7 +182,11 @@ describe('HLS viewers: metered by segments delivered, tokens renewed on request'
         delegation: { message, signature },
       },
     });
-    return new HlsViewer(socket, client.facts.genesisHash, streamId, sessionId, key, admission, server.url);
+    // Served by the HLS edge child process, on a port of its own.
+    const edgeUrl = new URL(admission.playlistUrl as string);
+    expect(edgeUrl.origin).not.toBe(server.url);
+    expect(edgeUrl.pathname).toBe(`/hls/${streamId}/index.m3u8`);
+    return new HlsViewer(socket, client.facts.genesisHash, streamId, sessionId, key, admission);
   };
 
   beforeAll(async () => {
@@ -175,6 +195,7 @@ describe('HLS viewers: metered by segments delivered, tokens renewed on request'
     alice = keyring.addFromUri('//Alice');
     bob = keyring.addFromUri('//Bob');
     charlie = keyring.addFromUri('//Charlie');
+    dave = keyring.addFromUri('//Dave');
     chain = await startDevChain();
     client = await connect(chain.wsUrl);
     submitter = new TxSubmitter(client.api);
@@ -344,5 +365,67 @@ describe('HLS viewers: metered by segments delivered, tokens renewed on request'
     );
     await callOk(v.socket, 'viewer:leave', {});
     expect(await call(v.socket, 'hls:token', {})).toMatchObject({ ok: false, code: 'BAD_REQUEST' });
+  });
+
+  it('keeps serving an HLS viewer when the edge child is SIGKILLed mid-stream: restarted, fetches succeed, metering goes on', async () => {
+    const v = await joinHls(dave);
+    const fetched = new Set<string>();
+    /** Fetches the segments of the current playlist not fetched yet; the number delivered. */
+    const follow = async (): Promise<number> => {
+      let delivered = 0;
+      for (const file of await v.segments()) {
+        if (fetched.has(file)) continue;
+        const res = await v.fetch(file);
+        if (res.status === 200) {
+          fetched.add(file);
+          delivered++;
+        }
+        await res.arrayBuffer();
+      }
+      return delivered;
+    };
+    await vi.waitFor(async () => expect(await follow()).toBeGreaterThan(0), { timeout: 60_000, interval: 300 });
+    await vi.waitFor(() => expect(v.watchedSeconds).toBeGreaterThan(0), { timeout: 15_000, interval: 100 });
+
+    const [edge, ...others] = edgeChildren();
+    expect(edge).toBeDefined();
+    expect(others).toEqual([]);
+    process.kill(edge as number, 'SIGKILL');
+    // Back on the same URL with the viewer still allowed: new segments are served and charged again.
+    const before = fetched.size;
+    await vi.waitFor(
+      async () => {
+        await follow().catch(() => 0);
+        expect(fetched.size).toBeGreaterThan(before);
+      },
+      { timeout: 30_000, interval: 300 },
+    );
+    const [restarted] = edgeChildren();
+    expect(restarted).toBeDefined();
+    expect(restarted).not.toBe(edge);
+    await vi.waitFor(() => expect(v.watchedSeconds).toBe(fetched.size * SEGMENT_SECONDS), {
+      timeout: 15_000,
+      interval: 100,
+    });
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    expect(metrics).toMatch(/^signaling_hls_edge_restarts_total 1$/m);
+    await callOk(v.socket, 'viewer:leave', {});
+    // Left: the edge refuses the session (told over IPC as the leave is answered).
+    await vi.waitFor(
+      async () => {
+        const after = await v.fetch(undefined, false);
+        await after.arrayBuffer();
+        expect(after.status).toBe(401);
+      },
+      { timeout: 2_000, interval: 50 },
+    );
+  });
+
+  it('stops the edge child with the server (twice without harm)', async () => {
+    expect(edgeChildren()).toHaveLength(1);
+    for (const s of sockets) s.close();
+    await server.close();
+    await server.close();
+    expect(edgeChildren()).toEqual([]);
   });
 });

@@ -89,4 +89,90 @@ describe('TickMeter writing to the Ledger', () => {
     }
     await ledger.close();
   });
+
+  it('delivers a round in chunks, one per turn of the event loop, all after the write, in meter order', async () => {
+    const ledger = await Ledger.open({ dataDir: 'memory://' });
+    const many: SessionOpening[] = Array.from({ length: 25 }, (_, i) => ({
+      ...(a as SessionOpening),
+      sessionId: `sess-chunk-${String(i).padStart(4, '0')}`,
+      wallet: account(100 + i),
+    }));
+    for (const s of many) await ledger.openSession(s);
+    const order: string[] = [];
+    /** Per delivered tick: how many turns of the event loop had passed since the round's first delivery. */
+    const turnOf: number[] = [];
+    let turns = 0;
+    let spinning = false;
+    const spin = () => {
+      if (!spinning) return;
+      turns++;
+      setImmediate(spin);
+    };
+    const hooks = persistedTicks(
+      {
+        recordTicks: async (ticks) => {
+          const recorded = await ledger.recordTicks(ticks);
+          // Nothing of the round is delivered before its write.
+          expect(order).toEqual([]);
+          return recorded;
+        },
+      },
+      (id) => {
+        if (!spinning) {
+          spinning = true;
+          setImmediate(spin);
+        }
+        order.push(id);
+        turnOf.push(turns);
+      },
+      { chunk: 10 },
+    );
+    expect(() => persistedTicks(ledger, () => undefined, { chunk: 0 })).toThrow(RangeError);
+    many.forEach((s, i) => {
+      hooks.onTick(s.sessionId, { seq: 1, watchedSeconds: 1, owed: s.pricePerSecond });
+      if (i === 0) hooks.onTick('sess-unknown-0000', { seq: 1, watchedSeconds: 1, owed: 1n });
+    });
+    await hooks.afterRound();
+    spinning = false;
+    // 26 ticks (one refused by the ledger, so 25 delivered) in chunks of 10: three turns.
+    expect(order).toEqual(many.map((s) => s.sessionId));
+    const chunks = [...new Set(turnOf)];
+    expect(chunks).toHaveLength(3);
+    expect(turnOf.filter((t) => t === chunks[0])).toHaveLength(9);
+    expect(turnOf.filter((t) => t === chunks[1])).toHaveLength(10);
+    await ledger.close();
+  });
+
+  it("spreads a round's chunks over spreadMs, the first chunk at once", async () => {
+    const ledger = await Ledger.open({ dataDir: 'memory://' });
+    const many: SessionOpening[] = Array.from({ length: 30 }, (_, i) => ({
+      ...(a as SessionOpening),
+      sessionId: `sess-spread-${String(i).padStart(4, '0')}`,
+      wallet: account(150 + i),
+    }));
+    for (const s of many) await ledger.openSession(s);
+    const at: number[] = [];
+    let written = 0;
+    const hooks = persistedTicks(
+      {
+        recordTicks: async (ticks) => {
+          const recorded = await ledger.recordTicks(ticks);
+          written = performance.now();
+          return recorded;
+        },
+      },
+      () => at.push(performance.now() - written),
+      { chunk: 10, spreadMs: 300 },
+    );
+    expect(() => persistedTicks(ledger, () => undefined, { spreadMs: -1 })).toThrow(RangeError);
+    for (const s of many) hooks.onTick(s.sessionId, { seq: 1, watchedSeconds: 1, owed: s.pricePerSecond });
+    await hooks.afterRound();
+    expect(at).toHaveLength(30);
+    // Three chunks 150 ms apart: the first right after the write, the last about 300 ms later.
+    expect(at[9]).toBeLessThan(100);
+    expect(at[10]).toBeGreaterThanOrEqual(140);
+    expect(at[29]).toBeGreaterThanOrEqual(290);
+    expect(at[29]).toBeLessThan(1_000);
+    await ledger.close();
+  });
 });

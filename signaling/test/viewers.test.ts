@@ -60,6 +60,8 @@ const SETTLE_EVERY = 4;
 const PAYMENT_GRACE = 2;
 const VOUCHER_GRACE = 3;
 const JOIN_LIMIT = 12;
+/** Voucher signatures are verified in rounds; short ones here so tests wait little. */
+const VERIFY_MS = 200;
 
 /** A viewer's paying session: its key, the delegation payload and what it has seen and paid. */
 interface Session {
@@ -76,7 +78,7 @@ class ViewerClient {
   readonly ackResults: AckJson[] = [];
   /** The newest HLS token the server gave: in a `tick:ack` answer, or with `payment:ok` / `media:resumed`. */
   hlsToken: string | undefined;
-  /** Pays the creator whenever `settleEvery` of acknowledged value is unpaid (the dapp's behaviour). */
+  /** Pays the creator whenever `settleEvery` of value it signed vouchers for is unpaid (the dapp's behaviour). */
   settler: ((amount: bigint, seq: number) => Promise<void>) | undefined;
   /** Acknowledged value already submitted in settlements. */
   submitted = 0n;
@@ -117,7 +119,8 @@ class ViewerClient {
     this.ackResults.push(r);
     if (typeof r.hlsToken === 'string') this.hlsToken = r.hlsToken;
     if (!r.ok || !this.settler) return;
-    const acknowledged = BigInt(r.acknowledged as string);
+    // What the viewer signed for (the answer's verified amount lags by up to a verification round).
+    const acknowledged = BigInt(t.owed);
     if (acknowledged - this.submitted < this.settleEvery) return;
     const amount = acknowledged - this.submitted;
     this.submitted = acknowledged;
@@ -272,6 +275,7 @@ describe('viewers module: admission, ticks, vouchers, enforcement', () => {
             MIN_PREPAY_SECONDS: String(MIN_PREPAY),
             RECONNECT_GRACE_SECONDS: '5',
             JOIN_RATE_LIMIT_MAX: String(JOIN_LIMIT),
+            VOUCHER_VERIFY_INTERVAL_MS: String(VERIFY_MS),
           }),
         ),
       ],
@@ -399,14 +403,29 @@ describe('viewers module: admission, ticks, vouchers, enforcement', () => {
     });
     await vi.waitFor(() => expect(viewer.ackResults.length).toBeGreaterThanOrEqual(3));
     for (const r of viewer.ackResults) expect(r.ok).toBe(true);
+    // Answers carry the verified amount: it lags the voucher just sent by up to one verification round.
+    const third = viewer.ticks[2] as Tick;
+    await vi.waitFor(
+      () => expect(BigInt(viewer.ackResults.at(-1)?.acknowledged as string)).toBeGreaterThanOrEqual(BigInt(third.owed)),
+      { timeout: 5_000, interval: 50 },
+    );
     const last = viewer.ackResults.at(-1) as AckJson;
-    const stored = await ledger().session(session.sessionId);
-    expect(stored?.acknowledged.toString()).toBe(last.acknowledged);
-    expect(stored?.owed).toBe(BigInt(stored?.watchedSeconds ?? -1) * PRICE);
+    await vi.waitFor(async () => {
+      const stored = await ledger().session(session.sessionId);
+      expect(stored?.acknowledged).toBe(viewers().viewer(session.sessionId)?.acknowledged);
+      expect(stored?.acknowledged).toBeGreaterThanOrEqual(BigInt(last.acknowledged as string));
+      expect(stored?.acknowledged).toBeLessThanOrEqual(stored?.owed ?? -1n);
+      expect(stored?.owed).toBe(BigInt(stored?.watchedSeconds ?? -1) * PRICE);
+    });
   });
 
-  it('refuses vouchers that do not match the tick or the session key with VOUCHER_INVALID', async () => {
+  it('refuses vouchers that do not match the tick at once, and pauses a bad signature within a round', async () => {
+    viewer.autoAck = false;
+    // A tick not acknowledged yet: its voucher is the session's newest.
+    const seen = viewer.ticks.length;
+    await vi.waitFor(() => expect(viewer.ticks.length).toBeGreaterThan(seen + 1), { timeout: 5_000, interval: 20 });
     const t = viewer.lastTick as Tick;
+    // The cheap checks answer at once: an amount that is not the tick's, a tick never sent, a malformed signature.
     expect(await viewer.ack({ seq: t.seq, owed: (BigInt(t.owed) + PRICE).toString() })).toMatchObject({
       ok: false,
       code: 'VOUCHER_INVALID',
@@ -415,18 +434,46 @@ describe('viewers module: admission, ticks, vouchers, enforcement', () => {
       ok: false,
       code: 'VOUCHER_INVALID',
     });
-    expect(await viewer.ack(t, createSessionKey(42))).toMatchObject({ ok: false, code: 'VOUCHER_INVALID' });
-    const signature = `0x${'ab'.repeat(64)}`;
-    expect(await call(viewer.socket, 'tick:ack', { seq: t.seq, owed: t.owed, signature })).toMatchObject({
+    expect(await call(viewer.socket, 'tick:ack', { seq: t.seq, owed: t.owed, signature: '0xabcd' })).toMatchObject({
       ok: false,
       code: 'VOUCHER_INVALID',
     });
+    // Signed by another key: taken, then found out by the next verification round (paused, not acknowledged).
+    const acknowledged = viewers().viewer(viewer.session.sessionId)?.acknowledged;
+    const sentAt = Date.now();
+    expect(await viewer.ack(t, createSessionKey(42))).toMatchObject({ ok: true });
+    await vi.waitFor(() => expect(viewer.saw('payment:required')).toBe(1), { timeout: 5_000, interval: 20 });
+    const required = viewer.events.find((e) => e.name === 'payment:required');
+    expect(required?.payload).toMatchObject({ reason: 'voucher-invalid' });
+    expect((required?.at ?? Infinity) - sentAt).toBeLessThan(VERIFY_MS + 1_000);
+    expect(viewer.events.find((e) => e.name === 'media:paused')?.payload).toMatchObject({ reason: 'voucher-invalid' });
+    expect(viewers().viewer(viewer.session.sessionId)).toMatchObject({ paused: 'voucher-invalid', acknowledged });
+    expect((await ledger().session(viewer.session.sessionId))?.acknowledged).toBe(acknowledged);
+    // Garbage of the right shape is no better; a valid newest voucher resumes the viewer.
+    const garbage = `0x${'ab'.repeat(64)}`;
+    expect(await call(viewer.socket, 'tick:ack', { seq: t.seq, owed: t.owed, signature: garbage })).toMatchObject({
+      ok: true,
+    });
+    await sleep(VERIFY_MS * 3);
+    expect(viewers().viewer(viewer.session.sessionId)?.paused).toBe('voucher-invalid');
+    const last = viewer.lastTick as Tick;
+    viewer.onAcked(last, await viewer.ack(last));
+    await vi.waitFor(() => expect(viewer.saw('media:resumed')).toBe(1), { timeout: 20_000, interval: 20 });
+    await vi.waitFor(async () =>
+      expect((await ledger().session(viewer.session.sessionId))?.acknowledged).toBe(BigInt(last.owed)),
+    );
+    viewer.autoAck = true;
+    const ticking = viewer.ticks.length;
+    await vi.waitFor(() => expect(viewer.ticks.length).toBeGreaterThan(ticking + 1), { timeout: 10_000 });
+    // The next test counts its own enforcement events.
+    viewer.events.length = 0;
   });
 
   it('pauses a viewer that stops acknowledging within grace + 1 s, and resumes it once it catches up', async () => {
     viewer.autoAck = false;
-    await sleep(300);
+    // Its voucher went out as it arrived; later ticks are not acknowledged.
     const acked = viewer.lastTick as Tick & { at: number };
+    await sleep(300);
     await vi.waitFor(() => expect(viewer.saw('media:paused')).toBe(1), { timeout: 10_000, interval: 50 });
     const paused = viewer.events.find((e) => e.name === 'payment:required');
     expect(paused?.payload).toMatchObject({ reason: 'voucher-lag' });
@@ -606,7 +653,10 @@ describe('viewers module: admission, ticks, vouchers, enforcement', () => {
       code: 'CAPACITY_FULL',
     });
     const hls = await callOk(sc, 'viewer:join', { streamId, mode: 'auto', session: c.payload });
-    expect(hls).toMatchObject({ mode: 'hls', playlistUrl: `/hls/${streamId}/index.m3u8` });
+    expect(hls).toMatchObject({
+      mode: 'hls',
+      playlistUrl: expect.stringMatching(`^http://127\\.0\\.0\\.1:\\d+/hls/${streamId}/index\\.m3u8$`),
+    });
     expect(typeof hls.token).toBe('string');
     expect(viewers().viewer(c.sessionId)).toMatchObject({ mode: 'hls', connected: true });
     expect(await call(sb, 'rtc:createTransport', { streamId, direction: 'recv' })).toMatchObject({
@@ -625,13 +675,21 @@ describe('viewers module: admission, ticks, vouchers, enforcement', () => {
     hls.settleEvery = BigInt(SETTLE_EVERY) * PRICE;
     hls.settler = (amount, seq) => settle(hls, amount, seq);
     const admission = await callOk(socket, 'viewer:join', { streamId, mode: 'hls', session: session.payload });
-    expect(admission).toMatchObject({ mode: 'hls', playlistUrl: `/hls/${streamId}/index.m3u8` });
+    // Served by the HLS edge child process, on a port of its own.
+    expect(admission).toMatchObject({
+      mode: 'hls',
+      playlistUrl: expect.stringMatching(`/hls/${streamId}/index\\.m3u8$`),
+    });
     let token = admission.token as string;
-    const url = `${server.url}${admission.playlistUrl as string}`;
+    const url = admission.playlistUrl as string;
+    const edge = new URL(url).origin;
+    expect(edge).not.toBe(server.url);
     const get = (t?: string) => fetch(t === undefined ? url : `${url}?token=${encodeURIComponent(t)}`);
     expect((await get()).status).toBe(401);
     expect((await get(`${token.slice(0, -2)}AA`)).status).toBe(401);
-    expect((await fetch(`${server.url}/hls/other-stream-id/index.m3u8?token=${token}`)).status).toBe(401);
+    expect((await fetch(`${edge}/hls/other-stream-id/index.m3u8?token=${token}`)).status).toBe(401);
+    // Not on the signaling process any more.
+    expect((await fetch(`${server.url}/hls/${streamId}/index.m3u8?token=${token}`)).status).toBe(404);
 
     // The player: fetches the playlist every half second with the newest token it was given, and the segments it
     // names that it has not fetched yet (the viewer is charged for the segments delivered).
@@ -664,7 +722,11 @@ describe('viewers module: admission, ticks, vouchers, enforcement', () => {
       hls.ticks.forEach((t, i) => {
         expect(t).toMatchObject({ seq: i + 1, owed: (BigInt(i + 1) * PRICE).toString() });
       });
-      await vi.waitFor(() => expect(hls.ackResults.some((r) => typeof r.hlsToken === 'string')).toBe(true));
+      // An ack renews the token once it is past half its life.
+      await vi.waitFor(() => expect(hls.ackResults.some((r) => typeof r.hlsToken === 'string')).toBe(true), {
+        timeout: 15_000,
+        interval: 100,
+      });
 
       // Behind on vouchers: no renewed token, and even a fresh one is refused.
       hls.autoAck = false;
@@ -675,7 +737,11 @@ describe('viewers module: admission, ticks, vouchers, enforcement', () => {
       expect(await refused.json()).toMatchObject({ ok: false, code: 'PAYMENT_REQUIRED' });
       const last = hls.lastTick as Tick;
       const caughtUp = await hls.ack(last);
-      expect(caughtUp).toMatchObject({ ok: true, acknowledged: last.owed });
+      expect(caughtUp).toMatchObject({ ok: true });
+      // Verified in the next round.
+      await vi.waitFor(async () =>
+        expect((await ledger().session(session.sessionId))?.acknowledged).toBe(BigInt(last.owed)),
+      );
       // Caught up on vouchers, the client settles its arrears; then media and token renewals resume.
       hls.autoAck = true;
       hls.onAcked(last, caughtUp);
@@ -687,8 +753,11 @@ describe('viewers module: admission, ticks, vouchers, enforcement', () => {
       const resumedWith = hls.events.findLast((e) => e.name === 'media:resumed')?.payload as { hlsToken?: string };
       expect((await get(resumedWith.hlsToken)).status).toBe(200);
       const acksBefore = hls.ackResults.length;
-      await vi.waitFor(() => expect(hls.ackResults.length).toBeGreaterThan(acksBefore), { timeout: 10_000 });
-      const renewed = hls.ackResults.at(-1)?.hlsToken;
+      await vi.waitFor(
+        () => expect(hls.ackResults.slice(acksBefore).some((r) => typeof r.hlsToken === 'string')).toBe(true),
+        { timeout: 15_000, interval: 100 },
+      );
+      const renewed = hls.ackResults.findLast((r) => typeof r.hlsToken === 'string')?.hlsToken;
       expect(typeof renewed).toBe('string');
       expect((await get(renewed as string)).status).toBe(200);
     } finally {
@@ -772,7 +841,14 @@ describe('viewers module: admission, ticks, vouchers, enforcement', () => {
 
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
     expect(Number(/^signaling_ticks_total (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThan(10);
-    expect(metrics).toMatch(/^signaling_vouchers_total\{outcome="invalid"\} 4$/m);
+    // Three refused by the cheap checks, two by signature verification (another key, garbage).
+    expect(metrics).toMatch(/^signaling_vouchers_total\{outcome="invalid"\} 5$/m);
+    // Signatures are verified per session and round: never more than the vouchers received.
+    const count = (outcome: string) =>
+      Number(new RegExp(`^signaling_vouchers_total\\{outcome="${outcome}"\\} (\\d+)$`, 'm').exec(metrics)?.[1]);
+    expect(count('valid')).toBeGreaterThan(0);
+    expect(count('valid')).toBeLessThanOrEqual(count('received'));
+    expect(metrics).toMatch(/^signaling_enforcement_pauses_total\{reason="voucher-invalid"\} 1$/m);
     expect(metrics).toMatch(/^signaling_enforcement_pauses_total\{reason="settlement-lag"\} [1-9]/m);
   });
 

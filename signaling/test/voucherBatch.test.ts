@@ -1,8 +1,7 @@
 import { cryptoWaitReady } from '@polkadot/util-crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LedgerError } from '../src/ledger/errors.ts';
-import { Ledger, type VoucherRecord } from '../src/ledger/Ledger.ts';
-import { VoucherBatcher } from '../src/viewers/VoucherBatcher.ts';
+import { Ledger } from '../src/ledger/Ledger.ts';
 import { type LedgerBackend, opening, pgliteBackend, postgresBackend, tickOf } from './support/ledgerBackends.ts';
 
 function batchSuite(makeBackend: () => Promise<LedgerBackend>): void {
@@ -80,87 +79,6 @@ function batchSuite(makeBackend: () => Promise<LedgerBackend>): void {
     expect(await ledger.session(a.sessionId)).toMatchObject({ acknowledged: 63n, acknowledgedSeq: 9 });
     expect(await ledger.session(b.sessionId)).toMatchObject({ acknowledged: 9n, acknowledgedSeq: 3 });
     expect(await ledger.session(c.sessionId)).toMatchObject({ acknowledged: 14n, acknowledgedSeq: 2 });
-  });
-
-  it('batches concurrent vouchers into few writes, each caller getting its own outcome', async () => {
-    const sessions = await Promise.all(Array.from({ length: 40 }, () => metered(20)));
-    const writes: number[] = [];
-    const batcher = new VoucherBatcher(async (vouchers) => {
-      writes.push(vouchers.length);
-      return ledger.recordVouchers(vouchers);
-    });
-    try {
-      // Five rounds of one voucher per session, all in flight together, plus one over-metered voucher per round.
-      const calls: Promise<unknown>[] = [];
-      for (let seq = 1; seq <= 5; seq++) {
-        for (const s of sessions) calls.push(batcher.record({ sessionId: s.sessionId, seq, owed: BigInt(seq) * 7n }));
-        calls.push(batcher.record({ sessionId: sessions[0]?.sessionId ?? '', seq: 30, owed: 210n }));
-      }
-      const settled = await Promise.allSettled(calls);
-      expect(writes.reduce((n, w) => n + w, 0)).toBe(calls.length);
-      // All arrived in one turn of the event loop: one write.
-      expect(writes).toEqual([calls.length]);
-      const refused = settled.filter((r) => r.status === 'rejected');
-      expect(refused).toHaveLength(5);
-      for (const r of refused) expect(r.reason).toMatchObject({ code: 'VOUCHER_EXCEEDS_OWED' });
-      for (const s of sessions) {
-        expect(await ledger.session(s.sessionId)).toMatchObject({ acknowledged: 35n, acknowledgedSeq: 5 });
-      }
-
-      // Vouchers arriving while a batch is written make up the next batch, not one write each.
-      writes.length = 0;
-      const first = batcher.record({ sessionId: sessions[1]?.sessionId ?? '', seq: 6, owed: 42n });
-      await new Promise((r) => setImmediate(r));
-      const later = sessions.map((s) => batcher.record({ sessionId: s.sessionId, seq: 7, owed: 49n }));
-      expect(batcher.pending).toBe(sessions.length);
-      expect(await first).toEqual({ raised: true, acknowledged: 42n });
-      for (const outcome of await Promise.all(later)) expect(outcome).toEqual({ raised: true, acknowledged: 49n });
-      expect(writes).toEqual([1, sessions.length]);
-    } finally {
-      await batcher.close();
-    }
-  });
-
-  it('splits batches at maxBatch, rejects a failed write to every caller, and rejects pending work on close', async () => {
-    const s = await metered(10);
-    const writes: number[] = [];
-    const batcher = new VoucherBatcher(
-      async (vouchers) => {
-        writes.push(vouchers.length);
-        return ledger.recordVouchers(vouchers);
-      },
-      { maxBatch: 3 },
-    );
-    const seqs = [1, 2, 3, 4, 5, 6, 7];
-    const outcomes = await Promise.all(seqs.map((seq) => batcher.record({ ...tickOf(s, seq) })));
-    expect(writes).toEqual([3, 3, 1]);
-    expect(outcomes.at(-1)).toEqual({ raised: true, acknowledged: 49n });
-
-    // A write that throws (here: the ledger is closed) fails each voucher of its batch.
-    const closedBackend = await makeBackend();
-    const closed = await Ledger.open(closedBackend.config);
-    await closed.close();
-    await closedBackend.dispose();
-    const failing = new VoucherBatcher((vouchers) => closed.recordVouchers(vouchers));
-    const failed = await Promise.allSettled([1, 2].map((seq) => failing.record({ ...tickOf(s, seq) })));
-    expect(failed.map((r) => (r.status === 'rejected' ? (r.reason as LedgerError).code : 'ok'))).toEqual([
-      'LEDGER_CLOSED',
-      'LEDGER_CLOSED',
-    ]);
-    await failing.close();
-
-    // Close: the batch being written completes, the queued vouchers are refused, later ones too.
-    const inFlight = batcher.record({ sessionId: s.sessionId, seq: 8, owed: 56n });
-    await new Promise((r) => setImmediate(r));
-    const queued: VoucherRecord = { sessionId: s.sessionId, seq: 9, owed: 63n };
-    const queuedOutcome = batcher.record(queued);
-    const closing = batcher.close();
-    await expect(queuedOutcome).rejects.toMatchObject({ code: 'LEDGER_CLOSED' });
-    expect(await inFlight).toEqual({ raised: true, acknowledged: 56n });
-    await closing;
-    await batcher.close();
-    await expect(batcher.record(queued)).rejects.toMatchObject({ code: 'LEDGER_CLOSED' });
-    expect(await ledger.session(s.sessionId)).toMatchObject({ acknowledged: 56n, acknowledgedSeq: 8 });
   });
 
   it("leaves a wallet's still-active sessions named in exceptActive out of its debt, in the query", async () => {

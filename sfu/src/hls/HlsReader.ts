@@ -2,6 +2,9 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PLAYLIST_NAME } from './FfmpegHls.ts';
 
+// Served on its own (`@persecond/sfu/hls-reader`) so an HLS edge process reads files without loading mediasoup.
+export { PLAYLIST_NAME };
+
 /** A file of a stream's HLS output, ready to serve. */
 export interface HlsFile {
   body: Buffer;

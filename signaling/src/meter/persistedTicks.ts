@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import type { Ledger } from '../ledger/Ledger.ts';
 import type { MeterTick, TickMeterOptions } from './TickMeter.ts';
 
@@ -8,15 +9,38 @@ export interface PersistedTickHooks {
   afterRound(): Promise<void>;
 }
 
+/** How recorded ticks are delivered. */
+export interface PersistedTickOptions {
+  /**
+   * Ticks delivered per turn of the event loop (default `DEFAULT_DELIVERY_CHUNK`): the answers to the first ones are
+   * read between chunks instead of queueing behind the whole round.
+   */
+  chunk?: number;
+  /**
+   * Spreads a round's chunks over this many ms (default 0: one chunk per turn, as fast as the loop goes). Each viewer
+   * keeps its place in the round, so its ticks stay a round apart; the viewers' answers arrive spread out too.
+   */
+  spreadMs?: number;
+}
+
+/** Ticks delivered per turn of the event loop by default. */
+export const DEFAULT_DELIVERY_CHUNK = 200;
+
 /**
  * TickMeter hooks that write each round's ticks to the ledger in one statement and only then deliver the ticks the
- * ledger recorded (viewer ids are session ids). A viewer is never told it owes more than the ledger holds, so its
- * voucher for a tick never exceeds the stored amount, and a replayed or refused tick is never sent.
+ * ledger recorded (viewer ids are session ids), a chunk per turn of the event loop. A viewer is never told it owes
+ * more than the ledger holds, so its voucher for a tick never exceeds the stored amount, and a replayed or refused
+ * tick is never sent.
  */
 export function persistedTicks(
   ledger: Pick<Ledger, 'recordTicks'>,
   deliver: (sessionId: string, tick: MeterTick) => void,
+  opts: PersistedTickOptions = {},
 ): PersistedTickHooks {
+  const chunk = opts.chunk ?? DEFAULT_DELIVERY_CHUNK;
+  const spreadMs = opts.spreadMs ?? 0;
+  if (!Number.isSafeInteger(chunk) || chunk < 1) throw new RangeError('chunk must be an integer ≥ 1');
+  if (!(spreadMs >= 0)) throw new RangeError('spreadMs must be ≥ 0');
   const ids: string[] = [];
   const ticks: MeterTick[] = [];
   return {
@@ -30,7 +54,10 @@ export function persistedTicks(
       const roundIds = ids.splice(0);
       const roundTicks = ticks.splice(0);
       const recorded = await ledger.recordTicks(batch);
+      const chunks = Math.ceil(roundIds.length / chunk);
+      const gapMs = chunks > 1 ? spreadMs / (chunks - 1) : 0;
       for (let i = 0; i < roundIds.length; i++) {
+        if (i > 0 && i % chunk === 0) await (gapMs >= 1 ? sleep(gapMs) : nextTurn());
         const id = roundIds[i] as string;
         if (recorded.has(id)) deliver(id, roundTicks[i] as MeterTick);
       }

@@ -1,0 +1,69 @@
+import { HlsDelivery } from '../viewers/HlsDelivery.ts';
+
+/** An HLS viewer session the signaling process allowed (or paused) on this edge. */
+export interface EdgeSession {
+  readonly streamId: string;
+  /** Set while payments are behind: requests are answered 402 with this reason. */
+  paused: string | undefined;
+  readonly delivery: HlsDelivery;
+}
+
+/**
+ * The sessions the edge may serve, as the signaling process last said (`allow`/`deny`), with what each was
+ * delivered since the last report.
+ */
+export class EdgeSessions {
+  readonly #sessions = new Map<string, EdgeSession>();
+  /** Sessions delivered a new segment since the last report (a forgotten one is still reported once). */
+  readonly #credited = new Map<string, EdgeSession>();
+
+  constructor(private readonly segmentSeconds: number) {}
+
+  /** Sessions known (allowed or paused). */
+  get size(): number {
+    return this.#sessions.size;
+  }
+
+  /**
+   * Serves `sessionId` for `streamId` (or knows it as `paused`); a known session of the same stream keeps its
+   * delivery history.
+   */
+  allow(sessionId: string, streamId: string, paused?: string): void {
+    const known = this.#sessions.get(sessionId);
+    if (known && known.streamId === streamId) {
+      known.paused = paused;
+      return;
+    }
+    this.#sessions.set(sessionId, { streamId, paused, delivery: new HlsDelivery(this.segmentSeconds) });
+  }
+
+  /** Refuses `sessionId` from now on: paused (402, kept) or forgotten (401). */
+  deny(sessionId: string, paused?: string): void {
+    const known = this.#sessions.get(sessionId);
+    if (!known) return;
+    if (paused !== undefined) known.paused = paused;
+    else this.#sessions.delete(sessionId);
+  }
+
+  /** The session, if known. */
+  get(sessionId: string): EdgeSession | undefined {
+    return this.#sessions.get(sessionId);
+  }
+
+  /** Notes a file served to a session. */
+  delivered(sessionId: string, session: EdgeSession, file: string): void {
+    if (session.delivery.delivered(file) > 0) this.#credited.set(sessionId, session);
+  }
+
+  /** Seconds credited per session since the last call (only sessions with credit); empty when nothing is new. */
+  drain(): Record<string, number> {
+    const out: Record<string, number> = {};
+    if (this.#credited.size === 0) return out;
+    for (const [sessionId, s] of this.#credited) {
+      const seconds = s.delivery.drain();
+      if (seconds > 0) out[sessionId] = seconds;
+    }
+    this.#credited.clear();
+    return out;
+  }
+}

@@ -1,0 +1,173 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { type HlsFile, HlsReader } from '@persecond/sfu/hls-reader';
+import type { ErrorCode } from '../protocol.ts';
+import { StreamId } from '../protocol.ts';
+import type { HlsTokens } from '../viewers/HlsTokens.ts';
+import { type EdgeSession, EdgeSessions } from './EdgeSessions.ts';
+import { HlsFileCache, type HlsFileCacheOptions } from './HlsFileCache.ts';
+
+/** The header a player may send its HLS token in (native players use `?token=`). */
+export const HLS_TOKEN_HEADER = 'x-hls-token';
+const FILE = /^[A-Za-z0-9_.-]{1,64}$/;
+const MAX_TOKEN_LENGTH = 256;
+const CORS = { 'access-control-allow-origin': '*' } as const;
+const PREFLIGHT = {
+  ...CORS,
+  'access-control-allow-methods': 'GET, OPTIONS',
+  'access-control-allow-headers': HLS_TOKEN_HEADER,
+  'access-control-max-age': '600',
+} as const;
+
+/** What the edge server serves and how it checks viewers. */
+export interface HlsEdgeServerOptions {
+  /** The SFU's HLS output directory (`HLS_DIR`). */
+  hlsDir: string;
+  /** Seconds one media segment stands for (credited once per session and segment). */
+  segmentSeconds: number;
+  /** Verifies tokens (the signaling process issues them with the same key). */
+  tokens: HlsTokens;
+  cache?: Partial<HlsFileCacheOptions>;
+}
+
+/**
+ * The HLS edge's HTTP server (plain `node:http`, it must be cheap): `GET /hls/:streamId/:file` for viewer sessions
+ * the signaling process allowed, with a valid token (`?token=` or `x-hls-token`); 401 UNAUTHENTICATED without one,
+ * 402 PAYMENT_REQUIRED while the session is paused, 404 STREAM_NOT_FOUND for a file that does not exist (yet).
+ * Errors are `{ ok: false, code, message }` like the signaling API. CORS is open (`*`): tokens, not cookies, guard it.
+ */
+export class HlsEdgeServer {
+  readonly sessions: EdgeSessions;
+  readonly cache: HlsFileCache;
+  readonly #tokens: HlsTokens;
+  readonly #server: Server;
+  #closing: Promise<void> | undefined;
+
+  constructor(options: HlsEdgeServerOptions) {
+    this.sessions = new EdgeSessions(options.segmentSeconds);
+    this.cache = new HlsFileCache(new HlsReader(options.hlsDir), {
+      maxSegmentBytes: options.cache?.maxSegmentBytes ?? 64 * 1024 * 1024,
+      playlistTtlMs: options.cache?.playlistTtlMs ?? 250,
+    });
+    this.#tokens = options.tokens;
+    this.#server = createServer((req, res) => this.#handle(req, res));
+  }
+
+  /** Listens on `host:port` (0: a free port); resolves the actual port. */
+  listen(host: string, port: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(port, host, () => {
+        this.#server.off('error', reject);
+        resolve((this.#server.address() as AddressInfo).port);
+      });
+    });
+  }
+
+  /** Stops listening and drops open connections; safe to call twice. */
+  close(): Promise<void> {
+    this.#closing ??= new Promise<void>((resolve) => {
+      if (!this.#server.listening) return resolve();
+      this.#server.close(() => resolve());
+      this.#server.closeAllConnections();
+    });
+    return this.#closing;
+  }
+
+  #handle(req: IncomingMessage, res: ServerResponse): void {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q < 0 ? url : url.slice(0, q);
+    if (req.method === 'OPTIONS') {
+      res.writeHead(204, PREFLIGHT).end();
+      return;
+    }
+    if (req.method !== 'GET') {
+      fail(res, 405, 'BAD_REQUEST', 'only GET is served', { allow: 'GET, OPTIONS' });
+      return;
+    }
+    if (path === '/healthz') {
+      const body = JSON.stringify({ ok: true, sessions: this.sessions.size, cache: this.cache.stats });
+      res.writeHead(200, { ...CORS, 'content-type': 'application/json' }).end(body);
+      return;
+    }
+    const parts = path.split('/');
+    if (parts.length !== 4 || parts[0] !== '' || parts[1] !== 'hls') {
+      fail(res, 404, 'BAD_REQUEST', 'unknown route');
+      return;
+    }
+    const streamId = parts[2] as string;
+    const file = parts[3] as string;
+    if (!StreamId.safeParse(streamId).success || !FILE.test(file)) {
+      fail(res, 400, 'BAD_REQUEST', 'a stream id and a file name are required');
+      return;
+    }
+    const token = tokenOf(req, q < 0 ? '' : url.slice(q + 1));
+    if (token === null) {
+      fail(res, 400, 'BAD_REQUEST', `token: at most ${MAX_TOKEN_LENGTH} characters`);
+      return;
+    }
+    const sessionId = token ? this.#tokens.verify(streamId, token)?.sessionId : undefined;
+    if (this.#refused(res, streamId, sessionId)) return;
+    const found = this.cache.get(streamId, file);
+    const serve = (f: HlsFile | null): void => {
+      if (!f) {
+        fail(res, 404, 'STREAM_NOT_FOUND', `no ${file} (yet)`);
+        return;
+      }
+      // Checked again when handed over: a session denied while its read was pending is not served.
+      if (this.#refused(res, streamId, sessionId)) return;
+      const session = this.sessions.get(sessionId as string) as EdgeSession;
+      this.sessions.delivered(sessionId as string, session, file);
+      res
+        .writeHead(200, {
+          ...CORS,
+          'content-type': f.contentType,
+          'cache-control': f.cacheControl,
+          'content-length': f.body.length,
+        })
+        .end(f.body);
+    };
+    if (found instanceof Promise) {
+      found.then(serve, () => fail(res, 500, 'INTERNAL', 'something went wrong on our side'));
+    } else serve(found);
+  }
+
+  /** Answers 401 unless the token's session is allowed for the stream, 402 while it is paused; true if refused. */
+  #refused(res: ServerResponse, streamId: string, sessionId: string | undefined): boolean {
+    const session = sessionId === undefined ? undefined : this.sessions.get(sessionId);
+    if (!session || session.streamId !== streamId) {
+      fail(res, 401, 'UNAUTHENTICATED', 'a valid HLS token of this stream is required');
+      return true;
+    }
+    if (session.paused !== undefined) {
+      fail(res, 402, 'PAYMENT_REQUIRED', 'payments are behind', undefined, { reason: session.paused });
+      return true;
+    }
+    return false;
+  }
+}
+
+/** The token of a request: `?token=` first, else the header; '' when absent, null when too long. */
+function tokenOf(req: IncomingMessage, query: string): string | null {
+  let token: string | undefined;
+  if (query !== '') token = new URLSearchParams(query).get('token') ?? undefined;
+  if (token === undefined) {
+    const header = req.headers[HLS_TOKEN_HEADER];
+    token = typeof header === 'string' ? header : '';
+  }
+  return token.length > MAX_TOKEN_LENGTH ? null : token;
+}
+
+function fail(
+  res: ServerResponse,
+  status: number,
+  code: ErrorCode,
+  message: string,
+  headers?: Record<string, string>,
+  details?: Record<string, string>,
+): void {
+  if (res.headersSent) return;
+  const body = JSON.stringify({ ok: false, code, message, ...(details ? { details } : {}) });
+  res.writeHead(status, { ...CORS, ...headers, 'content-type': 'application/json; charset=utf-8' }).end(body);
+}

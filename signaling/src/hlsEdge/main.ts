@@ -1,0 +1,54 @@
+// The HLS edge child process (forked by `HlsEdge` with `--import tsx`): serves HLS to the viewer sessions the
+// signaling process allows over IPC and reports what it delivered. Exits when its parent goes away.
+import { HlsTokens } from '../viewers/HlsTokens.ts';
+import { parseChildEnv } from './childEnv.ts';
+import { HlsEdgeServer } from './HlsEdgeServer.ts';
+import { EdgeCommand, type EdgeReport } from './protocol.ts';
+
+if (!process.send) throw new Error('the HLS edge runs as a child process with an IPC channel (HlsEdge)');
+const settings = parseChildEnv(process.env);
+// Only verified here: the lifetime is the issuer's business.
+const server = new HlsEdgeServer({
+  hlsDir: settings.hlsDir,
+  segmentSeconds: settings.segmentSeconds,
+  tokens: new HlsTokens(settings.tokenSecret, 1),
+});
+const send = (report: EdgeReport): void => {
+  if (process.connected) process.send?.(report);
+};
+
+process.on('message', (raw: unknown) => {
+  const parsed = EdgeCommand.safeParse(raw);
+  if (!parsed.success) {
+    process.stderr.write(`hls edge: ignored a malformed command: ${parsed.error.message}\n`);
+    return;
+  }
+  const command = parsed.data;
+  if (command.type === 'allow') server.sessions.allow(command.sessionId, command.streamId, command.paused);
+  else server.sessions.deny(command.sessionId, command.paused);
+});
+
+const reports = setInterval(() => {
+  const seconds = server.sessions.drain();
+  for (const _ in seconds) {
+    send({ type: 'delivered', seconds });
+    break;
+  }
+}, settings.reportIntervalMs);
+
+let stopping = false;
+const stop = (): void => {
+  if (stopping) return;
+  stopping = true;
+  clearInterval(reports);
+  const delivered = server.sessions.drain();
+  if (Object.keys(delivered).length > 0) send({ type: 'delivered', seconds: delivered });
+  void server.close().then(() => process.exit(0));
+};
+process.on('SIGTERM', stop);
+process.on('disconnect', stop);
+// Ctrl-C reaches the whole process group: the parent decides when the edge stops (SIGTERM, or leaving).
+process.on('SIGINT', () => undefined);
+
+const port = await server.listen(settings.host, settings.port);
+send({ type: 'ready', port });

@@ -1,0 +1,37 @@
+import { z } from 'zod';
+import { SessionId, StreamId } from '../protocol.ts';
+
+/** Why a viewer's HLS requests are refused with 402 while it stays admitted (a payment lag). */
+const PausedReason = z.string().min(1).max(64);
+
+/**
+ * Parent → edge: serve this HLS viewer session of this stream (placed, payments current); with `paused`, know it but
+ * answer 402 PAYMENT_REQUIRED with that reason (a viewer placed, or a restarted edge told, while payments are behind).
+ */
+export const AllowCommand = z.object({
+  type: z.literal('allow'),
+  sessionId: SessionId,
+  streamId: StreamId,
+  paused: PausedReason.optional(),
+});
+/**
+ * Parent → edge: stop serving this session at once. With `paused` the session stays known and is answered
+ * 402 PAYMENT_REQUIRED (its delivery history kept for the resume); without, it is forgotten (401).
+ */
+export const DenyCommand = z.object({ type: z.literal('deny'), sessionId: SessionId, paused: PausedReason.optional() });
+
+/** What the signaling process tells its HLS edge. */
+export const EdgeCommand = z.discriminatedUnion('type', [AllowCommand, DenyCommand]);
+export type EdgeCommand = z.infer<typeof EdgeCommand>;
+
+/** Edge → parent: listening on `port`. */
+export const ReadyReport = z.object({ type: z.literal('ready'), port: z.number().int().min(1).max(65_535) });
+/** Edge → parent: per session, seconds of credit for new media segments delivered since the last report. */
+export const DeliveredReport = z.object({
+  type: z.literal('delivered'),
+  seconds: z.record(SessionId, z.number().positive().max(86_400)),
+});
+
+/** What the HLS edge tells the signaling process. */
+export const EdgeReport = z.discriminatedUnion('type', [ReadyReport, DeliveredReport]);
+export type EdgeReport = z.infer<typeof EdgeReport>;
