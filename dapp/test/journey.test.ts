@@ -1,7 +1,9 @@
 // The whole journey in real Chromium on the stack as `npm start` starts it: Alice goes live from the studio; Bob signs
-// in, funds a budget and watches over WebRTC, stops paying and is paused until he pays, leaves and gets his remainder
-// back; Charlie is sent to HLS (WebRTC capacity of one viewer) and keeps playing past his token's life; a wallet with
-// no funds is told why it cannot watch; Alice's earnings page shows exactly what the chain shows she received.
+// in, funds a budget, then watches over WebRTC, stops paying and is paused until he pays, leaves and gets his remainder
+// back; Charlie is sent to HLS (WebRTC capacity of one viewer) and keeps playing past his token's life, and Bob's page
+// counts him live; a wallet with no funds is told why it cannot watch; Dave's tab dies owing for what he watched:
+// another browser is told what he owes and what to do, and back in the first one his budget carries on and pays it;
+// Alice's earnings page shows exactly what the chain shows she received.
 // Every person uses an injected extension wallet holding one dev keyring account (real clicks, real signatures).
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -41,6 +43,7 @@ interface WatchHook {
     pending: bigint;
     mode?: string;
     stopSettlements(): void;
+    refusal?: { code: string };
   };
 }
 
@@ -53,6 +56,7 @@ describe('the journey on the stack as `npm start` runs it', () => {
   let bob: Person;
   let charlie: Person;
   let empty: Person;
+  let dave: Person;
   let streamId = '';
   let firstBlock = 0;
   let bobBefore = 0n;
@@ -64,7 +68,7 @@ describe('the journey on the stack as `npm start` runs it', () => {
     ctx.onTestFailed(async () => {
       broken = true;
       // What each person saw, and what the stack logged, to tell why.
-      for (const p of [alice, bob, charlie, empty]) {
+      for (const p of [alice, bob, charlie, empty, dave]) {
         if (!p) continue;
         await shot(p, `failure-${p.name}`).catch(() => undefined);
         const text = await p.page
@@ -92,11 +96,12 @@ describe('the journey on the stack as `npm start` runs it', () => {
     firstBlock = (await headNumber(api)) + 1;
     const b = browser;
     const wallet = bundle.path;
-    [alice, bob, charlie, empty] = await Promise.all([
+    [alice, bob, charlie, empty, dave] = await Promise.all([
       b.newContext({ viewport: NARROW }).then((c) => person(c, wallet, '//Alice')),
       b.newContext().then((c) => person(c, wallet, '//Bob')),
       b.newContext({ viewport: NARROW }).then((c) => person(c, wallet, '//Charlie')),
       b.newContext().then((c) => person(c, wallet, EMPTY_URI)),
+      b.newContext().then((c) => person(c, wallet, '//Dave')),
     ]);
   }, 240_000);
 
@@ -123,7 +128,7 @@ describe('the journey on the stack as `npm start` runs it', () => {
     await shot(charlie, 'directory-375');
   });
 
-  it('Bob signs in, funds a budget and watches over WebRTC; Charlie is sent to HLS; an empty wallet is told why', {
+  it('Bob signs in, funds a budget, then watches over WebRTC; Charlie is sent to HLS; an empty wallet is told why', {
     timeout: 180_000,
   }, async () => {
     if (!stack || !api) throw new Error('not started');
@@ -135,6 +140,15 @@ describe('the journey on the stack as `npm start` runs it', () => {
     await signIn(bob);
     await expect.poll(() => page.getByTestId('budget').inputValue(), { timeout: 20_000 }).not.toBe('');
     bobBefore = await freeBalance(api, keyring.addFromUri('//Bob').address);
+    // Funding first (one wallet signature and a transaction), then Watch starts at once with the funded session.
+    expect(await page.getByTestId('watch').textContent()).toContain('Fund & watch');
+    await page.getByTestId('fund').click();
+    await page.getByTestId('tx-status').waitFor({ timeout: 20_000 });
+    const funded = page.getByTestId('funded');
+    await funded.waitFor({ timeout: 60_000 });
+    expect(await funded.textContent()).toContain('Your budget is ready');
+    expect((await page.getByTestId('watch').textContent())?.trim()).toBe('Watch');
+    await shot(bob, 'watch-funded');
     await page.getByTestId('watch').click();
     await expect
       .poll(() => page.getByTestId('mode').textContent(), { timeout: 60_000 })
@@ -151,6 +165,8 @@ describe('the journey on the stack as `npm start` runs it', () => {
     await expect.poll(() => c.getByTestId('budget').inputValue(), { timeout: 20_000 }).not.toBe('');
     await c.getByTestId('watch').click();
     await expect.poll(() => c.getByTestId('mode').textContent(), { timeout: 60_000 }).toContain('Standard (HLS)');
+    // Bob's page counts Charlie without a reload.
+    await expect.poll(() => page.getByTestId('viewers').textContent(), { timeout: 20_000 }).toBe('2 watching');
 
     // Charlie's video time advances for longer than an HLS token lives (~10 s): tokens are renewed.
     await expect.poll(() => mediaTime(c), { timeout: 60_000 }).toBeGreaterThan(0);
@@ -247,6 +263,88 @@ describe('the journey on the stack as `npm start` runs it', () => {
     await shot(bob, 'watch-left');
   });
 
+  it("Dave's tab dies owing: another browser is told what he owes; back in the first, his budget carries on and pays", {
+    timeout: 240_000,
+  }, async () => {
+    if (!stack || !browser || !bundle) throw new Error('not started');
+    const watchPage = `${stack.dapp}/watch/${streamId}`;
+    const first = dave.page;
+    await openApp(first, watchPage);
+    await connectWallet(dave);
+    await signIn(dave);
+    await expect.poll(() => first.getByTestId('budget').inputValue(), { timeout: 20_000 }).not.toBe('');
+    // No settlement goes out, so what he acknowledges stays owed when the tab dies.
+    await first.waitForFunction(() => (globalThis as WatchHook).__persecondWatch !== undefined);
+    await first.evaluate(() => (globalThis as WatchHook).__persecondWatch?.stopSettlements());
+    await first.getByTestId('watch').click();
+    await first.getByTestId('mode').waitFor({ timeout: 60_000 });
+    await expect
+      .poll(() => first.evaluate(() => (globalThis as WatchHook).__persecondWatch?.watchedSeconds ?? 0), {
+        timeout: 60_000,
+        interval: 1_000,
+      })
+      .toBeGreaterThanOrEqual(8);
+    // Let the server verify the newest voucher, then the tab dies without leaving or paying.
+    await first.waitForTimeout(6_000);
+    await first.close();
+
+    // Elsewhere (another browser profile: not the session's key): the amount and what to do, no codes.
+    const elsewhere = await person(await browser.newContext(), bundle.path, '//Dave');
+    const e = elsewhere.page;
+    await openApp(e, watchPage);
+    await connectWallet(elsewhere);
+    await signIn(elsewhere);
+    await expect.poll(() => e.getByTestId('budget').inputValue(), { timeout: 20_000 }).not.toBe('');
+    await e.getByTestId('watch').click();
+    const debt = e.getByTestId('debt');
+    await debt.waitFor({ timeout: 60_000 });
+    expect((await debt.textContent())?.replace(/\s+/g, ' ')).toMatch(
+      /You owe [0-9.]+ ROC for a stream you watched before/,
+    );
+    const refusal = ((await e.getByTestId('refusal').textContent()) ?? '').replace(/\s+/g, ' ');
+    expect(refusal).toContain("That session's key is not in this browser");
+    expect(await e.getByTestId('pay-debt').count()).toBe(0);
+    expect(await e.locator('main').textContent()).not.toMatch(/[A-Z]{3,}_[A-Z_]+|Error:/);
+    await shot(elsewhere, 'watch-debt-elsewhere');
+
+    // Back in the first browser: the budget from the last visit is offered; Watch carries the session on, and
+    // leaving pays what it owes.
+    const back = await dave.context.newPage();
+    back.on('pageerror', (err) => dave.pageErrors.push(err.message));
+    dave.page = back;
+    await openApp(back, watchPage);
+    await connectWallet(dave);
+    await signIn(dave);
+    const offered = back.getByTestId('funded');
+    await offered.waitFor({ timeout: 30_000 });
+    expect(await offered.textContent()).toContain('A budget from your last visit is ready');
+    await back.getByTestId('watch').click();
+    await back.getByTestId('mode').waitFor({ timeout: 60_000 });
+    await expect.poll(() => framesDecoded(back), { timeout: 20_000 }).toBeGreaterThan(0);
+    await back.getByTestId('leave').click();
+    await back.getByTestId('left').waitFor({ timeout: 60_000 });
+
+    // The debt is paid: the other browser's session is admitted now.
+    await expect
+      .poll(
+        async () => {
+          if ((await e.getByTestId('mode').count()) > 0) return 'admitted';
+          await e
+            .getByTestId('retry-join')
+            .click({ timeout: 2_000 })
+            .catch(() => undefined);
+          await e.waitForTimeout(2_000);
+          return (await e.getByTestId('mode').count()) > 0 ? 'admitted' : 'refused';
+        },
+        { timeout: 60_000, interval: 1_000 },
+      )
+      .toBe('admitted');
+    await e.getByTestId('leave').click();
+    await e.getByTestId('left').waitFor({ timeout: 60_000 });
+    expect(elsewhere.pageErrors).toEqual([]);
+    await elsewhere.context.close();
+  });
+
   it("Alice's earnings page shows exactly what the chain shows she received", { timeout: 120_000 }, async () => {
     if (!stack || !api) throw new Error('not started');
     // Charlie leaves too, so that the chain's figure stops moving.
@@ -273,6 +371,6 @@ describe('the journey on the stack as `npm start` runs it', () => {
     expect(await row.count()).toBe(1);
     await expectNoSidewaysScroll(page);
     await page.screenshot({ path: join(resultsDir, 'earnings-375.png'), fullPage: true });
-    for (const p of [alice, bob, charlie, empty]) expect(p.pageErrors, p.name).toEqual([]);
+    for (const p of [alice, bob, charlie, empty, dave]) expect(p.pageErrors, p.name).toEqual([]);
   });
 });

@@ -27,3 +27,18 @@ describe('WatchMeter over HLS', () => {
     expect(meter.seenSeconds).toBe(4);
   });
 });
+
+describe('WatchMeter carrying on a session from an earlier visit', () => {
+  it('counts the seconds the server metered before, and only new seconds after', () => {
+    const meter = new WatchMeter(2n);
+    meter.resumeAt({ seq: 40, watchedSeconds: 38, acknowledged: 74n });
+    expect(meter.acknowledgedOwed).toBe(74n);
+    expect(meter.check({ seq: 40, watchedSeconds: 38, owed: '76' })).toBe('OUT_OF_ORDER');
+    // The next tick charges one more second: not seen on this page yet.
+    expect(meter.check({ seq: 41, watchedSeconds: 39, owed: '78' })).toBe('NOT_SEEN');
+    // Media advancing within one wall-clock second.
+    for (let i = 0; i <= 3; i++) meter.observe({ at: START + i * 250, framesDecoded: i * 5 });
+    expect(meter.check({ seq: 41, watchedSeconds: 39, owed: '78' })).toBeUndefined();
+    expect(meter.check({ seq: 41, watchedSeconds: 40, owed: '80' })).toBe('NOT_SEEN');
+  });
+});

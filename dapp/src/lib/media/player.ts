@@ -1,5 +1,5 @@
 // Plays a stream into a <video>: WebRTC through mediasoup-client, or HLS through hls.js (native where supported).
-import type { Consumer, Transport } from 'mediasoup-client/types';
+import type { Consumer, Device, Transport } from 'mediasoup-client/types';
 import { request, type SignalingSocket } from '../signaling/socket.ts';
 import { loadDevice, transportOptions } from './publisher.ts';
 
@@ -12,13 +12,14 @@ export interface Playback {
   close(): void;
 }
 
-/** Receives the stream over WebRTC; resolves once the consumers are resumed. */
+/** Receives the stream over WebRTC; resolves once the consumers are resumed. `device`: one loaded ahead of time. */
 export async function playWebRtc(
   socket: SignalingSocket,
   streamId: string,
   video: HTMLVideoElement,
+  preloaded?: Device,
 ): Promise<Playback> {
-  const device = await loadDevice(socket, streamId);
+  const device = preloaded ?? (await loadDevice(socket, streamId));
   const { transport: info } = await request(socket, 'rtc:createTransport', { streamId, direction: 'recv' });
   const transport: Transport = device.createRecvTransport(transportOptions(info));
   transport.on('connect', ({ dtlsParameters }, done, fail) => {
@@ -102,16 +103,24 @@ export interface HlsPlayback extends Playback {
 /** How long to wait before loading again after a fatal network error (e.g. while payments are behind). */
 const HLS_RETRY_MS = 1_000;
 
+/** What the HLS player needs beyond the playlist. */
+export interface HlsOptions {
+  /** Asks the server for a fresh token (`hls:token`) after a request was refused with 401; undefined if refused. */
+  freshToken?: () => Promise<string | undefined>;
+}
+
 /**
  * Plays an HLS playlist. The per-viewer token travels as a query parameter so native HLS works too; it lives ~10 s,
- * so every request (playlist reloads and segments) carries the latest one given to `renewToken`. `playlistUrl` may
- * be relative to `baseUrl` (the signaling server answers with a path).
+ * so every request (playlist reloads and segments) carries the latest one given to `renewToken`, and a request
+ * refused with 401 (the token lapsed) brings a fresh one from `freshToken` before loading again. `playlistUrl` may be
+ * absolute (an HLS edge) or relative to `baseUrl`.
  */
 export async function playHls(
   playlistUrl: string,
   token: string,
   video: HTMLVideoElement,
   baseUrl: string,
+  options: HlsOptions = {},
 ): Promise<HlsPlayback> {
   let current = token;
   const withToken = (u: string): string => {
@@ -119,10 +128,28 @@ export async function playHls(
     url.searchParams.set('token', current);
     return url.toString();
   };
+  let renewing: Promise<void> | undefined;
+  /** One `hls:token` request at a time, however many requests were refused together. */
+  const renew = (): Promise<void> => {
+    renewing ??= (async () => {
+      const next = await options.freshToken?.().catch(() => undefined);
+      if (next) current = next;
+    })().finally(() => {
+      renewing = undefined;
+    });
+    return renewing;
+  };
   const { default: Hls } = await import('hls.js');
   let hls: InstanceType<typeof Hls> | undefined;
   let retry: ReturnType<typeof setTimeout> | undefined;
   let closed = false;
+  let native = false;
+  /** Native HLS (Safari) keeps the URL it was given: a fresh token reaches it only by loading the source again. */
+  const reloadNative = () => {
+    if (closed) return;
+    video.src = withToken(playlistUrl);
+    video.play().catch(() => undefined);
+  };
   if (Hls.isSupported()) {
     hls = new Hls({ liveSyncDurationCount: 2, lowLatencyMode: true });
     hls.config.xhrSetup = (xhr, url) => {
@@ -130,7 +157,11 @@ export async function playHls(
     };
     // Requests are refused while payments are behind (and the token may lapse): load again until it plays.
     hls.on(Hls.Events.ERROR, (_event, data) => {
-      if (!data.fatal || closed) return;
+      if (closed) return;
+      const expired = data.response?.code === 401;
+      // hls.js retries a refused segment on its own (with the token xhrSetup gives it): renew before it does.
+      if (expired) void renew();
+      if (!data.fatal) return;
       if (data.type === Hls.ErrorTypes.MEDIA_ERROR) {
         hls?.recoverMediaError();
         return;
@@ -138,16 +169,29 @@ export async function playHls(
       clearTimeout(retry);
       // The playlist may not exist yet (the relay starts with the first HLS viewer): then start over.
       const manifest = data.details === Hls.ErrorDetails.MANIFEST_LOAD_ERROR;
-      retry = setTimeout(() => {
+      const again = () => {
         if (closed) return;
         if (manifest) hls?.loadSource(withToken(playlistUrl));
         else hls?.startLoad();
-      }, HLS_RETRY_MS);
+      };
+      retry = setTimeout(
+        () => {
+          if (expired) renew().then(again);
+          else again();
+        },
+        expired ? 0 : HLS_RETRY_MS,
+      );
     });
     hls.loadSource(withToken(playlistUrl));
     hls.attachMedia(video);
   } else if (video.canPlayType('application/vnd.apple.mpegurl')) {
+    native = true;
     video.src = withToken(playlistUrl);
+    // A refused playlist reload stops native playback with a network error: come back with a fresh token.
+    video.addEventListener('error', () => {
+      clearTimeout(retry);
+      retry = setTimeout(() => renew().then(reloadNative), HLS_RETRY_MS);
+    });
   } else {
     throw new Error('HLS is not supported by this browser');
   }
@@ -158,7 +202,10 @@ export async function playHls(
       return video.getVideoPlaybackQuality?.().totalVideoFrames;
     },
     renewToken(next) {
+      if (next === current) return;
       current = next;
+      // Reloading a playing native source restarts it: only one that stopped on a refused request is loaded again.
+      if (native && (video.error !== null || video.networkState === HTMLMediaElement.NETWORK_NO_SOURCE)) reloadNative();
     },
     close() {
       if (closed) return;

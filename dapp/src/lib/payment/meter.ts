@@ -26,6 +26,8 @@ export class WatchMeter {
   #last: ProgressSample | undefined;
   #lastSeq = -1;
   #acknowledgedOwed = 0n;
+  /** Seconds watched before this meter started (a resumed session). */
+  #base = 0;
 
   constructor(
     /** The stream's price per second, in planck. */
@@ -34,12 +36,22 @@ export class WatchMeter {
 
   /** Seconds in which the player showed new media. */
   get seenSeconds(): number {
-    return this.#seenSeconds.size;
+    return this.#base + this.#seenSeconds.size;
   }
 
   /** Highest amount acknowledged so far. */
   get acknowledgedOwed(): bigint {
     return this.#acknowledgedOwed;
+  }
+
+  /**
+   * Carries on a session metered before (another visit): the server continues from its last tick, and the seconds
+   * it counted then were seen by the earlier page.
+   */
+  resumeAt(standing: { seq: number; watchedSeconds: number; acknowledged: bigint }): void {
+    this.#lastSeq = Math.max(this.#lastSeq, standing.seq);
+    this.#base = standing.watchedSeconds;
+    if (standing.acknowledged > this.#acknowledgedOwed) this.#acknowledgedOwed = standing.acknowledged;
   }
 
   /** Records a player sample; a second counts once the media advanced during it. */

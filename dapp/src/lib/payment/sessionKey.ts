@@ -1,7 +1,11 @@
 // The viewer's ed25519 session key (contracts-client's): pays the creator in arrears without asking the wallet every
 // time.
-import { type SessionKey, signWithSessionKey as sign } from '@persecond/contracts-client/browser';
-import { stringToU8a, u8aToHex } from '@polkadot/util';
+import {
+  createSessionKey as createKey,
+  type SessionKey,
+  signWithSessionKey as sign,
+} from '@persecond/contracts-client/browser';
+import { hexToU8a, stringToU8a, u8aToHex } from '@polkadot/util';
 import { randomAsU8a } from '@polkadot/util-crypto';
 
 export { createSessionKey, type SessionKey, sessionKeyPair } from '@persecond/contracts-client/browser';
@@ -15,4 +19,9 @@ export function signWithSessionKey(key: SessionKey, message: string): `0x${strin
 /** A random URL-safe id for a session. */
 export function newSessionId(): string {
   return u8aToHex(randomAsU8a(12)).slice(2);
+}
+
+/** The session key kept in the session store, from its seed's hex. */
+export function restoreSessionKey(seedHex: string, ss58: number): SessionKey {
+  return createKey(ss58, hexToU8a(seedHex));
 }

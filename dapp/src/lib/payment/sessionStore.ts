@@ -1,17 +1,8 @@
 // Session keys kept in IndexedDB, so a closed tab can still settle its debt and recover its budget next visit.
 
-/** A stored watch session. */
-export interface StoredSession {
-  sessionId: string;
-  streamId: string;
-  wallet: string;
-  creator: string;
-  asset: string;
-  /** Hex of the 32-byte ed25519 seed. */
-  seedHex: string;
-  budget: string;
-  createdAt: number;
-}
+import type { StoredSession } from './storedSession.ts';
+
+export type { StoredSession } from './storedSession.ts';
 
 const DB = 'persecond';
 const STORE = 'sessions';

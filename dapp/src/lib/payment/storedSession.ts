@@ -1,0 +1,21 @@
+// What the session store keeps of a watch session (no DOM here: pure code and tests use it too).
+
+/** A stored watch session. */
+export interface StoredSession {
+  sessionId: string;
+  streamId: string;
+  wallet: string;
+  creator: string;
+  asset: string;
+  /** Hex of the 32-byte ed25519 seed. */
+  seedHex: string;
+  /** Planck funded into the session account so far (budget and top-ups). */
+  budget: string;
+  createdAt: number;
+  /** The wallet's signed delegation of the session key (its budget is the delegated one), once signed. */
+  delegation?: { message: string; signature: `0x${string}`; budget: string };
+  /** Highest amount this browser signed a voucher for: what the server can count as acknowledged, at most. */
+  acknowledged?: string;
+  /** What this browser saw settled in a block: the server may count more (a payment that landed after a crash). */
+  settled?: string;
+}
