@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { HlsEdge } from '../src/hlsEdge/HlsEdge.ts';
 import { HlsEdgeServer } from '../src/hlsEdge/HlsEdgeServer.ts';
 import { HlsTokens } from '../src/viewers/HlsTokens.ts';
+import { isAlive } from './support/processes.ts';
 
 const STREAM = 'stream-edge-1';
 const OTHER_STREAM = 'stream-edge-2';
@@ -23,15 +24,6 @@ function writeStream(root: string, streamId: string, segments: string[]): void {
   for (const s of segments) writeFileSync(join(dir, s), Buffer.alloc(1000, s));
   const playlist = ['#EXTM3U', '#EXT-X-TARGETDURATION:2', ...segments.flatMap((s) => ['#EXTINF:2.0,', s])];
   writeFileSync(join(dir, 'index.m3u8'), `${playlist.join('\n')}\n`);
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 describe('HLS edge server (in process)', () => {

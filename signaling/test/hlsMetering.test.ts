@@ -1,45 +1,12 @@
-import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readdirSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  buildFunding,
-  type ChainClient,
-  connect,
-  createSessionKey,
-  type DevChain,
-  formatDelegation,
-  type SessionKey,
-  signVoucher,
-  startDevChain,
-  TxSubmitter,
-} from '@persecond/contracts-client';
-import { loadSfuConfig, Sfu } from '@persecond/sfu';
-import { Keyring } from '@polkadot/keyring';
+import { signVoucher } from '@persecond/contracts-client';
 import type { KeyringPair } from '@polkadot/keyring/types';
-import { stringToU8a, u8aToHex, u8aWrapBytes } from '@polkadot/util';
-import { cryptoWaitReady } from '@polkadot/util-crypto';
 import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { authModule } from '../src/auth/AuthModule.ts';
-import { loadAuthConfig } from '../src/auth/config.ts';
-import {
-  createPinner,
-  createSignalingServer,
-  loadSignalingConfig,
-  type Pinner,
-  type SignalingServer,
-  type Tick,
-} from '../src/index.ts';
-import { createLedgerModule } from '../src/ledger/ledgerModule.ts';
-import { publishingModule } from '../src/publishing/PublishingModule.ts';
-import { loadStreamsConfig } from '../src/streams/config.ts';
-import { streamsModule } from '../src/streams/StreamsModule.ts';
-import { loadViewersConfig } from '../src/viewers/config.ts';
-import { type ViewersModule, viewersModule } from '../src/viewers/ViewersModule.ts';
-import { request as httpRequest, openSocket, signIn } from './support/clients.ts';
-import { type AckJson, call, callOk, type Publisher, startPublisher } from './viewers-support.ts';
+import type { Tick } from '../src/index.ts';
+import { type LiveStream, type PaidSession, startLiveStream } from './support/liveStream.ts';
+import { type AckJson, call, callOk } from './viewers-support.ts';
 
 const PRICE = 1_000_000n;
 const SEGMENT_SECONDS = 1;
@@ -72,8 +39,7 @@ class HlsViewer {
     readonly socket: Socket,
     readonly genesisHash: string,
     readonly streamId: string,
-    readonly sessionId: string,
-    readonly key: SessionKey,
+    readonly session: PaidSession,
     admission: AckJson,
   ) {
     this.token = admission.token as string;
@@ -95,7 +61,7 @@ class HlsViewer {
     const r = await call(this.socket, 'tick:ack', {
       seq: t.seq,
       owed: t.owed,
-      signature: signVoucher(this.key, voucher),
+      signature: signVoucher(this.session.key, voucher),
     });
     if (typeof r.hlsToken === 'string') this.token = r.hlsToken;
     return r;
@@ -125,147 +91,58 @@ class HlsViewer {
     return (await res.text()).split('\n').filter((l) => l.trim() !== '' && !l.startsWith('#'));
   }
 
+  get sessionId(): string {
+    return this.session.sessionId;
+  }
+
   get watchedSeconds(): number {
     return this.ticks.at(-1)?.watchedSeconds ?? 0;
   }
 }
 
 describe('HLS viewers: metered by segments delivered, tokens renewed on request', () => {
-  let chain: DevChain;
-  let client: ChainClient;
-  let submitter: TxSubmitter;
-  let sfu: Sfu;
-  let pinner: Pinner;
-  let server: SignalingServer;
-  let alice: KeyringPair;
-  let bob: KeyringPair;
-  let charlie: KeyringPair;
-  let dave: KeyringPair;
+  let live: LiveStream;
   let streamId: string;
-  let publisher: Publisher;
-  const sockets: Socket[] = [];
-  const ipfsDir = mkdtempSync(join(tmpdir(), 'persecond-ipfs-'));
-  const hlsDir = mkdtempSync(join(tmpdir(), 'persecond-hls-'));
-  const secret = randomUUID() + randomUUID();
 
-  const open = async (pair: KeyringPair): Promise<Socket> => {
-    const socket = await openSocket(server.url, await signIn(server.url, pair));
-    sockets.push(socket);
-    return socket;
-  };
-  const viewers = () => server.modules.get('viewers') as ViewersModule;
+  const viewers = () => live.viewers();
 
   /** A funded session of `wallet`, joined over HLS on a new socket. */
   const joinHls = async (wallet: KeyringPair): Promise<HlsViewer> => {
-    const key = createSessionKey(42);
-    const sessionId = randomBytes(12).toString('base64url');
-    const budget = 10n ** 12n;
-    const message = formatDelegation({
-      genesisHash: client.facts.genesisHash,
-      streamId,
-      sessionId,
-      sessionAccount: key.address,
-      asset: 'native',
-      budget,
-    });
-    const signature = u8aToHex(wallet.sign(u8aWrapBytes(stringToU8a(message))));
-    const tx = buildFunding(client, { sessionId, sessionAccount: key.address, asset: 'native', budget });
-    expect((await submitter.submit(tx, wallet)).ok).toBe(true);
-    const socket = await open(wallet);
-    const admission = await callOk(socket, 'viewer:join', {
-      streamId,
-      mode: 'hls',
-      session: {
-        sessionId,
-        sessionKey: u8aToHex(key.publicKey),
-        budget: budget.toString(),
-        delegation: { message, signature },
-      },
-    });
+    const session = live.newSession(wallet, streamId);
+    await live.fund(wallet, session);
+    const socket = await live.open(wallet);
+    const admission = await callOk(socket, 'viewer:join', { streamId, mode: 'hls', session: session.payload });
     // Served by the HLS edge child process, on a port of its own.
     const edgeUrl = new URL(admission.playlistUrl as string);
-    expect(edgeUrl.origin).not.toBe(server.url);
+    expect(edgeUrl.origin).not.toBe(live.server.url);
     expect(edgeUrl.pathname).toBe(`/hls/${streamId}/index.m3u8`);
-    return new HlsViewer(socket, client.facts.genesisHash, streamId, sessionId, key, admission);
+    return new HlsViewer(socket, live.client.facts.genesisHash, streamId, session, admission);
   };
 
   beforeAll(async () => {
-    await cryptoWaitReady();
-    const keyring = new Keyring({ type: 'sr25519', ss58Format: 42 });
-    alice = keyring.addFromUri('//Alice');
-    bob = keyring.addFromUri('//Bob');
-    charlie = keyring.addFromUri('//Charlie');
-    dave = keyring.addFromUri('//Dave');
-    chain = await startDevChain();
-    client = await connect(chain.wsUrl);
-    submitter = new TxSubmitter(client.api);
-    pinner = await createPinner({ backend: 'helia', dir: ipfsDir });
-    sfu = await Sfu.create(
-      loadSfuConfig({
-        SFU_NUM_WORKERS: '1',
-        LOG_LEVEL: 'silent',
-        HLS_DIR: hlsDir,
-        HLS_SEGMENT_SECONDS: String(SEGMENT_SECONDS),
-      }),
-    );
-    server = await createSignalingServer(loadSignalingConfig({ PORT: '0', LOG_LEVEL: 'silent' }), {
-      sfu,
-      pinner,
-      chain: client,
-      modules: [
-        authModule(loadAuthConfig({ SESSION_SECRET: secret })),
-        streamsModule(loadStreamsConfig({})),
-        publishingModule(),
-        createLedgerModule({ config: { dataDir: 'memory://' } }),
-        // Payment windows wide enough that no settlement is needed; vouchers still within 3 ticks.
-        viewersModule(
-          loadViewersConfig({
-            VOUCHER_GRACE_SECONDS: '3',
-            SETTLE_EVERY_SECONDS: '600',
-            PAYMENT_GRACE_SECONDS: '600',
-            MIN_PREPAY_SECONDS: '30',
-            HLS_TOKEN_TTL_SECONDS: String(TOKEN_TTL_SECONDS),
-          }),
-        ),
-      ],
-    });
-    const aliceToken = await signIn(server.url, alice);
-    const created = (
-      await httpRequest(`${server.url}/v1/streams`, {
-        token: aliceToken,
-        body: { title: 'HLS metering', pricePerSecond: PRICE.toString(), asset: 'native' },
-      })
-    ).body as { streamId: string; announcement: { callData: string } } & AckJson;
-    expect(created.ok).toBe(true);
-    const tx = client.api.tx(client.api.createType('Call', created.announcement.callData));
-    expect((await submitter.submit(tx, alice)).ok).toBe(true);
-    streamId = created.streamId;
-    await vi.waitFor(
-      async () => {
-        const res = (await httpRequest(`${server.url}/v1/streams/${streamId}`)).body as AckJson;
-        expect((res.stream as { status: string } | undefined)?.status).toBe('announced');
+    live = await startLiveStream({
+      sfuEnv: { HLS_SEGMENT_SECONDS: String(SEGMENT_SECONDS) },
+      // Payment windows wide enough that no settlement is needed; vouchers still within 3 ticks.
+      viewersEnv: {
+        VOUCHER_GRACE_SECONDS: '3',
+        SETTLE_EVERY_SECONDS: '600',
+        PAYMENT_GRACE_SECONDS: '600',
+        MIN_PREPAY_SECONDS: '30',
+        HLS_TOKEN_TTL_SECONDS: String(TOKEN_TTL_SECONDS),
       },
-      { timeout: 15_000, interval: 100 },
-    );
-    const creator = await open(alice);
+    });
+    streamId = await live.announceStream(live.wallets.alice, 'HLS metering', PRICE);
+    const creator = await live.open(live.wallets.alice);
     await callOk(creator, 'stream:goLive', { streamId });
-    publisher = await startPublisher(creator, streamId);
+    await live.publish(creator, streamId);
   });
 
   afterAll(async () => {
-    publisher?.close();
-    for (const s of sockets) s.close();
-    await server?.close();
-    await sfu?.close();
-    await pinner?.close();
-    await client?.close();
-    await chain?.close();
-    rmSync(ipfsDir, { recursive: true, force: true });
-    rmSync(hlsDir, { recursive: true, force: true });
+    await live?.close();
   });
 
   it('charges the seconds of segments delivered: playlist polls and repeated segments credit nothing', async () => {
-    const v = await joinHls(bob);
+    const v = await joinHls(live.wallets.bob);
     // The relay needs a few seconds for its first segments.
     await vi.waitFor(async () => expect((await v.segments()).length).toBeGreaterThanOrEqual(2), {
       timeout: 60_000,
@@ -318,10 +195,10 @@ describe('HLS viewers: metered by segments delivered, tokens renewed on request'
 
   it('renews an HLS token on request (hls:token) while admitted and current: a lapsed token is not fatal', async () => {
     // Another wallet: the first test's session left acknowledged seconds unsettled.
-    const notJoined = await open(charlie);
+    const notJoined = await live.open(live.wallets.charlie);
     expect(await call(notJoined, 'hls:token', {})).toMatchObject({ ok: false, code: 'BAD_REQUEST' });
 
-    const v = await joinHls(charlie);
+    const v = await joinHls(live.wallets.charlie);
     // Never ticked (nothing fetched yet), the admission token lapses.
     await sleep(TOKEN_TTL_SECONDS * 1000 + 500);
     const lapsed = await v.fetch(undefined, false);
@@ -368,7 +245,7 @@ describe('HLS viewers: metered by segments delivered, tokens renewed on request'
   });
 
   it('keeps serving an HLS viewer when the edge child is SIGKILLed mid-stream: restarted, fetches succeed, metering goes on', async () => {
-    const v = await joinHls(dave);
+    const v = await joinHls(live.wallets.dave);
     const fetched = new Set<string>();
     /** Fetches the segments of the current playlist not fetched yet; the number delivered. */
     const follow = async (): Promise<number> => {
@@ -407,7 +284,7 @@ describe('HLS viewers: metered by segments delivered, tokens renewed on request'
       timeout: 15_000,
       interval: 100,
     });
-    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    const metrics = await (await fetch(`${live.server.url}/metrics`)).text();
     expect(metrics).toMatch(/^signaling_hls_edge_restarts_total 1$/m);
     await callOk(v.socket, 'viewer:leave', {});
     // Left: the edge refuses the session (told over IPC as the leave is answered).
@@ -423,9 +300,9 @@ describe('HLS viewers: metered by segments delivered, tokens renewed on request'
 
   it('stops the edge child with the server (twice without harm)', async () => {
     expect(edgeChildren()).toHaveLength(1);
-    for (const s of sockets) s.close();
-    await server.close();
-    await server.close();
+    for (const s of live.sockets) s.close();
+    await live.server.close();
+    await live.server.close();
     expect(edgeChildren()).toEqual([]);
   });
 });

@@ -11,15 +11,7 @@ import {
   type Pinner,
   type SignalingServer,
 } from '../src/index.ts';
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { isAlive } from './support/processes.ts';
 
 const emit = (socket: Socket, event: string, ...args: unknown[]) =>
   new Promise<{ ok: boolean; code?: string }>((resolve) => socket.emit(event, ...args, resolve));

@@ -1,58 +1,18 @@
-import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   buildFinalSettlement,
-  buildFunding,
   buildSettlement,
-  type ChainClient,
-  connect,
   createSessionKey,
-  type DevChain,
   estimateFee,
-  formatDelegation,
   getBalance,
-  type SessionKey,
   sessionKeyPair,
-  signVoucher,
-  startDevChain,
-  TxSubmitter,
 } from '@persecond/contracts-client';
-import { loadSfuConfig, Sfu } from '@persecond/sfu';
-import { Keyring } from '@polkadot/keyring';
 import type { KeyringPair } from '@polkadot/keyring/types';
-import { stringToU8a, u8aToHex, u8aWrapBytes } from '@polkadot/util';
-import { cryptoWaitReady } from '@polkadot/util-crypto';
 import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { authModule } from '../src/auth/AuthModule.ts';
-import { loadAuthConfig } from '../src/auth/config.ts';
-import {
-  createPinner,
-  createSignalingServer,
-  loadSignalingConfig,
-  type Pinner,
-  type SignalingServer,
-  type Tick,
-} from '../src/index.ts';
-import { createLedgerModule, type LedgerModule } from '../src/ledger/ledgerModule.ts';
-import { publishingModule } from '../src/publishing/PublishingModule.ts';
-import { loadStreamsConfig } from '../src/streams/config.ts';
-import { streamsModule } from '../src/streams/StreamsModule.ts';
-import { loadViewersConfig } from '../src/viewers/config.ts';
-import { type ViewersModule, viewersModule } from '../src/viewers/ViewersModule.ts';
-import { request as httpRequest, openSocket, signIn } from './support/clients.ts';
-import {
-  type AckJson,
-  call,
-  callOk,
-  type Publisher,
-  type RtcViewer,
-  startPublisher,
-  startRtcViewer,
-} from './viewers-support.ts';
+import type { Tick } from '../src/index.ts';
+import { type LiveStream, type PaidSession, PayingViewer, startLiveStream } from './support/liveStream.ts';
+import { type AckJson, call, callOk, type Publisher, type RtcViewer, startRtcViewer } from './viewers-support.ts';
 
 const PRICE = 1_000_000n;
 const MIN_PREPAY = 30;
@@ -63,21 +23,8 @@ const JOIN_LIMIT = 12;
 /** Voucher signatures are verified in rounds; short ones here so tests wait little. */
 const VERIFY_MS = 200;
 
-/** A viewer's paying session: its key, the delegation payload and what it has seen and paid. */
-interface Session {
-  key: SessionKey;
-  sessionId: string;
-  payload: Record<string, unknown>;
-}
-
-/** A signaling socket of a viewer, recording ticks and enforcement events. */
-class ViewerClient {
-  readonly ticks: (Tick & { at: number })[] = [];
-  readonly events: { name: string; at: number; payload: unknown }[] = [];
-  autoAck = true;
-  readonly ackResults: AckJson[] = [];
-  /** The newest HLS token the server gave: in a `tick:ack` answer, or with `payment:ok` / `media:resumed`. */
-  hlsToken: string | undefined;
+/** A paying viewer that also settles with the creator as it goes, as the dapp does. */
+class ViewerClient extends PayingViewer {
   /** Pays the creator whenever `settleEvery` of value it signed vouchers for is unpaid (the dapp's behaviour). */
   settler: ((amount: bigint, seq: number) => Promise<void>) | undefined;
   /** Acknowledged value already submitted in settlements. */
@@ -85,39 +32,8 @@ class ViewerClient {
   settleEvery = 0n;
   settling: Promise<void> = Promise.resolve();
 
-  constructor(
-    readonly socket: Socket,
-    readonly genesisHash: string,
-    readonly streamId: string,
-    readonly session: Session,
-  ) {
-    socket.on('tick', (t: Tick) => {
-      this.ticks.push({ ...t, at: Date.now() });
-      if (this.autoAck) void this.ack(t).then((r) => this.onAcked(t, r));
-    });
-    for (const name of ['payment:required', 'payment:ok', 'media:paused', 'media:resumed', 'stream:ended']) {
-      socket.on(name, (payload: unknown) => {
-        this.events.push({ name, at: Date.now(), payload });
-        const token = (payload as { hlsToken?: unknown } | undefined)?.hlsToken;
-        if (typeof token === 'string') this.hlsToken = token;
-      });
-    }
-  }
-
-  ack(t: Pick<Tick, 'seq' | 'owed'>, key: SessionKey = this.session.key): Promise<AckJson> {
-    const voucher = {
-      genesisHash: this.genesisHash,
-      streamId: this.streamId,
-      sessionId: this.session.sessionId,
-      seq: t.seq,
-      owed: BigInt(t.owed),
-    };
-    return call(this.socket, 'tick:ack', { seq: t.seq, owed: t.owed, signature: signVoucher(key, voucher) });
-  }
-
-  onAcked(t: Tick, r: AckJson): void {
-    this.ackResults.push(r);
-    if (typeof r.hlsToken === 'string') this.hlsToken = r.hlsToken;
+  override onAcked(t: Tick, r: AckJson): void {
+    super.onAcked(t, r);
     if (!r.ok || !this.settler) return;
     // What the viewer signed for (the answer's verified amount lags by up to a verification round).
     const acknowledged = BigInt(t.owed);
@@ -127,99 +43,30 @@ class ViewerClient {
     const settler = this.settler;
     this.settling = this.settling.then(() => settler(amount, t.seq));
   }
-
-  get lastTick(): Tick | undefined {
-    return this.ticks.at(-1);
-  }
-
-  saw(name: string): number {
-    return this.events.filter((e) => e.name === name).length;
-  }
 }
 
 describe('viewers module: admission, ticks, vouchers, enforcement', () => {
-  let chain: DevChain;
-  let client: ChainClient;
-  let submitter: TxSubmitter;
-  let sfu: Sfu;
-  let pinner: Pinner;
-  let server: SignalingServer;
+  let live: LiveStream;
   let alice: KeyringPair;
   let bob: KeyringPair;
   let charlie: KeyringPair;
   let streamId: string;
   let publisher: Publisher;
-  const sockets: Socket[] = [];
   const rtcViewers: RtcViewer[] = [];
-  const ipfsDir = mkdtempSync(join(tmpdir(), 'persecond-ipfs-'));
-  const hlsDir = mkdtempSync(join(tmpdir(), 'persecond-hls-'));
-  const secret = randomUUID() + randomUUID();
 
-  const request = async (url: string, init: { body?: unknown; token?: string } = {}) =>
-    (await httpRequest(url, init)).body as AckJson;
-  const open = async (pair: KeyringPair): Promise<Socket> => {
-    const socket = await openSocket(server.url, await signIn(server.url, pair));
-    sockets.push(socket);
-    return socket;
-  };
-  const createStream = async (creatorToken: string): Promise<string> => {
-    const created = (await request(`${server.url}/v1/streams`, {
-      token: creatorToken,
-      body: { title: 'Viewer flow', pricePerSecond: PRICE.toString(), asset: 'native' },
-    })) as { streamId: string; announcement: { callData: string } } & AckJson;
-    expect(created.ok).toBe(true);
-    const tx = client.api.tx(client.api.createType('Call', created.announcement.callData));
-    expect((await submitter.submit(tx, alice)).ok).toBe(true);
-    await vi.waitFor(
-      async () => {
-        const res = await request(`${server.url}/v1/streams/${created.streamId}`);
-        expect((res.stream as { status: string } | undefined)?.status).toBe('announced');
-      },
-      { timeout: 15_000, interval: 100 },
-    );
-    return created.streamId;
-  };
-  const newSession = (wallet: KeyringPair, forStream = streamId, budget = 10n ** 12n): Session => {
-    const key = createSessionKey(42);
-    const sessionId = randomBytes(12).toString('base64url');
-    const message = formatDelegation({
-      genesisHash: client.facts.genesisHash,
-      streamId: forStream,
-      sessionId,
-      sessionAccount: key.address,
-      asset: 'native',
-      budget,
-    });
-    const signature = u8aToHex(wallet.sign(u8aWrapBytes(stringToU8a(message))));
-    return {
-      key,
-      sessionId,
-      payload: {
-        sessionId,
-        sessionKey: u8aToHex(key.publicKey),
-        budget: budget.toString(),
-        delegation: { message, signature },
-      },
-    };
-  };
-  const fund = async (wallet: KeyringPair, s: Session, amount: bigint) => {
-    const tx = buildFunding(client, {
-      sessionId: s.sessionId,
-      sessionAccount: s.key.address,
-      asset: 'native',
-      budget: amount,
-    });
-    expect((await submitter.submit(tx, wallet)).ok).toBe(true);
-  };
+  const open = (pair: KeyringPair): Promise<Socket> => live.open(pair);
+  const createStream = (): Promise<string> => live.announceStream(alice, 'Viewer flow', PRICE);
+  const newSession = (wallet: KeyringPair, forStream = streamId): PaidSession => live.newSession(wallet, forStream);
+  const fund = (wallet: KeyringPair, s: PaidSession, amount: bigint) => live.fund(wallet, s, amount);
   /** What the module must require: 30 s of watching and the chain's fees for the settlements in it and the sweep. */
-  const requiredFor = async (s: Session, wallet: KeyringPair): Promise<bigint> => {
+  const requiredFor = async (s: PaidSession, wallet: KeyringPair): Promise<bigint> => {
     const base = { streamId, sessionId: s.sessionId, seq: 1, creator: alice.address, asset: 'native' as const };
     const one = await estimateFee(
-      buildSettlement(client, { ...base, amount: BigInt(SETTLE_EVERY) * PRICE }),
+      buildSettlement(live.client, { ...base, amount: BigInt(SETTLE_EVERY) * PRICE }),
       s.key.address,
     );
     const last = await estimateFee(
-      await buildFinalSettlement(client, {
+      await buildFinalSettlement(live.client, {
         ...base,
         amount: BigInt(SETTLE_EVERY) * PRICE,
         sessionAccount: s.key.address,
@@ -229,10 +76,10 @@ describe('viewers module: admission, ticks, vouchers, enforcement', () => {
     );
     return BigInt(MIN_PREPAY) * PRICE + BigInt(Math.ceil(MIN_PREPAY / SETTLE_EVERY)) * one + last;
   };
-  const viewers = () => server.modules.get('viewers') as ViewersModule;
-  const ledger = () => (server.modules.get('ledger') as LedgerModule).ledger;
+  const viewers = () => live.viewers();
+  const ledger = () => live.ledger();
   const settle = async (v: ViewerClient, amount: bigint, seq: number) => {
-    const tx = buildSettlement(client, {
+    const tx = buildSettlement(live.client, {
       streamId,
       sessionId: v.session.sessionId,
       seq,
@@ -240,64 +87,34 @@ describe('viewers module: admission, ticks, vouchers, enforcement', () => {
       asset: 'native',
       amount,
     });
-    const res = await submitter.submit(tx, sessionKeyPair(v.session.key, 42));
+    const res = await live.submitter.submit(tx, sessionKeyPair(v.session.key, 42));
     expect(res.ok).toBe(true);
   };
 
   beforeAll(async () => {
-    await cryptoWaitReady();
-    const keyring = new Keyring({ type: 'sr25519', ss58Format: 42 });
-    alice = keyring.addFromUri('//Alice');
-    bob = keyring.addFromUri('//Bob');
-    charlie = keyring.addFromUri('//Charlie');
-    chain = await startDevChain();
-    client = await connect(chain.wsUrl);
-    submitter = new TxSubmitter(client.api);
-    pinner = await createPinner({ backend: 'helia', dir: ipfsDir });
-    // Room for two WebRTC viewers (each costs one consumer unit per producer): the third goes to HLS.
-    sfu = await Sfu.create(
-      loadSfuConfig({ SFU_NUM_WORKERS: '1', LOG_LEVEL: 'silent', HLS_DIR: hlsDir, SFU_CONSUMERS_PER_WORKER: '4' }),
-    );
-    server = await createSignalingServer(loadSignalingConfig({ PORT: '0', LOG_LEVEL: 'silent' }), {
-      sfu,
-      pinner,
-      chain: client,
-      modules: [
-        authModule(loadAuthConfig({ SESSION_SECRET: secret })),
-        streamsModule(loadStreamsConfig({})),
-        publishingModule(),
-        createLedgerModule({ config: { dataDir: 'memory://' } }),
-        viewersModule(
-          loadViewersConfig({
-            VOUCHER_GRACE_SECONDS: String(VOUCHER_GRACE),
-            SETTLE_EVERY_SECONDS: String(SETTLE_EVERY),
-            PAYMENT_GRACE_SECONDS: String(PAYMENT_GRACE),
-            MIN_PREPAY_SECONDS: String(MIN_PREPAY),
-            RECONNECT_GRACE_SECONDS: '5',
-            JOIN_RATE_LIMIT_MAX: String(JOIN_LIMIT),
-            VOUCHER_VERIFY_INTERVAL_MS: String(VERIFY_MS),
-          }),
-        ),
-      ],
+    live = await startLiveStream({
+      // Room for two WebRTC viewers (each costs one consumer unit per producer): the third goes to HLS.
+      sfuEnv: { SFU_CONSUMERS_PER_WORKER: '4' },
+      viewersEnv: {
+        VOUCHER_GRACE_SECONDS: String(VOUCHER_GRACE),
+        SETTLE_EVERY_SECONDS: String(SETTLE_EVERY),
+        PAYMENT_GRACE_SECONDS: String(PAYMENT_GRACE),
+        MIN_PREPAY_SECONDS: String(MIN_PREPAY),
+        RECONNECT_GRACE_SECONDS: '5',
+        JOIN_RATE_LIMIT_MAX: String(JOIN_LIMIT),
+        VOUCHER_VERIFY_INTERVAL_MS: String(VERIFY_MS),
+      },
     });
-    const aliceToken = await signIn(server.url, alice);
-    streamId = await createStream(aliceToken);
+    ({ alice, bob, charlie } = live.wallets);
+    streamId = await createStream();
     const creator = await open(alice);
     await callOk(creator, 'stream:goLive', { streamId });
-    publisher = await startPublisher(creator, streamId);
+    publisher = await live.publish(creator, streamId);
   });
 
   afterAll(async () => {
     for (const v of rtcViewers) v.close();
-    publisher?.close();
-    for (const s of sockets) s.close();
-    await server?.close();
-    await sfu?.close();
-    await pinner?.close();
-    await client?.close();
-    await chain?.close();
-    rmSync(ipfsDir, { recursive: true, force: true });
-    rmSync(hlsDir, { recursive: true, force: true });
+    await live?.close();
   });
 
   it('lets only the live stream’s creator publish, through its own transports', async () => {
@@ -314,7 +131,7 @@ describe('viewers module: admission, ticks, vouchers, enforcement', () => {
     ).toMatchObject({ ok: false, code: 'STREAM_NOT_FOUND' });
     // The creator's producers (published over its socket in beforeAll) are in the room.
     expect(
-      sfu
+      live.sfu
         .getRoom(streamId)
         ?.producers.map((p) => p.id)
         .sort(),
@@ -339,7 +156,7 @@ describe('viewers module: admission, ticks, vouchers, enforcement', () => {
     expect(
       await call(socket, 'viewer:join', { streamId: 'no-such-stream-0', mode: 'webrtc', session: unknown.payload }),
     ).toMatchObject({ ok: false, code: 'STREAM_NOT_FOUND' });
-    const idleStream = await createStream(await signIn(server.url, alice));
+    const idleStream = await createStream();
     const idle = newSession(bob, idleStream);
     expect(
       await call(socket, 'viewer:join', { streamId: idleStream, mode: 'webrtc', session: idle.payload }),
@@ -351,7 +168,7 @@ describe('viewers module: admission, ticks, vouchers, enforcement', () => {
     expect(refused).toMatchObject({ ok: false, code: 'BALANCE_INSUFFICIENT' });
     expect(refused.details).toMatchObject({ required: (await requiredFor(poor, bob)).toString(), available: '0' });
     // Funded for the watching but not the fees; the existential deposit is not spendable either.
-    const ed = client.facts.existentialDeposit;
+    const ed = live.client.facts.existentialDeposit;
     await fund(bob, poor, BigInt(MIN_PREPAY) * PRICE + ed);
     const short = await call(socket, 'viewer:join', { streamId, mode: 'webrtc', session: poor.payload });
     expect(short).toMatchObject({ ok: false, code: 'BALANCE_INSUFFICIENT' });
@@ -359,11 +176,10 @@ describe('viewers module: admission, ticks, vouchers, enforcement', () => {
       required: (await requiredFor(poor, bob)).toString(),
       available: (BigInt(MIN_PREPAY) * PRICE).toString(),
     });
-    expect((await getBalance(client, poor.key.address, 'native')).spendable).toBe(BigInt(MIN_PREPAY) * PRICE);
+    expect((await getBalance(live.client, poor.key.address, 'native')).spendable).toBe(BigInt(MIN_PREPAY) * PRICE);
 
     // Joins are rate limited per wallet.
-    const dave = new Keyring({ type: 'sr25519', ss58Format: 42 }).addFromUri('//Dave');
-    const daveSocket = await open(dave);
+    const daveSocket = await open(live.wallets.dave);
     const codes: string[] = [];
     for (let i = 0; i <= JOIN_LIMIT; i++) {
       const res = await call(daveSocket, 'viewer:join', { streamId, mode: 'webrtc', session: forged.payload });
@@ -384,10 +200,10 @@ describe('viewers module: admission, ticks, vouchers, enforcement', () => {
     const session = newSession(bob);
     await fund(bob, session, 10n ** 12n);
     const socket = await open(bob);
-    viewer = new ViewerClient(socket, client.facts.genesisHash, streamId, session);
+    viewer = new ViewerClient(socket, live.client.facts.genesisHash, streamId, session);
     viewer.settleEvery = BigInt(SETTLE_EVERY) * PRICE;
     viewer.settler = (amount, seq) => settle(viewer, amount, seq);
-    creatorBefore = (await getBalance(client, alice.address, 'native')).total;
+    creatorBefore = (await getBalance(live.client, alice.address, 'native')).total;
     const admission = await callOk(socket, 'viewer:join', { streamId, mode: 'auto', session: session.payload });
     expect(admission).toMatchObject({
       mode: 'webrtc',
@@ -503,7 +319,7 @@ describe('viewers module: admission, ticks, vouchers, enforcement', () => {
   });
 
   it('charges no second while the creator’s producers are paused', async () => {
-    const room = sfu.getRoom(streamId);
+    const room = live.sfu.getRoom(streamId);
     if (!room) throw new Error('no room');
     for (const id of publisher.producerIds) await room.setProducerPaused(id, true);
     // A tick of the round in progress may still arrive.
@@ -554,7 +370,7 @@ describe('viewers module: admission, ticks, vouchers, enforcement', () => {
     await sleep(1500);
     expect(viewers().viewer(viewer.session.sessionId)).toMatchObject({ connected: false });
     const socket = await open(bob);
-    const again = new ViewerClient(socket, client.facts.genesisHash, streamId, viewer.session);
+    const again = new ViewerClient(socket, live.client.facts.genesisHash, streamId, viewer.session);
     again.settleEvery = viewer.settleEvery;
     again.submitted = viewer.submitted;
     again.settler = (a, seq) => settle(again, a, seq);
@@ -578,7 +394,7 @@ describe('viewers module: admission, ticks, vouchers, enforcement', () => {
   });
 
   it('resumes a session another node metered before a restart from the ledger, without charging twice', async () => {
-    const eve = new Keyring({ type: 'sr25519', ss58Format: 42 }).addFromUri('//Eve');
+    const eve = live.wallets.eve;
     const session = newSession(eve);
     await fund(eve, session, 10n ** 12n);
     // What the node that died had written: 5 metered seconds, 4 acknowledged.
@@ -603,7 +419,7 @@ describe('viewers module: admission, ticks, vouchers, enforcement', () => {
     await ledger().recordVoucher({ sessionId: session.sessionId, seq: 4, owed: 4n * PRICE });
 
     const socket = await open(eve);
-    const resumed = new ViewerClient(socket, client.facts.genesisHash, streamId, session);
+    const resumed = new ViewerClient(socket, live.client.facts.genesisHash, streamId, session);
     const admission = await callOk(socket, 'viewer:join', { streamId, mode: 'webrtc', session: session.payload });
     expect(admission.session).toEqual({
       resumed: true,
@@ -625,7 +441,7 @@ describe('viewers module: admission, ticks, vouchers, enforcement', () => {
     expect(left.owed).toBe((BigInt(stored?.watchedSeconds ?? -1) * PRICE).toString());
     expect(stored?.lastSeq).toBe(stored?.watchedSeconds);
     // Eve leaves unpaid arrears: settle them so the creator's totals below stay exact.
-    const final = await buildFinalSettlement(client, {
+    const final = await buildFinalSettlement(live.client, {
       streamId,
       sessionId: session.sessionId,
       seq: stored?.lastSeq ?? 0,
@@ -635,12 +451,12 @@ describe('viewers module: admission, ticks, vouchers, enforcement', () => {
       sessionAccount: session.key.address,
       wallet: eve.address,
     });
-    expect((await submitter.submit(final, sessionKeyPair(session.key, 42))).ok).toBe(true);
+    expect((await live.submitter.submit(final, sessionKeyPair(session.key, 42))).ok).toBe(true);
     otherViewersPaid += stored?.owed ?? 0n;
   });
 
   it('places viewers over WebRTC while capacity allows, then refuses CAPACITY_FULL (webrtc) or sends them to HLS (auto)', async () => {
-    const ferdie = new Keyring({ type: 'sr25519', ss58Format: 42 }).addFromUri('//Ferdie');
+    const ferdie = live.wallets.ferdie;
     const [a, b, c] = [newSession(ferdie), newSession(ferdie), newSession(ferdie)];
     for (const s of [a, b, c]) await fund(ferdie, s, 10n ** 12n);
     const [sa, sb, sc] = [await open(ferdie), await open(ferdie), await open(ferdie)];
@@ -671,7 +487,7 @@ describe('viewers module: admission, ticks, vouchers, enforcement', () => {
     const session = newSession(charlie);
     await fund(charlie, session, 10n ** 12n);
     const socket = await open(charlie);
-    const hls = new ViewerClient(socket, client.facts.genesisHash, streamId, session);
+    const hls = new ViewerClient(socket, live.client.facts.genesisHash, streamId, session);
     hls.settleEvery = BigInt(SETTLE_EVERY) * PRICE;
     hls.settler = (amount, seq) => settle(hls, amount, seq);
     const admission = await callOk(socket, 'viewer:join', { streamId, mode: 'hls', session: session.payload });
@@ -683,13 +499,13 @@ describe('viewers module: admission, ticks, vouchers, enforcement', () => {
     let token = admission.token as string;
     const url = admission.playlistUrl as string;
     const edge = new URL(url).origin;
-    expect(edge).not.toBe(server.url);
+    expect(edge).not.toBe(live.server.url);
     const get = (t?: string) => fetch(t === undefined ? url : `${url}?token=${encodeURIComponent(t)}`);
     expect((await get()).status).toBe(401);
     expect((await get(`${token.slice(0, -2)}AA`)).status).toBe(401);
     expect((await fetch(`${edge}/hls/other-stream-id/index.m3u8?token=${token}`)).status).toBe(401);
     // Not on the signaling process any more.
-    expect((await fetch(`${server.url}/hls/${streamId}/index.m3u8?token=${token}`)).status).toBe(404);
+    expect((await fetch(`${live.server.url}/hls/${streamId}/index.m3u8?token=${token}`)).status).toBe(404);
 
     // The player: fetches the playlist every half second with the newest token it was given, and the segments it
     // names that it has not fetched yet (the viewer is charged for the segments delivered).
@@ -723,8 +539,9 @@ describe('viewers module: admission, ticks, vouchers, enforcement', () => {
         expect(t).toMatchObject({ seq: i + 1, owed: (BigInt(i + 1) * PRICE).toString() });
       });
       // An ack renews the token once it is past half its life.
+      // Acks come with ticks, ticks with segments: a loaded machine's relay can be slow, hence the long waits.
       await vi.waitFor(() => expect(hls.ackResults.some((r) => typeof r.hlsToken === 'string')).toBe(true), {
-        timeout: 15_000,
+        timeout: 30_000,
         interval: 100,
       });
 
@@ -755,7 +572,7 @@ describe('viewers module: admission, ticks, vouchers, enforcement', () => {
       const acksBefore = hls.ackResults.length;
       await vi.waitFor(
         () => expect(hls.ackResults.slice(acksBefore).some((r) => typeof r.hlsToken === 'string')).toBe(true),
-        { timeout: 15_000, interval: 100 },
+        { timeout: 30_000, interval: 100 },
       );
       const renewed = hls.ackResults.findLast((r) => typeof r.hlsToken === 'string')?.hlsToken;
       expect(typeof renewed).toBe('string');
@@ -769,7 +586,7 @@ describe('viewers module: admission, ticks, vouchers, enforcement', () => {
     const left = await callOk(socket, 'viewer:leave', {});
     expect(BigInt(left.owed as string)).toBe(BigInt((hls.lastTick as Tick).seq) * PRICE);
     expect((await get(token)).status).toBe(401);
-  });
+  }, 150_000);
 
   it('leaves with exact totals; unsettled debt blocks the next session until paid; the creator got watched × price', async () => {
     viewer.settler = undefined;
@@ -811,7 +628,7 @@ describe('viewers module: admission, ticks, vouchers, enforcement', () => {
     expect(refused).toMatchObject({ ok: false, code: 'DEBT_OUTSTANDING', details: { debt: debt.toString() } });
 
     // The final settlement pays the arrears and sweeps the rest back to the wallet.
-    const final = await buildFinalSettlement(client, {
+    const final = await buildFinalSettlement(live.client, {
       streamId,
       sessionId: viewer.session.sessionId,
       seq: last.seq,
@@ -821,7 +638,7 @@ describe('viewers module: admission, ticks, vouchers, enforcement', () => {
       sessionAccount: viewer.session.key.address,
       wallet: bob.address,
     });
-    expect((await submitter.submit(final, sessionKeyPair(viewer.session.key, 42))).ok).toBe(true);
+    expect((await live.submitter.submit(final, sessionKeyPair(viewer.session.key, 42))).ok).toBe(true);
     await vi.waitFor(
       async () => {
         const s = await ledger().session(viewer.session.sessionId);
@@ -829,9 +646,9 @@ describe('viewers module: admission, ticks, vouchers, enforcement', () => {
       },
       { timeout: 10_000, interval: 100 },
     );
-    const creatorAfter = (await getBalance(client, alice.address, 'native')).total;
+    const creatorAfter = (await getBalance(live.client, alice.address, 'native')).total;
     expect(creatorAfter - creatorBefore).toBe(BigInt(left.owed as string) + otherViewersPaid);
-    expect((await getBalance(client, viewer.session.key.address, 'native')).total).toBe(0n);
+    expect((await getBalance(live.client, viewer.session.key.address, 'native')).total).toBe(0n);
 
     const socket = await open(bob);
     expect(await callOk(socket, 'viewer:join', { streamId, mode: 'webrtc', session: next.payload })).toMatchObject({
@@ -839,7 +656,7 @@ describe('viewers module: admission, ticks, vouchers, enforcement', () => {
     });
     expect((await callOk(socket, 'viewer:leave', {})).owed).toBe('0');
 
-    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    const metrics = await (await fetch(`${live.server.url}/metrics`)).text();
     expect(Number(/^signaling_ticks_total (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThan(10);
     // Three refused by the cheap checks, two by signature verification (another key, garbage).
     expect(metrics).toMatch(/^signaling_vouchers_total\{outcome="invalid"\} 5$/m);
@@ -854,11 +671,11 @@ describe('viewers module: admission, ticks, vouchers, enforcement', () => {
 
   it('closes the module with the node: meter stopped, viewers released, twice without harm', async () => {
     const mod = viewers();
-    const room = sfu.getRoom(streamId);
+    const room = live.sfu.getRoom(streamId);
     await mod.close?.();
-    for (const s of sockets) s.close();
-    await server.close();
-    await server.close();
+    for (const s of live.sockets) s.close();
+    await live.server.close();
+    await live.server.close();
     expect(mod.meter.size).toBe(0);
     expect(() => mod.meter.add('late', { pricePerSecond: 1n, probe: () => true })).toThrow(/closed/);
     expect(room?.viewerIds ?? []).toEqual([]);

@@ -31,14 +31,19 @@ export async function request(
   return { status: res.status, body: (await res.json()) as Json, headers: res.headers };
 }
 
-/** The dev chain's funded wallets Alice, Bob and Charlie (sr25519, generic address format). */
-export async function devWallets(): Promise<Record<'alice' | 'bob' | 'charlie', KeyringPair>> {
+/** The dev chain's funded wallets Alice to Ferdie (sr25519, generic address format). */
+export async function devWallets(): Promise<
+  Record<'alice' | 'bob' | 'charlie' | 'dave' | 'eve' | 'ferdie', KeyringPair>
+> {
   await cryptoWaitReady();
   const keyring = new Keyring({ type: 'sr25519', ss58Format: 42 });
   return {
     alice: keyring.addFromUri('//Alice'),
     bob: keyring.addFromUri('//Bob'),
     charlie: keyring.addFromUri('//Charlie'),
+    dave: keyring.addFromUri('//Dave'),
+    eve: keyring.addFromUri('//Eve'),
+    ferdie: keyring.addFromUri('//Ferdie'),
   };
 }
 

@@ -57,8 +57,14 @@ export interface PaidSession {
 
 /** A paying viewer's socket: acknowledges every tick with a voucher and records what the server says. */
 export class PayingViewer {
-  readonly ticks: Tick[] = [];
+  readonly ticks: (Tick & { at: number })[] = [];
   readonly events: { name: string; at: number; payload: unknown }[] = [];
+  /** Whether each tick is acknowledged as it arrives. */
+  autoAck = true;
+  /** The answers to the vouchers sent as ticks arrived, and to those passed to onAcked(). */
+  readonly ackResults: AckJson[] = [];
+  /** The newest HLS token the server gave: in a `tick:ack` answer, or with `payment:ok` / `media:resumed`. */
+  hlsToken: string | undefined;
 
   constructor(
     readonly socket: Socket,
@@ -67,11 +73,23 @@ export class PayingViewer {
     readonly session: PaidSession,
   ) {
     socket.on('tick', (t: Tick) => {
-      this.ticks.push(t);
-      void this.ack(t);
+      this.ticks.push({ ...t, at: Date.now() });
+      if (this.autoAck) void this.ack(t).then((r) => this.onAcked(t, r));
     });
-    for (const name of ['media:paused', 'media:resumed', 'stream:ended', 'rtc:newProducers', 'payment:required']) {
-      socket.on(name, (payload: unknown) => this.events.push({ name, at: Date.now(), payload }));
+    const names = [
+      'media:paused',
+      'media:resumed',
+      'stream:ended',
+      'rtc:newProducers',
+      'payment:required',
+      'payment:ok',
+    ];
+    for (const name of names) {
+      socket.on(name, (payload: unknown) => {
+        this.events.push({ name, at: Date.now(), payload });
+        const token = (payload as { hlsToken?: unknown } | undefined)?.hlsToken;
+        if (typeof token === 'string') this.hlsToken = token;
+      });
     }
   }
 
@@ -79,22 +97,40 @@ export class PayingViewer {
     return this.session.sessionId;
   }
 
-  /** Sends the voucher of `t` signed with the session key. */
-  ack(t: Pick<Tick, 'seq' | 'owed'>): Promise<AckJson> {
+  /** The newest tick received. */
+  get lastTick(): Tick | undefined {
+    return this.ticks.at(-1);
+  }
+
+  /** Sends the voucher of `t` signed with `key` (the session key unless told otherwise). */
+  ack(t: Pick<Tick, 'seq' | 'owed'>, key: SessionKey = this.session.key): Promise<AckJson> {
     const voucher = { genesisHash: this.genesisHash, streamId: this.streamId, sessionId: this.sessionId };
-    const signature = signVoucher(this.session.key, { ...voucher, seq: t.seq, owed: BigInt(t.owed) });
+    const signature = signVoucher(key, { ...voucher, seq: t.seq, owed: BigInt(t.owed) });
     return call(this.socket, 'tick:ack', { seq: t.seq, owed: t.owed, signature });
+  }
+
+  /** Records the answer `r` to the voucher of `t`, with the HLS token it may carry. */
+  onAcked(_t: Tick, r: AckJson): void {
+    this.ackResults.push(r);
+    if (typeof r.hlsToken === 'string') this.hlsToken = r.hlsToken;
   }
 
   /** Payloads of the server events named `name`, in order. */
   payloads(name: string): unknown[] {
     return this.events.filter((e) => e.name === name).map((e) => e.payload);
   }
+
+  /** How many server events named `name` arrived. */
+  saw(name: string): number {
+    return this.payloads(name).length;
+  }
 }
 
 /** The running fixture; `close()` stops the peers, the sockets and the stack. */
 export interface LiveStream extends SignalingStack {
   readonly wallets: Awaited<ReturnType<typeof devWallets>>;
+  /** The sockets open() opened, in order (closed by `close()`). */
+  readonly sockets: readonly Socket[];
   /** Opens a signed-in socket of `pair`. */
   open(pair: KeyringPair): Promise<Socket>;
   /** The JSON answer of a GET of `path` on the server. */
@@ -205,6 +241,7 @@ export async function startLiveStream(opts: LiveStreamOptions = {}): Promise<Liv
   return {
     ...stack,
     wallets,
+    sockets,
     open,
     get,
     statusOf,
