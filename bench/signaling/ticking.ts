@@ -10,10 +10,10 @@
 // /metrics, and the viewers' tick→ack times, tick intervals, missed/duplicated ticks and ack errors.
 // Usage: node --import tsx bench/signaling/ticking.ts [--levels=100,250,500,1000,2000] [--runs=3] [--window=20]
 //   [--warmup=5] [--fetch-every=2000] [--rtc=2] [--per-wallet=1] [--clients=2] [--database=pglite,postgres]
-//   [--server=<server entry>] [--out=<results file>] [--merge] [--profile]
+//   [--server=<server entry>] [--out=<results file>] [--merge] [--profile] [--profile-clients]
 import { type ChildProcess, execFileSync, fork } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -46,9 +46,13 @@ const RTC = Number(opt('rtc', '2'));
 const PER_WALLET = Number(opt('per-wallet', '1'));
 const CLIENTS = Number(opt('clients', '2'));
 const PROFILE = flag('profile');
+/** Profiles each viewer process over each window (to find what the clients spend) and prints the top functions. */
+const PROFILE_CLIENTS = flag('profile-clients');
 /** The server entry to measure (default: this checkout's); another build of it to compare a change. */
 /** Where the results go; with --merge, backends measured earlier in that file and not now are kept. */
 const RESULTS_FILE = opt('out', join(here, '..', 'results', 'signaling.json'));
+/** Where the viewer processes write their window profiles (--profile-clients). */
+const CLIENT_PROFILE_DIR = join(tmpdir(), `persecond-ticking-clients-${process.pid}`);
 const MERGE = flag('merge');
 const SERVER_ENTRY = opt('server', join(root, 'signaling', 'src', 'bin', 'server.ts'));
 /** Ledger backends to measure: embedded PGlite (as `npm start` runs) and PostgreSQL when DATABASE_URL is set. */
@@ -245,8 +249,9 @@ function summarizeWindow(
     for (const r of recs) for (const [k, n] of Object.entries(r)) out[k] = (out[k] ?? 0) + n;
     return out;
   };
-  const sumOf = (k: 'ticks' | 'missed' | 'duplicated' | 'acksOk' | 'ackErrors' | 'paymentRequired') =>
-    parts.reduce((a, p) => a + p[k], 0);
+  const sumOf = (
+    k: 'ticks' | 'missed' | 'duplicated' | 'acksOk' | 'ackErrors' | 'paymentRequired' | 'segments' | 'segmentBytes',
+  ) => parts.reduce((a, p) => a + p[k], 0);
   return {
     run: run + 1,
     seconds: r2(wall),
@@ -281,6 +286,8 @@ function summarizeWindow(
     paymentRequired: sumOf('paymentRequired'),
     hlsFetches: merge(all('fetchStatuses')),
     hlsFetchMs: distribution(all('fetchMs').flat()),
+    hlsSegmentsPerSecond: r1(sumOf('segments') / wall),
+    hlsMegabytesPerSecond: r2(sumOf('segmentBytes') / wall / 1e6),
     loadAvg: load(),
   };
 }
@@ -391,8 +398,16 @@ async function runBackend(database: 'pglite' | 'postgres') {
   const publisher = await startPublisher(creator, streamId);
   cleanups.push(() => publisher.close());
 
+  if (PROFILE_CLIENTS) mkdirSync(CLIENT_PROFILE_DIR, { recursive: true });
   const procs = Array.from({ length: CLIENTS }, (_, i) => new ViewerProcess(i));
-  cleanups.push(() => Promise.all(procs.map((p) => p.close())));
+  cleanups.push(async () => {
+    await Promise.all(procs.map((p) => p.close()));
+    if (!PROFILE_CLIENTS) return;
+    for (const f of readdirSync(CLIENT_PROFILE_DIR).filter((n) => n.endsWith('.cpuprofile'))) {
+      const file = join(CLIENT_PROFILE_DIR, f);
+      console.log(`viewer profile ${file}:`, JSON.stringify(summarizeCpuProfile(file, 30)));
+    }
+  });
   await Promise.all(procs.map((p) => p.next('ready', 300_000)));
   for (const p of procs) {
     p.send({
@@ -402,6 +417,7 @@ async function runBackend(database: 'pglite' | 'postgres') {
       genesisHash: client.facts.genesisHash,
       budget: BUDGET.toString(),
       fetchEveryMs: FETCH_EVERY_MS,
+      ...(PROFILE_CLIENTS ? { profileDir: CLIENT_PROFILE_DIR } : {}),
     });
   }
   await Promise.all(procs.map((p) => p.next('initialized', 300_000)));
@@ -636,7 +652,7 @@ async function main(): Promise<void> {
         'AUTH_RATE_LIMIT_MAX and JOIN_RATE_LIMIT_MAX 1e6 (all from 127.0.0.1); SETTLE_EVERY_SECONDS and PAYMENT_GRACE_SECONDS 3600 (viewers do not settle on chain); FEE_RESERVE_PLANCK fixed (no fee estimation per join); everything else default (TICK_INTERVAL_MS 1000, VOUCHER_GRACE_SECONDS 3, HLS_SEGMENT_SECONDS 1)',
       chain:
         'chopsticks dev chain (startDevChain) in the bench process; session accounts funded with dev_setStorage (System.Account); the server reads each session account’s balance at join',
-      viewers: `${CLIENTS} forked processes; each viewer has its own socket.io-client websocket, ed25519 session key and delegation signed by its wallet (sr25519, ${PER_WALLET} viewer(s) per wallet, one sign-in per wallet and process); ${RTC} WebRTC viewer(s) (wrtc) and the rest HLS fetching the playlist every ${FETCH_EVERY_MS} ms at a random phase with the token renewed by tick:ack; every tick acknowledged with a voucher (contracts-client formatVoucher, signed with Node's ed25519, checked equal to signVoucher)`,
+      viewers: `${CLIENTS} forked processes; each viewer has its own socket.io-client websocket, ed25519 session key and delegation signed by its wallet (sr25519 wallets //PersecondBenchWallet<n> derived from the dev phrase's root pair, ${PER_WALLET} viewer(s) per wallet, one sign-in per wallet and process); ${RTC} WebRTC viewer(s) (wrtc) and the rest HLS: every ${FETCH_EVERY_MS} ms at a random phase each fetches the playlist with its token (renewed by tick:ack, or by hls:token after a 401) and then every segment it lists that this viewer has not fetched yet, one after the other, each read to its end (bytes counted, not kept; hlsSegmentsPerSecond and hlsMegabytesPerSecond per window), over node:http with one keep-alive agent per process (≤ 256 sockets to the edge, as a browser pools connections per origin); the HLS bitrate is the publisher's (the relay's ffmpeg has no bitrate setting in env); every tick acknowledged with a voucher (contracts-client formatVoucher, signed with Node's ed25519, checked equal to signVoucher)`,
       cpu: 'utime+stime from /proc/<pid>/stat over each window; server = the signaling Node process only (mediasoup workers, ffmpeg, the HLS edge child process and PostgreSQL backends reported apart)',
       perViewer:
         'core-seconds per second per 1,000 ticking viewers = server cores / (server ticks per second / 1000); viewers per core = ticks per second / server cores (at 80 %: × 0.8); costModel separates the fixed part (publisher, relay, idle server)',

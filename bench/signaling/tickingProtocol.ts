@@ -11,7 +11,16 @@ export interface ViewerSpec {
 
 /** What the bench asks a viewer process to do. */
 export type ToViewers =
-  | { type: 'init'; url: string; streamId: string; genesisHash: string; budget: string; fetchEveryMs: number }
+  | {
+      type: 'init';
+      url: string;
+      streamId: string;
+      genesisHash: string;
+      budget: string;
+      fetchEveryMs: number;
+      /** Where to write a CPU profile of each measurement window (none when absent). */
+      profileDir?: string;
+    }
   | { type: 'join'; viewers: ViewerSpec[]; concurrency: number }
   | { type: 'status' }
   | { type: 'window-start' }
@@ -38,8 +47,11 @@ export interface WindowStats {
   paymentRequired: number;
   /** HLS playlist fetches by HTTP status. */
   fetchStatuses: Record<string, number>;
-  /** HLS playlist fetch time (ms). */
+  /** HLS playlist fetch time, with the new segments it lists (ms). */
   fetchMs: number[];
+  /** New HLS segments fetched (200) and their bytes, read in full. */
+  segments: number;
+  segmentBytes: number;
 }
 
 /** What a viewer process answers. */

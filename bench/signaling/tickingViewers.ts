@@ -1,9 +1,15 @@
 // A viewer process of the ticking bench (forked by bench/signaling/ticking.ts, driven over IPC): signs wallets in,
 // joins viewers with their own ed25519 session keys and wallet-signed delegations, fetches the HLS playlist with the
 // viewer's (renewed) token, and acknowledges every tick with a voucher signed by the session key.
+// HTTP goes through `node:http` with one keep-alive agent per process (undici `fetch` and its web streams cost the
+// clients more CPU than the edge spends serving), and segment bodies are read in full but counted, not kept.
 import { createPrivateKey, type KeyObject, sign } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { Agent, get } from 'node:http';
+import { Session } from 'node:inspector/promises';
+import { join } from 'node:path';
 import { createSessionKey, formatDelegation, formatVoucher, signVoucher } from '@persecond/contracts-client';
-import { Keyring } from '@polkadot/keyring';
+import { DEV_PHRASE, Keyring } from '@polkadot/keyring';
 import type { KeyringPair } from '@polkadot/keyring/types';
 import { hexToU8a, stringToU8a, u8aToHex, u8aWrapBytes } from '@polkadot/util';
 import { cryptoWaitReady } from '@polkadot/util-crypto';
@@ -30,16 +36,46 @@ let init: Init;
 const keyring = new Keyring({ type: 'sr25519', ss58Format: 42 });
 const tokens = new Map<string, Promise<string>>();
 const wallets = new Map<string, KeyringPair>();
-/** The wallet of a keyring URI (derived once: a dev-phrase derivation runs PBKDF2). */
+let devRoot: KeyringPair | undefined;
+/**
+ * The wallet of a keyring URI (`//Name`): derived from the dev phrase's root pair, which is made once (each
+ * `addFromUri` runs the phrase's PBKDF2 again, ~6× the cost of the derivation; the address is the same).
+ */
 const walletOf = (uri: string): KeyringPair => {
   let pair = wallets.get(uri);
   if (!pair) {
-    pair = keyring.addFromUri(uri);
+    devRoot ??= keyring.addFromUri(DEV_PHRASE);
+    pair = devRoot.derive(uri);
     wallets.set(uri, pair);
   }
   return pair;
 };
 const viewers: BenchViewer[] = [];
+/**
+ * Connections to the HLS edge, pooled per process as a browser pools them per origin; idle ones are dropped after
+ * 4 s, before the edge's keep-alive timeout (Node's default 5 s) could reset one being reused.
+ */
+const agent = new Agent({ keepAlive: true, maxSockets: 256, scheduling: 'lifo', timeout: 4_000 });
+
+/** A GET over the keep-alive agent: the body read to its end, kept as text only when `keep` (playlists). */
+function httpGet(url: string, keep: boolean): Promise<{ status: number; body: string; bytes: number }> {
+  return new Promise((resolve, reject) => {
+    const req = get(url, { agent }, (res) => {
+      const chunks: Buffer[] = [];
+      let bytes = 0;
+      res.on('data', (chunk: Buffer) => {
+        bytes += chunk.length;
+        if (keep) chunks.push(chunk);
+      });
+      res.once('end', () =>
+        resolve({ status: res.statusCode ?? 0, body: keep ? Buffer.concat(chunks).toString('utf8') : '', bytes }),
+      );
+      res.once('error', reject);
+    });
+    req.once('error', reject);
+    req.setTimeout(60_000, () => req.destroy(new Error('HLS fetch timed out')));
+  });
+}
 let stats = emptyStats();
 let recording = false;
 
@@ -57,6 +93,8 @@ function emptyStats(): WindowStats {
     paymentRequired: 0,
     fetchStatuses: {},
     fetchMs: [],
+    segments: 0,
+    segmentBytes: 0,
   };
 }
 
@@ -188,21 +226,31 @@ class BenchViewer {
   async #fetch(): Promise<void> {
     const t0 = performance.now();
     try {
-      const res = await fetch(`${this.#playlist}?token=${encodeURIComponent(this.#hlsToken)}`);
-      const body = await res.text();
+      const res = await httpGet(`${this.#playlist}?token=${encodeURIComponent(this.#hlsToken)}`, true);
       // A lapsed token is renewed on request, as the dapp's player does.
       if (res.status === 401) {
         const renewed = await call(this.socket, 'hls:token', {});
         if (renewed.hlsToken) this.#hlsToken = renewed.hlsToken;
       }
       if (res.status === 200) {
-        for (const file of body.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('#'))) {
-          if (this.#segments.has(file)) continue;
-          const segment = await fetch(
+        for (const line of res.body.split('\n')) {
+          const file = line.trim();
+          if (file === '' || file.startsWith('#') || this.#segments.has(file)) continue;
+          const segment = await httpGet(
             `${this.#playlist.replace(/[^/]+$/, file)}?token=${encodeURIComponent(this.#hlsToken)}`,
+            false,
           );
-          await segment.arrayBuffer();
-          if (segment.status === 200) this.#segments.add(file);
+          if (segment.status !== 200) continue;
+          this.#segments.add(file);
+          if (recording) {
+            stats.segments++;
+            stats.segmentBytes += segment.bytes;
+          }
+        }
+        // Only the names still listed can come again: the set stays as small as the playlist.
+        if (this.#segments.size > 32) {
+          const listed = new Set(res.body.split('\n').map((l) => l.trim()));
+          for (const f of this.#segments) if (!listed.has(f)) this.#segments.delete(f);
         }
       }
       if (this.firstFetches.length < 6)
@@ -283,8 +331,32 @@ async function joinAll(specs: ViewerSpec[], concurrency: number): Promise<void> 
   send({ type: 'joined', ok, failed, ms: Math.round(performance.now() - t0) });
 }
 
+let profiler: Session | undefined;
+let windowNo = 0;
+
+/** Starts a CPU profile of this process for the window (with `profileDir`). */
+async function startProfile(): Promise<void> {
+  if (!init.profileDir) return;
+  profiler ??= new Session();
+  profiler.connect();
+  await profiler.post('Profiler.enable');
+  await profiler.post('Profiler.start');
+}
+
+/** Writes the window's CPU profile as `<profileDir>/viewers-<pid>-<window>.cpuprofile`. */
+async function stopProfile(): Promise<void> {
+  if (!profiler) return;
+  const { profile } = await profiler.post('Profiler.stop');
+  profiler.disconnect();
+  writeFileSync(
+    join(init.profileDir ?? '.', `viewers-${process.pid}-${++windowNo}.cpuprofile`),
+    JSON.stringify(profile),
+  );
+}
+
 function closeAll(): void {
   for (const v of viewers.splice(0)) v.close();
+  agent.destroy();
 }
 
 process.on('disconnect', () => {
@@ -332,9 +404,10 @@ process.on('message', (m: ToViewers) => {
       case 'window-start':
         stats = emptyStats();
         recording = true;
-        return;
+        return startProfile();
       case 'window-end': {
         recording = false;
+        await stopProfile();
         for (const v of viewers) stats.viewers[v.spec.mode]++;
         send({ type: 'window', stats });
         stats = emptyStats();
