@@ -245,6 +245,11 @@ describe('HLS viewers: metered by segments delivered, tokens renewed on request'
   });
 
   it('keeps serving an HLS viewer when the edge child is SIGKILLed mid-stream: restarted, fetches succeed, metering goes on', async () => {
+    const reportedSeconds = async () => {
+      const text = await (await fetch(`${live.server.url}/metrics`)).text();
+      return Number(/^signaling_hls_edge_delivered_seconds_total (\S+)$/m.exec(text)?.[1] ?? 0);
+    };
+    const reportedBefore = await reportedSeconds();
     const v = await joinHls(live.wallets.dave);
     const fetched = new Set<string>();
     /** Fetches the segments of the current playlist not fetched yet; the number delivered. */
@@ -264,6 +269,12 @@ describe('HLS viewers: metered by segments delivered, tokens renewed on request'
     await vi.waitFor(async () => expect(await follow()).toBeGreaterThan(0), { timeout: 60_000, interval: 300 });
     await vi.waitFor(() => expect(v.watchedSeconds).toBeGreaterThan(0), { timeout: 15_000, interval: 100 });
 
+    // Deliveries reach the parent every 250 ms, and a SIGKILLed edge loses what it had not reported yet (the viewer is
+    // undercharged, never overcharged): kill it once every segment fetched so far has been reported.
+    await vi.waitFor(
+      async () => expect((await reportedSeconds()) - reportedBefore).toBe(fetched.size * SEGMENT_SECONDS),
+      { timeout: 5_000, interval: 100 },
+    );
     const [edge, ...others] = edgeChildren();
     expect(edge).toBeDefined();
     expect(others).toEqual([]);

@@ -20,7 +20,7 @@ export interface HlsEdgeOptions extends Omit<EdgeChildSettings, 'reportIntervalM
   registry?: Registry;
   /** Longest wait for the child's `ready` (default 30 s). */
   startTimeoutMs?: number;
-  /** SIGKILL this long after SIGTERM on close (default 3 s). */
+  /** SIGKILL this long after the disconnect on close (default 3 s). */
   killTimeoutMs?: number;
   /** Restart back-off after the child dies: first and longest delay (default 100 ms, 5 s). */
   restartDelayMs?: { min: number; max: number };
@@ -39,7 +39,7 @@ interface RunningChild {
  * The HLS edge as the signaling process sees it: a child process (`main.ts`) serving `GET /hls/:streamId/:file` so
  * that segment traffic never touches the signaling event loop. `allow`/`deny` say which viewer sessions it may
  * serve (kept here too, and sent again to a restarted child); `onDelivered` receives its batched delivery reports.
- * A child that dies is restarted on the same port with back-off; `close()` stops it (SIGTERM, then SIGKILL).
+ * A child that dies is restarted on the same port with back-off; `close()` stops it (disconnect, then SIGKILL).
  */
 export class HlsEdge {
   /** Called with every delivery report. */
@@ -143,7 +143,7 @@ export class HlsEdge {
     this.#send(paused === undefined ? { type: 'deny', sessionId } : { type: 'deny', sessionId, paused });
   }
 
-  /** Stops the child (SIGTERM, SIGKILL after the timeout) and any restart; safe to call twice. */
+  /** Stops the child (disconnect, SIGKILL after the timeout) and any restart; safe to call twice. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
       clearTimeout(this.#restartTimer);
@@ -259,11 +259,12 @@ function allowCommand(sessionId: string, streamId: string, paused: string | unde
   return paused === undefined ? { type: 'allow', sessionId, streamId } : { type: 'allow', sessionId, streamId, paused };
 }
 
-/** SIGTERM, then SIGKILL after `killTimeoutMs`; resolves once the process has exited. */
+/** Disconnects the IPC channel (the child stops on it), then SIGKILL after `killTimeoutMs`; resolves once it exited. */
 async function stopChild(child: ChildProcess, killTimeoutMs: number): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = once(child, 'exit');
-  child.kill('SIGTERM');
+  if (child.connected) child.disconnect();
+  else child.kill('SIGKILL');
   const timer = setTimeout(() => child.kill('SIGKILL'), killTimeoutMs);
   await exited;
   clearTimeout(timer);

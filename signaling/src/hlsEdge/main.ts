@@ -45,10 +45,11 @@ const stop = (): void => {
   if (Object.keys(delivered).length > 0) send({ type: 'delivered', seconds: delivered });
   void server.close().then(() => process.exit(0));
 };
-process.on('SIGTERM', stop);
 process.on('disconnect', stop);
-// Ctrl-C reaches the whole process group: the parent decides when the edge stops (SIGTERM, or leaving).
+// Ctrl-C or a supervisor's SIGTERM reach the whole process group: the parent decides when the edge stops (it
+// disconnects on close, and a dead parent's channel closes), so a group signal is not mistaken for a crash and restarted.
 process.on('SIGINT', () => undefined);
+process.on('SIGTERM', () => undefined);
 
 const port = await server.listen(settings.host, settings.port);
 send({ type: 'ready', port });
