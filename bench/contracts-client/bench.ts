@@ -21,17 +21,9 @@ import {
 } from '@persecond/contracts-client';
 import { Keyring } from '@polkadot/keyring';
 import { cryptoWaitReady, decodeAddress, signatureVerify } from '@polkadot/util-crypto';
+import { median, percentile } from '../stats.ts';
 
 const RUNS = 5;
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-};
-const percentile = (xs: number[], p: number): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] as number;
-};
 const round = (x: number, d = 2): number => Number(x.toFixed(d));
 
 /**

@@ -18,6 +18,7 @@ import { buildInjectedWallet } from '../../dapp/test/support/injectedWallet.ts';
 import { connectWallet, goLive, person, signIn } from '../../dapp/test/support/people.ts';
 import { startStack } from '../../dapp/test/support/stack.ts';
 import { estimateFeeReserve } from '../../signaling/src/viewers/admission.ts';
+import { median, percentile } from '../stats.ts';
 
 const RUNS = 10;
 const TARGET_MS = 1_500;
@@ -41,15 +42,6 @@ type Marks = Partial<
   Record<'click' | 'frame' | 'fundStart' | 'funded' | 'delegated' | 'watchStart' | 'admitted', number>
 >;
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-};
-const percentile = (xs: number[], p: number): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] as number;
-};
 const round = (x: number): number => Math.round(x);
 const summarize = (runs: Run[], parts: readonly Part[]) =>
   Object.fromEntries(

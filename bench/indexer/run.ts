@@ -13,6 +13,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connect, startDevChain } from '@persecond/contracts-client';
 import pg from 'pg';
+import { median } from '../stats.ts';
 import { type BackfillRun, backfillOnce, type ReadRun, readOnce, type WriteRun, writeOnce } from './backfill.ts';
 import { earningsQueryLatency } from './earningsQuery.ts';
 import { buildSettlementChain } from './settlementChain.ts';
@@ -30,11 +31,6 @@ const PER_BLOCK = opt.perBlock ?? 8;
 const BATCH = opt.batch ?? 100;
 const ROWS = opt.rows ?? 1_000_000;
 const pgUrl = process.env.DATABASE_URL;
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-};
 
 /** A scratch database on the server of `base`; returns its URL and a drop function. */
 async function scratchDatabase(base: string): Promise<{ url: string; drop: () => Promise<void> }> {

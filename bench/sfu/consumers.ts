@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { loadSfuConfig, MEDIASOUP_VERSION, Sfu } from '@persecond/sfu';
 import type { types } from 'mediasoup';
+import { median } from '../stats.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const resultsFile = (srtp: boolean) => join(here, '..', 'results', srtp ? 'sfu.json' : 'sfu-plain-rtp.json');
@@ -57,12 +58,6 @@ async function cpuPercent(pid: number, seconds: number): Promise<number> {
   await sleep(seconds * 1000);
   return ((cpuSeconds(pid) - c0) / ((performance.now() - t0) / 1000)) * 100;
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 async function encodeClip(dir: string): Promise<string> {
   const clip = join(dir, 'clip.webm');

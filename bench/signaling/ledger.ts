@@ -11,6 +11,7 @@ import { cryptoWaitReady, encodeAddress } from '@polkadot/util-crypto';
 import pg from 'pg';
 import type { LedgerConfig } from '../../signaling/src/ledger/config.ts';
 import { Ledger } from '../../signaling/src/ledger/Ledger.ts';
+import { median } from '../stats.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const resultsFile = join(here, '..', 'results', 'signaling-ledger.json');
@@ -24,11 +25,6 @@ const RUNS = opt.runs ?? 7;
 const MAX = opt.max ?? 10_000;
 const LEVELS = [1_000, 5_000, 10_000].filter((n) => n <= MAX);
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[m] ?? 0) : ((s[m - 1] ?? 0) + (s[m] ?? 0)) / 2;
-};
 const round2 = (x: number) => Math.round(x * 100) / 100;
 
 async function scratchPostgres(baseUrl: string): Promise<{ url: string; drop(): Promise<void> }> {

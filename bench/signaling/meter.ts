@@ -11,6 +11,7 @@ import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type MeterTick, TickMeter } from '../../signaling/src/meter/TickMeter.ts';
+import { median } from '../stats.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const resultsFile = join(here, '..', 'results', 'signaling-meter.json');
@@ -26,12 +27,6 @@ const INTERVAL_MS = opt.interval ?? 200;
 const LEVELS = [1_000, 10_000, 50_000];
 const PROBES = ['sample', 'async'] as const;
 type ProbeKind = (typeof PROBES)[number];
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[m] ?? 0) : ((s[m - 1] ?? 0) + (s[m] ?? 0)) / 2;
-};
 
 /** CPU milliseconds per round for `viewers` metered viewers, over ROUNDS rounds after one warm-up round. */
 async function measure(viewers: number, kind: ProbeKind): Promise<{ cpuMsPerRound: number; ticksPerRound: number }> {

@@ -27,6 +27,7 @@ import pg from 'pg';
 import type { Socket } from 'socket.io-client';
 import { Service } from '../../scripts/start/Service.ts';
 import { openSocket, request, signIn } from '../../signaling/test/support/clients.ts';
+import { median } from '../stats.ts';
 import { summarizeCpuProfile } from './cpuProfile.ts';
 import { type ProcStat, processGroup, procStat, rssMegabytes } from './procCpu.ts';
 import type { FromViewers, ToViewers, ViewerSpec, WindowStats } from './tickingProtocol.ts';
@@ -71,11 +72,6 @@ const TARGET_VIEWERS_PER_CORE = 10_000;
 const TARGET_P99_MS = 50;
 const TARGET_LEVEL = 2_000;
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length === 0 ? Number.NaN : s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-};
 const quantile = (sorted: number[], q: number) =>
   sorted.length === 0 ? Number.NaN : (sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number);
 const r1 = (x: number) => Math.round(x * 10) / 10;

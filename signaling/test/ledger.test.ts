@@ -8,8 +8,8 @@ import { cryptoWaitReady, encodeAddress } from '@polkadot/util-crypto';
 import fc from 'fast-check';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LedgerConfig } from '../src/ledger/config.ts';
 import { Ledger, type SessionOpening, type SettlementCreditInput } from '../src/ledger/Ledger.ts';
+import { type LedgerBackend, pgliteBackend, postgresBackend } from './support/ledgerBackends.ts';
 
 /** A distinct, valid account for each call. */
 let accounts = 0;
@@ -59,41 +59,9 @@ function ticks(s: SessionOpening, from: number, to: number) {
   return out;
 }
 
-/** A scratch PostgreSQL database on CI's server, dropped after the run. */
-async function scratchDatabase(baseUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
-  const name = `persecond_ledger_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: baseUrl });
-  await admin.connect();
-  try {
-    await admin.query(`create database ${name}`);
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(baseUrl);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    async drop() {
-      const c = new pg.Client({ connectionString: baseUrl });
-      await c.connect();
-      try {
-        await c.query(`drop database if exists ${name} with (force)`);
-      } finally {
-        await c.end();
-      }
-    },
-  };
-}
-
-/** Storage a suite runs on: a config to (re)open, and its disposal. */
-interface Backend {
-  config: LedgerConfig;
-  dispose(): Promise<void>;
-}
-
-function ledgerSuite(name: string, makeBackend: () => Promise<Backend>): void {
+function ledgerSuite(name: string, makeBackend: () => Promise<LedgerBackend>): void {
   describe(`ledger on ${name}`, () => {
-    let backend: Backend;
+    let backend: LedgerBackend;
     let ledger: Ledger;
 
     beforeAll(async () => {
@@ -466,16 +434,10 @@ function ledgerSuite(name: string, makeBackend: () => Promise<Backend>): void {
   });
 }
 
-ledgerSuite('PGlite', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'persecond-ledger-'));
-  return { config: { dataDir: dir }, dispose: async () => rmSync(dir, { recursive: true, force: true }) };
-});
+ledgerSuite('PGlite', async () => pgliteBackend());
 
 describe.skipIf(!process.env.DATABASE_URL)('PostgreSQL', () => {
-  ledgerSuite('PostgreSQL', async () => {
-    const db = await scratchDatabase(process.env.DATABASE_URL ?? '');
-    return { config: { databaseUrl: db.url, maxConnections: 3 }, dispose: () => db.drop() };
-  });
+  ledgerSuite('PostgreSQL', () => postgresBackend(process.env.DATABASE_URL ?? ''));
 });
 
 describe('embedded database sharing', () => {

@@ -61,13 +61,7 @@ export class MetadataStore {
       nextAttemptAt: null,
       fetchedAt: now,
     };
-    await this.db
-      .insert(streamMetadata)
-      .values({ cid, attempts: 1, ...values })
-      .onConflictDoUpdate({
-        target: streamMetadata.cid,
-        set: { ...values, attempts: sql`${streamMetadata.attempts} + 1` },
-      });
+    await this.#attempted(cid, values);
   }
 
   /** Records a failed attempt: `unavailable` with a retry time, or `invalid` for good. */
@@ -79,13 +73,7 @@ export class MetadataStore {
       lastAttemptAt: now,
       nextAttemptAt: failure.retryAt ?? null,
     };
-    await this.db
-      .insert(streamMetadata)
-      .values({ cid, attempts: 1, ...values })
-      .onConflictDoUpdate({
-        target: streamMetadata.cid,
-        set: { ...values, attempts: sql`${streamMetadata.attempts} + 1` },
-      });
+    await this.#attempted(cid, values);
   }
 
   /** Attempts made so far for `cid` (0 when never tried). */
@@ -95,5 +83,16 @@ export class MetadataStore {
       .from(streamMetadata)
       .where(eq(streamMetadata.cid, cid));
     return row?.attempts ?? 0;
+  }
+
+  /** Writes an attempt's outcome for `cid`, counting the attempt (the first one inserts the row). */
+  async #attempted(cid: string, values: Omit<typeof streamMetadata.$inferInsert, 'cid' | 'attempts'>): Promise<void> {
+    await this.db
+      .insert(streamMetadata)
+      .values({ cid, attempts: 1, ...values })
+      .onConflictDoUpdate({
+        target: streamMetadata.cid,
+        set: { ...values, attempts: sql`${streamMetadata.attempts} + 1` },
+      });
   }
 }

@@ -1,3 +1,4 @@
+import { u8aConcatStrict } from '@polkadot/util';
 import { equals } from 'multiformats/bytes';
 import type { CID } from 'multiformats/cid';
 import { identity } from 'multiformats/hashes/identity';
@@ -101,12 +102,6 @@ export class GatewayBlockstore {
       if (err instanceof MetadataFetchError) throw err;
       return unavailable(err);
     }
-    const bytes = new Uint8Array(size);
-    let at = 0;
-    for (const part of parts) {
-      bytes.set(part, at);
-      at += part.byteLength;
-    }
-    return bytes;
+    return u8aConcatStrict(parts, size);
   }
 }

@@ -5,6 +5,7 @@ import {
   type StreamMetadata,
   type StreamMetadataDocument,
 } from '@persecond/signaling/metadata';
+import { u8aConcatStrict } from '@polkadot/util';
 import { exporter } from 'ipfs-unixfs-exporter';
 import { CID } from 'multiformats/cid';
 import { MetadataFetchError } from './errors.ts';
@@ -62,13 +63,7 @@ export async function fetchMetadataDocument(
       if (size > MAX_STREAM_METADATA_BYTES) throw new MetadataFetchError('METADATA_TOO_LARGE', `${cid} is too large`);
       parts.push(chunk);
     }
-    const bytes = new Uint8Array(size);
-    let at = 0;
-    for (const part of parts) {
-      bytes.set(part, at);
-      at += part.byteLength;
-    }
-    return bytes;
+    return u8aConcatStrict(parts, size);
   };
   let bytes: Uint8Array;
   try {

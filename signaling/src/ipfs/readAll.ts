@@ -1,3 +1,4 @@
+import { u8aConcatStrict } from '@polkadot/util';
 import { IpfsError } from './errors.ts';
 
 /**
@@ -18,11 +19,5 @@ export async function readAll(
     if (size > maxBytes) throw new IpfsError('IPFS_TOO_LARGE', `${what} is larger than ${maxBytes} bytes`);
     parts.push(chunk);
   }
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.byteLength;
-  }
-  return out;
+  return u8aConcatStrict(parts, size);
 }
