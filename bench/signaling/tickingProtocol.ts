@@ -35,12 +35,11 @@ export interface WindowStats {
   /** Ticks whose seq skipped one or more (count of skipped seqs) or repeated an earlier one. */
   missed: number;
   duplicated: number;
-  acksOk: number;
-  ackErrors: number;
-  /** Codes of failed acks and their counts. */
-  ackErrorCodes: Record<string, number>;
-  /** Time from receiving `tick` to receiving the `tick:ack` answer (ms), per tick, by mode. */
-  tickToAckMs: { hls: number[]; webrtc: number[] };
+  /** Vouchers sent (as notifications: one per tick, no answer awaited). */
+  vouchersSent: number;
+  /** Vouchers the server refused (`tick:refused`), and their codes. */
+  refused: number;
+  refusedCodes: Record<string, number>;
   /** Interval between consecutive ticks of one viewer (ms). */
   tickIntervalMs: number[];
   /** Events that stop a paying viewer (should stay 0). */

@@ -85,10 +85,9 @@ function emptyStats(): WindowStats {
     ticks: 0,
     missed: 0,
     duplicated: 0,
-    acksOk: 0,
-    ackErrors: 0,
-    ackErrorCodes: {},
-    tickToAckMs: { hls: [], webrtc: [] },
+    vouchersSent: 0,
+    refused: 0,
+    refusedCodes: {},
     tickIntervalMs: [],
     paymentRequired: 0,
     fetchStatuses: {},
@@ -159,7 +158,12 @@ class BenchViewer {
       format: 'der',
       type: 'pkcs8',
     });
-    socket.on('tick', (t: { seq: number; owed: string }) => this.#onTick(t));
+    socket.on('tick', (t: { seq: number; owed: string; hlsToken?: string }) => this.#onTick(t));
+    socket.on('tick:refused', (r: { code: string }) => {
+      if (!recording) return;
+      stats.refused++;
+      bump(stats.refusedCodes, r.code);
+    });
     socket.on('payment:required', () => {
       stats.paymentRequired++;
     });
@@ -265,8 +269,9 @@ class BenchViewer {
     }
   }
 
-  #onTick(t: { seq: number; owed: string }): void {
+  #onTick(t: { seq: number; owed: string; hlsToken?: string }): void {
     const at = performance.now();
+    if (t.hlsToken) this.#hlsToken = t.hlsToken;
     if (recording) {
       stats.ticks++;
       if (t.seq <= this.#lastSeq) stats.duplicated++;
@@ -276,18 +281,9 @@ class BenchViewer {
     if (this.ticksTotal++ === 0) this.firstTickAfterMs = Math.round(at - this.#joinedAt);
     this.#lastSeq = Math.max(this.#lastSeq, t.seq);
     this.#lastTickAt = at;
-    const measured = recording;
-    const mode = this.spec.mode;
-    this.socket.emit('tick:ack', { seq: t.seq, owed: t.owed, signature: this.voucher(t.seq, t.owed) }, (r: Ack) => {
-      if (r.hlsToken) this.#hlsToken = r.hlsToken;
-      if (!measured || !recording) return;
-      stats.tickToAckMs[mode].push(performance.now() - at);
-      if (r.ok) stats.acksOk++;
-      else {
-        stats.ackErrors++;
-        bump(stats.ackErrorCodes, r.code ?? 'unknown');
-      }
-    });
+    // As the dapp sends it: a notification, answered with the next tick (refusals as `tick:refused`).
+    this.socket.emit('tick:ack', { seq: t.seq, owed: t.owed, signature: this.voucher(t.seq, t.owed) });
+    if (recording) stats.vouchersSent++;
   }
 
   close(): void {

@@ -284,8 +284,9 @@ describe('the journey on the stack as `npm start` runs it', () => {
         interval: 1_000,
       })
       .toBeGreaterThanOrEqual(8);
-    // Let the server verify the newest voucher, then the tab dies without leaving or paying.
-    await first.waitForTimeout(6_000);
+    // Let the server verify a voucher (each session's newest, once per VOUCHER_VERIFY_INTERVAL_MS: 10 s after the
+    // first), then the tab dies without leaving or paying.
+    await first.waitForTimeout(8_000);
     await first.close();
 
     // Elsewhere (another browser profile: not the session's key): the amount and what to do, no codes.

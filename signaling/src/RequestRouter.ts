@@ -8,6 +8,7 @@ import {
   type ClientEvent,
   type ClientToServerEvents,
   type InterServerEvents,
+  NOTIFICATIONS,
   type Payload,
   type ServerToClientEvents,
   type SocketData,
@@ -29,10 +30,18 @@ export type RequestHandler<E extends ClientEvent> = (
 export type RequestHandlers = { [E in ClientEvent]?: RequestHandler<E> };
 
 const EVENTS = Object.keys(schemas) as ClientEvent[];
+const NOTIFIED = NOTIFICATIONS as Partial<Record<ClientEvent, 'tick:refused'>>;
+
+/** The payload's `seq`, when it has a usable one (a refusal names the tick it was about). */
+function seqOf(payload: unknown): number | undefined {
+  const seq = (payload as { seq?: unknown } | null | undefined)?.seq;
+  return Number.isSafeInteger(seq) ? (seq as number) : undefined;
+}
 
 /**
  * Binds every client event of the protocol to its handler: parses the payload with its schema before anything
- * else, requires a signed-in socket, and always answers the ack — never throws into Socket.IO.
+ * else, requires a signed-in socket, and always answers the ack — never throws into Socket.IO. A notification
+ * (NOTIFICATIONS) sent without an ack is answered only when refused, with its refusal event.
  */
 export class RequestRouter {
   constructor(
@@ -54,15 +63,25 @@ export class RequestRouter {
     });
   }
 
-  private reply(args: unknown[], res: Ack<object>): void {
+  private reply(args: unknown[], res: Ack<object>, socket?: SignalingSocket, event?: ClientEvent): void {
     const ack = args.at(-1);
     if (!res.ok) this.metrics.refused.inc({ code: res.code });
     if (typeof ack === 'function') (ack as (r: unknown) => void)(res);
+    else if (!res.ok && socket && event && NOTIFIED[event]) {
+      const seq = seqOf(args[0]);
+      socket.emit(NOTIFIED[event], { ...(seq === undefined ? {} : { seq }), code: res.code, message: res.message });
+    }
   }
 
   private async dispatch<E extends ClientEvent>(socket: SignalingSocket, event: E, args: unknown[]): Promise<void> {
-    if (typeof args.at(-1) !== 'function' || args.length !== 2) {
-      this.reply(args, new SignalingError('BAD_REQUEST', `${event} takes one payload and an ack`).toAck());
+    const withAck = typeof args.at(-1) === 'function';
+    if (withAck ? args.length !== 2 : args.length !== 1 || !NOTIFIED[event]) {
+      this.reply(
+        args,
+        new SignalingError('BAD_REQUEST', `${event} takes one payload and an ack`).toAck(),
+        socket,
+        event,
+      );
       return;
     }
     const parsed = schemas[event].safeParse(args[0]);
@@ -71,22 +90,24 @@ export class RequestRouter {
       this.reply(
         args,
         new SignalingError('BAD_REQUEST', `${first?.path.join('.') || 'payload'}: ${first?.message}`).toAck(),
+        socket,
+        event,
       );
       return;
     }
     const handler = this.handlers[event] as RequestHandler<E> | undefined;
     if (!socket.data.address || !handler) {
-      this.reply(args, new SignalingError('UNAUTHENTICATED', 'sign in with your wallet first').toAck());
+      this.reply(args, new SignalingError('UNAUTHENTICATED', 'sign in with your wallet first').toAck(), socket, event);
       return;
     }
     try {
       const res = await handler(socket, parsed.data as Payload<E>);
-      this.reply(args, { ok: true, ...res });
+      if (withAck) this.reply(args, { ok: true, ...res });
     } catch (err) {
-      if (err instanceof SignalingError) this.reply(args, err.toAck());
+      if (err instanceof SignalingError) this.reply(args, err.toAck(), socket, event);
       else {
         this.log.error({ err, event }, 'request failed');
-        this.reply(args, new SignalingError('INTERNAL', 'something went wrong on our side').toAck());
+        this.reply(args, new SignalingError('INTERNAL', 'something went wrong on our side').toAck(), socket, event);
       }
     }
   }

@@ -1,5 +1,6 @@
 // The signaling wire contract, shared by the server and the dapp: typed Socket.IO event maps and a zod schema per
-// payload. Every client request carries an ack: `{ ok: true, ... }` or `{ ok: false, code, message }`.
+// payload. Every client request carries an ack: `{ ok: true, ... }` or `{ ok: false, code, message }`; the one
+// exception is the per-second voucher (`tick:ack`), which may go without one (see NOTIFICATIONS).
 import { z } from 'zod';
 
 /** Stable error codes; never renamed (clients branch on them). */
@@ -93,6 +94,13 @@ export const schemas = {
 
 /** Name of a client request. */
 export type ClientEvent = keyof typeof schemas;
+
+/**
+ * Client events that may be sent without an ack callback. A voucher sent that way (the dapp's way, once per second)
+ * gets its answer with the next tick (`Tick.acknowledged`) and a refusal as `tick:refused`: one message per
+ * viewer-second from the server instead of two.
+ */
+export const NOTIFICATIONS = { 'tick:ack': 'tick:refused' } as const satisfies Partial<Record<ClientEvent, string>>;
 /** Parsed payload of a client request. */
 export type Payload<E extends ClientEvent> = z.infer<(typeof schemas)[E]>;
 
@@ -109,7 +117,7 @@ export interface SessionStanding {
 
 /**
  * Where a viewer is sent after admission. HLS: fetch `playlistUrl` (and the segments it names) with the token as
- * `?token=` or an `x-hls-token` header; the token lives ~10 s and is renewed in `tick:ack` answers, or on request
+ * `?token=` or an `x-hls-token` header; the token lives ~10 s and is renewed in ticks (`Tick.hlsToken`), or on request
  * (`hls:token`, e.g. when a fetch was refused with 401). HLS viewers are charged for the media segments delivered.
  */
 export type Admission =
@@ -140,19 +148,20 @@ export interface AckPayloads {
   /**
    * `acknowledged`: the cumulative amount of the session's newest VERIFIED voucher, as the ledger holds it. Signatures
    * are verified in rounds (`VOUCHER_VERIFY_INTERVAL_MS`), so it lags the voucher just sent by up to one round; a bad
-   * signature shows as `payment:required {reason: 'voucher-invalid'}` within a round. `hlsToken`: a renewed HLS token
-   * (for HLS viewers whose payments are current, once the current one is past about half its life).
+   * signature shows as `payment:required {reason: 'voucher-invalid'}` within a round.
    */
-  'tick:ack': { acknowledged: string; hlsToken?: string };
+  'tick:ack': { acknowledged: string };
   /** A fresh HLS token, for an admitted HLS viewer whose payments are current (else PAYMENT_REQUIRED). */
   'hls:token': { hlsToken: string };
   'settlement:submitted': Record<never, never>;
   'viewer:leave': { owed: string; settled: string };
 }
 
-/** Client → server events: each takes its payload and an ack callback. */
+/** Client → server events: each takes its payload and an ack callback (optional for NOTIFICATIONS). */
 export type ClientToServerEvents = {
-  [E in ClientEvent]: (payload: Payload<E>, ack: (res: Ack<AckPayloads[E]>) => void) => void;
+  [E in ClientEvent]: E extends keyof typeof NOTIFICATIONS
+    ? (payload: Payload<E>, ack?: (res: Ack<AckPayloads[E]>) => void) => void
+    : (payload: Payload<E>, ack: (res: Ack<AckPayloads[E]>) => void) => void;
 };
 
 /** A per-second charge, sent to one viewer only while media flows to it. */
@@ -160,6 +169,17 @@ export interface Tick {
   seq: number;
   watchedSeconds: number;
   owed: string;
+  /** The session's acknowledged amount: its newest verified voucher (the answer to the vouchers sent so far). */
+  acknowledged: string;
+  /** A renewed HLS token, for an HLS viewer whose payments are current, once the last is past about half its life. */
+  hlsToken?: string;
+}
+
+/** A voucher sent without an ack callback was refused (`seq`: the tick it was for, when the payload had one). */
+export interface TickRefusal {
+  seq?: number;
+  code: ErrorCode;
+  message: string;
 }
 
 /** A producer the creator added to a stream's room. */
@@ -177,6 +197,7 @@ export type MediaPauseReason = PaymentRequiredReason | 'creator-away';
 /** Server → client events. */
 export interface ServerToClientEvents {
   tick: (tick: Tick) => void;
+  'tick:refused': (refusal: TickRefusal) => void;
   /**
    * Media paused by payment enforcement: acknowledgements (`voucher-lag`) or settlements (`settlement-lag`) behind, or
    * the newest voucher's signature failed verification (`voucher-invalid`; a valid newest voucher resumes).

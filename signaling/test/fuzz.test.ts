@@ -119,6 +119,29 @@ describe('signaling under random and malformed requests', () => {
     expect(unhandled).toEqual([]);
   });
 
+  it('refuses 4,000 random vouchers sent as notifications with one `tick:refused` each, never INTERNAL', async () => {
+    const refusalOf = (socket: Socket, body: unknown) =>
+      new Promise<{ code: string; seq?: unknown }>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('no tick:refused')), 5_000);
+        socket.once('tick:refused', (r: { code: string; seq?: unknown }) => {
+          clearTimeout(timer);
+          resolve(r);
+        });
+        socket.emit('tick:ack', body);
+      });
+    await fc.assert(
+      fc.asyncProperty(fc.boolean(), payload, async (signed, body) => {
+        const r = await refusalOf(signed ? signedIn : anonymous, body);
+        expect(ERROR_CODES).toContain(r.code);
+        expect(r.code).not.toBe('INTERNAL');
+        if (!signed) expect(['BAD_REQUEST', 'UNAUTHENTICATED']).toContain(r.code);
+        if (r.seq !== undefined) expect(r.seq).toBe((body as { seq?: unknown }).seq);
+      }),
+      { numRuns: 4_000 },
+    );
+    expect(unhandled).toEqual([]);
+  });
+
   it('survives requests without an ack and stays healthy', async () => {
     for (const event of EVENTS) {
       anonymous.emit(event, { junk: true });

@@ -46,6 +46,7 @@ class HlsViewer {
     this.playlistUrl = admission.playlistUrl as string;
     socket.on('tick', (t: Tick) => {
       this.ticks.push(t);
+      if (typeof t.hlsToken === 'string') this.token = t.hlsToken;
       if (this.autoAck) void this.ack(t);
     });
   }
@@ -58,13 +59,11 @@ class HlsViewer {
       seq: t.seq,
       owed: BigInt(t.owed),
     };
-    const r = await call(this.socket, 'tick:ack', {
+    return call(this.socket, 'tick:ack', {
       seq: t.seq,
       owed: t.owed,
       signature: signVoucher(this.session.key, voucher),
     });
-    if (typeof r.hlsToken === 'string') this.token = r.hlsToken;
-    return r;
   }
 
   /**

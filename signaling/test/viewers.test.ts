@@ -12,7 +12,7 @@ import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Tick } from '../src/index.ts';
 import { type LiveStream, type PaidSession, PayingViewer, startLiveStream } from './support/liveStream.ts';
-import { type AckJson, call, callOk, type Publisher, type RtcViewer, startRtcViewer } from './viewers-support.ts';
+import { call, callOk, type Publisher, type RtcViewer, startRtcViewer } from './viewers-support.ts';
 
 const PRICE = 1_000_000n;
 const MIN_PREPAY = 30;
@@ -32,10 +32,9 @@ class ViewerClient extends PayingViewer {
   settleEvery = 0n;
   settling: Promise<void> = Promise.resolve();
 
-  override onAcked(t: Tick, r: AckJson): void {
-    super.onAcked(t, r);
-    if (!r.ok || !this.settler) return;
-    // What the viewer signed for (the answer's verified amount lags by up to a verification round).
+  override onVoucherSent(t: Tick): void {
+    if (!this.settler) return;
+    // What the viewer signed for (the verified amount the ticks carry lags by up to a verification round).
     const acknowledged = BigInt(t.owed);
     if (acknowledged - this.submitted < this.settleEvery) return;
     const amount = acknowledged - this.submitted;
@@ -217,15 +216,16 @@ describe('viewers module: admission, ticks, vouchers, enforcement', () => {
     viewer.ticks.forEach((t, i) => {
       expect(t).toMatchObject({ seq: i + 1, watchedSeconds: i + 1, owed: (BigInt(i + 1) * PRICE).toString() });
     });
-    await vi.waitFor(() => expect(viewer.ackResults.length).toBeGreaterThanOrEqual(3));
-    for (const r of viewer.ackResults) expect(r.ok).toBe(true);
-    // Answers carry the verified amount: it lags the voucher just sent by up to one verification round.
+    // Vouchers went out as notifications: none refused, and each tick carries the answer to the ones before it, the
+    // verified amount, which lags the voucher just sent by up to one verification round.
+    expect(viewer.saw('tick:refused')).toBe(0);
     const third = viewer.ticks[2] as Tick;
     await vi.waitFor(
-      () => expect(BigInt(viewer.ackResults.at(-1)?.acknowledged as string)).toBeGreaterThanOrEqual(BigInt(third.owed)),
+      () => expect(BigInt(viewer.lastTick?.acknowledged as string)).toBeGreaterThanOrEqual(BigInt(third.owed)),
       { timeout: 5_000, interval: 50 },
     );
-    const last = viewer.ackResults.at(-1) as AckJson;
+    expect(viewer.saw('tick:refused')).toBe(0);
+    const last = viewer.lastTick as Tick;
     await vi.waitFor(async () => {
       const stored = await ledger().session(session.sessionId);
       expect(stored?.acknowledged).toBe(viewers().viewer(session.sessionId)?.acknowledged);
@@ -254,6 +254,18 @@ describe('viewers module: admission, ticks, vouchers, enforcement', () => {
       ok: false,
       code: 'VOUCHER_INVALID',
     });
+    // Sent as notifications (no ack callback), the same refusals come as `tick:refused`, naming the tick.
+    viewer.socket.emit('tick:ack', viewer.voucher({ seq: t.seq, owed: (BigInt(t.owed) + PRICE).toString() }));
+    viewer.socket.emit('tick:ack', { seq: t.seq, owed: 'lots', signature: '0x' });
+    viewer.socket.emit('tick:ack', { owed: t.owed });
+    await vi.waitFor(() => expect(viewer.saw('tick:refused')).toBe(3), { timeout: 5_000, interval: 20 });
+    expect(viewer.payloads('tick:refused')).toEqual(
+      expect.arrayContaining([
+        { seq: t.seq, code: 'VOUCHER_INVALID', message: expect.any(String) },
+        { seq: t.seq, code: 'BAD_REQUEST', message: expect.any(String) },
+        { code: 'BAD_REQUEST', message: expect.any(String) },
+      ]),
+    );
     // Signed by another key: taken, then found out by the next verification round (paused, not acknowledged).
     const acknowledged = viewers().viewer(viewer.session.sessionId)?.acknowledged;
     const sentAt = Date.now();
@@ -273,7 +285,8 @@ describe('viewers module: admission, ticks, vouchers, enforcement', () => {
     await sleep(VERIFY_MS * 3);
     expect(viewers().viewer(viewer.session.sessionId)?.paused).toBe('voucher-invalid');
     const last = viewer.lastTick as Tick;
-    viewer.onAcked(last, await viewer.ack(last));
+    expect(await viewer.ack(last)).toMatchObject({ ok: true });
+    viewer.onVoucherSent(last);
     await vi.waitFor(() => expect(viewer.saw('media:resumed')).toBe(1), { timeout: 20_000, interval: 20 });
     await vi.waitFor(async () =>
       expect((await ledger().session(viewer.session.sessionId))?.acknowledged).toBe(BigInt(last.owed)),
@@ -306,7 +319,8 @@ describe('viewers module: admission, ticks, vouchers, enforcement', () => {
     expect(viewers().viewer(viewer.session.sessionId)?.paused).toBe('voucher-lag');
 
     viewer.autoAck = true;
-    viewer.onAcked(last, await viewer.ack(last));
+    expect(await viewer.ack(last)).toMatchObject({ ok: true });
+    viewer.onVoucherSent(last);
     // Caught up on vouchers; if the settlements fell behind meanwhile, media resumes once the chain shows the payment.
     await vi.waitFor(
       () =>
@@ -379,9 +393,11 @@ describe('viewers module: admission, ticks, vouchers, enforcement', () => {
       mode: 'webrtc',
       session: viewer.session.payload,
     });
-    const standing = admission.session as { resumed: boolean; seq: number; owed: string };
+    const standing = admission.session as { resumed: boolean; seq: number; owed: string; acknowledged: string };
     expect(standing.resumed).toBe(true);
     expect(standing.seq).toBeGreaterThanOrEqual(before.seq);
+    // It carries on from what it signed: the voucher of the last tick it had is acknowledged.
+    expect(BigInt(standing.acknowledged)).toBeGreaterThanOrEqual(BigInt(before.owed));
     expect(BigInt(standing.owed)).toBe(BigInt(standing.seq) * PRICE);
     rtc = await startRtcViewer(socket, streamId);
     rtcViewers.push(rtc);
@@ -538,9 +554,9 @@ describe('viewers module: admission, ticks, vouchers, enforcement', () => {
       hls.ticks.forEach((t, i) => {
         expect(t).toMatchObject({ seq: i + 1, owed: (BigInt(i + 1) * PRICE).toString() });
       });
-      // An ack renews the token once it is past half its life.
-      // Acks come with ticks, ticks with segments: a loaded machine's relay can be slow, hence the long waits.
-      await vi.waitFor(() => expect(hls.ackResults.some((r) => typeof r.hlsToken === 'string')).toBe(true), {
+      // A tick renews the token once it is past half its life.
+      // Ticks come with segments: a loaded machine's relay can be slow, hence the long waits.
+      await vi.waitFor(() => expect(hls.ticks.some((t) => typeof t.hlsToken === 'string')).toBe(true), {
         timeout: 30_000,
         interval: 100,
       });
@@ -548,7 +564,7 @@ describe('viewers module: admission, ticks, vouchers, enforcement', () => {
       // Behind on vouchers: no renewed token, and even a fresh one is refused.
       hls.autoAck = false;
       await vi.waitFor(() => expect(hls.saw('media:paused')).toBe(1), { timeout: 10_000, interval: 50 });
-      const fresh = hls.ackResults.findLast((r) => typeof r.hlsToken === 'string')?.hlsToken as string;
+      const fresh = hls.ticks.findLast((t) => typeof t.hlsToken === 'string')?.hlsToken as string;
       const refused = await get(fresh);
       expect(refused.status).toBe(402);
       expect(await refused.json()).toMatchObject({ ok: false, code: 'PAYMENT_REQUIRED' });
@@ -561,7 +577,7 @@ describe('viewers module: admission, ticks, vouchers, enforcement', () => {
       );
       // Caught up on vouchers, the client settles its arrears; then media and token renewals resume.
       hls.autoAck = true;
-      hls.onAcked(last, caughtUp);
+      hls.onVoucherSent(last);
       await vi.waitFor(
         () => expect(hls.saw('media:resumed'), `paused: ${viewers().viewer(session.sessionId)?.paused}`).toBe(1),
         { timeout: 20_000, interval: 50 },
@@ -569,12 +585,12 @@ describe('viewers module: admission, ticks, vouchers, enforcement', () => {
       // Renewals stopped while paused: the resume brings a fresh token, which the player takes.
       const resumedWith = hls.events.findLast((e) => e.name === 'media:resumed')?.payload as { hlsToken?: string };
       expect((await get(resumedWith.hlsToken)).status).toBe(200);
-      const acksBefore = hls.ackResults.length;
+      const ticksBefore = hls.ticks.length;
       await vi.waitFor(
-        () => expect(hls.ackResults.slice(acksBefore).some((r) => typeof r.hlsToken === 'string')).toBe(true),
+        () => expect(hls.ticks.slice(ticksBefore).some((t) => typeof t.hlsToken === 'string')).toBe(true),
         { timeout: 30_000, interval: 100 },
       );
-      const renewed = hls.ackResults.findLast((r) => typeof r.hlsToken === 'string')?.hlsToken;
+      const renewed = hls.ticks.findLast((t) => typeof t.hlsToken === 'string')?.hlsToken;
       expect(typeof renewed).toBe('string');
       expect((await get(renewed as string)).status).toBe(200);
     } finally {
@@ -658,8 +674,11 @@ describe('viewers module: admission, ticks, vouchers, enforcement', () => {
 
     const metrics = await (await fetch(`${live.server.url}/metrics`)).text();
     expect(Number(/^signaling_ticks_total (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThan(10);
-    // Three refused by the cheap checks, two by signature verification (another key, garbage).
-    expect(metrics).toMatch(/^signaling_vouchers_total\{outcome="invalid"\} 5$/m);
+    // Four refused by the cheap checks (one sent as a notification), two by signature verification (another key,
+    // garbage).
+    expect(metrics).toMatch(/^signaling_vouchers_total\{outcome="invalid"\} 6$/m);
+    // Every tick → voucher round trip of the paying viewers was timed.
+    expect(Number(/^signaling_tick_voucher_seconds_count (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThan(10);
     // Signatures are verified per session and round: never more than the vouchers received.
     const count = (outcome: string) =>
       Number(new RegExp(`^signaling_vouchers_total\\{outcome="${outcome}"\\} (\\d+)$`, 'm').exec(metrics)?.[1]);

@@ -3,6 +3,7 @@ import { cryptoWaitReady } from '@polkadot/util-crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Ledger, type SessionOpening, type VoucherRecord } from '../src/ledger/Ledger.ts';
 import {
+  MAX_ROUND_PERIOD_MS,
   type SignedVoucher,
   VERIFY_SLICE,
   VoucherRounds,
@@ -84,10 +85,12 @@ describe('voucher rounds: the newest voucher per session, verified with ed25519 
     const sessions = await Promise.all(Array.from({ length: 30 }, () => metered(10)));
     const { rounds, seen } = roundsWith(200);
     try {
-      // Three seconds' worth of vouchers each, out of order for one session: the highest seq stays.
-      for (const seq of [1, 2, 3]) for (const s of sessions) rounds.receive(s.sessionId, voucherOf(s, seq));
+      // Three seconds' worth of vouchers each, out of order for one session: the highest seq stays. Signed first and
+      // received in one go: the sessions fall due together.
       const first = sessions[0] as SessionOpening;
-      rounds.receive(first.sessionId, voucherOf(first, 2));
+      const vouchers = [1, 2, 3].flatMap((seq) => sessions.map((s) => [s.sessionId, voucherOf(s, seq)] as const));
+      vouchers.push([first.sessionId, voucherOf(first, 2)]);
+      for (const [sessionId, v] of vouchers) rounds.receive(sessionId, v);
       expect(rounds.pending).toBe(30);
       expect(rounds.pendingOf(first.sessionId)?.seq).toBe(3);
       await expect.poll(() => seen.ok.length, { timeout: 5_000, interval: 20 }).toBe(30);
@@ -99,6 +102,29 @@ describe('voucher rounds: the newest voucher per session, verified with ed25519 
         expect(await ledger.session(s.sessionId)).toMatchObject({ acknowledged: 21n, acknowledgedSeq: 3 });
       }
       expect(rounds.pending).toBe(0);
+    } finally {
+      await rounds.close();
+    }
+  });
+
+  it('verifies each session at its own phase, an interval after its voucher came, not all sessions at once', async () => {
+    const early = await metered(10);
+    const late = await metered(10);
+    // Rounds every MAX_ROUND_PERIOD_MS (1 s); the late session falls due 1.5 s after the early one, a round later.
+    const { rounds, seen } = roundsWith(3 * MAX_ROUND_PERIOD_MS);
+    try {
+      rounds.receive(early.sessionId, voucherOf(early, 1));
+      await new Promise((r) => setTimeout(r, 1.5 * MAX_ROUND_PERIOD_MS));
+      rounds.receive(late.sessionId, voucherOf(late, 1));
+      // A newer voucher does not postpone a session's due time: the early one is verified at its newest.
+      rounds.receive(early.sessionId, voucherOf(early, 2));
+      await expect.poll(() => seen.ok.length, { timeout: 5_000, interval: 20 }).toBeGreaterThan(0);
+      expect(seen.ok).toEqual([{ sessionId: early.sessionId, seq: 2, acknowledged: 14n }]);
+      expect(seen.verified).toEqual([early.sessionId]);
+      expect(rounds.pendingOf(late.sessionId)?.seq).toBe(1);
+      await expect.poll(() => seen.ok.length, { timeout: 5_000, interval: 20 }).toBe(2);
+      expect(seen.ok[1]).toMatchObject({ sessionId: late.sessionId, seq: 1 });
+      expect(seen.writes).toEqual([1, 1]);
     } finally {
       await rounds.close();
     }

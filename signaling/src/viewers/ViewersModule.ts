@@ -8,7 +8,7 @@ import {
 import { CapacityFullError, type Room, type TransportParams } from '@persecond/sfu';
 import { hexToU8a } from '@polkadot/util';
 import { encodeAddress } from '@polkadot/util-crypto';
-import { Counter, Gauge } from 'prom-client';
+import { Counter, Gauge, Histogram } from 'prom-client';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import { SignalingError } from '../errors.ts';
 import { LedgerError } from '../ledger/errors.ts';
@@ -51,6 +51,8 @@ interface ViewerEntry {
   voucherInvalid: boolean;
   /** When the viewer's current HLS token was issued (ms since epoch). */
   tokenIssuedAt: number;
+  /** When the newest tick was sent (performance.now()), for the tick → voucher time. */
+  tickSentAt: number;
   settled: bigint;
   paused: PaymentLag | undefined;
   /** HLS media delivered and not yet metered. */
@@ -83,6 +85,11 @@ export interface ViewersModule extends SignalingModule {
 
 /** `0x` and 64 bytes in hex. */
 const ED25519_SIGNATURE_HEX_LENGTH = 130;
+/** Buckets of the tick → voucher time (s): fine below 100 ms, where its p99 target lies. */
+const TICK_VOUCHER_BUCKETS = [
+  0.002, 0.004, 0.006, 0.008, 0.01, 0.0125, 0.015, 0.0175, 0.02, 0.025, 0.03, 0.035, 0.04, 0.045, 0.05, 0.06, 0.07,
+  0.08, 0.09, 0.1, 0.125, 0.15, 0.2, 0.3, 0.5, 1, 2, 5,
+];
 /** `hls:token` requests allowed per socket and window: a player renews about once per token life (~10 s). */
 const HLS_TOKEN_RATE_LIMIT = { points: 5, windowSeconds: 10 };
 
@@ -181,10 +188,17 @@ async function createViewersModule(ctx: SignalingContext, config: ViewersConfig)
       help: 'Largest number of ticks of any viewer without a voucher received, after the last round',
       registers,
     }),
+    tickToVoucher: new Histogram({
+      name: 'signaling_tick_voucher_seconds',
+      help: 'Time from sending a tick to handling the voucher for it (the tick → ack round trip)',
+      buckets: TICK_VOUCHER_BUCKETS,
+      registers,
+    }),
   };
 
   // Bound once: the per-ack counter skips the label lookup.
   const vouchersReceived = metrics.vouchers.labels({ outcome: 'received' });
+  const tickToVoucher = metrics.tickToVoucher;
   const bySession = new Map<string, ViewerEntry>();
   const bySocket = new Map<string, ViewerEntry>();
   hlsEdge.creditTo((sessionId) => bySession.get(sessionId));
@@ -211,7 +225,18 @@ async function createViewersModule(ctx: SignalingContext, config: ViewersConfig)
       e.owed = tick.owed;
       ticked.push(e);
       metrics.ticks.inc();
-      e.socket?.emit('tick', { seq: tick.seq, watchedSeconds: tick.watchedSeconds, owed: tick.owed.toString() });
+      const socket = e.socket;
+      if (!socket) return;
+      e.tickSentAt = performance.now();
+      // The answer to the vouchers so far rides on the tick: no second message per viewer-second.
+      const renew = e.mode === 'hls' && !e.paused && Date.now() - e.tokenIssuedAt >= hlsTokenRenewAfterMs;
+      socket.emit('tick', {
+        seq: tick.seq,
+        watchedSeconds: tick.watchedSeconds,
+        owed: tick.owed.toString(),
+        acknowledged: e.acknowledged.toString(),
+        ...(renew ? { hlsToken: issueToken(e) } : {}),
+      });
     },
     // The spread stays well within a round, so rounds keep their one-second grid.
     {
@@ -593,6 +618,8 @@ async function createViewersModule(ctx: SignalingContext, config: ViewersConfig)
       });
     const ls = opened.session;
     if (closing) throw new SignalingError('INTERNAL', 'the node is shutting down');
+    // A reconnect carries on from what it signed: its vouchers still waiting for a round are verified now.
+    if (bySession.has(session.sessionId)) await rounds.flush(session.sessionId);
 
     // A reconnect (or a second tab taking over) continues the session kept in memory, else the ledger's.
     const current = bySession.get(session.sessionId);
@@ -615,6 +642,7 @@ async function createViewersModule(ctx: SignalingContext, config: ViewersConfig)
       receivedSeq: ls.acknowledgedSeq,
       voucherInvalid: false,
       tokenIssuedAt: 0,
+      tickSentAt: 0,
       settled: ls.settledPending + ls.settledFinal,
       paused: undefined,
       hls: new HlsDelivery(hlsSegmentSeconds),
@@ -720,6 +748,10 @@ async function createViewersModule(ctx: SignalingContext, config: ViewersConfig)
    */
   const tickAck = async (socket: SignalingSocket, p: Payload<'tick:ack'>) => {
     const e = viewerOf(socket);
+    if (p.seq === e.seq && e.tickSentAt > 0) {
+      tickToVoucher.observe((performance.now() - e.tickSentAt) / 1000);
+      e.tickSentAt = 0;
+    }
     const owed = BigInt(p.owed);
     // Each tick adds exactly one price, so the amount a tick stood for follows from its distance to the last one.
     const expected = e.owed - BigInt(e.seq - p.seq) * e.price;
@@ -736,12 +768,7 @@ async function createViewersModule(ctx: SignalingContext, config: ViewersConfig)
         if (e.paused === 'voucher-lag') enforce(e);
       }
     }
-    const renew =
-      e.mode === 'hls' && !e.paused && e.socket === socket && Date.now() - e.tokenIssuedAt >= hlsTokenRenewAfterMs;
-    return {
-      acknowledged: e.acknowledged.toString(),
-      ...(renew ? { hlsToken: issueToken(e) } : {}),
-    };
+    return { acknowledged: e.acknowledged.toString() };
   };
 
   const tokenLimiter = new RateLimiterMemory({

@@ -2,10 +2,13 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { VoucherOutcome, VoucherRecord } from '../ledger/Ledger.ts';
 
 /**
- * Signatures verified per turn of the event loop: an ed25519 check takes ~65 µs, so a round of thousands of sessions
- * yields between slices instead of holding the loop (and every viewer's tick and ack) for the whole round.
+ * Signatures verified per turn of the event loop: an ed25519 check takes 65–100 µs, so a round of many sessions
+ * yields every few ms instead of holding the loop (and every viewer's tick and ack) for the whole round.
  */
-export const VERIFY_SLICE = 200;
+export const VERIFY_SLICE = 50;
+
+/** Longest period between due rounds: a session's voucher is verified at most this late after it fell due. */
+export const MAX_ROUND_PERIOD_MS = 1_000;
 
 /** A voucher as a viewer sent it: its tick, the cumulative amount and the session key's signature (hex). */
 export interface SignedVoucher {
@@ -21,7 +24,10 @@ export type VerifiedVoucherWriter = (
 
 /** How the verification rounds run and whom they tell (`V`: the vouchers kept, with whatever verifying needs). */
 export interface VoucherRoundsOptions<V extends SignedVoucher = SignedVoucher> {
-  /** Period of the verification rounds. */
+  /**
+   * How long a session's newest voucher may wait unverified: it falls due this long after the first voucher that
+   * found nothing waiting, so each session is verified about once per interval, at its own phase.
+   */
   intervalMs: number;
   /** Whether a session's voucher carries a valid signature (e.g. ed25519 over the voucher message). */
   verify(sessionId: string, voucher: V): boolean;
@@ -43,14 +49,19 @@ interface Verified<V> {
 
 /**
  * Coalesced voucher verification. Vouchers are cumulative, so only each session's newest one counts: `receive()`
- * keeps it (no signature check, no write), and a round every `intervalMs` verifies just that newest voucher per
- * session and writes the valid ones in one batch. A signature check per session and round instead of one per tick.
- * `flush()` verifies and writes a session's pending voucher at once (before the session closes); rounds never overlap,
- * so a newer voucher's write never lands before an older one's.
+ * keeps it (no signature check, no write); the session falls due `intervalMs` later, and a round (every
+ * `min(intervalMs, MAX_ROUND_PERIOD_MS)`) verifies just the newest voucher of each session due and writes the valid
+ * ones in one batch. One signature check per session and interval instead of one per tick, and since sessions fall
+ * due at their own phase, each round carries an even share of them, not all at once. `flush()` verifies and writes a
+ * session's pending voucher at once (before the session closes); rounds never overlap, so a newer voucher's write
+ * never lands before an older one's.
  */
 export class VoucherRounds<V extends SignedVoucher = SignedVoucher> {
   readonly #opts: VoucherRoundsOptions<V>;
   #pending = new Map<string, V>();
+  /** Sessions by the time (performance.now()) their waiting voucher falls due, oldest first; `#dueHead` is the front. */
+  #due: { readonly sessionId: string; readonly at: number }[] = [];
+  #dueHead = 0;
   readonly #flushIds = new Set<string>();
   #flushRound: Promise<void> | undefined;
   /** The last round queued: rounds run one after the other. */
@@ -62,7 +73,7 @@ export class VoucherRounds<V extends SignedVoucher = SignedVoucher> {
   constructor(opts: VoucherRoundsOptions<V>) {
     if (!(opts.intervalMs > 0)) throw new RangeError('intervalMs must be positive');
     this.#opts = opts;
-    this.#timer = setInterval(this.#onTimer, opts.intervalMs);
+    this.#timer = setInterval(this.#onTimer, Math.min(opts.intervalMs, MAX_ROUND_PERIOD_MS));
     this.#timer.unref();
   }
 
@@ -80,6 +91,7 @@ export class VoucherRounds<V extends SignedVoucher = SignedVoucher> {
   receive(sessionId: string, voucher: V): void {
     const current = this.#pending.get(sessionId);
     if (current && current.seq > voucher.seq) return;
+    if (!current) this.#due.push({ sessionId, at: performance.now() + this.#opts.intervalMs });
     this.#pending.set(sessionId, voucher);
   }
 
@@ -110,7 +122,7 @@ export class VoucherRounds<V extends SignedVoucher = SignedVoucher> {
       clearInterval(this.#timer);
       this.#timer = undefined;
       await this.#flushRound;
-      await this.#enqueue(undefined);
+      await this.#enqueue('all');
     })();
     return this.#closing;
   }
@@ -119,23 +131,42 @@ export class VoucherRounds<V extends SignedVoucher = SignedVoucher> {
     // A round still writing makes the next slot redundant: its vouchers simply wait one more period.
     if (this.#timedRunning || this.#closing) return;
     this.#timedRunning = true;
-    void this.#enqueue(undefined).finally(() => {
+    void this.#enqueue('due').finally(() => {
       this.#timedRunning = false;
     });
   };
 
-  /** Queues a round over the given sessions (all when undefined) after the rounds already queued. */
-  #enqueue(ids: readonly string[] | undefined): Promise<void> {
-    const round = this.#chain.then(() => this.#round(ids));
+  /** Queues a round over the given sessions (`due`: those due now; `all`: every one) after the rounds queued. */
+  #enqueue(ids: readonly string[] | 'due' | 'all'): Promise<void> {
+    const round = this.#chain.then(() => this.#round(ids === 'due' ? this.#takeDue() : ids));
     this.#chain = round;
     return round;
   }
 
-  async #round(ids: readonly string[] | undefined): Promise<void> {
+  /** The sessions due now (a session flushed or forgotten since it fell due has nothing waiting and is skipped). */
+  #takeDue(): string[] {
+    const now = performance.now();
+    const ids: string[] = [];
+    while (this.#dueHead < this.#due.length) {
+      const next = this.#due[this.#dueHead] as { sessionId: string; at: number };
+      if (next.at > now) break;
+      this.#dueHead++;
+      ids.push(next.sessionId);
+    }
+    if (this.#dueHead > 1024 && this.#dueHead * 2 > this.#due.length) {
+      this.#due = this.#due.slice(this.#dueHead);
+      this.#dueHead = 0;
+    }
+    return ids;
+  }
+
+  async #round(ids: readonly string[] | 'all'): Promise<void> {
     let taken: [string, V][];
-    if (ids === undefined) {
+    if (ids === 'all') {
       taken = [...this.#pending];
       this.#pending = new Map();
+      this.#due = [];
+      this.#dueHead = 0;
     } else {
       taken = [];
       for (const id of ids) {
@@ -166,7 +197,7 @@ export class VoucherRounds<V extends SignedVoucher = SignedVoucher> {
     } catch (err) {
       this.#report(err);
       // Kept for the next round unless a newer voucher came meanwhile (verified again then: a rare path).
-      for (const v of verified) if (!this.#pending.has(v.sessionId)) this.#pending.set(v.sessionId, v.voucher);
+      for (const v of verified) if (!this.#pending.has(v.sessionId)) this.receive(v.sessionId, v.voucher);
       return;
     }
     for (const v of verified) {

@@ -33,11 +33,12 @@ const ViewersEnv = z.object({
   /** Round period of the tick meter. */
   TICK_INTERVAL_MS: z.coerce.number().int().min(100).max(10_000).default(1_000),
   /**
-   * Period of the voucher verification rounds: each verifies only every session's newest voucher (one ed25519 check
-   * per session and round, not per tick). The acknowledged amount lags by up to one round; a bad signature pauses
-   * the viewer within one round.
+   * How often each session's newest voucher is verified (one ed25519 check per session and interval, not per tick;
+   * sessions at their own phase). The acknowledged amount lags by up to an interval and a bad signature pauses the
+   * viewer within about one; vouchers waiting are verified at once when a session ends. The default stays inside the
+   * payment window (SETTLE_EVERY_SECONDS + PAYMENT_GRACE_SECONDS) a viewer who never settles is served anyway.
    */
-  VOUCHER_VERIFY_INTERVAL_MS: z.coerce.number().int().min(10).max(60_000).default(3_000),
+  VOUCHER_VERIFY_INTERVAL_MS: z.coerce.number().int().min(10).max(60_000).default(10_000),
   /** A round's ticks go out in chunks of this many viewers, one chunk per turn of the event loop. */
   TICK_DELIVERY_CHUNK: z.coerce.number().int().min(1).max(100_000).default(200),
   /**

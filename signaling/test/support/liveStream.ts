@@ -55,15 +55,16 @@ export interface PaidSession {
   };
 }
 
-/** A paying viewer's socket: acknowledges every tick with a voucher and records what the server says. */
+/**
+ * A paying viewer's socket: acknowledges every tick with a voucher as the dapp does (a notification: no ack
+ * callback, the answer comes with the next tick, a refusal as `tick:refused`) and records what the server says.
+ */
 export class PayingViewer {
   readonly ticks: (Tick & { at: number })[] = [];
   readonly events: { name: string; at: number; payload: unknown }[] = [];
   /** Whether each tick is acknowledged as it arrives. */
   autoAck = true;
-  /** The answers to the vouchers sent as ticks arrived, and to those passed to onAcked(). */
-  readonly ackResults: AckJson[] = [];
-  /** The newest HLS token the server gave: in a `tick:ack` answer, or with `payment:ok` / `media:resumed`. */
+  /** The newest HLS token the server gave: with a tick, or with `payment:ok` / `media:resumed`. */
   hlsToken: string | undefined;
 
   constructor(
@@ -74,7 +75,10 @@ export class PayingViewer {
   ) {
     socket.on('tick', (t: Tick) => {
       this.ticks.push({ ...t, at: Date.now() });
-      if (this.autoAck) void this.ack(t).then((r) => this.onAcked(t, r));
+      if (typeof t.hlsToken === 'string') this.hlsToken = t.hlsToken;
+      if (!this.autoAck) return;
+      socket.emit('tick:ack', this.voucher(t));
+      this.onVoucherSent(t);
     });
     const names = [
       'media:paused',
@@ -83,6 +87,7 @@ export class PayingViewer {
       'rtc:newProducers',
       'payment:required',
       'payment:ok',
+      'tick:refused',
     ];
     for (const name of names) {
       socket.on(name, (payload: unknown) => {
@@ -102,18 +107,20 @@ export class PayingViewer {
     return this.ticks.at(-1);
   }
 
-  /** Sends the voucher of `t` signed with `key` (the session key unless told otherwise). */
-  ack(t: Pick<Tick, 'seq' | 'owed'>, key: SessionKey = this.session.key): Promise<AckJson> {
+  /** The voucher of `t` signed with `key` (the session key unless told otherwise), as `tick:ack` takes it. */
+  voucher(t: Pick<Tick, 'seq' | 'owed'>, key: SessionKey = this.session.key) {
     const voucher = { genesisHash: this.genesisHash, streamId: this.streamId, sessionId: this.sessionId };
     const signature = signVoucher(key, { ...voucher, seq: t.seq, owed: BigInt(t.owed) });
-    return call(this.socket, 'tick:ack', { seq: t.seq, owed: t.owed, signature });
+    return { seq: t.seq, owed: t.owed, signature };
   }
 
-  /** Records the answer `r` to the voucher of `t`, with the HLS token it may carry. */
-  onAcked(_t: Tick, r: AckJson): void {
-    this.ackResults.push(r);
-    if (typeof r.hlsToken === 'string') this.hlsToken = r.hlsToken;
+  /** Sends the voucher of `t` as a request (with an ack callback) and resolves with the server's answer. */
+  ack(t: Pick<Tick, 'seq' | 'owed'>, key: SessionKey = this.session.key): Promise<AckJson> {
+    return call(this.socket, 'tick:ack', this.voucher(t, key));
   }
+
+  /** Called after the voucher of `t` went out as the tick arrived (e.g. to settle as the dapp does). */
+  onVoucherSent(_t: Tick): void {}
 
   /** Payloads of the server events named `name`, in order. */
   payloads(name: string): unknown[] {

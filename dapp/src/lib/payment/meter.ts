@@ -1,6 +1,9 @@
 // The viewer's own record of what it actually saw: a tick is acknowledged only for seconds of media that played.
 import type { Tick } from '@persecond/signaling/protocol';
 
+/** What a tick charges: the part of it the meter checks. */
+export type ChargedSecond = Pick<Tick, 'seq' | 'watchedSeconds' | 'owed'>;
+
 /**
  * A progress sample from the player, at a wall-clock time: decoded frames (WebRTC), or for HLS the media time and how
  * far the received media reaches (live HLS plays a few seconds behind what arrived, and arrival is what the server
@@ -69,7 +72,7 @@ export class WatchMeter {
   }
 
   /** Checks a tick: in order, charging exactly watchedSeconds × price, for no more seconds than were seen. */
-  check(tick: Tick): TickRefusal | undefined {
+  check(tick: ChargedSecond): TickRefusal | undefined {
     if (tick.seq <= this.#lastSeq) return 'OUT_OF_ORDER';
     if (BigInt(tick.owed) !== BigInt(tick.watchedSeconds) * this.pricePerSecond) return 'WRONG_AMOUNT';
     if (tick.watchedSeconds > this.seenSeconds) return 'NOT_SEEN';
@@ -77,7 +80,7 @@ export class WatchMeter {
   }
 
   /** Records that `tick` was acknowledged (call after a successful `check`). */
-  acknowledge(tick: Tick): void {
+  acknowledge(tick: ChargedSecond): void {
     this.#lastSeq = tick.seq;
     const owed = BigInt(tick.owed);
     if (owed > this.#acknowledgedOwed) this.#acknowledgedOwed = owed;

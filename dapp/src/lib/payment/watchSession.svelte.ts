@@ -604,7 +604,10 @@ export class WatchSession {
     if (this.#socket) return this.#socket;
     const socket = await openSignalingSocket(this.auth.token);
     this.#socket = socket;
-    socket.on('tick', (t) => void this.#onTick(t));
+    socket.on('tick', (t) => this.#onTick(t));
+    socket.on('tick:refused', (r) => {
+      this.problem = UserFacingError.fromCode(r.code).message;
+    });
     socket.on('payment:required', () => {
       this.paymentRequired = true;
       void this.#settle(true);
@@ -652,7 +655,7 @@ export class WatchSession {
         bufferedEnd: buffered?.length ? buffered.end(buffered.length - 1) : undefined,
       });
       const waiting = this.#pendingTick;
-      if (waiting && !this.#meter.check(waiting)) void this.#onTick(waiting);
+      if (waiting && !this.#meter.check(waiting)) this.#onTick(waiting);
     }, SAMPLE_MS);
   }
 
@@ -663,7 +666,8 @@ export class WatchSession {
     this.#playback = undefined;
   }
 
-  async #onTick(tick: Tick): Promise<void> {
+  #onTick(tick: Tick): void {
+    this.#renewHlsToken(tick.hlsToken);
     const refusal = this.#meter.check(tick);
     if (refusal === 'NOT_SEEN') {
       // Not yet seen on screen: acknowledged by the sampler once it is.
@@ -686,17 +690,15 @@ export class WatchSession {
     );
     // Kept before it is sent: after a crash, the next visit knows what the server may count (at most this).
     this.#remember({ acknowledged: tick.owed });
-    try {
-      const voucher = { seq: tick.seq, owed: tick.owed, signature };
-      const ack = await request(this.#socket, 'tick:ack', voucher);
-      this.#renewHlsToken(ack.hlsToken);
-      this.#lastAckSeq = tick.seq;
-      this.watchedSeconds = tick.watchedSeconds;
-      this.owed = owed;
-      if (owed - this.settled - this.pending >= this.price * BigInt(this.settleEverySeconds)) void this.#settle(false);
-    } catch (err) {
-      this.problem = explain(err);
-    }
+    // A notification: the answer comes with the next tick, a refusal as `tick:refused`. Vouchers are cumulative, so
+    // one not sent while disconnected is covered by the next (a buffered one would reach the new socket before the
+    // rejoin and be refused).
+    if (!this.#socket.connected) return;
+    this.#socket.emit('tick:ack', { seq: tick.seq, owed: tick.owed, signature });
+    this.#lastAckSeq = tick.seq;
+    this.watchedSeconds = tick.watchedSeconds;
+    this.owed = owed;
+    if (owed - this.settled - this.pending >= this.price * BigInt(this.settleEverySeconds)) void this.#settle(false);
   }
 
   /** Updates the stored session (best effort: it only helps a later visit pay an old debt exactly). */

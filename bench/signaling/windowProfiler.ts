@@ -1,0 +1,79 @@
+// CPU profiles of a running Node process over chosen windows only, through its inspector (node --inspect): the
+// steady state of the server, without its start-up and the joins (which a whole-life --cpu-prof mixes in).
+import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import WebSocket from 'ws';
+
+/** A free loopback port for `--inspect=127.0.0.1:<port>`. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts and stops the V8 sampling profiler of the process whose inspector listens on `port`. */
+export class WindowProfiler {
+  #ws: WebSocket | undefined;
+  #nextId = 1;
+  readonly #waiting = new Map<number, { resolve(r: unknown): void; reject(e: Error): void }>();
+
+  constructor(readonly port: number) {}
+
+  /** Connects to the inspector (the process must be started with `--inspect=127.0.0.1:<port>`). */
+  async connect(): Promise<void> {
+    const targets = (await (await fetch(`http://127.0.0.1:${this.port}/json/list`)).json()) as {
+      webSocketDebuggerUrl: string;
+    }[];
+    const url = targets[0]?.webSocketDebuggerUrl;
+    if (!url) throw new Error(`no inspector target on port ${this.port}`);
+    const ws = new WebSocket(url);
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    ws.on('message', (data) => {
+      const msg = JSON.parse(String(data)) as { id?: number; result?: unknown; error?: { message: string } };
+      const waiter = msg.id === undefined ? undefined : this.#waiting.get(msg.id);
+      if (!waiter) return;
+      this.#waiting.delete(msg.id as number);
+      if (msg.error) waiter.reject(new Error(msg.error.message));
+      else waiter.resolve(msg.result);
+    });
+    this.#ws = ws;
+    await this.#send('Profiler.enable');
+    // 1 ms: fine enough for the hot paths, light enough not to change them.
+    await this.#send('Profiler.setSamplingInterval', { interval: 1000 });
+  }
+
+  /** Starts sampling. */
+  start(): Promise<unknown> {
+    return this.#send('Profiler.start');
+  }
+
+  /** Stops sampling and writes the profile (.cpuprofile JSON) to `file`. */
+  async stop(file: string): Promise<void> {
+    const { profile } = (await this.#send('Profiler.stop')) as { profile: unknown };
+    writeFileSync(file, JSON.stringify(profile));
+  }
+
+  /** Closes the inspector connection (the process keeps running). */
+  close(): void {
+    this.#ws?.close();
+    this.#ws = undefined;
+  }
+
+  #send(method: string, params: object = {}): Promise<unknown> {
+    const ws = this.#ws;
+    if (!ws) return Promise.reject(new Error('not connected'));
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      this.#waiting.set(id, { resolve, reject });
+      ws.send(JSON.stringify({ id, method, params }));
+    });
+  }
+}
