@@ -6,6 +6,7 @@ import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { SIGNALING_NODE_FLAGS } from '../signaling/src/bin/nodeFlags.ts';
 import { getJson, rpcCall, waitFor } from './start/health.ts';
 import { Service } from './start/Service.ts';
 
@@ -36,7 +37,8 @@ async function concretePort(p: number): Promise<number> {
   });
 }
 
-const tsx = (file: string) => [process.execPath, ['--import', 'tsx', join(root, file)]] as const;
+const tsx = (file: string, flags: readonly string[] = []) =>
+  [process.execPath, [...flags, '--import', 'tsx', join(root, file)]] as const;
 const dataDir = config.PERSECOND_DATA_DIR;
 mkdirSync(dataDir, { recursive: true });
 // The embedded dev chain starts from genesis every time: what the indexer and the ledger derived from an earlier
@@ -58,9 +60,9 @@ async function stopAll(code: number): Promise<never> {
 process.on('SIGINT', () => void stopAll(0));
 process.on('SIGTERM', () => void stopAll(0));
 
-function start(name: string, file: string, env: NodeJS.ProcessEnv, cwd = root): Service {
-  const [command, args] = tsx(file);
-  const s = new Service({ name, command, args: [...args], cwd, env: { ...baseEnv, ...env }, readyLine: true });
+function start(name: string, file: string, env: NodeJS.ProcessEnv, flags: readonly string[] = []): Service {
+  const [command, args] = tsx(file, flags);
+  const s = new Service({ name, command, args: [...args], cwd: root, env: { ...baseEnv, ...env }, readyLine: true });
   services.push(s);
   void s.exited.then((code) => {
     if (!stopping) {
@@ -86,16 +88,21 @@ async function main(): Promise<void> {
   const dappUrl = `http://127.0.0.1:${dappPort}`;
   const hlsEdgeUrl = `http://127.0.0.1:${hlsEdgePort}`;
   const chain = start('chain', 'contracts-client/src/bin/devchain.ts', { DEVCHAIN_PORT: String(chainPort) });
-  const signaling = start('signaling', 'signaling/src/bin/server.ts', {
-    PORT: String(signalingPort),
-    CHAIN_WS_URL: wsUrl,
-    CORS_ORIGINS: `${dappUrl},http://localhost:${dappPort}`,
-    IPFS_DIR: join(dataDir, 'ipfs'),
-    SIGNALING_DATA_DIR: join(dataDir, 'signaling'),
-    HLS_DIR: join(dataDir, 'hls'),
-    // The HLS edge: a child process of signaling that serves playlists and segments to HLS viewers.
-    HLS_EDGE_PORT: String(hlsEdgePort),
-  });
+  const signaling = start(
+    'signaling',
+    'signaling/src/bin/server.ts',
+    {
+      PORT: String(signalingPort),
+      CHAIN_WS_URL: wsUrl,
+      CORS_ORIGINS: `${dappUrl},http://localhost:${dappPort}`,
+      IPFS_DIR: join(dataDir, 'ipfs'),
+      SIGNALING_DATA_DIR: join(dataDir, 'signaling'),
+      HLS_DIR: join(dataDir, 'hls'),
+      // The HLS edge: a child process of signaling that serves playlists and segments to HLS viewers.
+      HLS_EDGE_PORT: String(hlsEdgePort),
+    },
+    SIGNALING_NODE_FLAGS,
+  );
   const indexer = start('indexer', 'indexer/src/bin/indexer.ts', {
     PORT: String(indexerPort),
     CHAIN_WS_URL: wsUrl,

@@ -61,3 +61,51 @@ export function summarizeCpuProfile(file: string, top = 25) {
     topOwners: rank(owners),
   };
 }
+
+/**
+ * Stretches of ≥ `minMs` where the sampled thread never went idle (what holds the event loop, and every socket's
+ * messages, that long), each with the functions taking most of its time, longest first.
+ */
+export function longTasks(file: string, minMs = 15, top = 12) {
+  const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile & {
+    nodes: (ProfileNode & { parent?: number; children?: number[] })[];
+  };
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const samples = profile.samples ?? [];
+  const deltas = profile.timeDeltas ?? [];
+  const nameOf = (id: number) => {
+    const f = byId.get(id)?.callFrame;
+    return f ? `${f.functionName || '(anonymous)'} ${ownerOf(f.url)}:${f.lineNumber + 1}` : '?';
+  };
+  const stretches: { ms: number; fns: Map<string, number> }[] = [];
+  let current: { ms: number; fns: Map<string, number> } | undefined;
+  for (let i = 0; i < samples.length; i++) {
+    const id = samples[i] as number;
+    const us = deltas[i + 1] ?? deltas[i] ?? 0;
+    const name = byId.get(id)?.callFrame.functionName;
+    if (name === '(idle)' || name === '(program)') {
+      if (current && current.ms >= minMs * 1000) stretches.push(current);
+      current = undefined;
+      continue;
+    }
+    current ??= { ms: 0, fns: new Map() };
+    current.ms += us;
+    const key = nameOf(id);
+    current.fns.set(key, (current.fns.get(key) ?? 0) + us);
+  }
+  if (current && current.ms >= minMs * 1000) stretches.push(current);
+  return {
+    count: stretches.length,
+    perSecond: Math.round((stretches.length / ((profile.endTime - profile.startTime) / 1e6)) * 100) / 100,
+    longest: stretches
+      .sort((a, b) => b.ms - a.ms)
+      .slice(0, top)
+      .map((s) => ({
+        ms: Math.round(s.ms / 100) / 10,
+        top: [...s.fns.entries()]
+          .sort((a, b) => b[1] - a[1])
+          .slice(0, 4)
+          .map(([n, us]) => `${n} ${Math.round(us / 100) / 10}ms`),
+      })),
+  };
+}

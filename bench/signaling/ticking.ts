@@ -26,9 +26,10 @@ import { cryptoWaitReady } from '@polkadot/util-crypto';
 import pg from 'pg';
 import type { Socket } from 'socket.io-client';
 import { Service } from '../../scripts/start/Service.ts';
+import { SIGNALING_NODE_FLAGS } from '../../signaling/src/bin/nodeFlags.ts';
 import { openSocket, request, signIn } from '../../signaling/test/support/clients.ts';
 import { median } from '../stats.ts';
-import { summarizeCpuProfile } from './cpuProfile.ts';
+import { longTasks, summarizeCpuProfile } from './cpuProfile.ts';
 import { type ProcStat, processGroup, procStat, rssMegabytes } from './procCpu.ts';
 import type { FromViewers, ToViewers, ViewerSpec, WindowStats } from './tickingProtocol.ts';
 import { freePort, WindowProfiler } from './windowProfiler.ts';
@@ -38,7 +39,7 @@ const root = join(here, '..', '..');
 
 const args = process.argv.slice(2);
 const flag = (name: string) => args.includes(`--${name}`);
-const opt = (name: string, def: string) => args.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? def;
+const opt = (name: string, def: string) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? def;
 const LEVELS = opt('levels', '100,250,500,1000,2000').split(',').map(Number);
 const RUNS = Number(opt('runs', '3'));
 const WINDOW_S = Number(opt('window', '20'));
@@ -46,6 +47,7 @@ const WARMUP_S = Number(opt('warmup', '5'));
 const FETCH_EVERY_MS = Number(opt('fetch-every', '2000'));
 const RTC = Number(opt('rtc', '2'));
 const PER_WALLET = Number(opt('per-wallet', '1'));
+/** Viewer processes (4 on 2 cores: more contention, a longer tail than 2). */
 const CLIENTS = Number(opt('clients', '2'));
 const PROFILE = flag('profile');
 /** Profiles each viewer process over each window (to find what the clients spend) and prints the top functions. */
@@ -56,6 +58,8 @@ const RESULTS_FILE = opt('out', join(here, '..', 'results', 'signaling.json'));
 /** Where the viewer processes write their window profiles (--profile-clients). */
 const CLIENT_PROFILE_DIR = join(tmpdir(), `persecond-ticking-clients-${process.pid}`);
 const MERGE = flag('merge');
+/** More Node flags for the server process (comma-separated, after SIGNALING_NODE_FLAGS), e.g. `--max-old-space-size=512`. */
+const SERVER_NODE_ARGS = opt('server-node-args', '').split(',').filter(Boolean);
 const SERVER_ENTRY = opt('server', join(root, 'signaling', 'src', 'bin', 'server.ts'));
 /** Ledger backends to measure: embedded PGlite (as `npm start` runs) and PostgreSQL when DATABASE_URL is set. */
 const DATABASES = opt('database', process.env.DATABASE_URL ? 'pglite,postgres' : 'pglite').split(',') as (
@@ -102,7 +106,8 @@ class ViewerProcess {
 
   constructor(readonly index: number) {
     this.child = fork(join(here, 'tickingViewers.ts'), [], {
-      execArgv: ['--import', 'tsx'],
+      // Young-generation room as the server has: fewer full collections holding a process's 500 sockets.
+      execArgv: ['--max-semi-space-size=32', '--import', 'tsx'],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     this.child.on('message', (m: FromViewers) => {
@@ -322,6 +327,10 @@ function summarizeWindow(
     viewersPerCoreAt80: Math.round((0.8 * ticksPerSecond) / serverCores),
     tickToAckMs: bucketDistribution(c0.tickVoucher, c1.tickVoucher),
     serverLoopDelayMs: { p99: c1.loopDelayP99Ms, max: c1.loopDelayMaxMs },
+    viewerProcessLoopDelayMs: {
+      p99: r2(Math.max(...parts.map((p) => p.loopDelayMs.p99))),
+      max: r2(Math.max(...parts.map((p) => p.loopDelayMs.max))),
+    },
     tickIntervalMs: distribution(all('tickIntervalMs').flat()),
     ticksReceived: sumOf('ticks'),
     missed: sumOf('missed'),
@@ -384,7 +393,14 @@ async function runBackend(database: 'pglite' | 'postgres') {
   const server = new Service({
     name: 'signaling',
     command: process.execPath,
-    args: [...(PROFILE ? [`--inspect=127.0.0.1:${inspectPort}`] : []), '--import', 'tsx', SERVER_ENTRY],
+    args: [
+      ...SIGNALING_NODE_FLAGS,
+      ...SERVER_NODE_ARGS,
+      ...(PROFILE ? [`--inspect=127.0.0.1:${inspectPort}`] : []),
+      '--import',
+      'tsx',
+      SERVER_ENTRY,
+    ],
     cwd: root,
     env: {
       ...process.env,
@@ -424,7 +440,12 @@ async function runBackend(database: 'pglite' | 'postgres') {
     mkdirSync(profileDir, { recursive: true });
     cleanups.push(() => profiler.close());
   }
-  const profiles: { viewers: number; run: number; top: ReturnType<typeof summarizeCpuProfile> }[] = [];
+  const profiles: {
+    viewers: number;
+    run: number;
+    top: ReturnType<typeof summarizeCpuProfile>;
+    longTasks: ReturnType<typeof longTasks>;
+  }[] = [];
 
   // The creator: signs in, creates and announces the stream, goes live and publishes.
   const keyring = new Keyring({ type: 'sr25519', ss58Format: 42 });
@@ -563,8 +584,8 @@ async function runBackend(database: 'pglite' | 'postgres') {
       if (profiler) {
         const file = join(profileDir, `server-${level}-${run + 1}.cpuprofile`);
         await profiler.stop(file);
-        profiles.push({ viewers: level, run: run + 1, top: summarizeCpuProfile(file, 30) });
-        console.log(`server profile ${file}:`, JSON.stringify(profiles.at(-1)?.top));
+        profiles.push({ viewers: level, run: run + 1, top: summarizeCpuProfile(file, 30), longTasks: longTasks(file) });
+        console.log(`server profile ${file}:`, JSON.stringify(profiles.at(-1)));
       }
       const s1 = await snapshot();
       const c1 = await serverCounters(url);
@@ -575,7 +596,8 @@ async function runBackend(database: 'pglite' | 'postgres') {
         `level ${level} run ${run + 1}: ${w.ticksPerSecondServer} ticks/s, server ${r1(w.cpuCores.server * 100)} % of a core ` +
           `(HLS edge ${r1(w.cpuCores.hlsEdge * 100)} %, ${w.signaturesVerifiedPerSecondServer} signatures verified/s), ` +
           `tick→ack p50 ${w.tickToAckMs.p50} p99 ${w.tickToAckMs.p99} ms, server loop delay p99 ${w.serverLoopDelayMs.p99} ` +
-          `max ${w.serverLoopDelayMs.max} ms, load ${w.loadAvg[0]}`,
+          `max ${w.serverLoopDelayMs.max} ms, viewer processes' p99 ${w.viewerProcessLoopDelayMs.p99} max ` +
+          `${w.viewerProcessLoopDelayMs.max} ms, load ${w.loadAvg[0]}`,
       );
     }
     const med = (f: (w: (typeof windows)[number]) => number) => r3(median(windows.map(f)));
@@ -606,6 +628,8 @@ async function runBackend(database: 'pglite' | 'postgres') {
         tickToAckMaxBucketMs: med((w) => w.tickToAckMs.maxBucket),
         serverLoopDelayP99Ms: med((w) => w.serverLoopDelayMs.p99),
         serverLoopDelayMaxMs: med((w) => w.serverLoopDelayMs.max),
+        viewerProcessLoopDelayP99Ms: med((w) => w.viewerProcessLoopDelayMs.p99),
+        viewerProcessLoopDelayMaxMs: med((w) => w.viewerProcessLoopDelayMs.max),
         tickIntervalP99Ms: med((w) => w.tickIntervalMs.p99),
         hlsFetchP99Ms: med((w) => w.hlsFetchMs.p99),
       },
@@ -709,12 +733,12 @@ async function main(): Promise<void> {
     },
     method: {
       server:
-        'signaling/src/bin/server.ts as its own process (own process group, as npm start runs it): ledger in embedded PGlite on disk or in a scratch PostgreSQL database (DATABASE_URL), embedded Helia, 1 mediasoup worker, HLS relay (ffmpeg) fed by a wrtc publisher (320x240 VP8 500 kbps + Opus)',
+        'signaling/src/bin/server.ts as its own process with SIGNALING_NODE_FLAGS (own process group, as npm start runs it): ledger in embedded PGlite on disk or in a scratch PostgreSQL database (DATABASE_URL), embedded Helia, 1 mediasoup worker, HLS relay (ffmpeg) fed by a wrtc publisher (320x240 VP8 500 kbps + Opus)',
       serverEnv:
         'AUTH_RATE_LIMIT_MAX and JOIN_RATE_LIMIT_MAX 1e6 (all from 127.0.0.1); SETTLE_EVERY_SECONDS and PAYMENT_GRACE_SECONDS 3600 (viewers do not settle on chain); FEE_RESERVE_PLANCK fixed (no fee estimation per join); everything else default (TICK_INTERVAL_MS 1000, VOUCHER_GRACE_SECONDS 3, HLS_SEGMENT_SECONDS 1)',
       chain:
         'chopsticks dev chain (startDevChain) in the bench process; session accounts funded with dev_setStorage (System.Account); the server reads each session account’s balance at join',
-      viewers: `${CLIENTS} forked processes; each viewer has its own socket.io-client websocket, ed25519 session key and delegation signed by its wallet (sr25519 wallets //PersecondBenchWallet<n> derived from the dev phrase's root pair, ${PER_WALLET} viewer(s) per wallet, one sign-in per wallet and process); ${RTC} WebRTC viewer(s) (wrtc) and the rest HLS: every ${FETCH_EVERY_MS} ms at a random phase each fetches the playlist with its token (renewed by tick:ack, or by hls:token after a 401) and then every segment it lists that this viewer has not fetched yet, one after the other, each read to its end (bytes counted, not kept; hlsSegmentsPerSecond and hlsMegabytesPerSecond per window), over node:http with one keep-alive agent per process (≤ 256 sockets to the edge, as a browser pools connections per origin); the HLS bitrate is the publisher's (the relay's ffmpeg has no bitrate setting in env); every tick acknowledged with a voucher (contracts-client formatVoucher, signed with Node's ed25519, checked equal to signVoucher)`,
+      viewers: `${CLIENTS} forked processes (--max-semi-space-size=32); each viewer has its own socket.io-client websocket, ed25519 session key and delegation signed by its wallet (sr25519 wallets //PersecondBenchWallet<n> derived from the dev phrase's root pair, ${PER_WALLET} viewer(s) per wallet, one sign-in per wallet and process); ${RTC} WebRTC viewer(s) (wrtc) and the rest HLS: every ${FETCH_EVERY_MS} ms at a random phase each fetches the playlist with its token (renewed by a tick, or by hls:token after a 401) and then every segment it lists that this viewer has not fetched yet, one after the other, each read to its end (bytes counted, not kept; hlsSegmentsPerSecond and hlsMegabytesPerSecond per window), over node:http with one keep-alive agent per process (≤ 256 sockets to the edge, as a browser pools connections per origin); the HLS bitrate is the publisher's (the relay's ffmpeg has no bitrate setting in env); every tick acknowledged with a voucher sent as a notification (no ack callback; contracts-client formatVoucher, signed with Node's ed25519, checked equal to signVoucher)`,
       cpu: 'utime+stime from /proc/<pid>/stat over each window; server = the signaling Node process only (mediasoup workers, ffmpeg, the HLS edge child process and PostgreSQL backends reported apart)',
       perViewer:
         'core-seconds per second per 1,000 ticking viewers = server cores / (server ticks per second / 1000); viewers per core = ticks per second / server cores (at 80 %: × 0.8); costModel separates the fixed part (publisher, relay, idle server)',

@@ -42,6 +42,8 @@ export interface WindowStats {
   refusedCodes: Record<string, number>;
   /** Interval between consecutive ticks of one viewer (ms). */
   tickIntervalMs: number[];
+  /** The viewer process's event-loop delay over the window (ms). */
+  loopDelayMs: { p99: number; max: number };
   /** Events that stop a paying viewer (should stay 0). */
   paymentRequired: number;
   /** HLS playlist fetches by HTTP status. */

@@ -8,6 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { Agent, get } from 'node:http';
 import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createSessionKey, formatDelegation, formatVoucher, signVoucher } from '@persecond/contracts-client';
 import { DEV_PHRASE, Keyring } from '@polkadot/keyring';
 import type { KeyringPair } from '@polkadot/keyring/types';
@@ -78,6 +79,9 @@ function httpGet(url: string, keep: boolean): Promise<{ status: number; body: st
 }
 let stats = emptyStats();
 let recording = false;
+/** This process's event-loop delay over a window: a busy or paused viewer process delays its vouchers too. */
+const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+loopDelay.enable();
 
 function emptyStats(): WindowStats {
   return {
@@ -85,6 +89,7 @@ function emptyStats(): WindowStats {
     ticks: 0,
     missed: 0,
     duplicated: 0,
+    loopDelayMs: { p99: 0, max: 0 },
     vouchersSent: 0,
     refused: 0,
     refusedCodes: {},
@@ -400,9 +405,11 @@ process.on('message', (m: ToViewers) => {
       case 'window-start':
         stats = emptyStats();
         recording = true;
+        loopDelay.reset();
         return startProfile();
       case 'window-end': {
         recording = false;
+        stats.loopDelayMs = { p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 };
         await stopProfile();
         for (const v of viewers) stats.viewers[v.spec.mode]++;
         send({ type: 'window', stats });

@@ -172,6 +172,12 @@ export class Room extends EventEmitter<RoomEvents> {
     return this.#origin.router!;
   }
 
+  /** Whether any producer is sending (not paused); cheap enough to ask once per viewer and second. */
+  get producing(): boolean {
+    for (const p of this.#producers.values()) if (!p.paused) return true;
+    return false;
+  }
+
   /** The creator's live producers: id, kind, negotiated codec and paused state. */
   get producers(): { id: string; kind: types.MediaKind; mimeType: string; paused: boolean }[] {
     return [...this.#producers.values()].map((p) => ({

@@ -305,20 +305,27 @@ export class Ledger {
     }
     const rows = [...latest.values()];
     // Four array parameters for the whole batch (cheaper to decode than JSON); the WHERE clause keeps the update
-    // idempotent by seq and exact in amount.
-    const applied = await rowsOf<{ session_id: string }>(
+    // idempotent by seq and exact in amount. Only the sessions NOT updated come back (usually none): reading back a
+    // row per recorded tick cost more than the update.
+    const refused = await rowsOf<{ s: string }>(
       db,
-      sql`update ${viewerSessions} as s
-          set watched_seconds = v.w, last_seq = v.q, owed = v.o, updated_at = now()
-          from unnest(${arrayLiteral(rows.map((t) => t.sessionId))}::text[],
-                      ${arrayLiteral(rows.map((t) => t.seq))}::bigint[],
-                      ${arrayLiteral(rows.map((t) => t.watchedSeconds))}::bigint[],
-                      ${arrayLiteral(rows.map((t) => t.owed))}::numeric[]) as v(s, q, w, o)
-          where s.session_id = v.s and s.status = 'active' and v.q > s.last_seq
-            and v.w >= s.watched_seconds and v.o = v.w * s.price_per_second
-          returning s.session_id`,
+      sql`with v(s, q, w, o) as (
+            select * from unnest(${arrayLiteral(rows.map((t) => t.sessionId))}::text[],
+                                 ${arrayLiteral(rows.map((t) => t.seq))}::bigint[],
+                                 ${arrayLiteral(rows.map((t) => t.watchedSeconds))}::bigint[],
+                                 ${arrayLiteral(rows.map((t) => t.owed))}::numeric[])),
+          u as (
+            update ${viewerSessions} as s
+            set watched_seconds = v.w, last_seq = v.q, owed = v.o, updated_at = now()
+            from v
+            where s.session_id = v.s and s.status = 'active' and v.q > s.last_seq
+              and v.w >= s.watched_seconds and v.o = v.w * s.price_per_second
+            returning s.session_id)
+          select v.s from v where not exists (select 1 from u where u.session_id = v.s)`,
     );
-    return new Set(applied.map((r) => r.session_id));
+    const recorded = new Set(latest.keys());
+    for (const r of refused) recorded.delete(r.s);
+    return recorded;
   }
 
   /**

@@ -1,5 +1,5 @@
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
-import type { Ledger } from '../ledger/Ledger.ts';
+import type { Ledger, TickRecord } from '../ledger/Ledger.ts';
 import type { MeterTick, TickMeterOptions } from './TickMeter.ts';
 
 /** The `onTick` and `afterRound` of a TickMeter whose ticks are delivered once written. */
@@ -41,25 +41,23 @@ export function persistedTicks(
   const spreadMs = opts.spreadMs ?? 0;
   if (!Number.isSafeInteger(chunk) || chunk < 1) throw new RangeError('chunk must be an integer ≥ 1');
   if (!(spreadMs >= 0)) throw new RangeError('spreadMs must be ≥ 0');
-  const ids: string[] = [];
-  const ticks: MeterTick[] = [];
+  let round: TickRecord[] = [];
   return {
     onTick(sessionId, tick) {
-      ids.push(sessionId);
-      ticks.push(tick);
+      round.push({ sessionId, seq: tick.seq, watchedSeconds: tick.watchedSeconds, owed: tick.owed });
     },
     async afterRound() {
-      if (ids.length === 0) return;
-      const batch = ids.map((sessionId, i) => ({ sessionId, ...(ticks[i] as MeterTick) }));
-      const roundIds = ids.splice(0);
-      const roundTicks = ticks.splice(0);
+      if (round.length === 0) return;
+      const batch = round;
+      round = [];
       const recorded = await ledger.recordTicks(batch);
-      const chunks = Math.ceil(roundIds.length / chunk);
+      const chunks = Math.ceil(batch.length / chunk);
       const gapMs = chunks > 1 ? spreadMs / (chunks - 1) : 0;
-      for (let i = 0; i < roundIds.length; i++) {
-        if (i > 0 && i % chunk === 0) await (gapMs >= 1 ? sleep(gapMs) : nextTurn());
-        const id = roundIds[i] as string;
-        if (recorded.has(id)) deliver(id, roundTicks[i] as MeterTick);
+      for (let i = 0; i < batch.length; i++) {
+        // A turn of the loop before each chunk, the first too: what queued behind the write goes first.
+        if (i % chunk === 0) await (i > 0 && gapMs >= 1 ? sleep(gapMs) : nextTurn());
+        const t = batch[i] as TickRecord;
+        if (recorded.has(t.sessionId)) deliver(t.sessionId, t);
       }
     },
   };

@@ -270,7 +270,7 @@ async function createViewersModule(ctx: SignalingContext, config: ViewersConfig)
   const probeOf = (e: ViewerEntry) => (): boolean => {
     if (e.mode === 'webrtc') return flows.get(e.streamId)?.get(e.sessionId)?.flowing === true;
     const room = ctx.sfu.getRoom(e.streamId);
-    return room !== undefined && room.hlsRelay !== undefined && room.producers.some((p) => !p.paused) && e.hls.take();
+    return room !== undefined && room.hlsRelay !== undefined && room.producing && e.hls.take();
   };
 
   // ---- enforcement ----
