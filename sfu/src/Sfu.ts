@@ -133,6 +133,11 @@ export class Sfu extends EventEmitter<SfuEvents> {
     return new Map(rooms.map((r, i) => [r.streamId, samples[i]!]));
   }
 
+  /** The process is shutting down: workers that exit from now on (a signal to the process group) are not replaced. */
+  expectShutdown(): void {
+    this.#pool?.expectShutdown();
+  }
+
   /** Closes every room and worker; safe to call twice. */
   close(): Promise<void> {
     this.#closing ??= (async () => {

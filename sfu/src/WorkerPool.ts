@@ -51,6 +51,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
   readonly #log: Logger;
   readonly #timers = new Set<NodeJS.Timeout>();
   #closed = false;
+  #shuttingDown = false;
   #closing: Promise<void> | undefined;
   /** Count of workers replaced since start. */
   restarts = 0;
@@ -81,6 +82,14 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /**
+   * The process is shutting down (e.g. SIGTERM to its process group, which mediasoup workers receive too and exit
+   * on): workers exiting from now on are expected, logged at info and not replaced.
+   */
+  expectShutdown(): void {
+    this.#shuttingDown = true;
   }
 
   /** Process ids of the live workers. */
@@ -136,6 +145,10 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
   #onDied(slot: PooledWorker, error: Error): void {
     if (this.#closed) return;
     const pid = slot.worker.pid;
+    if (this.#shuttingDown) {
+      this.#log.info({ index: slot.index, pid }, 'mediasoup worker exited while shutting down');
+      return;
+    }
     this.#log.error({ index: slot.index, pid, err: error }, 'mediasoup worker died');
     this.emit('workerDied', { index: slot.index, pid, error });
     const timer = setTimeout(() => {

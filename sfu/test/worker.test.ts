@@ -84,6 +84,24 @@ describe('Sfu with real mediasoup workers', () => {
     await again.close();
   });
 
+  it('does not replace a worker that exits on a shutdown signal once the process expects to shut down', async () => {
+    const restarts = sfu.health().workerRestarts;
+    const pid = sfu.pool.workers[0]!.worker.pid;
+    let replaced = false;
+    const onReplaced = () => {
+      replaced = true;
+    };
+    sfu.on('workerReplaced', onReplaced);
+    sfu.expectShutdown();
+    // What a SIGTERM to the whole process group does to the worker: it closes itself.
+    process.kill(pid, 'SIGTERM');
+    await waitFor('worker exited', () => !processAlive(pid));
+    await new Promise((r) => setTimeout(r, 500));
+    sfu.off('workerReplaced', onReplaced);
+    expect(replaced).toBe(false);
+    expect(sfu.health().workerRestarts).toBe(restarts);
+  });
+
   it('close() ends every worker process and is safe to call twice', async () => {
     const pids = sfu.health().pids;
     await sfu.openRoom('stream-c');

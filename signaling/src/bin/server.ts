@@ -14,6 +14,8 @@ const stop = async (signal: string): Promise<void> => {
   if (stopping) return;
   stopping = true;
   log.info({ signal }, 'stopping signaling');
+  // The mediasoup workers share our process group and exit on the same signal: not a crash to recover from.
+  server.sfu.expectShutdown();
   await server.close();
   process.exit(0);
 };
