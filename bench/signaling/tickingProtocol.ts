@@ -73,3 +73,22 @@ export type FromViewers =
   | { type: 'window'; stats: WindowStats }
   | { type: 'closed' }
   | { type: 'error'; message: string };
+
+/** What a viewer process's sockets tell its players (a worker thread, tickingPlayers.ts); `id` is the session id. */
+export type ToPlayers =
+  | { type: 'play'; id: string; playlist: string; token: string }
+  | { type: 'token'; id: string; token: string }
+  | { type: 'stop'; id: string }
+  | { type: 'window-start' }
+  | { type: 'window-end' }
+  | { type: 'first-fetches'; ids: string[] }
+  | { type: 'close' };
+
+/** The players' HLS figures of a window. */
+export type PlayerStats = Pick<WindowStats, 'fetchStatuses' | 'fetchMs' | 'segments' | 'segmentBytes'>;
+
+/** What the players answer: a refused token to renew, a window's figures, the first fetch outcomes of some. */
+export type FromPlayers =
+  | { type: 'need-token'; id: string }
+  | { type: 'window'; stats: PlayerStats }
+  | { type: 'first-fetches'; fetches: Record<string, string[]> };

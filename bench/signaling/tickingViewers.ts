@@ -1,14 +1,13 @@
 // A viewer process of the ticking bench (forked by bench/signaling/ticking.ts, driven over IPC): signs wallets in,
-// joins viewers with their own ed25519 session keys and wallet-signed delegations, fetches the HLS playlist with the
-// viewer's (renewed) token, and acknowledges every tick with a voucher signed by the session key.
-// HTTP goes through `node:http` with one keep-alive agent per process (undici `fetch` and its web streams cost the
-// clients more CPU than the edge spends serving), and segment bodies are read in full but counted, not kept.
+// joins viewers with their own ed25519 session keys and wallet-signed delegations, and acknowledges every tick with a
+// voucher signed by the session key. Their HLS players run on a worker thread (tickingPlayers.ts), fed the viewer's
+// (renewed) token from here.
 import { createPrivateKey, type KeyObject, sign } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { Agent, get } from 'node:http';
 import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { Worker } from 'node:worker_threads';
 import { createSessionKey, formatDelegation, formatVoucher, signVoucher } from '@persecond/contracts-client';
 import { DEV_PHRASE, Keyring } from '@polkadot/keyring';
 import type { KeyringPair } from '@polkadot/keyring/types';
@@ -16,7 +15,15 @@ import { hexToU8a, stringToU8a, u8aToHex, u8aWrapBytes } from '@polkadot/util';
 import { cryptoWaitReady } from '@polkadot/util-crypto';
 import { io, type Socket } from 'socket.io-client';
 import { signIn } from '../../signaling/test/support/clients.ts';
-import type { FromViewers, ToViewers, ViewerSpec, WindowStats } from './tickingProtocol.ts';
+import type {
+  FromPlayers,
+  FromViewers,
+  PlayerStats,
+  ToPlayers,
+  ToViewers,
+  ViewerSpec,
+  WindowStats,
+} from './tickingProtocol.ts';
 
 type Init = Extract<ToViewers, { type: 'init' }>;
 interface Ack {
@@ -52,29 +59,37 @@ const walletOf = (uri: string): KeyringPair => {
   return pair;
 };
 const viewers: BenchViewer[] = [];
-/**
- * Connections to the HLS edge, pooled per process as a browser pools them per origin; idle ones are dropped after
- * 4 s, before the edge's keep-alive timeout (Node's default 5 s) could reset one being reused.
- */
-const agent = new Agent({ keepAlive: true, maxSockets: 256, scheduling: 'lifo', timeout: 4_000 });
+const bySession = new Map<string, BenchViewer>();
+let players: Worker | undefined;
+const toPlayers = (m: ToPlayers) => players?.postMessage(m);
+/** Answers awaited from the players, by type (one at a time each). */
+const awaiting = new Map<string, (m: FromPlayers) => void>();
+const askPlayers = <T extends FromPlayers['type']>(
+  m: ToPlayers,
+  answer: T,
+): Promise<Extract<FromPlayers, { type: T }>> =>
+  new Promise((resolve) => {
+    awaiting.set(answer, resolve as (m: FromPlayers) => void);
+    toPlayers(m);
+  });
 
-/** A GET over the keep-alive agent: the body read to its end, kept as text only when `keep` (playlists). */
-function httpGet(url: string, keep: boolean): Promise<{ status: number; body: string; bytes: number }> {
-  return new Promise((resolve, reject) => {
-    const req = get(url, { agent }, (res) => {
-      const chunks: Buffer[] = [];
-      let bytes = 0;
-      res.on('data', (chunk: Buffer) => {
-        bytes += chunk.length;
-        if (keep) chunks.push(chunk);
-      });
-      res.once('end', () =>
-        resolve({ status: res.statusCode ?? 0, body: keep ? Buffer.concat(chunks).toString('utf8') : '', bytes }),
-      );
-      res.once('error', reject);
-    });
-    req.once('error', reject);
-    req.setTimeout(60_000, () => req.destroy(new Error('HLS fetch timed out')));
+/** Starts the players' worker thread (TypeScript through tsx, registered inside the worker). */
+function startPlayers(fetchEveryMs: number): void {
+  const entry = new URL('./tickingPlayers.ts', import.meta.url).href;
+  players = new Worker(
+    `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(entry)}); })`,
+    { eval: true, workerData: { fetchEveryMs } },
+  );
+  players.on('error', (err) => send({ type: 'error', message: `players: ${err.stack ?? err.message}` }));
+  players.on('message', (m: FromPlayers) => {
+    if (m.type === 'need-token') {
+      const v = bySession.get(m.id);
+      if (v) void v.renewToken();
+      return;
+    }
+    const waiter = awaiting.get(m.type);
+    awaiting.delete(m.type);
+    waiter?.(m);
   });
 }
 let stats = emptyStats();
@@ -141,18 +156,11 @@ class BenchViewer {
   readonly #key: KeyObject;
   #lastSeq = 0;
   #lastTickAt: number | undefined;
-  #hlsToken = '';
-  #playlist = '';
-  /** Segments already fetched: the server charges HLS viewers per segment delivered, as a player fetches them. */
-  readonly #segments = new Set<string>();
-  #fetchTimer: NodeJS.Timeout | undefined;
   #rtc: { close(): void } | undefined;
-  #closed = false;
-  /** Ticks since the join, and the first HLS fetch outcomes (to tell why a viewer never ticks). */
+  /** Ticks since the join (to tell viewers that never tick). */
   ticksTotal = 0;
   firstTickAfterMs: number | undefined;
   #joinedAt = 0;
-  readonly firstFetches: string[] = [];
 
   constructor(
     readonly spec: ViewerSpec,
@@ -214,11 +222,8 @@ class BenchViewer {
     this.#lastSeq = res.session?.seq ?? 0;
     if (this.spec.mode === 'hls') {
       // Absolute (the HLS edge's own origin) or relative to the signaling server.
-      this.#playlist = new URL(res.playlistUrl ?? '', init.url).toString();
-      this.#hlsToken = res.token ?? '';
-      // Players are not in step: the first fetch at once, the next ones at a random phase of the period.
-      void this.#fetch();
-      this.#fetchTimer = setTimeout(() => this.#fetchLoop(), Math.random() * init.fetchEveryMs);
+      const playlist = new URL(res.playlistUrl ?? '', init.url).toString();
+      toPlayers({ type: 'play', id: this.spec.sessionId, playlist, token: res.token ?? '' });
     } else {
       const { startRtcViewer } = await import('../../signaling/test/viewers-support.ts');
       this.#rtc = await startRtcViewer(this.socket, init.streamId);
@@ -226,57 +231,15 @@ class BenchViewer {
     return res;
   }
 
-  #fetchLoop(): void {
-    if (this.#closed) return;
-    void this.#fetch();
-    this.#fetchTimer = setTimeout(() => this.#fetchLoop(), init.fetchEveryMs);
-  }
-
-  async #fetch(): Promise<void> {
-    const t0 = performance.now();
-    try {
-      const res = await httpGet(`${this.#playlist}?token=${encodeURIComponent(this.#hlsToken)}`, true);
-      // A lapsed token is renewed on request, as the dapp's player does.
-      if (res.status === 401) {
-        const renewed = await call(this.socket, 'hls:token', {});
-        if (renewed.hlsToken) this.#hlsToken = renewed.hlsToken;
-      }
-      if (res.status === 200) {
-        for (const line of res.body.split('\n')) {
-          const file = line.trim();
-          if (file === '' || file.startsWith('#') || this.#segments.has(file)) continue;
-          const segment = await httpGet(
-            `${this.#playlist.replace(/[^/]+$/, file)}?token=${encodeURIComponent(this.#hlsToken)}`,
-            false,
-          );
-          if (segment.status !== 200) continue;
-          this.#segments.add(file);
-          if (recording) {
-            stats.segments++;
-            stats.segmentBytes += segment.bytes;
-          }
-        }
-        // Only the names still listed can come again: the set stays as small as the playlist.
-        if (this.#segments.size > 32) {
-          const listed = new Set(res.body.split('\n').map((l) => l.trim()));
-          for (const f of this.#segments) if (!listed.has(f)) this.#segments.delete(f);
-        }
-      }
-      if (this.firstFetches.length < 6)
-        this.firstFetches.push(`${res.status}@${Math.round(performance.now() - this.#joinedAt)}`);
-      if (recording) {
-        bump(stats.fetchStatuses, String(res.status));
-        stats.fetchMs.push(performance.now() - t0);
-      }
-    } catch (err) {
-      if (this.firstFetches.length < 6) this.firstFetches.push((err as Error).name);
-      if (recording && !this.#closed) bump(stats.fetchStatuses, (err as Error).name);
-    }
+  /** A fresh token on request, after the player's fetch was refused (the dapp's player does the same). */
+  async renewToken(): Promise<void> {
+    const renewed = await call(this.socket, 'hls:token', {});
+    if (renewed.hlsToken) toPlayers({ type: 'token', id: this.spec.sessionId, token: renewed.hlsToken });
   }
 
   #onTick(t: { seq: number; owed: string; hlsToken?: string }): void {
     const at = performance.now();
-    if (t.hlsToken) this.#hlsToken = t.hlsToken;
+    if (t.hlsToken) toPlayers({ type: 'token', id: this.spec.sessionId, token: t.hlsToken });
     if (recording) {
       stats.ticks++;
       if (t.seq <= this.#lastSeq) stats.duplicated++;
@@ -292,8 +255,7 @@ class BenchViewer {
   }
 
   close(): void {
-    this.#closed = true;
-    clearTimeout(this.#fetchTimer);
+    if (this.spec.mode === 'hls') toPlayers({ type: 'stop', id: this.spec.sessionId });
     this.#rtc?.close();
     this.socket.close();
   }
@@ -308,6 +270,7 @@ async function joinOne(spec: ViewerSpec): Promise<string | undefined> {
     return res.code ?? 'unknown';
   }
   viewers.push(viewer);
+  bySession.set(spec.sessionId, viewer);
   return undefined;
 }
 
@@ -357,7 +320,8 @@ async function stopProfile(): Promise<void> {
 
 function closeAll(): void {
   for (const v of viewers.splice(0)) v.close();
-  agent.destroy();
+  bySession.clear();
+  toPlayers({ type: 'close' });
 }
 
 process.on('disconnect', () => {
@@ -370,6 +334,7 @@ process.on('message', (m: ToViewers) => {
     switch (m.type) {
       case 'init': {
         init = m;
+        startPlayers(m.fetchEveryMs);
         await cryptoWaitReady();
         // The fast signer must produce exactly the contracts-client voucher signature.
         const probe = { seed: 'ab'.repeat(32), walletUri: '//x', sessionId: 'probe-session', mode: 'hls' as const };
@@ -391,13 +356,17 @@ process.on('message', (m: ToViewers) => {
       case 'status': {
         const ticking = viewers.filter((v) => v.sinceLastTickMs < 1_500).length;
         const never = viewers.filter((v) => v.ticksTotal === 0);
+        const { fetches } = await askPlayers(
+          { type: 'first-fetches', ids: never.slice(0, 5).map((v) => v.spec.sessionId) },
+          'first-fetches',
+        );
         const firstTicks = viewers.flatMap((v) => (v.firstTickAfterMs === undefined ? [] : [v.firstTickAfterMs]));
         send({
           type: 'status',
           viewers: viewers.length,
           ticking,
           neverTicked: never.length,
-          neverTickedFetches: never.slice(0, 5).map((v) => v.firstFetches.join(' ')),
+          neverTickedFetches: Object.values(fetches).map((f) => f.join(' ')),
           firstTickAfterMs: firstTicks,
         });
         return;
@@ -406,10 +375,13 @@ process.on('message', (m: ToViewers) => {
         stats = emptyStats();
         recording = true;
         loopDelay.reset();
+        toPlayers({ type: 'window-start' });
         return startProfile();
       case 'window-end': {
         recording = false;
         stats.loopDelayMs = { p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 };
+        const played: PlayerStats = (await askPlayers({ type: 'window-end' }, 'window')).stats;
+        Object.assign(stats, played);
         await stopProfile();
         for (const v of viewers) stats.viewers[v.spec.mode]++;
         send({ type: 'window', stats });
