@@ -606,7 +606,8 @@ export class WatchSession {
     this.#socket = socket;
     socket.on('tick', (t) => this.#onTick(t));
     socket.on('tick:refused', (r) => {
-      this.problem = UserFacingError.fromCode(r.code).message;
+      // A voucher for a tick that crossed a leave is refused too: not worth telling once the viewer has left.
+      if (this.phase === 'watching') this.problem = UserFacingError.fromCode(r.code).message;
     });
     socket.on('payment:required', () => {
       this.paymentRequired = true;
