@@ -2,11 +2,11 @@
 // indexer (PGlite), dapp — each in its own process group; Ctrl-C stops them all.
 
 import { mkdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { SIGNALING_NODE_FLAGS } from '../signaling/src/bin/nodeFlags.ts';
+import { freePort } from './start/freePort.ts';
 import { getJson, rpcCall, waitFor } from './start/health.ts';
 import { Service } from './start/Service.ts';
 
@@ -26,15 +26,7 @@ const config = z
 
 /** Resolves port 0 to a free loopback port (vite needs a concrete one to print and to check). */
 async function concretePort(p: number): Promise<number> {
-  if (p !== 0) return p;
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port: free } = srv.address() as { port: number };
-      srv.close(() => resolve(free));
-    });
-  });
+  return p !== 0 ? p : freePort();
 }
 
 const tsx = (file: string, flags: readonly string[] = []) =>

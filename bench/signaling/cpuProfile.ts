@@ -27,6 +27,11 @@ function ownerOf(url: string): string {
   return ws ? `${ws[1]}/src/${ws[2]}` : url;
 }
 
+/** A call frame as the summaries name it: function, owner and line. */
+function frameName(f: ProfileNode['callFrame']): string {
+  return `${f.functionName || '(anonymous)'} ${ownerOf(f.url)}:${f.lineNumber + 1}`;
+}
+
 /** Self time (ms and % of the profile) of the top functions and packages. */
 export function summarizeCpuProfile(file: string, top = 25) {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
@@ -44,8 +49,8 @@ export function summarizeCpuProfile(file: string, top = 25) {
   for (const [id, us] of selfUs) {
     const f = byId.get(id)?.callFrame;
     if (!f) continue;
+    const key = frameName(f);
     const owner = ownerOf(f.url);
-    const key = `${f.functionName || '(anonymous)'} ${owner}:${f.lineNumber + 1}`;
     fns.set(key, (fns.get(key) ?? 0) + us);
     owners.set(owner, (owners.get(owner) ?? 0) + us);
   }
@@ -67,15 +72,13 @@ export function summarizeCpuProfile(file: string, top = 25) {
  * messages, that long), each with the functions taking most of its time, longest first.
  */
 export function longTasks(file: string, minMs = 15, top = 12) {
-  const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile & {
-    nodes: (ProfileNode & { parent?: number; children?: number[] })[];
-  };
+  const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const samples = profile.samples ?? [];
   const deltas = profile.timeDeltas ?? [];
   const nameOf = (id: number) => {
     const f = byId.get(id)?.callFrame;
-    return f ? `${f.functionName || '(anonymous)'} ${ownerOf(f.url)}:${f.lineNumber + 1}` : '?';
+    return f ? frameName(f) : '?';
   };
   const stretches: { ms: number; fns: Map<string, number> }[] = [];
   let current: { ms: number; fns: Map<string, number> } | undefined;

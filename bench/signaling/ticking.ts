@@ -25,6 +25,7 @@ import { hexToU8a } from '@polkadot/util';
 import { cryptoWaitReady } from '@polkadot/util-crypto';
 import pg from 'pg';
 import type { Socket } from 'socket.io-client';
+import { freePort } from '../../scripts/start/freePort.ts';
 import { Service } from '../../scripts/start/Service.ts';
 import { SIGNALING_NODE_FLAGS } from '../../signaling/src/bin/nodeFlags.ts';
 import { openSocket, request, signIn } from '../../signaling/test/support/clients.ts';
@@ -32,7 +33,7 @@ import { median } from '../stats.ts';
 import { longTasks, summarizeCpuProfile } from './cpuProfile.ts';
 import { type ProcStat, processGroup, procStat, rssMegabytes } from './procCpu.ts';
 import type { FromViewers, ToViewers, ViewerSpec, WindowStats } from './tickingProtocol.ts';
-import { freePort, WindowProfiler } from './windowProfiler.ts';
+import { WindowProfiler } from './windowProfiler.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');

@@ -1,20 +1,7 @@
 // CPU profiles of a running Node process over chosen windows only, through its inspector (node --inspect): the
 // steady state of the server, without its start-up and the joins (which a whole-life --cpu-prof mixes in).
 import { writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import WebSocket from 'ws';
-
-/** A free loopback port for `--inspect=127.0.0.1:<port>`. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** Starts and stops the V8 sampling profiler of the process whose inspector listens on `port`. */
 export class WindowProfiler {

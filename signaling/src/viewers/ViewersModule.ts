@@ -292,7 +292,7 @@ async function createViewersModule(ctx: SignalingContext, config: ViewersConfig)
     e.socket?.emit('media:paused', { reason });
   };
 
-  /** A new HLS token for the viewer (its issue time decides when an ack renews it). */
+  /** A new HLS token for the viewer (its issue time decides when a tick carries a renewed one). */
   const issueToken = (e: ViewerEntry): string => {
     e.tokenIssuedAt = Date.now();
     return tokens.issue(e.streamId, e.sessionId, e.tokenIssuedAt);
