@@ -73,6 +73,17 @@ export {
   type TxSigner,
   TxSubmitter,
 } from './tx/submit.ts';
+export { formatJoinProof, type JoinProof, signJoinProof, verifyJoinProof } from './vouchers/joinProof.ts';
+export {
+  creatorExposureSeconds,
+  MAX_PRICE_PER_SECOND,
+  MAX_SESSION_SECONDS,
+  type PaymentRules,
+  SETTLE_EVERY_BOUNDS,
+  type StreamPaymentTerms,
+  StreamPaymentTermsInput,
+  viewerExposureSeconds,
+} from './paymentTerms.ts';
 export {
   createSessionKey,
   type SessionKey,

@@ -1,6 +1,7 @@
 // The signaling wire contract, shared by the server and the dapp: typed Socket.IO event maps and a zod schema per
 // payload. Every client request carries an ack: `{ ok: true, ... }` or `{ ok: false, code, message }`; the one
 // exception is the per-second voucher (`tick:ack`), which may go without one (see NOTIFICATIONS).
+import type { PaymentRules } from '@persecond/contracts-client/browser';
 import { z } from 'zod';
 
 /** Stable error codes; never renamed (clients branch on them). */
@@ -20,6 +21,14 @@ export const ERROR_CODES = [
   'RATE_LIMITED',
   'CHAIN_UNAVAILABLE',
   'INTERNAL',
+  /** The session account was not funded for this session by the delegating wallet (on chain), or not yet seen. */
+  'SESSION_NOT_FUNDED',
+  /** The session account already backs another live session. */
+  'SESSION_IN_USE',
+  /** An amount or duration outside the bounds every sum is checked against (price, budget, interval). */
+  'AMOUNT_OUT_OF_RANGE',
+  /** A per-creator or per-stream limit was reached (e.g. producers per stream). */
+  'LIMIT_REACHED',
 ] as const;
 
 /** One of the stable error codes. */
@@ -84,6 +93,16 @@ export const schemas = {
       budget: Planck,
       /** The wallet's signed delegation of the session key to this stream and budget. */
       delegation: z.object({ message: z.string().min(1).max(2048), signature: Hex }),
+      /**
+       * The session key's signature of `ps1:join:<genesisHash>:<streamId>:<sessionId>:<socketId>` (contracts-client
+       * `signJoinProof`, with this socket's id): proves the client holds the key; useless on any other socket.
+       */
+      proof: Hex,
+      /**
+       * Hash of the block holding the wallet's `ps1:fund:<sessionId>` funding, when the client knows it: the server
+       * reads that block if its own chain follower has not seen the funding yet.
+       */
+      fundedIn: Hex.optional(),
     }),
   }),
   'tick:ack': z.object({ seq: z.number().int().min(0), owed: Planck, signature: Hex }),
@@ -115,14 +134,32 @@ export interface SessionStanding {
   settled: string;
 }
 
+export type { PaymentRules };
+
+/** Each side's worst case for this session, in planck of the stream's asset (what the UI shows). */
+export interface SessionExposure {
+  /** What the creator can lose to this viewer if it stops paying (0 with pay-ahead). */
+  creatorMax: string;
+  /** What the viewer may have paid and not watched when it stops (one window with pay-ahead, else 0). */
+  viewerMax: string;
+}
+
 /**
  * Where a viewer is sent after admission. HLS: fetch `playlistUrl` (and the segments it names) with the token as
  * `?token=` or an `x-hls-token` header; the token lives ~10 s and is renewed in ticks (`Tick.hlsToken`), or on request
  * (`hls:token`, e.g. when a fetch was refused with 401). HLS viewers are charged for the media segments delivered.
  */
-export type Admission =
-  | { mode: 'webrtc'; viewerId: string; session: SessionStanding }
-  | { mode: 'hls'; viewerId: string; playlistUrl: string; token: string; session: SessionStanding };
+export type Admission = AdmissionTerms &
+  (
+    | { mode: 'webrtc'; viewerId: string; session: SessionStanding }
+    | { mode: 'hls'; viewerId: string; playlistUrl: string; token: string; session: SessionStanding }
+  );
+
+/** The rules a session is held to and each side's worst case under them; the client follows these, never its own. */
+export interface AdmissionTerms {
+  rules: PaymentRules;
+  exposure: SessionExposure;
+}
 
 /** Transport parameters the client needs to build its mediasoup-client transport. */
 export interface TransportInfo {
@@ -188,7 +225,11 @@ export interface NewProducer {
   kind: 'audio' | 'video';
 }
 
-/** Why payment enforcement paused a viewer (`payment:required`); `voucher-invalid`: the newest voucher's signature failed. */
+/**
+ * Why payment enforcement paused a viewer (`payment:required`): `voucher-lag` vouchers behind, `settlement-lag`
+ * settlements behind (with pay-ahead: the next window not paid yet), `voucher-invalid` the newest voucher's signature
+ * failed.
+ */
 export type PaymentRequiredReason = 'voucher-lag' | 'settlement-lag' | 'voucher-invalid';
 
 /** Why media stopped for a viewer (`media:paused`). */
@@ -209,7 +250,7 @@ export interface ServerToClientEvents {
    * Media stopped for the viewer: a `payment:required` reason (payment enforcement, with `payment:required`) or
    * `creator-away` (the creator's connection dropped; the stream ends unless the creator is back within the grace).
    */
-  'media:paused': (p: { reason: string }) => void;
+  'media:paused': (p: { reason: MediaPauseReason }) => void;
   /** Media flows again; `hlsToken`: a fresh token for an HLS viewer (the last one may have expired meanwhile). */
   'media:resumed': (p?: { hlsToken?: string }) => void;
   /**
@@ -218,13 +259,25 @@ export interface ServerToClientEvents {
    */
   'rtc:newProducers': (p: { streamId: string; producers: NewProducer[] }) => void;
   'stream:ended': (p: { streamId: string }) => void;
-  'stream:stats': (p: {
-    streamId: string;
-    viewers: number;
-    earningsPerSecond: string;
-    acknowledged: string;
-    settled: string;
-  }) => void;
+  /** To the creator, about once a second while live: what its viewers are watching and paying, from the ledger. */
+  'stream:stats': (p: StreamStats) => void;
+}
+
+/** A creator's live numbers (`stream:stats`); amounts in planck of the stream's asset. */
+export interface StreamStats {
+  streamId: string;
+  /** Viewer sessions watching now (media flowing or paused for payment). */
+  viewers: number;
+  /** Σ price of the viewers ticked in the last round. */
+  earningsPerSecond: string;
+  /** Σ metered over the stream's sessions. */
+  owed: string;
+  /** Σ acknowledged by verified vouchers. */
+  acknowledged: string;
+  /** Σ settled on chain, in a block but not final yet. */
+  settledPending: string;
+  /** Σ settled on chain and final. */
+  settledFinal: string;
 }
 
 /** Events between signaling nodes (Socket.IO adapter). */
