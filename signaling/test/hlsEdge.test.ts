@@ -8,7 +8,7 @@ import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { HlsEdge } from '../src/hlsEdge/HlsEdge.ts';
 import { HlsEdgeServer } from '../src/hlsEdge/HlsEdgeServer.ts';
-import { HlsTokens } from '../src/viewers/HlsTokens.ts';
+import { HlsTokens } from '../src/hlsEdge/HlsTokens.ts';
 import { isAlive } from './support/processes.ts';
 
 const STREAM = 'stream-edge-1';

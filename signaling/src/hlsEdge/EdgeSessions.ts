@@ -1,11 +1,11 @@
-import { HlsDelivery } from '../viewers/HlsDelivery.ts';
+import { DeliveryLog } from './DeliveryLog.ts';
 
 /** An HLS viewer session the signaling process allowed (or paused) on this edge. */
 export interface EdgeSession {
   readonly streamId: string;
   /** Set while payments are behind: requests are answered 402 with this reason. */
   paused: string | undefined;
-  readonly delivery: HlsDelivery;
+  readonly delivery: DeliveryLog;
 }
 
 /**
@@ -34,7 +34,7 @@ export class EdgeSessions {
       known.paused = paused;
       return;
     }
-    this.#sessions.set(sessionId, { streamId, paused, delivery: new HlsDelivery(this.segmentSeconds) });
+    this.#sessions.set(sessionId, { streamId, paused, delivery: new DeliveryLog(this.segmentSeconds) });
   }
 
   /** Refuses `sessionId` from now on: paused (402, kept) or forgotten (401). */

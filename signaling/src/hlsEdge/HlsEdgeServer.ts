@@ -3,9 +3,9 @@ import type { AddressInfo } from 'node:net';
 import { type HlsFile, HlsReader } from '@persecond/sfu/hls-reader';
 import type { ErrorCode } from '../protocol.ts';
 import { StreamId } from '../protocol.ts';
-import type { HlsTokens } from '../viewers/HlsTokens.ts';
 import { type EdgeSession, EdgeSessions } from './EdgeSessions.ts';
 import { HlsFileCache, type HlsFileCacheOptions } from './HlsFileCache.ts';
+import type { HlsTokens } from './HlsTokens.ts';
 
 /** The header a player may send its HLS token in (native players use `?token=`). */
 export const HLS_TOKEN_HEADER = 'x-hls-token';

@@ -1,8 +1,9 @@
 // The HLS edge child process (forked by `HlsEdge` with `--import tsx`): serves HLS to the viewer sessions the
 // signaling process allows over IPC and reports what it delivered. Exits when its parent goes away.
-import { HlsTokens } from '../viewers/HlsTokens.ts';
+
 import { parseChildEnv } from './childEnv.ts';
 import { HlsEdgeServer } from './HlsEdgeServer.ts';
+import { HlsTokens } from './HlsTokens.ts';
 import { EdgeCommand, type EdgeReport } from './protocol.ts';
 
 if (!process.send) throw new Error('the HLS edge runs as a child process with an IPC channel (HlsEdge)');

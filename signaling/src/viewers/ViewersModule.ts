@@ -11,6 +11,8 @@ import { encodeAddress } from '@polkadot/util-crypto';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import { SignalingError } from '../errors.ts';
+import { HlsCredit } from '../hlsEdge/HlsCredit.ts';
+import { HlsEdgeHooks } from '../hlsEdge/hlsEdgeHooks.ts';
 import { LedgerError } from '../ledger/errors.ts';
 import type { LedgerSession } from '../ledger/Ledger.ts';
 import { ledgerModuleOf } from '../ledger/ledgerModule.ts';
@@ -23,8 +25,6 @@ import { fromSfu, sfuCall } from '../sfuErrors.ts';
 import { getStreamsModule, type StreamLifecycleEvent, streamRoom } from '../streams/StreamsModule.ts';
 import { checkPrepay } from './admission.ts';
 import { loadViewersConfig, type ViewersConfig } from './config.ts';
-import { HlsDelivery } from './HlsDelivery.ts';
-import { HlsEdgeHooks } from './hlsEdgeHooks.ts';
 import { type PaymentLag, paymentLag } from './paymentStanding.ts';
 import { type SignedVoucher, VoucherRounds } from './VoucherRounds.ts';
 
@@ -56,7 +56,7 @@ interface ViewerEntry {
   settled: bigint;
   paused: PaymentLag | undefined;
   /** HLS media delivered and not yet metered. */
-  hls: HlsDelivery;
+  hls: HlsCredit;
   graceTimer: NodeJS.Timeout | undefined;
 }
 
@@ -157,7 +157,6 @@ async function createViewersModule(ctx: SignalingContext, config: ViewersConfig)
     settleEverySeconds: config.SETTLE_EVERY_SECONDS,
     paymentGraceSeconds: config.PAYMENT_GRACE_SECONDS,
   };
-  const hlsSegmentSeconds = ctx.sfu.config.hlsSegmentSeconds;
   const hlsTokenRenewAfterMs = (config.HLS_TOKEN_TTL_SECONDS * 1000) / 2;
   // Handlers of modules created before this one, for requests that are not a viewer's (e.g. a creator's transport).
   const earlier: RequestHandlers = Object.assign({}, ...[...ctx.modules.values()].map((m) => m.handlers ?? {}));
@@ -645,7 +644,7 @@ async function createViewersModule(ctx: SignalingContext, config: ViewersConfig)
       tickSentAt: 0,
       settled: ls.settledPending + ls.settledFinal,
       paused: undefined,
-      hls: new HlsDelivery(hlsSegmentSeconds),
+      hls: new HlsCredit(),
       graceTimer: undefined,
     };
     clearTimeout(e.graceTimer);
@@ -673,7 +672,7 @@ async function createViewersModule(ctx: SignalingContext, config: ViewersConfig)
         throw fromSfu(err);
       }
       // Charged for the segments it fetches from now on, not from admission.
-      e.hls = new HlsDelivery(hlsSegmentSeconds);
+      e.hls = new HlsCredit();
     }
     e.mode = mode;
     e.socket = socket;

@@ -1,11 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import { PLAYLIST_NAME } from '@persecond/sfu/hls-reader';
-import { HlsEdge } from '../hlsEdge/HlsEdge.ts';
 import type { SignalingSocket } from '../RequestRouter.ts';
 import type { SignalingContext } from '../SignalingContext.ts';
-import type { ViewersConfig } from './config.ts';
-import type { HlsDelivery } from './HlsDelivery.ts';
+import type { HlsCredit } from './HlsCredit.ts';
+import { HlsEdge } from './HlsEdge.ts';
 import { HlsTokens } from './HlsTokens.ts';
+
+/** The HLS settings of the viewers' configuration (`viewers/config.ts`) the edge is started with. */
+export interface HlsEdgeConfig {
+  readonly HLS_EDGE_PORT: number;
+  readonly HLS_TOKEN_TTL_SECONDS: number;
+  readonly HLS_TOKEN_SECRET?: string | undefined;
+  readonly HLS_PUBLIC_URL?: string | undefined;
+}
 
 /** What the hooks read of a viewer session (the viewers module's entry). */
 export interface HlsViewerState {
@@ -14,7 +21,7 @@ export interface HlsViewerState {
   readonly mode: 'webrtc' | 'hls';
   readonly socket: SignalingSocket | undefined;
   readonly paused: string | undefined;
-  readonly hls: HlsDelivery;
+  readonly hls: HlsCredit;
 }
 
 const WILDCARD_HOSTS = new Set(['0.0.0.0', '::', '[::]']);
@@ -34,7 +41,7 @@ export class HlsEdgeHooks {
   ) {}
 
   /** Starts the edge child on the signaling host; its metrics go to the node's registry. */
-  static async start(ctx: SignalingContext, config: ViewersConfig): Promise<HlsEdgeHooks> {
+  static async start(ctx: SignalingContext, config: HlsEdgeConfig): Promise<HlsEdgeHooks> {
     // Unset, a random key per process: the edge child is told it, so its checks match the tokens issued here.
     const tokenSecret = config.HLS_TOKEN_SECRET ?? randomBytes(32).toString('base64url');
     const edge = await HlsEdge.start({
