@@ -226,6 +226,44 @@ function ledgerSuite(name: string, makeBackend: () => Promise<LedgerBackend>): v
       expect(await ledger.session(s.sessionId)).toMatchObject({ settledPending: 8n });
     });
 
+    it('records fundings once by chain id, pending then final, and retracts the pending ones of a lost block', async () => {
+      const sessionId = `sess-fund-${randomBytes(3).toString('hex')}`;
+      const wallet = account(0);
+      const sessionAccount = account(2);
+      const funding = (id: string, amount: bigint, block: number) => ({
+        id,
+        sessionId,
+        wallet,
+        sessionAccount,
+        asset: 1984 as const,
+        amount,
+        blockNumber: block,
+        blockHash: `0x${block.toString(16).padStart(64, '0')}`,
+      });
+      const a = funding('0xfa:1:1', 500n, 300);
+      const b = funding('0xfb:1:1', 70n, 301);
+      const stored = (f: typeof a, status: 'pending' | 'final') => ({
+        ...f,
+        wallet: encodeAddress(wallet, 42),
+        sessionAccount: encodeAddress(sessionAccount, 42),
+        status,
+      });
+      expect(await ledger.fundingsOf(sessionId)).toEqual([]);
+      await ledger.recordFunding(a, 'pending');
+      await ledger.recordFunding(a, 'pending');
+      expect(await ledger.fundingsOf(sessionId)).toEqual([stored(a, 'pending')]);
+      await ledger.recordFunding(a, 'final');
+      await ledger.recordFunding({ ...a, amount: 1n }, 'pending');
+      await ledger.recordFunding(b, 'pending');
+      expect(await ledger.fundingsOf(sessionId)).toEqual([stored(a, 'final'), stored(b, 'pending')]);
+      expect(await ledger.retractBlock(b.blockHash)).toEqual([]);
+      expect(await ledger.retractBlock(a.blockHash)).toEqual([]);
+      expect(await ledger.fundingsOf(sessionId)).toEqual([stored(a, 'final')]);
+      await expect(ledger.recordFunding({ ...b, amount: -1n }, 'final')).rejects.toMatchObject({
+        code: 'INPUT_INVALID',
+      });
+    });
+
     it("sums a wallet's unsettled debt across its sessions, exactly up to u128", async () => {
       const wallet = account();
       const big = U128_MAX / 4n;

@@ -1,10 +1,12 @@
-import { type Asset, checkU128 } from '@persecond/contracts-client';
+import type { Asset } from '@persecond/contracts-client';
 import { and, eq, sql } from 'drizzle-orm';
 import { sameAccount } from '../accounts.ts';
 import { canonicalAccount } from './accounts.ts';
 import type { LedgerConfig } from './config.ts';
 import { type LedgerDatabase, type LedgerDb, openLedgerDatabase } from './database.ts';
 import { LedgerError } from './errors.ts';
+import { type FundingInput, type FundingRecord, fundingsOf, recordFunding, retractFundings } from './fundings.ts';
+import { arrayLiteral, assetOf, assetText, checkAmount, checkCount, rowsOf } from './rows.ts';
 import { settlementCredits, viewerSessions, watcherCursor } from './schema.ts';
 
 /** What a viewer session is opened with; all fixed for the session's life except the budget. */
@@ -116,14 +118,6 @@ type SessionRow = typeof viewerSessions.$inferSelect;
 
 const CURSOR_ID = 'settlements';
 
-function assetText(asset: Asset): string {
-  return asset === 'native' ? 'native' : String(asset);
-}
-
-function assetOf(text: string): Asset {
-  return text === 'native' ? 'native' : Number(text);
-}
-
 function toSession(row: SessionRow): LedgerSession {
   return {
     sessionId: row.sessionId,
@@ -145,31 +139,6 @@ function toSession(row: SessionRow): LedgerSession {
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
   };
-}
-
-function checkCount(name: string, value: number, min: number): void {
-  if (!Number.isSafeInteger(value) || value < min) {
-    throw new LedgerError('INPUT_INVALID', `${name} must be an integer ≥ ${min}, got ${value}`);
-  }
-}
-
-function checkAmount(name: string, value: bigint): void {
-  try {
-    checkU128(value);
-  } catch {
-    throw new LedgerError('INPUT_INVALID', `${name} out of u128 range: ${value}`);
-  }
-}
-
-/** A PostgreSQL array literal (`{"a","b"}`), passed as one text parameter whatever the batch size. */
-function arrayLiteral(values: readonly (string | number | bigint)[]): string {
-  return `{${values.map((v) => `"${String(v).replace(/["\\]/g, '\\$&')}"`).join(',')}}`;
-}
-
-/** Rows of a raw query (both drivers answer `{ rows }`). */
-async function rowsOf<T>(db: LedgerDb, query: ReturnType<typeof sql>): Promise<T[]> {
-  const result = (await db.execute(query)) as unknown as { rows: T[] };
-  return result.rows;
 }
 
 /**
@@ -463,10 +432,24 @@ export class Ledger {
     );
   }
 
-  /** Removes the pending credits of a block that lost a fork (final credits never change); returns their sessions. */
+  /** Records a funding seen on chain, idempotently by its id (pending, then final). */
+  async recordFunding(funding: FundingInput, status: 'pending' | 'final'): Promise<void> {
+    return this.#run((db) => recordFunding(db, funding, status));
+  }
+
+  /** The fundings of a session recorded so far, in chain order. */
+  fundingsOf(sessionId: string): Promise<FundingRecord[]> {
+    return this.#run((db) => fundingsOf(db, sessionId));
+  }
+
+  /**
+   * Removes the pending credits and fundings of a block that lost a fork (final ones never change); returns the
+   * sessions whose credits were removed.
+   */
   retractBlock(blockHash: string): Promise<string[]> {
     return this.#run((db) =>
       db.transaction(async (tx) => {
+        await retractFundings(tx, blockHash);
         const removed = await tx
           .delete(settlementCredits)
           .where(and(eq(settlementCredits.blockHash, blockHash), eq(settlementCredits.status, 'pending')))

@@ -7,7 +7,9 @@ export type LedgerErrorCode =
   | 'SESSION_MISMATCH'
   | 'TICK_INVALID'
   | 'VOUCHER_EXCEEDS_OWED'
-  | 'INPUT_INVALID';
+  | 'INPUT_INVALID'
+  /** A price or budget outside the bounds every sum is checked against (protocol code AMOUNT_OUT_OF_RANGE). */
+  | 'AMOUNT_OUT_OF_RANGE';
 
 /** A refused ledger operation, with a stable code. */
 export class LedgerError extends Error {

@@ -2,7 +2,9 @@ import { type ChainClient, SettlementWatcher, type WatchedBlock } from '@perseco
 import type { Logger } from 'pino';
 import { Counter } from 'prom-client';
 import type { SignalingContext, SignalingModule, SignalingModuleFactory } from '../SignalingContext.ts';
+import { readChainBlock } from './chainBlocks.ts';
 import { type LedgerConfig, loadLedgerConfig } from './config.ts';
+import type { FundingRecord } from './fundings.ts';
 import { type CreditOutcome, Ledger } from './Ledger.ts';
 
 /** Pause before restarting a settlement watcher that stopped on an error. */
@@ -20,6 +22,12 @@ export interface LedgerModule extends SignalingModule {
   readonly ledger: Ledger;
   /** Subscribes to settlement changes (e.g. to resume a paused viewer); returns the unsubscribe function. */
   onSettlement(listener: (change: SettlementChange) => void): () => void;
+  /**
+   * The session's fundings seen on chain. When none is recorded yet and `blockHash` names a block of this chain, that
+   * block is read, all its fundings recorded, and the session's returned; a hash that is not a block of this chain
+   * gives [].
+   */
+  fundingOf(sessionId: string, opts?: { blockHash?: string }): Promise<FundingRecord[]>;
 }
 
 /** How the module gets its ledger. */
@@ -86,6 +94,7 @@ export function createLedgerModule(opts: LedgerModuleOptions = {}): SignalingMod
         return;
       }
       for (const event of delivery.block.events) {
+        if (event.type === 'funding') await ledger.recordFunding(event, delivery.status);
         if (event.type !== 'settlement') continue;
         const outcome = await ledger.creditSettlement(event, delivery.status);
         credits.inc({ outcome });
@@ -139,6 +148,16 @@ export function createLedgerModule(opts: LedgerModuleOptions = {}): SignalingMod
       onSettlement(listener) {
         listeners.add(listener);
         return () => listeners.delete(listener);
+      },
+      async fundingOf(sessionId, fundingOpts = {}) {
+        const recorded = await ledger.fundingsOf(sessionId);
+        if (recorded.length > 0 || !fundingOpts.blockHash || !chain) return recorded;
+        const read = await readChainBlock(chain, fundingOpts.blockHash);
+        if (!read) return [];
+        for (const event of read.block.events) {
+          if (event.type === 'funding') await ledger.recordFunding(event, read.status);
+        }
+        return ledger.fundingsOf(sessionId);
       },
       close() {
         closing ??= (async () => {

@@ -18,6 +18,14 @@ const timestamps = {
   updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
 };
 
+/** Where a record seen on chain sits, and whether its block is final yet. */
+const onChain = () => ({
+  status: creditStatus('status').notNull().default('pending'),
+  blockNumber: bigint('block_number', { mode: 'number' }).notNull(),
+  blockHash: text('block_hash').notNull(),
+  ...timestamps,
+});
+
 /** One paying viewer session (one session key, one budget, one stream). */
 export const viewerSessions = signaling.table(
   'viewer_sessions',
@@ -67,15 +75,37 @@ export const settlementCredits = signaling.table(
       .notNull()
       .references(() => viewerSessions.sessionId),
     amount: planck('amount').notNull(),
-    status: creditStatus('status').notNull().default('pending'),
-    blockNumber: bigint('block_number', { mode: 'number' }).notNull(),
-    blockHash: text('block_hash').notNull(),
-    ...timestamps,
+    ...onChain(),
   },
   (t) => [
     index('settlement_credits_session_idx').on(t.sessionId),
     index('settlement_credits_block_idx').on(t.blockHash),
     check('settlement_credits_amount_nonnegative', sql`${t.amount} >= 0`),
+  ],
+);
+
+/**
+ * Fundings seen on chain (`ps1:fund:<sessionId>` transfers from a wallet to a session account), recorded for any
+ * session id, opened or not: admission reads them. Ids come from the chain, as for settlement credits.
+ */
+export const sessionFundings = signaling.table(
+  'session_fundings',
+  {
+    id: text('id').primaryKey(),
+    sessionId: text('session_id').notNull(),
+    /** The wallet that signed the funding. */
+    wallet: text('wallet').notNull(),
+    /** The account funded (the session key's account). */
+    sessionAccount: text('session_account').notNull(),
+    /** `native` or an assets-pallet id as decimal text. */
+    asset: text('asset').notNull(),
+    amount: planck('amount').notNull(),
+    ...onChain(),
+  },
+  (t) => [
+    index('session_fundings_session_idx').on(t.sessionId),
+    index('session_fundings_block_idx').on(t.blockHash),
+    check('session_fundings_amount_nonnegative', sql`${t.amount} >= 0`),
   ],
 );
 

@@ -2,10 +2,15 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { ChainClient } from '@persecond/contracts-client';
 import { encodeAddress } from '@polkadot/util-crypto';
 import pg from 'pg';
+import { type Logger, pino } from 'pino';
+import { Registry } from 'prom-client';
 import type { LedgerConfig } from '../../src/ledger/config.ts';
 import type { SessionOpening, TickRecord } from '../../src/ledger/Ledger.ts';
+import { createLedgerModule, type LedgerModule } from '../../src/ledger/ledgerModule.ts';
+import type { SignalingContext } from '../../src/SignalingContext.ts';
 
 /** Storage a ledger suite runs on: a config to open, and its disposal. */
 export interface LedgerBackend {
@@ -74,4 +79,22 @@ export function opening(overrides: Partial<SessionOpening> = {}): SessionOpening
 /** Tick `seq` of a session at its price (one second per tick). */
 export function tickOf(s: SessionOpening, seq: number): TickRecord {
   return { sessionId: s.sessionId, seq, watchedSeconds: seq, owed: BigInt(seq) * s.pricePerSecond };
+}
+
+/**
+ * The node's ledger module alone on `chain` (no SFU, pinner or HTTP server): a context with the parts it uses, a
+ * real logger, metrics registry and chain client.
+ */
+export async function ledgerModuleOn(
+  chain: ChainClient | undefined,
+  config: LedgerConfig,
+  opts: { watchSettlements?: boolean; log?: Logger; registry?: Registry } = {},
+): Promise<LedgerModule> {
+  const ctx = {
+    log: opts.log ?? pino({ level: 'silent' }),
+    chain,
+    metrics: { registry: opts.registry ?? new Registry() },
+  };
+  const factory = createLedgerModule({ config, watchSettlements: opts.watchSettlements });
+  return (await factory(ctx as unknown as SignalingContext)) as LedgerModule;
 }
