@@ -144,7 +144,8 @@ export async function ensureMediasoupWorker(root: string): Promise<string> {
 export function restoreMediasoupPackage(root: string, bin: string): void {
   if (!existsSync(join(root, 'node_modules', 'mediasoup', 'package.json'))) {
     log.info('mediasoup package: restoring it with the cached worker (its own postinstall cannot run offline)');
-    execFileSync('npm', ['install', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'], {
+    // --no-save: the tree comes from package-lock.json as committed; this reinstall never rewrites it.
+    execFileSync('npm', ['install', '--ignore-scripts', '--no-save', '--no-audit', '--no-fund', '--loglevel=error'], {
       cwd: root,
       stdio: 'inherit',
       env: { ...process.env, MEDIASOUP_WORKER_BIN: bin },
