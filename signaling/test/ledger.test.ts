@@ -283,12 +283,16 @@ function ledgerSuite(name: string, makeBackend: () => Promise<LedgerBackend>): v
         owed: 3n * big + 50n + 20n,
         acknowledged: 3n * big + 40n,
         settled: big + 15n + 50n,
-        debt: 2n * big + 25n,
-        meteredDebt: 2n * big + 35n,
+        // Metered and not paid: s1 2 × big, s2 35 (not only the 25 its vouchers covered), s3 nothing.
+        debt: 2n * big + 35n,
       });
       expect(await ledger.debtOf(wallet, { exceptSessionId: s1.sessionId })).toMatchObject({
         sessions: 2,
-        debt: 25n,
+        debt: 35n,
+      });
+      expect(await ledger.debtOf(wallet, { exceptActive: [s1.sessionId, s2.sessionId] })).toMatchObject({
+        sessions: 1,
+        debt: 0n,
       });
       expect(await ledger.debtOf(account())).toEqual({
         sessions: 0,
@@ -296,8 +300,48 @@ function ledgerSuite(name: string, makeBackend: () => Promise<LedgerBackend>): v
         acknowledged: 0n,
         settled: 0n,
         debt: 0n,
-        meteredDebt: 0n,
       });
+    });
+
+    it('holds what was metered and not paid against the session account as well as the wallet', async () => {
+      const wallet = account();
+      const sessionAccount = account();
+      // Another wallet delegating the same session account: its sessions count for the account, not the wallet.
+      const a1 = opening({ wallet, sessionAccount, pricePerSecond: 3n });
+      const a2 = opening({ wallet: account(), sessionAccount: encodeAddress(sessionAccount, 0), pricePerSecond: 3n });
+      const w1 = opening({ wallet, pricePerSecond: 2n });
+      for (const s of [a1, a2, w1]) await ledger.openSession(s);
+      await ledger.recordTicks([...ticks(a1, 10, 10), ...ticks(a2, 4, 4), ...ticks(w1, 5, 5)]);
+      // No voucher at all for a2 and w1: unacknowledged seconds are debt too.
+      await ledger.recordVoucher({ sessionId: a1.sessionId, seq: 10, owed: 30n });
+      await ledger.creditSettlement(settlementOf(a1, '0xa1:1:1', 20n, 410), 'pending');
+      await ledger.creditSettlement(settlementOf(a2, '0xa2:1:1', 2n, 411), 'final');
+      const both = await ledger.debtOf({ wallet, sessionAccount });
+      expect(both).toEqual({
+        wallet: { sessions: 2, owed: 40n, acknowledged: 30n, settled: 20n, debt: 20n },
+        sessionAccount: { sessions: 2, owed: 42n, acknowledged: 30n, settled: 22n, debt: 20n },
+      });
+      expect(await ledger.debtOf({ wallet, sessionAccount }, { exceptSessionId: a1.sessionId })).toEqual({
+        wallet: { sessions: 1, owed: 10n, acknowledged: 0n, settled: 0n, debt: 10n },
+        sessionAccount: { sessions: 1, owed: 12n, acknowledged: 0n, settled: 2n, debt: 10n },
+      });
+
+      // The other live sessions of the account (the admission's SESSION_IN_USE), newest first.
+      const active = await ledger.activeSessionsOf(sessionAccount, { exceptSessionId: a1.sessionId });
+      expect(active).toEqual([
+        {
+          sessionId: a2.sessionId,
+          streamId: a2.streamId,
+          wallet: encodeAddress(a2.wallet, 42),
+          updatedAt: expect.any(Date),
+        },
+      ]);
+      expect((await ledger.activeSessionsOf(sessionAccount)).map((s) => s.sessionId)).toEqual([
+        a2.sessionId,
+        a1.sessionId,
+      ]);
+      await ledger.closeSession(a2.sessionId);
+      expect(await ledger.activeSessionsOf(sessionAccount, { exceptSessionId: a1.sessionId })).toEqual([]);
     });
 
     it("totals a stream's sessions for its creator", async () => {
@@ -404,8 +448,7 @@ function ledgerSuite(name: string, makeBackend: () => Promise<LedgerBackend>): v
             owed,
             acknowledged,
             settled,
-            debt: acknowledged > settled ? acknowledged - settled : 0n,
-            meteredDebt: owed > settled ? owed - settled : 0n,
+            debt: owed > settled ? owed - settled : 0n,
           });
         }),
         { numRuns: 40 },
@@ -467,7 +510,7 @@ function ledgerSuite(name: string, makeBackend: () => Promise<LedgerBackend>): v
         settledPending: 0n,
         settledFinal: 2_000_000n,
       });
-      expect(await ledger.debtOf(s.wallet)).toMatchObject({ debt: 1_000_000n, meteredDebt: 4_000_000n });
+      expect(await ledger.debtOf(s.wallet)).toMatchObject({ debt: 4_000_000n });
     });
   });
 }

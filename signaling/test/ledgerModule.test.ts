@@ -143,7 +143,7 @@ describe('ledger module on a signaling node and the dev chain', () => {
       return s?.settledFinal === 10n * PRICE ? s : undefined;
     }, 'the settlement made while down to be credited');
     expect(session).toMatchObject({ watchedSeconds: 10, owed: 10n * PRICE, acknowledged: 10n * PRICE });
-    expect(await mod.ledger.debtOf(kr.addFromUri('//Alice').address)).toMatchObject({ debt: 0n, meteredDebt: 0n });
+    expect(await mod.ledger.debtOf(kr.addFromUri('//Alice').address)).toMatchObject({ debt: 0n });
     expect(await mod.ledger.watcherCursor()).toMatchObject({ genesisHash: chain.facts.genesisHash });
     await server.close();
     await expect(mod.ledger.session(SESSION)).rejects.toMatchObject({ code: 'LEDGER_CLOSED' });

@@ -6,6 +6,14 @@ import type { LedgerConfig } from './config.ts';
 import { type LedgerDatabase, type LedgerDb, openLedgerDatabase } from './database.ts';
 import { LedgerError } from './errors.ts';
 import { type FundingInput, type FundingRecord, fundingsOf, recordFunding, retractFundings } from './fundings.ts';
+import {
+  type ActiveSession,
+  activeSessionsOf,
+  type Debt,
+  type DebtFilter,
+  debtsOf,
+  type HolderDebts,
+} from './reports.ts';
 import { arrayLiteral, assetOf, assetText, checkAmount, checkCount, rowsOf } from './rows.ts';
 import { settlementCredits, viewerSessions, watcherCursor } from './schema.ts';
 
@@ -81,20 +89,8 @@ export interface SettlementCreditInput {
  */
 export type CreditOutcome = 'credited' | 'finalized' | 'unchanged' | 'ignored';
 
-/** A wallet's standing across its sessions. */
-export interface WalletDebt {
-  sessions: number;
-  /** Σ metered amounts (watched × price). */
-  owed: bigint;
-  /** Σ acknowledged amounts (highest vouchers). */
-  acknowledged: bigint;
-  /** Σ settled amounts, pending and final. */
-  settled: bigint;
-  /** Σ over sessions of what was acknowledged and not yet settled: the debt the wallet signed for. */
-  debt: bigint;
-  /** Σ over sessions of what was metered and not yet settled (includes seconds not acknowledged). */
-  meteredDebt: bigint;
-}
+/** A wallet's debt (the shape `debtOf(wallet)` answers). */
+export type WalletDebt = Debt;
 
 /** A stream's totals across its viewer sessions. */
 export interface StreamTotals {
@@ -469,41 +465,24 @@ export class Ledger {
   }
 
   /**
-   * A wallet's unsettled amounts across its sessions, optionally leaving out one session (e.g. the one being
-   * resumed) and those of `exceptActive` that are still active (e.g. the ones watching on this node right now).
+   * What was metered and not paid (owed − settled, pending and final, per session, never below 0), summed over the
+   * sessions of a wallet — or, given `{ wallet, sessionAccount }`, of each, answered together. `opts` leaves out one
+   * session (e.g. the one being resumed) and those of `exceptActive` that are still active (e.g. the ones watching
+   * on this node right now).
    */
+  debtOf(wallet: string, opts?: DebtFilter): Promise<Debt>;
+  debtOf(holders: { wallet: string; sessionAccount: string }, opts?: DebtFilter): Promise<HolderDebts>;
   async debtOf(
-    wallet: string,
-    opts: { exceptSessionId?: string; exceptActive?: readonly string[] } = {},
-  ): Promise<WalletDebt> {
-    const who = canonicalAccount(wallet);
-    const active = opts.exceptActive ?? [];
-    return this.#run(async (db) => {
-      const settled = sql`(${viewerSessions.settledPending} + ${viewerSessions.settledFinal})`;
-      const [row] = await rowsOf<Record<'sessions' | 'owed' | 'acknowledged' | 'settled' | 'debt' | 'metered', string>>(
-        db,
-        sql`select count(*)::text as sessions,
-              coalesce(sum(${viewerSessions.owed}), 0)::text as owed,
-              coalesce(sum(${viewerSessions.acknowledged}), 0)::text as acknowledged,
-              coalesce(sum(${settled}), 0)::text as settled,
-              coalesce(sum(greatest(${viewerSessions.acknowledged} - ${settled}, 0)), 0)::text as debt,
-              coalesce(sum(greatest(${viewerSessions.owed} - ${settled}, 0)), 0)::text as metered
-            from ${viewerSessions}
-            where ${viewerSessions.wallet} = ${who}
-              and ${viewerSessions.sessionId} is distinct from ${opts.exceptSessionId ?? null}
-              and not (${viewerSessions.status} = 'active'
-                       and ${viewerSessions.sessionId} = any(${arrayLiteral(active)}::text[]))`,
-      );
-      if (!row) throw new LedgerError('SESSION_NOT_FOUND', 'debt query returned nothing');
-      return {
-        sessions: Number(row.sessions),
-        owed: BigInt(row.owed),
-        acknowledged: BigInt(row.acknowledged),
-        settled: BigInt(row.settled),
-        debt: BigInt(row.debt),
-        meteredDebt: BigInt(row.metered),
-      };
-    });
+    who: string | { wallet: string; sessionAccount: string },
+    opts: DebtFilter = {},
+  ): Promise<Debt | HolderDebts> {
+    if (typeof who === 'string') return (await this.#run((db) => debtsOf(db, { wallet: who }, opts))).wallet;
+    return this.#run((db) => debtsOf(db, who, opts));
+  }
+
+  /** The other active sessions of a session account (one funded account backs one live session), newest first. */
+  activeSessionsOf(sessionAccount: string, opts: { exceptSessionId?: string } = {}): Promise<ActiveSession[]> {
+    return this.#run((db) => activeSessionsOf(db, sessionAccount, opts.exceptSessionId));
   }
 
   /** A stream's totals across its sessions (for the creator's `stream:stats`). */

@@ -34,7 +34,7 @@ export const viewerSessions = signaling.table(
     streamId: text('stream_id').notNull(),
     /** The wallet that delegated the session key (debts are per wallet). */
     wallet: text('wallet').notNull(),
-    /** The session key's account, the only payer whose settlements count. */
+    /** The session key's account, the only payer whose settlements count (debts are also per session account). */
     sessionAccount: text('session_account').notNull(),
     /** The stream's creator, the only payee whose settlements count. */
     creator: text('creator').notNull(),
@@ -58,6 +58,7 @@ export const viewerSessions = signaling.table(
   },
   (t) => [
     index('viewer_sessions_wallet_idx').on(t.wallet),
+    index('viewer_sessions_session_account_idx').on(t.sessionAccount),
     index('viewer_sessions_stream_idx').on(t.streamId),
     check('viewer_sessions_owed_exact', sql`${t.owed} = ${t.watchedSeconds} * ${t.pricePerSecond}`),
     check('viewer_sessions_acknowledged_bounded', sql`${t.acknowledged} >= 0 and ${t.acknowledged} <= ${t.owed}`),

@@ -1,0 +1,1 @@
+CREATE INDEX "viewer_sessions_session_account_idx" ON "signaling"."viewer_sessions" USING btree ("session_account");

@@ -1,0 +1,100 @@
+import { sql } from 'drizzle-orm';
+import { canonicalAccount } from './accounts.ts';
+import type { LedgerDb } from './database.ts';
+import { LedgerError } from './errors.ts';
+import { arrayLiteral, rowsOf } from './rows.ts';
+import { viewerSessions } from './schema.ts';
+
+/** Unpaid amounts of one holder (a wallet, or a session account) across its sessions. */
+export interface Debt {
+  sessions: number;
+  /** Σ metered amounts (watched × price). */
+  owed: bigint;
+  /** Σ acknowledged amounts (highest valid vouchers). */
+  acknowledged: bigint;
+  /** Σ settled amounts, pending and final. */
+  settled: bigint;
+  /** Σ over sessions of what was metered and not paid, max(owed − settled, 0): an overpaid session is no credit. */
+  debt: bigint;
+}
+
+/** The debts of a session's wallet and of its session account. */
+export interface HolderDebts {
+  wallet: Debt;
+  sessionAccount: Debt;
+}
+
+/** Which sessions a debt leaves out. */
+export interface DebtFilter {
+  /** E.g. the session being joined or resumed. */
+  exceptSessionId?: string;
+  /** Sessions left out while still active (e.g. the ones watching on this node right now, whose arrears are bounded). */
+  exceptActive?: readonly string[];
+}
+
+/** Another live session of a session account. */
+export interface ActiveSession {
+  sessionId: string;
+  streamId: string;
+  wallet: string;
+  updatedAt: Date;
+}
+
+type DebtColumns = 'sessions' | 'owed' | 'acknowledged' | 'settled' | 'debt';
+
+/** Debts of a wallet and of a session account (either may be absent) in one query. */
+export async function debtsOf(
+  db: LedgerDb,
+  holders: { wallet?: string; sessionAccount?: string },
+  filter: DebtFilter,
+): Promise<{ wallet: Debt; sessionAccount: Debt }> {
+  const wallet = holders.wallet === undefined ? null : canonicalAccount(holders.wallet);
+  const account = holders.sessionAccount === undefined ? null : canonicalAccount(holders.sessionAccount);
+  const s = viewerSessions;
+  const settled = sql`(${s.settledPending} + ${s.settledFinal})`;
+  const sums = (prefix: string, holder: ReturnType<typeof sql>) => sql`
+    count(*) filter (where ${holder})::text as ${sql.raw(`${prefix}_sessions`)},
+    coalesce(sum(${s.owed}) filter (where ${holder}), 0)::text as ${sql.raw(`${prefix}_owed`)},
+    coalesce(sum(${s.acknowledged}) filter (where ${holder}), 0)::text as ${sql.raw(`${prefix}_acknowledged`)},
+    coalesce(sum(${settled}) filter (where ${holder}), 0)::text as ${sql.raw(`${prefix}_settled`)},
+    coalesce(sum(greatest(${s.owed} - ${settled}, 0)) filter (where ${holder}), 0)::text
+      as ${sql.raw(`${prefix}_debt`)}`;
+  const ofWallet = sql`${s.wallet} = ${wallet}`;
+  const ofAccount = sql`${s.sessionAccount} = ${account}`;
+  const [row] = await rowsOf<Record<`${'w' | 'a'}_${DebtColumns}`, string>>(
+    db,
+    sql`select ${sums('w', ofWallet)}, ${sums('a', ofAccount)}
+        from ${s}
+        where (${ofWallet} or ${ofAccount})
+          and ${s.sessionId} is distinct from ${filter.exceptSessionId ?? null}
+          and not (${s.status} = 'active'
+                   and ${s.sessionId} = any(${arrayLiteral(filter.exceptActive ?? [])}::text[]))`,
+  );
+  if (!row) throw new LedgerError('SESSION_NOT_FOUND', 'debt query returned nothing');
+  const debt = (p: 'w' | 'a'): Debt => ({
+    sessions: Number(row[`${p}_sessions`]),
+    owed: BigInt(row[`${p}_owed`]),
+    acknowledged: BigInt(row[`${p}_acknowledged`]),
+    settled: BigInt(row[`${p}_settled`]),
+    debt: BigInt(row[`${p}_debt`]),
+  });
+  return { wallet: debt('w'), sessionAccount: debt('a') };
+}
+
+/** The active sessions of a session account, but `exceptSessionId`, most recently updated first. */
+export async function activeSessionsOf(
+  db: LedgerDb,
+  sessionAccount: string,
+  exceptSessionId: string | undefined,
+): Promise<ActiveSession[]> {
+  const s = viewerSessions;
+  const rows = await db
+    .select({ sessionId: s.sessionId, streamId: s.streamId, wallet: s.wallet, updatedAt: s.updatedAt })
+    .from(s)
+    .where(
+      sql`${s.sessionAccount} = ${canonicalAccount(sessionAccount)} and ${s.status} = 'active'
+          and ${s.sessionId} is distinct from ${exceptSessionId ?? null}`,
+    )
+    .orderBy(sql`${s.updatedAt} desc`);
+  return rows;
+}
