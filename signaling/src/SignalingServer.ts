@@ -9,6 +9,8 @@ import { Registry } from 'prom-client';
 import { createClient } from 'redis';
 import { Server } from 'socket.io';
 import type { SignalingConfig } from './config.ts';
+import { OriginPolicy } from './http/origins.ts';
+import { trustProxyOption } from './http/trustProxy.ts';
 import { parseIpfsConfig } from './ipfs/config.ts';
 import { createPinner } from './ipfs/createPinner.ts';
 import type { Pinner } from './ipfs/Pinner.ts';
@@ -51,7 +53,10 @@ export async function createSignalingServer(
   const ownsSfu = !deps.sfu;
   const sfu = deps.sfu ?? (await Sfu.create(loadSfuConfig()));
   const metrics = new SignalingMetrics();
+  const origins = new OriginPolicy(config.CORS_ORIGINS);
   const app = Fastify({
+    // `request.ip` (the sign-in limiter's key) is the peer's address unless a trusted proxy names the client.
+    trustProxy: trustProxyOption(config.TRUST_PROXY),
     // Per-request lines are info level; keep HTTP logging to warnings and errors.
     loggerInstance: log.child({ part: 'http' }, { level: 'warn' }) as FastifyBaseLogger,
   });
@@ -100,6 +105,8 @@ export async function createSignalingServer(
       await redis.connect();
       resources.push(() => redis.quit());
     }
+    // Before any route: a foreign page's cookie-carrying POST needs no preflight, so CORS alone would let it through.
+    origins.guardWrites(app);
     await app.register(cors, { origin: config.CORS_ORIGINS, credentials: true });
     app.get('/healthz', async () => ({
       ok: true,
@@ -116,6 +123,8 @@ export async function createSignalingServer(
 
     const sio: SignalingIo = new Server(app.server, {
       cors: { origin: config.CORS_ORIGINS, credentials: true },
+      // A WebSocket has no CORS: a foreign page could open one with the wallet's session cookie.
+      allowRequest: origins.allowRequest,
       serveClient: false,
       ...(redis ? { adapter: createAdapter(redis, { streamName: config.REDIS_STREAM }) } : {}),
     });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { TrustProxy } from './http/trustProxy.ts';
 
 const csv = z.string().transform((s) =>
   s
@@ -18,6 +19,8 @@ const SignalingEnv = z.object({
   REDIS_STREAM: z.string().min(1).default('persecond:socket.io'),
   /** Origins allowed to call the HTTP API and open sockets (the dapp). */
   CORS_ORIGINS: csv.default(['http://127.0.0.1:5173', 'http://localhost:5173']),
+  /** Proxies trusted to name the client in `X-Forwarded-For` (sign-in limits key on that address); default none. */
+  TRUST_PROXY: TrustProxy.optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

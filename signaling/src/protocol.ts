@@ -29,6 +29,8 @@ export const ERROR_CODES = [
   'AMOUNT_OUT_OF_RANGE',
   /** A per-creator or per-stream limit was reached (e.g. producers per stream). */
   'LIMIT_REACHED',
+  /** A browser request from an origin that is not the dapp's (CORS_ORIGINS): cross-site use of the session refused. */
+  'ORIGIN_NOT_ALLOWED',
 ] as const;
 
 /** One of the stable error codes. */

@@ -94,6 +94,24 @@ describe('auth module: sign-in with Substrate', () => {
     expect(res.setCookie).toMatch(/^ps_session=[^;]+; Max-Age=\d+; Path=\/; HttpOnly; SameSite=Lax$/);
   });
 
+  it('sets a cross-site cookie (SameSite=None, Partitioned) only with Secure', async () => {
+    expect(() => loadAuthConfig({ SESSION_COOKIE_SAMESITE: 'none' })).toThrow(/SESSION_COOKIE_SECURE/);
+    expect(() => loadAuthConfig({ SESSION_COOKIE_PARTITIONED: 'true' })).toThrow(/SESSION_COOKIE_SECURE/);
+    const crossSite = await stack.startServer({
+      modules: [
+        authModule(
+          loadAuthConfig({
+            SESSION_COOKIE_SAMESITE: 'none',
+            SESSION_COOKIE_SECURE: 'true',
+            SESSION_COOKIE_PARTITIONED: 'true',
+          }),
+        ),
+      ],
+    });
+    const res = await verifySignIn(crossSite.url, alice);
+    expect(res.headers.get('set-cookie')).toMatch(/; HttpOnly; Secure; Partitioned; SameSite=None$/);
+  });
+
   it('signs in with a signature over the raw message', async () => {
     const { message } = await nonceFor(bob.address);
     const res = await post(`${server.url}/v1/auth/verify`, { message, signature: signMessage(bob, message, false) });
@@ -233,7 +251,10 @@ describe('auth module: sign-in with Substrate', () => {
     const ack = await byToken.emitWithAck('rtc:capabilities', { streamId: 'stream-0001' });
     expect(ack).toEqual({ ok: true, routerRtpCapabilities: body.address });
 
-    const byCookie = open({ extraHeaders: { cookie: (setCookie as string).split(';')[0] as string } });
+    // The dapp's page names its origin; without an Origin the cookie does not count (adversarial/crossSite.test.ts).
+    const byCookie = open({
+      extraHeaders: { cookie: (setCookie as string).split(';')[0] as string, origin: 'http://127.0.0.1:5173' },
+    });
     await connected(byCookie);
     expect(await byCookie.emitWithAck('rtc:capabilities', { streamId: 'stream-0001' })).toEqual({
       ok: true,

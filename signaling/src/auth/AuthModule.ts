@@ -13,9 +13,10 @@ import type { Logger } from 'pino';
 import { createClient } from 'redis';
 import { z } from 'zod';
 import { SignalingError } from '../errors.ts';
+import { installErrorHandler, parseInput } from '../http/errors.ts';
+import { OriginPolicy } from '../http/origins.ts';
 import type { SignalingContext, SignalingModule, SignalingModuleFactory } from '../SignalingContext.ts';
 import { type AuthConfig, loadAuthConfig } from './config.ts';
-import { installErrorHandler, parseInput } from './httpErrors.ts';
 import { LocalNonceStore, type NonceStore, RedisNonceStore } from './NonceStore.ts';
 import { type Session, SessionTokens } from './SessionTokens.ts';
 
@@ -121,6 +122,7 @@ async function startAuth(
     ? [config.SIWS_DOMAIN]
     : [...new Set(ctx.config.CORS_ORIGINS.map((o) => new URL(o).host))];
   const defaultDomain = allowedDomains[0];
+  const origins = new OriginPolicy(ctx.config.CORS_ORIGINS);
 
   const chainOf = (): ChainClient => {
     if (!ctx.chain) throw new SignalingError('CHAIN_UNAVAILABLE', 'this node is not connected to a chain');
@@ -150,6 +152,7 @@ async function startAuth(
         httpOnly: true,
         sameSite: config.SESSION_COOKIE_SAMESITE,
         secure: config.SESSION_COOKIE_SECURE,
+        partitioned: config.SESSION_COOKIE_PARTITIONED,
         path: '/',
         maxAge,
       }),
@@ -171,7 +174,7 @@ async function startAuth(
       const { address } = parseInput(NonceBody, request.body);
       const chain = chainOf();
       const origin = request.headers.origin;
-      const originHost = origin && ctx.config.CORS_ORIGINS.includes(origin) ? new URL(origin).host : undefined;
+      const originHost = origin && origins.verdict(origin) === 'allowed' ? new URL(origin).host : undefined;
       const domain = originHost && allowedDomains.includes(originHost) ? originHost : defaultDomain;
       if (!domain) throw new SignalingError('INTERNAL', 'no sign-in domain configured (SIWS_DOMAIN)');
       const nonce = await nonces.issue();
@@ -224,18 +227,35 @@ async function startAuth(
     });
   });
 
+  const refuse = (code: 'UNAUTHENTICATED' | 'ORIGIN_NOT_ALLOWED', message: string, reason?: string) => {
+    const err = new Error(message) as Error & { data: { code: string; reason?: string } };
+    err.data = { code, ...(reason ? { reason } : {}) };
+    return err;
+  };
+  /**
+   * Signs in a socket from `handshake.auth.token`, or from the cookie when a page of the dapp opened it. The node's
+   * `allowRequest` already turned foreign origins away; checked again here so that this gate stands on its own.
+   */
   ctx.io.use((socket, next) => {
+    const origin = origins.verdict(socket.handshake.headers.origin);
+    if (origin === 'foreign') return next(refuse('ORIGIN_NOT_ALLOWED', 'this origin may not open sockets'));
     const auth: unknown = socket.handshake.auth?.token;
     const cookieHeader = socket.handshake.headers.cookie;
-    const token =
-      typeof auth === 'string' ? auth : cookieHeader ? parseCookie(cookieHeader)[config.SESSION_COOKIE] : undefined;
+    const cookie = cookieHeader ? parseCookie(cookieHeader)[config.SESSION_COOKIE] : undefined;
+    // A browser always names the page's origin; without one the ambient cookie proves nothing about who is asking.
+    if (typeof auth !== 'string' && cookie !== undefined && origin === 'absent') {
+      return next(
+        refuse(
+          'UNAUTHENTICATED',
+          'a session cookie counts only with an Origin; send the token',
+          'cookie-without-origin',
+        ),
+      );
+    }
+    const token = typeof auth === 'string' ? auth : cookie;
     if (token === undefined) return next();
     const session = tokens.verify(token);
-    if (!session) {
-      const err = new Error('session token invalid or expired') as Error & { data: { code: string } };
-      err.data = { code: 'UNAUTHENTICATED' };
-      return next(err);
-    }
+    if (!session) return next(refuse('UNAUTHENTICATED', 'session token invalid or expired'));
     socket.data.address = session.address;
     next();
   });

@@ -20,8 +20,13 @@ const AuthEnv = z.object({
     .default('ps_session'),
   /** Set `Secure` on the cookie (true behind HTTPS). */
   SESSION_COOKIE_SECURE: z.stringbool().default(false),
-  /** SameSite attribute of the cookie. */
+  /**
+   * SameSite attribute of the cookie: `lax` while the dapp and signaling share a site (e.g. app.example.com and
+   * api.example.com), `none` (with SESSION_COOKIE_SECURE) when they are on different sites.
+   */
   SESSION_COOKIE_SAMESITE: z.enum(['lax', 'strict', 'none']).default('lax'),
+  /** Set `Partitioned` (CHIPS): a cross-site cookie browsers keep per top-level site instead of blocking it. */
+  SESSION_COOKIE_PARTITIONED: z.stringbool().default(false),
   /** How long a sign-in nonce (and the message carrying it) stays valid. */
   SIWS_NONCE_TTL_SECONDS: z.coerce.number().int().min(30).max(3_600).default(300),
   /** The domain (host[:port]) sign-in messages are issued for; default: the origin's host if it is a CORS origin. */
@@ -44,10 +49,19 @@ const AuthEnv = z.object({
 /** Sign-in and session configuration. */
 export type AuthConfig = z.infer<typeof AuthEnv>;
 
+// Browsers drop a SameSite=None or Partitioned cookie without Secure: refuse the setting instead of failing silently.
+const CheckedAuthEnv = AuthEnv.refine(
+  (c) => c.SESSION_COOKIE_SECURE || (c.SESSION_COOKIE_SAMESITE !== 'none' && !c.SESSION_COOKIE_PARTITIONED),
+  {
+    message: 'SESSION_COOKIE_SAMESITE=none and SESSION_COOKIE_PARTITIONED need SESSION_COOKIE_SECURE=true (HTTPS)',
+    path: ['SESSION_COOKIE_SECURE'],
+  },
+);
+
 /** Parses the auth environment once; empty values count as unset. */
 export function loadAuthConfig(env: NodeJS.ProcessEnv = process.env): AuthConfig {
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
-  const parsed = AuthEnv.safeParse(present);
+  const parsed = CheckedAuthEnv.safeParse(present);
   if (!parsed.success) throw new Error(`invalid auth configuration: ${z.prettifyError(parsed.error)}`);
   return parsed.data;
 }

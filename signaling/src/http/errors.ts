@@ -20,6 +20,11 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   RATE_LIMITED: 429,
   CHAIN_UNAVAILABLE: 503,
   INTERNAL: 500,
+  SESSION_NOT_FUNDED: 402,
+  SESSION_IN_USE: 409,
+  AMOUNT_OUT_OF_RANGE: 400,
+  LIMIT_REACHED: 409,
+  ORIGIN_NOT_ALLOWED: 403,
 };
 
 /** Parses an HTTP body (or params) with `schema`; throws BAD_REQUEST naming the first problem. */
