@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { EdgeSessions } from '../src/hlsEdge/EdgeSessions.ts';
+import { FetchPolicy } from '../src/hlsEdge/FetchPolicy.ts';
 import { HlsEdge } from '../src/hlsEdge/HlsEdge.ts';
 import { HlsEdgeServer } from '../src/hlsEdge/HlsEdgeServer.ts';
 import { HlsTokens } from '../src/hlsEdge/HlsTokens.ts';
@@ -156,7 +158,7 @@ describe('HLS edge server (in process)', () => {
     expect(server.sessions.drain()).toMatchObject({ [session]: SEGMENT_SECONDS });
   });
 
-  it('credits each new segment its duration once: playlists and re-fetches credit nothing', async () => {
+  it('charges every segment served its duration, a re-fetch too; playlists nothing', async () => {
     const session = 'session-edge-credit';
     server.sessions.allow(session, STREAM);
     server.sessions.drain();
@@ -166,12 +168,53 @@ describe('HLS edge server (in process)', () => {
       expect(res.status, file).toBe(200);
       await res.arrayBuffer();
     }
-    expect(server.sessions.drain()).toEqual({ [session]: 2 * SEGMENT_SECONDS });
+    // The edge cannot tell a retry from a second player on the token: the re-fetch is charged.
+    expect(server.sessions.drain()).toEqual({ [session]: 3 * SEGMENT_SECONDS });
     expect(server.sessions.drain()).toEqual({});
-    await (await withToken('seg_00002.ts', token)).arrayBuffer();
+    await (await withToken('index.m3u8', token)).arrayBuffer();
     expect(server.sessions.drain()).toEqual({});
-    await (await withToken('seg_00003.ts', token)).arrayBuffer();
-    expect(server.sessions.drain()).toEqual({ [session]: SEGMENT_SECONDS });
+  });
+
+  it("refuses segments over one player's worth with 429 LIMIT_REACHED and Retry-After; playlists still served", async () => {
+    const session = 'session-edge-limit';
+    server.sessions.allow(session, STREAM);
+    server.sessions.drain();
+    server.policy.drainLimited();
+    const token = tokens.issue(STREAM, session);
+    // Capacity 4 × 2 + 2 = 10 media seconds: five 2-second segments at once, then the bucket is empty.
+    expect(server.policy.capacity).toBe(4 * SEGMENT_SECONDS + 2);
+    const statuses: number[] = [];
+    let refused: Response | undefined;
+    for (let i = 0; i < 8; i++) {
+      const res = await withToken(`seg_0000${(i % 3) + 1}.ts`, token);
+      statuses.push(res.status);
+      if (res.status === 429 && !refused) refused = res;
+      else await res.arrayBuffer();
+    }
+    // Refilled at one media second per wall second while these ran: at most one more segment got through.
+    const served = statuses.filter((s) => s === 200).length;
+    expect(served).toBeGreaterThanOrEqual(5);
+    expect(served).toBeLessThanOrEqual(6);
+    expect(statuses.slice(0, 5)).toEqual([200, 200, 200, 200, 200]);
+    expect(statuses.filter((s) => s !== 200 && s !== 429)).toEqual([]);
+    expect(refused?.status).toBe(429);
+    expect(refused?.headers.get('access-control-allow-origin')).toBe('*');
+    expect(Number(refused?.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(Number(refused?.headers.get('retry-after'))).toBeLessThanOrEqual(SEGMENT_SECONDS);
+    expect(await refused?.json()).toMatchObject({ ok: false, code: 'LIMIT_REACHED' });
+    // A playlist spends nothing: still served.
+    const playlist = await withToken('index.m3u8', token);
+    expect(playlist.status).toBe(200);
+    await playlist.arrayBuffer();
+    // Every segment served is charged; every refusal is reported.
+    expect(server.sessions.drain()).toEqual({ [session]: served * SEGMENT_SECONDS });
+    expect(server.policy.drainLimited()).toEqual({ [session]: 8 - served });
+    // Another session's bucket is its own.
+    const other = 'session-edge-limit-2';
+    server.sessions.allow(other, STREAM);
+    const res = await withToken('seg_00001.ts', tokens.issue(STREAM, other));
+    expect(res.status).toBe(200);
+    await res.arrayBuffer();
   });
 
   it('keeps segments in memory (immutable) and reads the playlist again after its short life', async () => {
@@ -191,10 +234,94 @@ describe('HLS edge server (in process)', () => {
     writeStream(root, STREAM, ['seg_00004.ts']);
     await vi.waitFor(
       async () => expect(await (await withToken('index.m3u8', token)).text()).toContain('seg_00004.ts'),
-      { timeout: 2_000, interval: 20 },
+      { timeout: 15_000, interval: 20 },
     );
     const health = await get('/healthz');
     expect(await health.json()).toMatchObject({ ok: true, cache: { segmentBytes: expect.any(Number) } });
+  });
+});
+
+describe("FetchPolicy: one player's worth per session, whoever holds the token", () => {
+  const segmentSeconds = 2;
+  const start = 1_000_000_000_000;
+
+  /** A policy on an allowed session, its token, and a fetch at a given ms after `start`. */
+  const setup = () => {
+    const tokens = new HlsTokens(SECRET, 86_400_000);
+    const sessions = new EdgeSessions();
+    const policy = new FetchPolicy(tokens, sessions, segmentSeconds);
+    sessions.allow(SESSION, STREAM);
+    const token = tokens.issue(STREAM, SESSION, start);
+    const fetchAt = (file: string, at: number) => {
+      const admitted = policy.admit(STREAM, token, file, start + at);
+      return admitted.ok ? policy.deliver(STREAM, admitted.sessionId, file, start + at) : admitted;
+    };
+    return { sessions, policy, fetchAt };
+  };
+
+  it('serves players sharing a token together at most elapsed seconds + capacity, every second of it charged', () => {
+    const { sessions, policy, fetchAt } = setup();
+    const capacity = policy.capacity;
+    expect(capacity).toBe(10);
+    let served = 0;
+    let refused = 0;
+    // Four players, each asking for the newest segment every 100 ms for ten minutes, none in step.
+    const durationMs = 600_000;
+    for (let at = 0; at <= durationMs; at += 25) {
+      const segment = `seg_${String(Math.floor(at / (segmentSeconds * 1000))).padStart(5, '0')}.ts`;
+      const answer = fetchAt(segment, at);
+      if (answer.ok) served += segmentSeconds;
+      else {
+        expect(answer).toMatchObject({ status: 429, code: 'LIMIT_REACHED' });
+        refused++;
+      }
+    }
+    expect(served).toBeLessThanOrEqual(durationMs / 1000 + capacity);
+    // The bound is tight: one player's worth is served, no less.
+    expect(served).toBeGreaterThanOrEqual(durationMs / 1000 - segmentSeconds);
+    expect(refused).toBeGreaterThan(0);
+    expect(sessions.drain()).toEqual({ [SESSION]: served });
+    expect(policy.drainLimited()).toEqual({ [SESSION]: refused });
+  });
+
+  it('lets an honest live player through: its start buffer at once, then a segment per segment duration, bursts included', () => {
+    const name = (n: number) => `seg_${String(n).padStart(5, '0')}.ts`;
+    /** A player starting `behind` segments behind the live edge, then following it for an hour. */
+    const follow = (behind: number, burstAt?: number) => {
+      const { policy, fetchAt } = setup();
+      for (let n = 0; n < behind; n++) expect(fetchAt(name(n), 0), name(n)).toMatchObject({ ok: true });
+      for (let n = behind; n < behind + 1_800; n++) {
+        // A transcoder catching up writes segment `burstAt` together with the next one: both fetched at once.
+        const k = burstAt !== undefined && n === burstAt + 1 ? n - 1 : n;
+        const at = (k - behind + 1) * segmentSeconds * 1000;
+        expect(fetchAt(name(n), at), name(n)).toMatchObject({ ok: true });
+      }
+      expect(policy.drainLimited()).toEqual({});
+    };
+    // hls.js starts liveSyncDurationCount (3; the dapp: 2) target durations behind the live edge: 3 segments, 4 when
+    // the start position falls on a boundary.
+    follow(3, 900);
+    follow(4);
+    follow(2, 10);
+  });
+
+  it('keeps a bucket across a deny and a new allow (a reconnect gets no fresh one); refusals come in order 401, 402, 429', () => {
+    const { sessions, policy, fetchAt } = setup();
+    for (let i = 0; i < 5; i++) expect(fetchAt(`seg_0000${i}.ts`, 0)).toMatchObject({ ok: true });
+    expect(fetchAt('seg_00005.ts', 0)).toMatchObject({ status: 429, headers: { 'retry-after': '2' } });
+    sessions.deny(SESSION);
+    expect(fetchAt('seg_00005.ts', 0)).toMatchObject({ status: 401, code: 'UNAUTHENTICATED' });
+    sessions.allow(SESSION, STREAM, 'voucher-lag');
+    expect(fetchAt('seg_00005.ts', 0)).toMatchObject({ status: 402, details: { reason: 'voucher-lag' } });
+    sessions.allow(SESSION, STREAM);
+    expect(fetchAt('seg_00005.ts', 1_000)).toMatchObject({ status: 429, headers: { 'retry-after': '1' } });
+    expect(fetchAt('index.m3u8', 1_000)).toMatchObject({ ok: true });
+    expect(fetchAt('seg_00005.ts', 2_000)).toMatchObject({ ok: true });
+    // Full again after capacity seconds unused: dropped, and a new bucket starts full (nothing lost either way).
+    expect(fetchAt('seg_00006.ts', 2_000 + policy.capacity * 1000)).toMatchObject({ ok: true });
+    expect(policy.trackedSessions).toBe(1);
+    expect(fetchAt('seg_00007.ts', 4_000 + 3 * policy.capacity * 1000)).toMatchObject({ ok: true });
+    expect(policy.trackedSessions).toBe(1);
   });
 });
 
@@ -231,8 +358,8 @@ describe('HLS edge child process (HlsEdge)', () => {
       // Not allowed yet.
       expect((await fetchFile('index.m3u8')).status).toBe(401);
       edge.allow(SESSION, STREAM);
-      await vi.waitFor(async () => expect((await fetchFile('seg_00001.ts')).status).toBe(200), { timeout: 5_000 });
-      await vi.waitFor(() => expect(reports).toEqual([{ [SESSION]: SEGMENT_SECONDS }]), { timeout: 5_000 });
+      await vi.waitFor(async () => expect((await fetchFile('seg_00001.ts')).status).toBe(200), { timeout: 20_000 });
+      await vi.waitFor(() => expect(reports).toEqual([{ [SESSION]: SEGMENT_SECONDS }]), { timeout: 20_000 });
 
       const first = edge.pid as number;
       pids.push(first);
@@ -253,23 +380,43 @@ describe('HLS edge child process (HlsEdge)', () => {
       await vi.waitFor(
         () => expect(reports).toEqual([{ [SESSION]: SEGMENT_SECONDS }, { [SESSION]: SEGMENT_SECONDS }]),
         {
-          timeout: 5_000,
+          timeout: 20_000,
         },
       );
       // Denied sessions stay denied in the new child.
       edge.deny(SESSION, 'settlement-lag');
-      await vi.waitFor(async () => expect((await fetchFile('seg_00003.ts')).status).toBe(402), { timeout: 5_000 });
+      await vi.waitFor(async () => expect((await fetchFile('seg_00003.ts')).status).toBe(402), { timeout: 20_000 });
       edge.deny(SESSION);
-      await vi.waitFor(async () => expect((await fetchFile('seg_00003.ts')).status).toBe(401), { timeout: 5_000 });
+      await vi.waitFor(async () => expect((await fetchFile('seg_00003.ts')).status).toBe(401), { timeout: 20_000 });
       // Placed while paused, then current again.
       edge.allow(SESSION, STREAM, 'voucher-lag');
-      await vi.waitFor(async () => expect((await fetchFile('index.m3u8')).status).toBe(402), { timeout: 5_000 });
+      await vi.waitFor(async () => expect((await fetchFile('index.m3u8')).status).toBe(402), { timeout: 20_000 });
       edge.allow(SESSION, STREAM);
-      await vi.waitFor(async () => expect((await fetchFile('index.m3u8')).status).toBe(200), { timeout: 5_000 });
+      await vi.waitFor(async () => expect((await fetchFile('index.m3u8')).status).toBe(200), { timeout: 20_000 });
 
       const metrics = await registry.metrics();
       expect(metrics).toMatch(/^signaling_hls_edge_restarts_total 1$/m);
       expect(metrics).toMatch(new RegExp(`^signaling_hls_edge_delivered_seconds_total ${2 * SEGMENT_SECONDS}$`, 'm'));
+
+      // More than one player's worth on the token: refused 429, and the refusals counted by the parent.
+      const statuses: number[] = [];
+      const reportsBefore = reports.length;
+      for (let i = 0; i < 8; i++) {
+        const res = await fetchFile(`seg_0000${(i % 4) + 1}.ts`);
+        statuses.push(res.status);
+        await res.arrayBuffer();
+      }
+      expect(statuses).toContain(429);
+      const served = statuses.filter((s) => s === 200).length;
+      await vi.waitFor(
+        async () =>
+          expect(await registry.metrics()).toMatch(
+            new RegExp(`^signaling_hls_edge_limited_total ${statuses.length - served}$`, 'm'),
+          ),
+        { timeout: 5_000 },
+      );
+      const reportedAfter = () => reports.slice(reportsBefore).reduce((sum, r) => sum + (r[SESSION] ?? 0), 0);
+      await vi.waitFor(() => expect(reportedAfter()).toBe(served * SEGMENT_SECONDS), { timeout: 5_000 });
     } finally {
       await edge.close();
       await edge.close();
@@ -294,7 +441,7 @@ describe('HLS edge child process (HlsEdge)', () => {
     const slowStart = slow.start();
     const slowPid = slow.pid as number;
     await expect(slowStart).rejects.toMatchObject({ code: 'HLS_EDGE_START_FAILED' });
-    await vi.waitFor(() => expect(isAlive(slowPid)).toBe(false), { timeout: 5_000 });
+    await vi.waitFor(() => expect(isAlive(slowPid)).toBe(false), { timeout: 20_000 });
 
     // Closed while starting: the start is rejected, the child stopped, and a second close() is harmless.
     const edge = new HlsEdge({ ...options, port: 0 });

@@ -10,14 +10,12 @@ export interface EdgeSession {
 
 /**
  * The sessions the edge may serve, as the signaling process last said (`allow`/`deny`), with what each was
- * delivered since the last report.
+ * delivered since the last report (`FetchPolicy` decides each fetch).
  */
 export class EdgeSessions {
   readonly #sessions = new Map<string, EdgeSession>();
-  /** Sessions delivered a new segment since the last report (a forgotten one is still reported once). */
+  /** Sessions delivered a segment since the last report (a forgotten one is still reported once). */
   readonly #credited = new Map<string, EdgeSession>();
-
-  constructor(private readonly segmentSeconds: number) {}
 
   /** Sessions known (allowed or paused). */
   get size(): number {
@@ -25,8 +23,8 @@ export class EdgeSessions {
   }
 
   /**
-   * Serves `sessionId` for `streamId` (or knows it as `paused`); a known session of the same stream keeps its
-   * delivery history.
+   * Serves `sessionId` for `streamId` (or knows it as `paused`); a known session of the same stream keeps what it
+   * was delivered and not yet reported.
    */
   allow(sessionId: string, streamId: string, paused?: string): void {
     const known = this.#sessions.get(sessionId);
@@ -34,7 +32,7 @@ export class EdgeSessions {
       known.paused = paused;
       return;
     }
-    this.#sessions.set(sessionId, { streamId, paused, delivery: new DeliveryLog(this.segmentSeconds) });
+    this.#sessions.set(sessionId, { streamId, paused, delivery: new DeliveryLog() });
   }
 
   /** Refuses `sessionId` from now on: paused (402, kept) or forgotten (401). */
@@ -50,9 +48,11 @@ export class EdgeSessions {
     return this.#sessions.get(sessionId);
   }
 
-  /** Notes a file served to a session. */
-  delivered(sessionId: string, session: EdgeSession, file: string): void {
-    if (session.delivery.delivered(file) > 0) this.#credited.set(sessionId, session);
+  /** Notes `seconds` of media served to a session (nothing for a playlist). */
+  delivered(sessionId: string, session: EdgeSession, seconds: number): void {
+    if (seconds <= 0) return;
+    session.delivery.add(seconds);
+    this.#credited.set(sessionId, session);
   }
 
   /** Seconds credited per session since the last call (only sessions with credit); empty when nothing is new. */

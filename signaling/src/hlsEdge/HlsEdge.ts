@@ -47,7 +47,7 @@ export class HlsEdge {
   readonly #options: HlsEdgeOptions;
   readonly #log: Logger;
   readonly #allowed = new Map<string, { streamId: string; paused: string | undefined }>();
-  readonly #metrics: { restarts: Counter; delivered: Counter };
+  readonly #metrics: { restarts: Counter; delivered: Counter; limited: Counter };
   #port = 0;
   #child: ChildProcess | undefined;
   /** True once the current child said `ready` (commands go to it directly). */
@@ -74,6 +74,11 @@ export class HlsEdge {
       delivered: new Counter({
         name: 'signaling_hls_edge_delivered_seconds_total',
         help: 'Seconds of HLS media the edge reported delivered to viewer sessions',
+        registers,
+      }),
+      limited: new Counter({
+        name: 'signaling_hls_edge_limited_total',
+        help: "HLS segment fetches refused 429 LIMIT_REACHED: more than one player's worth on a session's token",
         registers,
       }),
     };
@@ -203,10 +208,7 @@ export class HlsEdge {
         }
         const report = parsed.data;
         if (report.type === 'delivered') {
-          let total = 0;
-          for (const s in report.seconds) total += report.seconds[s] as number;
-          this.#metrics.delivered.inc(total);
-          this.onDelivered(report.seconds);
+          this.#delivered(report);
           return;
         }
         if (started || this.#child !== child) return;
@@ -235,6 +237,20 @@ export class HlsEdge {
         this.#scheduleRestart();
       });
     });
+  }
+
+  #delivered(report: Extract<EdgeReport, { type: 'delivered' }>): void {
+    let total = 0;
+    for (const s in report.seconds) total += report.seconds[s] as number;
+    if (total > 0) this.#metrics.delivered.inc(total);
+    if (report.limited) {
+      let refused = 0;
+      for (const s in report.limited) refused += report.limited[s] as number;
+      this.#metrics.limited.inc(refused);
+      // A token used by more than one player (or a player far off the live edge): worth a look, not an error.
+      this.#log.debug({ limited: report.limited }, "HLS fetches refused over one player's worth");
+    }
+    if (total > 0) this.onDelivered(report.seconds);
   }
 
   #scheduleRestart(): void {

@@ -3,7 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { type HlsFile, HlsReader } from '@persecond/sfu/hls-reader';
 import type { ErrorCode } from '../protocol.ts';
 import { StreamId } from '../protocol.ts';
-import { type EdgeSession, EdgeSessions } from './EdgeSessions.ts';
+import { EdgeSessions } from './EdgeSessions.ts';
+import { FetchPolicy, type FetchRefusal } from './FetchPolicy.ts';
 import { HlsFileCache, type HlsFileCacheOptions } from './HlsFileCache.ts';
 import type { HlsTokens } from './HlsTokens.ts';
 
@@ -23,7 +24,7 @@ const PREFLIGHT = {
 export interface HlsEdgeServerOptions {
   /** The SFU's HLS output directory (`HLS_DIR`). */
   hlsDir: string;
-  /** Seconds one media segment stands for (credited once per session and segment). */
+  /** Seconds one media segment stands for (what serving it spends and charges). */
   segmentSeconds: number;
   /** Verifies tokens (the signaling process issues them with the same key). */
   tokens: HlsTokens;
@@ -31,25 +32,26 @@ export interface HlsEdgeServerOptions {
 }
 
 /**
- * The HLS edge's HTTP server (plain `node:http`, it must be cheap): `GET /hls/:streamId/:file` for viewer sessions
- * the signaling process allowed, with a valid token (`?token=` or `x-hls-token`); 401 UNAUTHENTICATED without one,
- * 402 PAYMENT_REQUIRED while the session is paused, 404 STREAM_NOT_FOUND for a file that does not exist (yet).
- * Errors are `{ ok: false, code, message }` like the signaling API. CORS is open (`*`): tokens, not cookies, guard it.
+ * The HLS edge's HTTP server (plain `node:http`, it must be cheap): `GET /hls/:streamId/:file` with the viewer's token
+ * (`?token=` or `x-hls-token`) as `FetchPolicy` allows it (401, 402 or 429 otherwise), 404 STREAM_NOT_FOUND for a
+ * file that does not exist (yet). Errors are `{ ok: false, code, message }` like the signaling API. CORS is open
+ * (`*`): tokens, not cookies, guard it.
  */
 export class HlsEdgeServer {
   readonly sessions: EdgeSessions;
+  /** Who may fetch what: the only place an HLS fetch is allowed or refused. */
+  readonly policy: FetchPolicy;
   readonly cache: HlsFileCache;
-  readonly #tokens: HlsTokens;
   readonly #server: Server;
   #closing: Promise<void> | undefined;
 
   constructor(options: HlsEdgeServerOptions) {
-    this.sessions = new EdgeSessions(options.segmentSeconds);
+    this.sessions = new EdgeSessions();
+    this.policy = new FetchPolicy(options.tokens, this.sessions, options.segmentSeconds);
     this.cache = new HlsFileCache(new HlsReader(options.hlsDir), {
       maxSegmentBytes: options.cache?.maxSegmentBytes ?? 64 * 1024 * 1024,
       playlistTtlMs: options.cache?.playlistTtlMs ?? 250,
     });
-    this.#tokens = options.tokens;
     this.#server = createServer((req, res) => this.#handle(req, res));
   }
 
@@ -87,7 +89,12 @@ export class HlsEdgeServer {
       return;
     }
     if (path === '/healthz') {
-      const body = JSON.stringify({ ok: true, sessions: this.sessions.size, cache: this.cache.stats });
+      const body = JSON.stringify({
+        ok: true,
+        sessions: this.sessions.size,
+        metered: this.policy.trackedSessions,
+        cache: this.cache.stats,
+      });
       res.writeHead(200, { ...CORS, 'content-type': 'application/json' }).end(body);
       return;
     }
@@ -107,18 +114,24 @@ export class HlsEdgeServer {
       fail(res, 400, 'BAD_REQUEST', `token: at most ${MAX_TOKEN_LENGTH} characters`);
       return;
     }
-    const sessionId = token ? this.#tokens.verify(streamId, token)?.sessionId : undefined;
-    if (this.#refused(res, streamId, sessionId)) return;
+    const admitted = this.policy.admit(streamId, token, file);
+    if (!admitted.ok) {
+      refuse(res, admitted);
+      return;
+    }
+    const { sessionId } = admitted;
     const found = this.cache.get(streamId, file);
     const serve = (f: HlsFile | null): void => {
       if (!f) {
         fail(res, 404, 'STREAM_NOT_FOUND', `no ${file} (yet)`);
         return;
       }
-      // Checked again when handed over: a session denied while its read was pending is not served.
-      if (this.#refused(res, streamId, sessionId)) return;
-      const session = this.sessions.get(sessionId as string) as EdgeSession;
-      this.sessions.delivered(sessionId as string, session, file);
+      // Decided again when handed over: a session denied (or limited) while its read was pending is not served.
+      const delivered = this.policy.deliver(streamId, sessionId, file);
+      if (!delivered.ok) {
+        refuse(res, delivered);
+        return;
+      }
       res
         .writeHead(200, {
           ...CORS,
@@ -132,20 +145,6 @@ export class HlsEdgeServer {
       found.then(serve, () => fail(res, 500, 'INTERNAL', 'something went wrong on our side'));
     } else serve(found);
   }
-
-  /** Answers 401 unless the token's session is allowed for the stream, 402 while it is paused; true if refused. */
-  #refused(res: ServerResponse, streamId: string, sessionId: string | undefined): boolean {
-    const session = sessionId === undefined ? undefined : this.sessions.get(sessionId);
-    if (!session || session.streamId !== streamId) {
-      fail(res, 401, 'UNAUTHENTICATED', 'a valid HLS token of this stream is required');
-      return true;
-    }
-    if (session.paused !== undefined) {
-      fail(res, 402, 'PAYMENT_REQUIRED', 'payments are behind', undefined, { reason: session.paused });
-      return true;
-    }
-    return false;
-  }
 }
 
 /** The token of a request: `?token=` first, else the header; '' when absent, null when too long. */
@@ -157,6 +156,10 @@ function tokenOf(req: IncomingMessage, query: string): string | null {
     token = typeof header === 'string' ? header : '';
   }
   return token.length > MAX_TOKEN_LENGTH ? null : token;
+}
+
+function refuse(res: ServerResponse, r: FetchRefusal): void {
+  fail(res, r.status, r.code, r.message, r.headers, r.details);
 }
 
 function fail(

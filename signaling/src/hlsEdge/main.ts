@@ -29,21 +29,22 @@ process.on('message', (raw: unknown) => {
   else server.sessions.deny(command.sessionId, command.paused);
 });
 
-const reports = setInterval(() => {
+/** What was delivered (and refused over the limit) since the last report, sent when there is anything. */
+const report = (): void => {
   const seconds = server.sessions.drain();
-  for (const _ in seconds) {
-    send({ type: 'delivered', seconds });
-    break;
-  }
-}, settings.reportIntervalMs);
+  const limited = server.policy.drainLimited();
+  if (Object.keys(seconds).length === 0 && Object.keys(limited).length === 0) return;
+  send(Object.keys(limited).length === 0 ? { type: 'delivered', seconds } : { type: 'delivered', seconds, limited });
+};
+// Batched: a SIGKILL loses at most one interval's deliveries (undercharged, never overcharged).
+const reports = setInterval(report, settings.reportIntervalMs);
 
 let stopping = false;
 const stop = (): void => {
   if (stopping) return;
   stopping = true;
   clearInterval(reports);
-  const delivered = server.sessions.drain();
-  if (Object.keys(delivered).length > 0) send({ type: 'delivered', seconds: delivered });
+  report();
   void server.close().then(() => process.exit(0));
 };
 process.on('disconnect', stop);

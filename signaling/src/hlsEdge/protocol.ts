@@ -16,7 +16,7 @@ export const AllowCommand = z.object({
 });
 /**
  * Parent → edge: stop serving this session at once. With `paused` the session stays known and is answered
- * 402 PAYMENT_REQUIRED (its delivery history kept for the resume); without, it is forgotten (401).
+ * 402 PAYMENT_REQUIRED (its unreported deliveries kept); without, it is forgotten (401).
  */
 export const DenyCommand = z.object({ type: z.literal('deny'), sessionId: SessionId, paused: PausedReason.optional() });
 
@@ -26,10 +26,14 @@ export type EdgeCommand = z.infer<typeof EdgeCommand>;
 
 /** Edge → parent: listening on `port`. */
 export const ReadyReport = z.object({ type: z.literal('ready'), port: z.number().int().min(1).max(65_535) });
-/** Edge → parent: per session, seconds of credit for new media segments delivered since the last report. */
+/**
+ * Edge → parent: per session, media seconds delivered since the last report (each segment served counts), and the
+ * fetches refused over one player's worth (429 LIMIT_REACHED).
+ */
 export const DeliveredReport = z.object({
   type: z.literal('delivered'),
   seconds: z.record(SessionId, z.number().positive().max(86_400)),
+  limited: z.record(SessionId, z.number().int().positive()).optional(),
 });
 
 /** What the HLS edge tells the signaling process. */
