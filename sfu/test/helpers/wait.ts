@@ -11,6 +11,19 @@ export async function waitFor<T>(what: string, check: () => T | Promise<T>, time
   }
 }
 
+/** Polls `read` until it returns the same value twice `stillMs` apart (or the time is up); resolves with it. */
+export async function waitForStill(read: () => number, stillMs = 1_000, timeoutMs = 20_000): Promise<number> {
+  let last = read();
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    await sleep(stillMs);
+    const now = read();
+    if (now === last) return now;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for a value to stand still`);
+    last = now;
+  }
+}
+
 /** True while a process with this pid exists. */
 export function processAlive(pid: number): boolean {
   try {
