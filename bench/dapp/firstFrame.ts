@@ -17,7 +17,7 @@ import { launchSharedBrowser, openApp, WEBRTC_ARGS } from '../../dapp/test/suppo
 import { buildInjectedWallet } from '../../dapp/test/support/injectedWallet.ts';
 import { connectWallet, goLive, person, signIn } from '../../dapp/test/support/people.ts';
 import { startStack } from '../../dapp/test/support/stack.ts';
-import { estimateFeeReserve } from '../../signaling/src/viewers/admission.ts';
+import { estimateFeeReserve } from '../../signaling/src/viewers/prepay.ts';
 import { median, percentile } from '../stats.ts';
 
 const RUNS = 10;

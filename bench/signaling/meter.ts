@@ -10,7 +10,7 @@ import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type MeterTick, TickMeter } from '../../signaling/src/meter/TickMeter.ts';
+import { type MeterTick, TickMeter } from '../../signaling/src/payments/TickMeter.ts';
 import { median } from '../stats.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));

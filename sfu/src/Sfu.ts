@@ -121,6 +121,11 @@ export class Sfu extends EventEmitter<SfuEvents> {
     return this.#open.get(streamId);
   }
 
+  /** Ids of the streams with an open room on this SFU. */
+  openStreamIds(): string[] {
+    return [...this.#open.keys()];
+  }
+
   /** Closes a stream's room (no-op if none). */
   async closeRoom(streamId: string): Promise<void> {
     await this.#open.get(streamId)?.close('closed');

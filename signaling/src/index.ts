@@ -25,7 +25,7 @@ export {
   type SettlementChange,
 } from './ledger/ledgerModule.ts';
 export * from './metadata/index.ts';
-export { type PersistedTickHooks, persistedTicks } from './meter/persistedTicks.ts';
+export { type PersistedTickHooks, persistedTicks } from './payments/persistedTicks.ts';
 export {
   type FlowProbe,
   type MeteredViewer,
@@ -34,7 +34,7 @@ export {
   type MeterTick,
   TickMeter,
   type TickMeterOptions,
-} from './meter/TickMeter.ts';
+} from './payments/TickMeter.ts';
 export { SIGNALING_MODULES } from './modules.ts';
 export * from './protocol.ts';
 export type { RequestHandler, RequestHandlers, SignalingIo, SignalingSocket } from './RequestRouter.ts';

@@ -261,6 +261,11 @@ export interface ServerToClientEvents {
    */
   'rtc:newProducers': (p: { streamId: string; producers: NewProducer[] }) => void;
   'stream:ended': (p: { streamId: string }) => void;
+  /**
+   * The server released an admitted viewer that received no media and showed no payment for IDLE_RELEASE_SECONDS
+   * (its session is closed as on leave: settle `owed − settled`, then sweep the rest back).
+   */
+  'viewer:released': (p: { reason: 'idle'; owed: string; settled: string }) => void;
   /** To the creator, about once a second while live: what its viewers are watching and paying, from the ledger. */
   'stream:stats': (p: StreamStats) => void;
 }

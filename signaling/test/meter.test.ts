@@ -1,7 +1,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { U128_MAX } from '@persecond/contracts-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type MeterTick, TickMeter, type TickMeterOptions } from '../src/meter/TickMeter.ts';
+import { type MeterTick, TickMeter, type TickMeterOptions } from '../src/payments/TickMeter.ts';
 
 const INTERVAL = 100;
 const meters: TickMeter[] = [];

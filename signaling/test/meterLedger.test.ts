@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { cryptoWaitReady, encodeAddress } from '@polkadot/util-crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Ledger, type SessionOpening } from '../src/ledger/Ledger.ts';
-import { persistedTicks } from '../src/meter/persistedTicks.ts';
-import { type MeterTick, TickMeter } from '../src/meter/TickMeter.ts';
+import { persistedTicks } from '../src/payments/persistedTicks.ts';
+import { type MeterTick, TickMeter } from '../src/payments/TickMeter.ts';
 
 const account = (n: number) => encodeAddress(new Uint8Array(32).fill(n), 42);
 

@@ -1,5 +1,6 @@
 // Real peers for the viewer-flow tests, driven through the signaling socket as the dapp drives them: a creator
 // publishing and a viewer receiving (libwebrtc in Node from sfu/test/helpers/nodeWebrtc.ts).
+import { type SessionKey, signJoinProof } from '@persecond/contracts-client';
 import type { Device, types } from 'mediasoup-client';
 import type { Socket } from 'socket.io-client';
 import { countFrames, loadDevice, type MediaKind, startTestMedia } from '../../sfu/test/helpers/nodeWebrtc.ts';
@@ -13,9 +14,35 @@ export interface AckJson {
   [key: string]: unknown;
 }
 
-/** Emits a request and resolves with its ack. */
+/** The session keys of join payloads made by the fixtures, so a join is signed for the socket it is sent on. */
+const joinKeys = new WeakMap<object, { key: SessionKey; genesisHash: string }>();
+
+/** Registers the session key of a `viewer:join` session payload: `call` adds its join proof for the socket used. */
+export function registerJoinKey(sessionPayload: object, key: SessionKey, genesisHash: string): void {
+  joinKeys.set(sessionPayload, { key, genesisHash });
+}
+
+/**
+ * A `viewer:join` payload with the session key's join proof for `socket`, as the dapp signs it per socket; a payload
+ * that carries its own `proof` (e.g. a forged one) is sent as it is.
+ */
+function withJoinProof(socket: Socket, payload: unknown): unknown {
+  const p = payload as { streamId?: string; session?: { sessionId?: string; proof?: string } };
+  const known = p.session && joinKeys.get(p.session);
+  if (!known || p.session?.proof !== undefined || !socket.id) return payload;
+  const proof = signJoinProof(known.key, {
+    genesisHash: known.genesisHash,
+    streamId: p.streamId ?? '',
+    sessionId: p.session?.sessionId ?? '',
+    socketId: socket.id,
+  });
+  return { ...p, session: { ...p.session, proof } };
+}
+
+/** Emits a request and resolves with its ack (a fixture's `viewer:join` is signed for this socket). */
 export function call(socket: Socket, event: string, payload: unknown): Promise<AckJson> {
-  return new Promise((resolve) => socket.emit(event, payload, resolve));
+  const sent = event === 'viewer:join' ? withJoinProof(socket, payload) : payload;
+  return new Promise((resolve) => socket.emit(event, sent, resolve));
 }
 
 /** Emits a request and resolves with its ack, failing unless it is ok. */

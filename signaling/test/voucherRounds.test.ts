@@ -8,7 +8,7 @@ import {
   VERIFY_SLICE,
   VoucherRounds,
   type VoucherRoundsOptions,
-} from '../src/viewers/VoucherRounds.ts';
+} from '../src/payments/VoucherRounds.ts';
 import { opening, pgliteBackend, tickOf } from './support/ledgerBackends.ts';
 
 const GENESIS = `0x${'12'.repeat(32)}`;

@@ -22,4 +22,11 @@ export class HlsCredit {
     this.#credit -= 1;
     return true;
   }
+
+  /** Takes every second of credit left (the session ends: what was delivered and not metered is charged at once). */
+  drain(): number {
+    const credit = this.#credit;
+    this.#credit = 0;
+    return credit;
+  }
 }

@@ -1,218 +1,133 @@
 import {
-  type Asset,
-  buildFinalSettlement,
-  buildSettlement,
   type ChainClient,
-  estimateFee,
-  getBalance,
-  type Tx,
+  ContractsClientError,
+  type Delegation,
+  verifyDelegation,
+  verifyJoinProof,
 } from '@persecond/contracts-client';
+import type { Room, Sfu } from '@persecond/sfu';
+import { hexToU8a } from '@polkadot/util';
+import { encodeAddress } from '@polkadot/util-crypto';
+import { sameAccount } from '../accounts.ts';
 import { SignalingError } from '../errors.ts';
+import type { LedgerModule } from '../ledger/ledgerModule.ts';
+import type { Payload } from '../protocol.ts';
+import type { SignalingSocket } from '../RequestRouter.ts';
+import type { StreamRecord } from '../streams/StreamStore.ts';
 
-/** The stream terms and accounts an admission is checked for. */
-export interface AdmissionTerms {
-  streamId: string;
-  sessionId: string;
-  creator: string;
+/** SS58 prefix of protocol addresses (delegations and session accounts are written in it). */
+const PROTOCOL_SS58 = 42;
+
+/** What a join request proved about itself. */
+export interface ProvenJoin {
   wallet: string;
   sessionAccount: string;
-  asset: Asset;
-  pricePerSecond: bigint;
+  delegation: Delegation;
+  stream: StreamRecord;
+  room: Room;
 }
 
-/** Payment windows that size the prepay and the fee reserve. */
-export interface PrepayPolicy {
-  minPrepaySeconds: number;
-  settleEverySeconds: number;
-  /** A fixed reserve instead of the chain's estimate. */
-  feeReserve?: bigint;
-  /** How long an estimate of the chain's fees is reused for the same call shape (default `FEE_ESTIMATE_TTL_MS`). */
-  feeEstimateTtlMs?: number;
+/** The session account of an ed25519 public key (hex). */
+function sessionAccountOf(sessionKey: string): string {
+  const key = hexToU8a(sessionKey);
+  if (key.length !== 32) throw new SignalingError('SIGNATURE_INVALID', 'the session key must be 32 bytes (ed25519)');
+  return encodeAddress(key, PROTOCOL_SS58);
 }
-
-/** How long a fee model of one call shape is reused (it holds until a runtime upgrade; the TTL bounds surprises). */
-export const FEE_ESTIMATE_TTL_MS = 60_000;
-
-/** FixedU128's accuracy: the fee multiplier is stored as multiplier × 10¹⁸. */
-const FIXED_ONE = 10n ** 18n;
 
 /**
- * A transaction's fee as the runtime computes it: `fixed` (base fee + length fee) plus ⌊multiplier × `weightFee`⌋
- * (the weight fee adjusted by the fee multiplier, which moves with every block).
+ * Who may join (DESIGN §4a.1), checked before anything costs the node: the wallet delegated this session key to this
+ * stream, session and budget; the client holds the session key (it signed the join proof for this very socket, so a
+ * session id or key seen elsewhere is useless); the stream is live here and priced in the delegated asset.
  */
-interface FeeModel {
-  fixed: bigint;
-  weightFee: bigint;
-}
-
-/** The fee reserve of one call shape: `settlements` settlements like `one`, then the final settlement `last`. */
-interface ReserveModel {
-  settlements: bigint;
-  one: FeeModel;
-  last: FeeModel;
-}
-
-interface CachedModel {
-  model: Promise<ReserveModel | undefined>;
-  expires: number;
-}
-
-const feeAt = (m: FeeModel, multiplier: bigint): bigint => m.fixed + (multiplier * m.weightFee) / FIXED_ONE;
-const reserveAt = (r: ReserveModel, multiplier: bigint): bigint =>
-  r.settlements * feeAt(r.one, multiplier) + feeAt(r.last, multiplier);
-const ceilDiv = (a: bigint, b: bigint): bigint => (a + b - 1n) / b;
-
-// Two `paymentInfo` runtime calls per join were most of an admission's cost. The fee depends only on the calls, their
-// encoded length (accounts are fixed-size) and the fee multiplier, so joins of one shape share one fee model and each
-// join only reads the multiplier: the same figure the chain would give, for one storage read.
-const feeModels = new WeakMap<ChainClient, Map<string, CachedModel>>();
-
-/** What a join's fees depend on besides the multiplier: the runtime, and the calls' shape and length. */
-function feeShape(chain: ChainClient, t: AdmissionTerms, p: PrepayPolicy): string {
-  const { specVersion } = chain.api.runtimeVersion;
-  const { asset, streamId, pricePerSecond, sessionId } = t;
-  return [
-    specVersion,
-    asset,
-    streamId,
-    pricePerSecond,
-    p.settleEverySeconds,
-    p.minPrepaySeconds,
-    sessionId.length,
-  ].join('|');
-}
-
-/** The chain's current fee multiplier (one storage read), or undefined where the runtime has none. */
-async function feeMultiplier(chain: ChainClient): Promise<bigint | undefined> {
-  const read = chain.api.query.transactionPayment?.nextFeeMultiplier;
-  return read ? BigInt((await read()).toString()) : undefined;
-}
-
-/** `tx`'s fee for `signer` now and, when it can be split exactly at `multiplier`, its model. */
-async function measureFee(
+export async function proveJoin(
   chain: ChainClient,
-  tx: Tx,
-  signer: string,
-  multiplier: bigint | undefined,
-): Promise<{ fee: bigint; model?: FeeModel }> {
-  const { api } = chain;
-  const details = api.call.transactionPaymentApi?.queryFeeDetails;
-  if (multiplier === undefined || multiplier === 0n || !details) return { fee: await estimateFee(tx, signer) };
-  // The weight part of the fee does not depend on the length: a fake-signed copy tells it.
-  const probe = api.tx(api.createType('Call', tx.method.toU8a()));
-  probe.signFake(signer, {
-    nonce: 0,
-    blockHash: api.genesisHash,
-    genesisHash: api.genesisHash,
-    runtimeVersion: api.runtimeVersion,
-  });
-  const [fee, split] = await Promise.all([estimateFee(tx, signer), details(probe.toHex(), probe.encodedLength)]);
-  if (split.inclusionFee.isNone) return { fee };
-  const adjusted = split.inclusionFee.unwrap().adjustedWeightFee.toBigInt();
-  // The weight fees w with ⌊multiplier × w / 10¹⁸⌋ = adjusted: one, unless the range happens to hold two.
-  const lo = ceilDiv(adjusted * FIXED_ONE, multiplier);
-  const hi = ceilDiv((adjusted + 1n) * FIXED_ONE, multiplier) - 1n;
-  return lo === hi ? { fee, model: { fixed: fee - adjusted, weightFee: lo } } : { fee };
-}
-
-/** The fee reserve priced by the chain now, and its model when every part split exactly at one multiplier. */
-async function measureReserve(
-  chain: ChainClient,
-  t: AdmissionTerms,
-  p: PrepayPolicy,
-  multiplier: bigint | undefined,
-): Promise<{ reserve: bigint; model?: ReserveModel }> {
-  const batch = BigInt(p.settleEverySeconds) * t.pricePerSecond;
-  const settlement = { streamId: t.streamId, sessionId: t.sessionId, seq: 1, creator: t.creator, asset: t.asset };
-  const [one, last] = await Promise.all([
-    measureFee(
-      chain,
-      buildSettlement(chain, { ...settlement, amount: batch > 0n ? batch : 1n }),
-      t.sessionAccount,
-      multiplier,
-    ),
-    buildFinalSettlement(chain, {
-      ...settlement,
-      amount: batch,
-      sessionAccount: t.sessionAccount,
-      wallet: t.wallet,
-    }).then((tx) => measureFee(chain, tx, t.sessionAccount, multiplier)),
-  ]);
-  const settlements = BigInt(Math.ceil(p.minPrepaySeconds / p.settleEverySeconds));
-  const reserve = settlements * one.fee + last.fee;
-  // A block in between would mix two multipliers: then this figure stands, but no model is kept.
-  const steady = multiplier !== undefined && (await feeMultiplier(chain)) === multiplier;
-  return one.model && last.model && steady
-    ? { reserve, model: { settlements, one: one.model, last: last.model } }
-    : { reserve };
+  sfu: Sfu,
+  stream: StreamRecord | undefined,
+  socket: SignalingSocket,
+  p: Payload<'viewer:join'>,
+): Promise<ProvenJoin> {
+  const wallet = socket.data.address as string;
+  const { streamId, session } = p;
+  const sessionAccount = sessionAccountOf(session.sessionKey);
+  const { genesisHash } = chain.facts;
+  let delegation: Delegation;
+  try {
+    delegation = verifyDelegation(session.delegation.message, session.delegation.signature, wallet, {
+      genesisHash,
+      streamId,
+      sessionAccount,
+    });
+  } catch (err) {
+    if (err instanceof ContractsClientError) throw new SignalingError('SIGNATURE_INVALID', err.message);
+    throw err;
+  }
+  if (delegation.sessionId !== session.sessionId || delegation.budget !== BigInt(session.budget)) {
+    throw new SignalingError('SIGNATURE_INVALID', 'the delegation is for another session or budget');
+  }
+  const proof = { genesisHash, streamId, sessionId: session.sessionId, socketId: socket.id };
+  if (!verifyJoinProof(proof, session.proof, session.sessionKey)) {
+    throw new SignalingError('SIGNATURE_INVALID', 'the join proof is not the session key’s signature for this socket');
+  }
+  if (!stream || stream.status === 'pending') throw new SignalingError('STREAM_NOT_FOUND', `no stream ${streamId}`);
+  if (stream.status !== 'live') {
+    throw new SignalingError('STREAM_NOT_LIVE', `stream ${streamId} is not live`, { status: stream.status });
+  }
+  if (delegation.asset !== stream.asset) {
+    throw new SignalingError('SIGNATURE_INVALID', 'the delegation is for another asset than the stream’s');
+  }
+  const room = sfu.getRoom(streamId);
+  if (!room || room.closed) {
+    throw new SignalingError('STREAM_NOT_LIVE', `stream ${streamId} is served by another node`, {
+      node: stream.node ?? '',
+    });
+  }
+  return { wallet, sessionAccount, delegation, stream, room };
 }
 
 /**
- * Native fees the session account needs for the prepaid window: one settlement every `settleEverySeconds` of the
- * `minPrepaySeconds`, plus the final settlement and sweep back to the wallet, each priced as the chain prices them
- * now. The first join of a call shape asks the chain (`paymentInfo`) and keeps a fee model; later joins of that shape
- * (for `feeEstimateTtlMs`) read only the fee multiplier. Concurrent joins share one measurement; a failed one is not
- * kept.
+ * The session account was funded for this session by the delegating wallet, as the chain says (the ledger's record
+ * of `ps1:fund:<sessionId>` transfers, or the block the client names when the node's follower has not seen it yet).
+ * A funding of the same session id by anyone else counts for nothing.
  */
-export async function estimateFeeReserve(chain: ChainClient, t: AdmissionTerms, p: PrepayPolicy): Promise<bigint> {
-  if (p.feeReserve !== undefined) return p.feeReserve;
-  const multiplier = await feeMultiplier(chain);
-  if (multiplier === undefined) return (await measureReserve(chain, t, p, undefined)).reserve;
-  let cache = feeModels.get(chain);
-  if (!cache) {
-    cache = new Map();
-    feeModels.set(chain, cache);
-  }
-  const key = feeShape(chain, t, p);
-  const now = Date.now();
-  const hit = cache.get(key);
-  if (hit && hit.expires > now) {
-    const model = await hit.model.catch(() => undefined);
-    if (model) return reserveAt(model, multiplier);
-  }
-  for (const [k, v] of cache) if (v.expires <= now) cache.delete(k);
-  const measured = measureReserve(chain, t, p, multiplier);
-  const entry: CachedModel = {
-    model: measured.then((m) => m.model),
-    expires: now + (p.feeEstimateTtlMs ?? FEE_ESTIMATE_TTL_MS),
-  };
-  cache.set(key, entry);
-  const forget = () => {
-    if (cache.get(key) === entry) cache.delete(key);
-  };
-  measured.then((m) => m.model ?? forget(), forget);
-  return (await measured).reserve;
-}
-
-/**
- * Refuses with BALANCE_INSUFFICIENT `{ required, available }` unless the session account can pay
- * `minPrepaySeconds × price` plus the fee reserve while keeping its existential deposit (spendable balance).
- * For an asset stream the prepay is checked in the asset and the fee reserve in the native token. The fee estimate
- * and the balance reads run in parallel.
- */
-export async function checkPrepay(chain: ChainClient, t: AdmissionTerms, p: PrepayPolicy): Promise<void> {
-  const prepay = BigInt(p.minPrepaySeconds) * t.pricePerSecond;
-  const [feeReserve, balance, native] = await Promise.all([
-    estimateFeeReserve(chain, t, p),
-    getBalance(chain, t.sessionAccount, t.asset),
-    t.asset === 'native' ? undefined : getBalance(chain, t.sessionAccount, 'native'),
-  ]);
-  const refuse = (required: bigint, available: bigint, asset: Asset) => {
+export async function checkFunded(
+  ledgerModule: LedgerModule,
+  join: ProvenJoin,
+  sessionId: string,
+  fundedIn: string | undefined,
+): Promise<void> {
+  const fundings = await ledgerModule.fundingOf(sessionId, fundedIn ? { blockHash: fundedIn } : {});
+  const own = fundings.filter(
+    (f) => sameAccount(f.wallet, join.wallet) && sameAccount(f.sessionAccount, join.sessionAccount) && f.amount > 0n,
+  );
+  if (!own.some((f) => f.asset === join.stream.asset || f.asset === 'native')) {
     throw new SignalingError(
-      'BALANCE_INSUFFICIENT',
-      `the session account can spend ${available} of ${required} needed for ${p.minPrepaySeconds} s and fees`,
-      {
-        required: required.toString(),
-        available: available.toString(),
-        asset: String(asset),
-        feeReserve: feeReserve.toString(),
-      },
+      'SESSION_NOT_FUNDED',
+      fundings.length === 0
+        ? `no funding of session ${sessionId} seen on chain yet`
+        : `session ${sessionId} was not funded by this wallet to this session account`,
     );
-  };
-  if (!native) {
-    if (balance.spendable < prepay + feeReserve) refuse(prepay + feeReserve, balance.spendable, 'native');
-    return;
   }
-  if (balance.spendable < prepay) refuse(prepay, balance.spendable, t.asset);
-  if (native.spendable < feeReserve) refuse(feeReserve, native.spendable, 'native');
+}
+
+/** How recently an active session of the same account must have been metered to count as live elsewhere. */
+export const LIVE_ELSEWHERE_MS = 45_000;
+
+/**
+ * One funded account backs one live session at a time: refused with SESSION_IN_USE when another session of the same
+ * session account is attached on this node, or active in the ledger and metered recently (on another node).
+ */
+export async function checkAccountFree(
+  ledgerModule: LedgerModule,
+  sessionAccount: string,
+  sessionId: string,
+  onThisNode: boolean,
+): Promise<void> {
+  if (onThisNode) {
+    throw new SignalingError('SESSION_IN_USE', 'this session account backs another live session');
+  }
+  const others = await ledgerModule.ledger.activeSessionsOf(sessionAccount, { exceptSessionId: sessionId });
+  const since = Date.now() - LIVE_ELSEWHERE_MS;
+  if (others.some((o) => o.updatedAt.getTime() >= since)) {
+    throw new SignalingError('SESSION_IN_USE', 'this session account backs another live session');
+  }
 }

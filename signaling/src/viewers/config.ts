@@ -13,6 +13,11 @@ const ViewersEnv = z.object({
   MIN_PREPAY_SECONDS: seconds(30, 86_400),
   /** How long a disconnected viewer's session waits for a reconnect before it is closed. */
   RECONNECT_GRACE_SECONDS: seconds(30),
+  /**
+   * An admitted viewer that was neither sent media nor showed a payment for this long is released (its WebRTC
+   * capacity and RTP ports freed, its session closed as on leave); a stream whose creator is away does not count.
+   */
+  IDLE_RELEASE_SECONDS: seconds(60),
   /** Life of a per-viewer HLS token. */
   HLS_TOKEN_TTL_SECONDS: seconds(10, 600),
   /** HMAC key of HLS tokens (≥ 32 chars); unset: a random key per process. */

@@ -29,6 +29,7 @@ import {
   callOk,
   type Publisher,
   type RtcViewer,
+  registerJoinKey,
   startPublisher,
   startRtcViewer,
 } from '../viewers-support.ts';
@@ -52,6 +53,8 @@ export interface PaidSession {
     sessionKey: string;
     budget: string;
     delegation: { message: string; signature: string };
+    /** The block the session's funding landed in (set by `fund`). */
+    fundedIn?: string;
   };
 }
 
@@ -179,9 +182,10 @@ export async function startLiveStream(opts: LiveStreamOptions = {}): Promise<Liv
   const sockets: Socket[] = [];
   const peers: { close(): void }[] = [];
 
-  const submitOk = async (tx: Tx, signer: KeyringPair, what: string): Promise<void> => {
+  const submitOk = async (tx: Tx, signer: KeyringPair, what: string): Promise<string> => {
     const res = await submitter.submit(tx, signer);
     if (!res.ok) throw new Error(`${what} failed: ${res.status} ${res.error.section}.${res.error.name}`);
+    return res.blockHash;
   };
   const open = async (pair: KeyringPair): Promise<Socket> => {
     const socket = await signedInSocket(server.url, await signIn(server.url, pair));
@@ -230,10 +234,11 @@ export async function startLiveStream(opts: LiveStreamOptions = {}): Promise<Liv
       budget: budget.toString(),
       delegation: { message, signature: signMessage(wallet, message) },
     };
+    registerJoinKey(payload, key, client.facts.genesisHash);
     return { key, sessionId, budget, payload };
   };
-  const fund = (wallet: KeyringPair, session: PaidSession, amount = session.budget) =>
-    submitOk(
+  const fund = async (wallet: KeyringPair, session: PaidSession, amount = session.budget): Promise<void> => {
+    const blockHash = await submitOk(
       buildFunding(client, {
         sessionId: session.sessionId,
         sessionAccount: session.key.address,
@@ -243,6 +248,9 @@ export async function startLiveStream(opts: LiveStreamOptions = {}): Promise<Liv
       wallet,
       'funding',
     );
+    // The join names the block, so it does not wait for the node's follower to see the funding.
+    session.payload.fundedIn = blockHash;
+  };
 
   let closed: Promise<void> | undefined;
   return {

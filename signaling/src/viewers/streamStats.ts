@@ -1,0 +1,77 @@
+import type { Logger } from 'pino';
+import { sameAccount } from '../accounts.ts';
+import type { Ledger } from '../ledger/Ledger.ts';
+import type { SignalingIo, SignalingSocket } from '../RequestRouter.ts';
+import type { StreamsModule } from '../streams/StreamsModule.ts';
+import type { ViewerRegistry } from './ViewerRegistry.ts';
+
+/** How often a live creator is told its numbers. */
+export const STREAM_STATS_INTERVAL_MS = 1_000;
+
+/**
+ * `stream:stats` to the creator of each stream watched on this node, about once a second: viewers watching here, what
+ * they earn per second (Σ price of the sessions ticked in the last round), and the stream's totals from the ledger
+ * (metered, acknowledged, settled pending / final). Sent to every socket of the creator's wallet on this node.
+ */
+export class StreamStatsFeed {
+  readonly #timer: NodeJS.Timeout;
+  #running = false;
+
+  constructor(
+    private readonly io: SignalingIo,
+    private readonly streams: StreamsModule,
+    private readonly ledger: Ledger,
+    private readonly registry: ViewerRegistry,
+    private readonly earningPerSecond: (streamId: string) => bigint,
+    private readonly roomsHere: () => Iterable<string>,
+    private readonly log: Logger,
+    intervalMs = STREAM_STATS_INTERVAL_MS,
+  ) {
+    this.#timer = setInterval(() => this.#round(), intervalMs);
+    this.#timer.unref();
+  }
+
+  /** Stops the feed. */
+  close(): void {
+    clearInterval(this.#timer);
+  }
+
+  #round(): void {
+    // A slow database must not pile rounds up.
+    if (this.#running) return;
+    this.#running = true;
+    this.#send()
+      .catch((err: unknown) => this.log.warn({ err }, 'could not send stream stats'))
+      .finally(() => {
+        this.#running = false;
+      });
+  }
+
+  async #send(): Promise<void> {
+    const viewers = new Map<string, number>();
+    for (const s of this.registry.all()) if (s.socket) viewers.set(s.streamId, (viewers.get(s.streamId) ?? 0) + 1);
+    const live = new Set(viewers.keys());
+    for (const streamId of this.roomsHere()) live.add(streamId);
+    if (live.size === 0) return;
+    const sockets = [...this.io.sockets.sockets.values()];
+    for (const streamId of live) {
+      const stream = await this.streams.get(streamId);
+      if (!stream || stream.status !== 'live') continue;
+      const creatorSockets = sockets.filter((sk: SignalingSocket) =>
+        sameAccount(sk.data.address ?? '', stream.creator),
+      );
+      if (creatorSockets.length === 0) continue;
+      const totals = await this.ledger.streamTotals(streamId);
+      const stats = {
+        streamId,
+        viewers: viewers.get(streamId) ?? 0,
+        earningsPerSecond: this.earningPerSecond(streamId).toString(),
+        owed: totals.owed.toString(),
+        acknowledged: totals.acknowledged.toString(),
+        settledPending: totals.settledPending.toString(),
+        settledFinal: totals.settledFinal.toString(),
+      };
+      for (const sk of creatorSockets) sk.emit('stream:stats', stats);
+    }
+  }
+}
