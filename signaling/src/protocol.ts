@@ -1,7 +1,7 @@
 // The signaling wire contract, shared by the server and the dapp: typed Socket.IO event maps and a zod schema per
 // payload. Every client request carries an ack: `{ ok: true, ... }` or `{ ok: false, code, message }`; the one
 // exception is the per-second voucher (`tick:ack`), which may go without one (see NOTIFICATIONS).
-import type { PaymentRules } from '@persecond/contracts-client/browser';
+import type { PaymentRules, StreamPaymentTerms } from '@persecond/contracts-client/browser';
 import { z } from 'zod';
 
 /** Stable error codes; never renamed (clients branch on them). */
@@ -306,4 +306,6 @@ export interface StreamSummary {
   thumbnailCid?: string;
   live: boolean;
   viewers: number;
+  /** How its viewers pay: the creator's choice, or the node's default (SETTLE_EVERY_SECONDS, no pay-ahead). */
+  terms: StreamPaymentTerms;
 }

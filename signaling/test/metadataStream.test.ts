@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { MAX_PRICE_PER_SECOND, SETTLE_EVERY_BOUNDS } from '@persecond/contracts-client';
 import { encodeAddress } from '@polkadot/util-crypto';
 import fc from 'fast-check';
 import { CID } from 'multiformats/cid';
@@ -36,7 +37,7 @@ const arbitraryMetadata: fc.Arbitrary<StreamMetadata> = fc.record(
       .string({ unit: 'binary', minLength: 1, maxLength: 200 })
       .filter((s) => s.length <= 200 && s.trim() === s && s.length > 0),
     description: text,
-    pricePerSecond: fc.bigInt({ min: 1n, max: U128_MAX }),
+    pricePerSecond: fc.bigInt({ min: 1n, max: MAX_PRICE_PER_SECOND }),
     asset: fc.oneof(fc.constant('native' as const), fc.integer({ min: 0, max: 2 ** 32 - 1 })),
     creator: fc
       .tuple(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.constantFrom(0, 2, 42))
@@ -47,6 +48,10 @@ const arbitraryMetadata: fc.Arbitrary<StreamMetadata> = fc.record(
     createdAt: fc
       .date({ min: new Date('1970-01-01T00:00:00Z'), max: new Date('9999-12-31T23:59:59Z'), noInvalidDate: true })
       .map((d) => d.toISOString()),
+    terms: fc.record({
+      settleEverySeconds: fc.integer({ min: SETTLE_EVERY_BOUNDS.min, max: SETTLE_EVERY_BOUNDS.max }),
+      payAhead: fc.boolean(),
+    }),
   },
   { requiredKeys: ['version', 'title', 'description', 'pricePerSecond', 'asset', 'creator', 'createdAt'] },
 );
@@ -85,12 +90,22 @@ describe('stream metadata encoding', () => {
     );
   });
 
+  it('accepts a document without terms (written before they existed) and one with them', () => {
+    expect(decodeStreamMetadata(encodeStreamMetadata(example))).toEqual(example);
+    const withTerms = { ...example, terms: { settleEverySeconds: 30, payAhead: true } };
+    expect(new TextDecoder().decode(encodeStreamMetadata(withTerms))).toContain(
+      '"terms":{"payAhead":true,"settleEverySeconds":30}',
+    );
+    expect(decodeStreamMetadata(encodeStreamMetadata(withTerms))).toEqual(withTerms);
+  });
+
   it('the largest possible document still fits the size limit', () => {
     const worst = {
       ...example,
       title: '\u0000'.repeat(200),
       description: '\u0001'.repeat(5000),
-      pricePerSecond: U128_MAX,
+      pricePerSecond: MAX_PRICE_PER_SECOND,
+      terms: { settleEverySeconds: SETTLE_EVERY_BOUNDS.max, payAhead: true },
     };
     expect(decodeStreamMetadata(encodeStreamMetadata(worst))).toEqual(worst);
   });
@@ -131,6 +146,19 @@ describe('pinStreamMetadata / fetchStreamMetadata', () => {
     ['price with a leading zero', { pricePerSecond: '01' }],
     ['negative price', { pricePerSecond: '-1' }],
     ['price over u128', { pricePerSecond: (U128_MAX + 1n).toString() }],
+    ['price over MAX_PRICE_PER_SECOND', { pricePerSecond: (MAX_PRICE_PER_SECOND + 1n).toString() }],
+    [
+      'settle interval below the bounds',
+      { terms: { settleEverySeconds: SETTLE_EVERY_BOUNDS.min - 1, payAhead: false } },
+    ],
+    [
+      'settle interval above the bounds',
+      { terms: { settleEverySeconds: SETTLE_EVERY_BOUNDS.max + 1, payAhead: false } },
+    ],
+    ['settle interval not an integer', { terms: { settleEverySeconds: 10.5, payAhead: false } }],
+    ['terms without payAhead', { terms: { settleEverySeconds: 10 } }],
+    ['terms with an unknown field', { terms: { settleEverySeconds: 10, payAhead: false, extra: 1 } }],
+    ['payAhead as a string', { terms: { settleEverySeconds: 10, payAhead: 'yes' } }],
     ['price as a number', { pricePerSecond: 1000 }],
     ['asset id over u32', { asset: 2 ** 32 }],
     ['negative asset id', { asset: -1 }],

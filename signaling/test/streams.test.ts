@@ -9,6 +9,7 @@ import type { SignalingServer, StreamSummary } from '../src/index.ts';
 import { fetchStreamMetadata } from '../src/metadata/streamMetadataPinning.ts';
 import { loadStreamsConfig } from '../src/streams/config.ts';
 import { type StreamDetails, type StreamsModule, streamRoom, streamsModule } from '../src/streams/StreamsModule.ts';
+import { loadViewersConfig } from '../src/viewers/config.ts';
 import { devWallets, type Json, openSocket, request, signIn } from './support/clients.ts';
 import { deleteRedisKeys } from './support/redisKeys.ts';
 import { type SignalingStack, startSignalingStack } from './support/signalingStack.ts';
@@ -18,6 +19,7 @@ const REDIS_URL = process.env.REDIS_URL;
 interface Created extends Json {
   streamId: string;
   metadataCid: string;
+  terms: { settleEverySeconds: number; payAhead: boolean };
   announcement: { callData: string };
 }
 
@@ -169,8 +171,47 @@ describe('streams module: create, announce on chain, go live, end', () => {
       metadataCid: created.metadataCid,
       live: false,
       viewers: 0,
+      // No choice made: the node's defaults.
+      terms: { settleEverySeconds: loadViewersConfig().SETTLE_EVERY_SECONDS, payAhead: false },
     });
     expect(sameAccount(listed?.creator ?? '', alice.address)).toBe(true);
+  });
+
+  it('keeps the creator’s payment terms in the metadata document, the directory and the module', async () => {
+    const chosen = await create(server.url, aliceToken, { settleEverySeconds: 30, payAhead: true });
+    expect(chosen.terms).toEqual({ settleEverySeconds: 30, payAhead: true });
+    expect((await fetchStreamMetadata(stack.pinner, chosen.metadataCid)).terms).toEqual(chosen.terms);
+    const streams = server.modules.get('streams') as StreamsModule;
+    expect((await streams.get(chosen.streamId))?.terms).toEqual(chosen.terms);
+    expect((await details(server.url, chosen.streamId, aliceToken)).body).toMatchObject({
+      stream: { terms: chosen.terms },
+    });
+
+    // Half a choice is written whole, the rest from the node's defaults; no choice leaves the document without terms.
+    const defaults = { settleEverySeconds: loadViewersConfig().SETTLE_EVERY_SECONDS, payAhead: false };
+    const payAheadOnly = await create(server.url, aliceToken, { payAhead: true });
+    expect((await fetchStreamMetadata(stack.pinner, payAheadOnly.metadataCid)).terms).toEqual({
+      ...defaults,
+      payAhead: true,
+    });
+    const none = await create(server.url, aliceToken);
+    expect((await fetchStreamMetadata(stack.pinner, none.metadataCid)).terms).toBeUndefined();
+    expect((await streams.get(none.streamId))?.terms).toEqual(defaults);
+    expect(none.terms).toEqual(defaults);
+
+    for (const [body, code] of [
+      [{ settleEverySeconds: 4 }, 'AMOUNT_OUT_OF_RANGE'],
+      [{ settleEverySeconds: 121 }, 'AMOUNT_OUT_OF_RANGE'],
+      [{ pricePerSecond: (10n ** 24n + 1n).toString() }, 'AMOUNT_OUT_OF_RANGE'],
+      [{ settleEverySeconds: '30' }, 'BAD_REQUEST'],
+      [{ payAhead: 1 }, 'BAD_REQUEST'],
+    ] as const) {
+      const res = await request(`${server.url}/v1/streams`, {
+        token: aliceToken,
+        body: { title: 'x', pricePerSecond: '1', asset: 'native', ...body },
+      });
+      expect(res.body, JSON.stringify(body)).toMatchObject({ ok: false, code });
+    }
   });
 
   it('goes live and ends: only the creator, the SFU room follows, viewers get stream:ended', async () => {
@@ -233,10 +274,14 @@ describe('streams module: create, announce on chain, go live, end', () => {
         );
       }
       const [a, b] = nodes as [SignalingServer, SignalingServer];
-      const created = await create(a.url, aliceToken);
+      const created = await create(a.url, aliceToken, { settleEverySeconds: 20 });
       await announce(created, alice);
       await waitForStatus(b.url, created.streamId, 'announced');
       expect((await directory(b.url)).map((s) => s.streamId)).toEqual([created.streamId]);
+      expect((await (b.modules.get('streams') as StreamsModule).get(created.streamId))?.terms).toEqual({
+        settleEverySeconds: 20,
+        payAhead: false,
+      });
 
       const creatorOnA = await open(a.url, aliceToken);
       clients.push(creatorOnA);

@@ -5,9 +5,11 @@ export {
   CidString,
   MAX_STREAM_METADATA_BYTES,
   PositivePlanckText,
+  PricePerSecondText,
   Ss58Address,
   StreamAsset,
   type StreamMetadata,
   type StreamMetadataDocument,
+  StreamTerms,
   streamMetadataSchema,
 } from './streamMetadataSchema.ts';

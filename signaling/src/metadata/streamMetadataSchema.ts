@@ -1,3 +1,4 @@
+import { MAX_PRICE_PER_SECOND, SETTLE_EVERY_BOUNDS } from '@persecond/contracts-client/browser';
 import { decodeAddress } from '@polkadot/util-crypto';
 import { CID } from 'multiformats/cid';
 import { z } from 'zod';
@@ -23,6 +24,21 @@ export const PositivePlanckText = z.codec(
   z.bigint().positive().max(U128_MAX, 'amount exceeds u128'),
   { decode: (text) => BigInt(text), encode: (value) => value.toString() },
 );
+
+/** A price per second: positive and at most MAX_PRICE_PER_SECOND, so every total of a session fits u128. */
+export const PricePerSecondText = z.codec(
+  z.string().regex(/^[1-9][0-9]{0,38}$/, 'amount must be a canonical positive decimal string'),
+  z.bigint().positive().max(MAX_PRICE_PER_SECOND, `price exceeds ${MAX_PRICE_PER_SECOND} planck per second`),
+  { decode: (text) => BigInt(text), encode: (value) => value.toString() },
+);
+
+/** The payment terms a creator chose for the stream's viewers (contracts-client StreamPaymentTerms). */
+export const StreamTerms = z.strictObject({
+  /** Seconds of watching a viewer settles at a time. */
+  settleEverySeconds: z.int().min(SETTLE_EVERY_BOUNDS.min).max(SETTLE_EVERY_BOUNDS.max),
+  /** Each window is paid before it is served. */
+  payAhead: z.boolean(),
+});
 
 /** What a stream charges in: the native token or an assets-pallet asset id (u32). */
 export const StreamAsset = z.union([z.literal('native'), z.int().min(0).max(ASSET_ID_MAX)]);
@@ -51,7 +67,10 @@ export const CidString = z
     }
   }, 'not a canonical CID string');
 
-/** The stream metadata document (version 1) pinned to IPFS before a stream is announced on chain. */
+/**
+ * The stream metadata document (version 1) pinned to IPFS before a stream is announced on chain. `terms` came later as
+ * an optional field, so earlier documents stay valid.
+ */
 export const streamMetadataSchema = z.strictObject({
   /** Document format version. */
   version: z.literal(1),
@@ -62,7 +81,7 @@ export const streamMetadataSchema = z.strictObject({
   /** Free text, up to 5,000 characters (may be empty). */
   description: Text.max(5000),
   /** What one watched second costs, in planck of `asset`. */
-  pricePerSecond: PositivePlanckText,
+  pricePerSecond: PricePerSecondText,
   /** 'native' or an assets-pallet id. */
   asset: StreamAsset,
   /** The creator's account, who receives the payments. */
@@ -71,6 +90,8 @@ export const streamMetadataSchema = z.strictObject({
   thumbnail: CidString.optional(),
   /** When the creator created the stream (ISO 8601, UTC). */
   createdAt: z.iso.datetime({ offset: false, local: false }),
+  /** The creator's payment terms; absent (documents before terms, or no choice made): the server's defaults. */
+  terms: StreamTerms.optional(),
 });
 
 /** A validated stream metadata document as code sees it (money as bigint). */

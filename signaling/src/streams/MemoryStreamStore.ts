@@ -1,4 +1,4 @@
-import type { AnnouncementSeen, StreamInfo, StreamRecord, StreamStore } from './StreamStore.ts';
+import type { AnnouncementSeen, StoredStream, StreamInfo, StreamStore } from './StreamStore.ts';
 import { statusOf } from './StreamStore.ts';
 
 interface Entry {
@@ -21,12 +21,12 @@ export class MemoryStreamStore implements StreamStore {
     this.entries.set(info.streamId, { info, viewers: 0, expiresAt: Date.now() + pendingTtlMs });
   }
 
-  async get(streamId: string): Promise<StreamRecord | undefined> {
+  async get(streamId: string): Promise<StoredStream | undefined> {
     const entry = this.live(streamId);
     return entry ? toRecord(entry) : undefined;
   }
 
-  async listPublic(): Promise<StreamRecord[]> {
+  async listPublic(): Promise<StoredStream[]> {
     this.sweep();
     return [...this.entries.values()].filter((e) => e.announcement && !e.endedAt).map(toRecord);
   }
@@ -82,8 +82,8 @@ export class MemoryStreamStore implements StreamStore {
   }
 }
 
-function toRecord(e: Entry): StreamRecord {
-  const record: StreamRecord = { ...e.info, status: statusOf(e), viewers: e.viewers };
+function toRecord(e: Entry): StoredStream {
+  const record: StoredStream = { ...e.info, status: statusOf(e), viewers: e.viewers };
   if (e.announcement) record.announcement = e.announcement;
   if (e.node) record.node = e.node;
   if (e.liveAt) record.liveAt = e.liveAt;

@@ -1,9 +1,10 @@
 import type { createClient } from 'redis';
 import { z } from 'zod';
+import { StreamTerms } from '../metadata/streamMetadataSchema.ts';
 import {
   type AnnouncementSeen,
+  type StoredStream,
   type StreamInfo,
-  type StreamRecord,
   type StreamStore,
   statusOf,
 } from './StreamStore.ts';
@@ -23,6 +24,7 @@ const Info = z.object({
   metadataCid: z.string(),
   thumbnailCid: z.string().optional(),
   createdAt: z.string(),
+  terms: StreamTerms.optional(),
 });
 
 const Seen = z.object({ blockHash: z.string(), blockNumber: z.number().int(), extrinsicHash: z.string() });
@@ -37,7 +39,7 @@ export interface OrphanPolicy {
 
 /** A stream's hash: the record, and the viewer count each node keeps in its own field. */
 interface Parsed {
-  record: StreamRecord;
+  record: StoredStream;
   viewersByNode: Map<string, number>;
 }
 
@@ -75,14 +77,14 @@ export class RedisStreamStore implements StreamStore {
     await this.redis.multi().hSet(key, { info: json }).pExpire(key, pendingTtlMs).exec();
   }
 
-  async get(streamId: string): Promise<StreamRecord | undefined> {
+  async get(streamId: string): Promise<StoredStream | undefined> {
     const parsed = parse(await this.redis.hGetAll(this.key(streamId)));
     if (!parsed) return undefined;
     await this.checkNodes([parsed]);
     return parsed.record;
   }
 
-  async listPublic(): Promise<StreamRecord[]> {
+  async listPublic(): Promise<StoredStream[]> {
     const ids = await this.redis.sMembers(this.publicKey);
     if (ids.length === 0) return [];
     const multi = this.redis.multi();
@@ -184,9 +186,10 @@ export class RedisStreamStore implements StreamStore {
 
 function parse(hash: Record<string, string>): Parsed | undefined {
   if (!hash.info) return undefined;
-  const { thumbnailCid, ...info } = Info.parse(JSON.parse(hash.info));
-  const record: StreamRecord = { ...info, status: 'pending', viewers: 0 };
+  const { thumbnailCid, terms, ...info } = Info.parse(JSON.parse(hash.info));
+  const record: StoredStream = { ...info, status: 'pending', viewers: 0 };
   if (thumbnailCid) record.thumbnailCid = thumbnailCid;
+  if (terms) record.terms = terms;
   if (hash.announced) record.announcement = Seen.parse(JSON.parse(hash.announced));
   if (hash.node) record.node = hash.node;
   if (hash.liveAt) record.liveAt = hash.liveAt;

@@ -1,4 +1,4 @@
-import type { Asset } from '@persecond/contracts-client';
+import type { Asset, StreamPaymentTerms } from '@persecond/contracts-client';
 
 /** What a stream is, fixed at creation (the pinned metadata plus its CID). */
 export interface StreamInfo {
@@ -11,6 +11,8 @@ export interface StreamInfo {
   metadataCid: string;
   thumbnailCid?: string;
   createdAt: string;
+  /** The payment terms the creator chose (also in the metadata document); absent: the node's defaults apply. */
+  terms?: StreamPaymentTerms;
 }
 
 /** Where the creator's announcement was seen on chain. */
@@ -24,7 +26,7 @@ export interface AnnouncementSeen {
 export type StreamStatus = 'pending' | 'announced' | 'live' | 'ended';
 
 /** A stream and its lifecycle state as the directory holds it. */
-export interface StreamRecord extends StreamInfo {
+export interface StoredStream extends StreamInfo {
   status: StreamStatus;
   announcement?: AnnouncementSeen;
   /** Id of the signaling node hosting the stream's room while live. */
@@ -36,6 +38,11 @@ export interface StreamRecord extends StreamInfo {
   viewers: number;
 }
 
+/** A stream as the other modules see it (`StreamsModule.get`): its terms always set, the node's defaults filled in. */
+export interface StreamRecord extends StoredStream {
+  terms: StreamPaymentTerms;
+}
+
 /**
  * The stream directory. Every lifecycle step writes its own field, so nodes updating the same stream at once
  * (several watchers seeing one announcement, a goLive racing it) never overwrite each other.
@@ -43,9 +50,9 @@ export interface StreamRecord extends StreamInfo {
 export interface StreamStore {
   /** Adds a pending stream, forgotten after `pendingTtlMs` unless announced. */
   create(info: StreamInfo, pendingTtlMs: number): Promise<void>;
-  get(streamId: string): Promise<StreamRecord | undefined>;
+  get(streamId: string): Promise<StoredStream | undefined>;
   /** Public streams: announced and not ended. */
-  listPublic(): Promise<StreamRecord[]>;
+  listPublic(): Promise<StoredStream[]>;
   /** Records the announcement; true only the first time. */
   markAnnounced(streamId: string, seen: AnnouncementSeen): Promise<boolean>;
   markLive(streamId: string, node: string, at: Date): Promise<void>;
@@ -60,7 +67,7 @@ export interface StreamStore {
 }
 
 /** Status implied by the lifecycle fields. */
-export function statusOf(r: Pick<StreamRecord, 'announcement' | 'liveAt' | 'endedAt'>): StreamStatus {
+export function statusOf(r: Pick<StoredStream, 'announcement' | 'liveAt' | 'endedAt'>): StreamStatus {
   if (r.endedAt) return 'ended';
   if (r.liveAt) return 'live';
   return r.announcement ? 'announced' : 'pending';

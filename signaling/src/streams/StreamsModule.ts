@@ -1,23 +1,26 @@
-import { randomBytes, randomUUID } from 'node:crypto';
-import { buildAnnouncement, type ChainClient, type DecodedBlock, SettlementWatcher } from '@persecond/contracts-client';
-import type { FastifyInstance } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import {
+  type ChainClient,
+  type DecodedBlock,
+  SettlementWatcher,
+  type StreamPaymentTerms,
+} from '@persecond/contracts-client';
 import { createClient } from 'redis';
-import { z } from 'zod';
 import { sameAccount } from '../accounts.ts';
 import { getAuthModule } from '../auth/AuthModule.ts';
 import { SignalingError } from '../errors.ts';
-import { installErrorHandler, parseInput } from '../http/errors.ts';
-import { MetadataError } from '../metadata/errors.ts';
-import { pinStreamMetadata } from '../metadata/streamMetadataPinning.ts';
-import { CidString, streamMetadataSchema } from '../metadata/streamMetadataSchema.ts';
-import { StreamId, type StreamSummary } from '../protocol.ts';
 import type { SignalingSocket } from '../RequestRouter.ts';
 import type { SignalingContext, SignalingModule, SignalingModuleFactory } from '../SignalingContext.ts';
+import { loadViewersConfig } from '../viewers/config.ts';
 import { loadStreamsConfig, type StreamsConfig } from './config.ts';
+import { CreationLimit } from './creationLimit.ts';
 import { MemoryStreamStore } from './MemoryStreamStore.ts';
 import { RedisStreamStore } from './RedisStreamStore.ts';
 import { localHandoff, type RoomChange, type RoomHandoff, redisHandoff } from './RoomHandoff.ts';
-import type { StreamRecord, StreamStatus, StreamStore } from './StreamStore.ts';
+import type { StoredStream, StreamRecord, StreamStore } from './StreamStore.ts';
+import { registerStreamRoutes } from './streamRoutes.ts';
+
+export type { StreamDetails } from './streamRoutes.ts';
 
 /**
  * What happens to a live stream hosted on this node: its creator's connection went away (media stops; the stream
@@ -36,7 +39,7 @@ export interface StreamsModule extends SignalingModule {
   readonly name: 'streams';
   /** Id of this node, recorded on the streams whose room it hosts. */
   readonly nodeId: string;
-  /** A stream in any state, from the (possibly shared) directory. */
+  /** A stream in any state, from the (possibly shared) directory, with its payment terms (defaults filled in). */
   get(streamId: string): Promise<StreamRecord | undefined>;
   /** Adds `delta` to a stream's viewer count (shared by every node); returns the new count. */
   adjustViewers(streamId: string, delta: number): Promise<number>;
@@ -58,73 +61,36 @@ export function getStreamsModule(ctx: SignalingContext): StreamsModule {
   return mod as StreamsModule;
 }
 
-/** A stream as `GET /v1/streams/:id` shows it. */
-export interface StreamDetails extends StreamSummary {
-  description: string;
-  status: StreamStatus;
-  createdAt: string;
-  liveAt?: string;
-  endedAt?: string;
-  announcement?: { blockHash: string; blockNumber: number; extrinsicHash: string };
-}
-
-const { shape } = streamMetadataSchema;
-const CreateStreamBody = z.strictObject({
-  title: shape.title,
-  description: shape.description.default(''),
-  /** Planck decimal string; decoded to bigint. */
-  pricePerSecond: shape.pricePerSecond,
-  asset: shape.asset,
-  thumbnailCid: CidString.optional(),
-});
-
-const StreamParams = z.object({ id: StreamId });
-
-function summaryOf(r: StreamRecord): StreamSummary {
-  return {
-    streamId: r.streamId,
-    title: r.title,
-    creator: r.creator,
-    pricePerSecond: r.pricePerSecond.toString(),
-    asset: r.asset,
-    metadataCid: r.metadataCid,
-    ...(r.thumbnailCid ? { thumbnailCid: r.thumbnailCid } : {}),
-    live: r.status === 'live',
-    viewers: r.viewers,
-  };
-}
-
-function detailsOf(r: StreamRecord): StreamDetails {
-  return {
-    ...summaryOf(r),
-    description: r.description,
-    status: r.status,
-    createdAt: r.createdAt,
-    ...(r.liveAt ? { liveAt: r.liveAt } : {}),
-    ...(r.endedAt ? { endedAt: r.endedAt } : {}),
-    ...(r.announcement ? { announcement: r.announcement } : {}),
-  };
-}
-
-/** Live first, then by audience, then newest. */
-function directoryOrder(a: StreamRecord, b: StreamRecord): number {
-  const live = Number(b.status === 'live') - Number(a.status === 'live');
-  return live || b.viewers - a.viewers || b.createdAt.localeCompare(a.createdAt);
-}
-
 /**
  * Stream lifecycle: `POST /v1/streams` pins the metadata and returns the announcement call for the creator's wallet;
  * the stream turns public when the announcement is seen on chain (SettlementWatcher, in-block); `GET /v1/streams`
  * lists public streams, `GET /v1/streams/:id` shows one; sockets `stream:goLive` / `stream:end` open and close the
  * SFU room. The directory lives in Redis when REDIS_URL is set (shared by every node), in memory otherwise.
- * Needs the auth module before it. Pass `config` to override the environment.
+ * Creations are rate-limited per wallet, prices and settle intervals bounded; each stream carries the creator's
+ * payment terms (`terms`, the node's defaults when none were chosen). Needs the auth module before it. Pass `config`
+ * to override the environment.
  */
-export function streamsModule(config?: StreamsConfig): SignalingModuleFactory {
-  return async (ctx) => createStreamsModule(ctx, config ?? loadStreamsConfig());
+export function streamsModule(config?: StreamsConfig, options: StreamsOptions = {}): SignalingModuleFactory {
+  return async (ctx) => createStreamsModule(ctx, config ?? loadStreamsConfig(), options);
 }
 
-async function createStreamsModule(ctx: SignalingContext, config: StreamsConfig): Promise<StreamsModule> {
+/** Options of the streams module beyond its environment. */
+export interface StreamsOptions {
+  /** The settle interval of streams whose creator chose none; default the viewers config's SETTLE_EVERY_SECONDS. */
+  defaultSettleEverySeconds?: number;
+}
+
+async function createStreamsModule(
+  ctx: SignalingContext,
+  config: StreamsConfig,
+  options: StreamsOptions,
+): Promise<StreamsModule> {
   const log = ctx.log.child({ part: 'streams' });
+  const defaultTerms: StreamPaymentTerms = {
+    settleEverySeconds: options.defaultSettleEverySeconds ?? loadViewersConfig().SETTLE_EVERY_SECONDS,
+    payAhead: false,
+  };
+  const withTerms = (s: StoredStream): StreamRecord => ({ ...s, terms: s.terms ?? defaultTerms });
   const auth = getAuthModule(ctx);
   const nodeId = randomUUID();
   const cleanups: (() => Promise<unknown>)[] = [];
@@ -170,11 +136,17 @@ async function createStreamsModule(ctx: SignalingContext, config: StreamsConfig)
 
     let store: StreamStore;
     let handoff: RoomHandoff = localHandoff;
+    const limitOptions = {
+      max: config.STREAM_CREATE_RATE_LIMIT_MAX,
+      windowSeconds: config.STREAM_CREATE_RATE_LIMIT_WINDOW_SECONDS,
+    };
+    let limit = new CreationLimit(limitOptions);
     if (ctx.config.REDIS_URL) {
       const redis = createClient({ url: ctx.config.REDIS_URL });
       redis.on('error', (err) => log.error({ err }, 'redis error'));
       await redis.connect();
       cleanups.push(() => redis.quit());
+      limit = new CreationLimit({ ...limitOptions, redis: { client: redis, prefix: config.STREAMS_REDIS_PREFIX } });
       store = new RedisStreamStore(redis, config.STREAMS_REDIS_PREFIX, {
         graceMs,
         endedKeepMs: config.STREAM_ENDED_TTL_SECONDS * 1000,
@@ -239,83 +211,25 @@ async function createStreamsModule(ctx: SignalingContext, config: StreamsConfig)
       return ctx.chain;
     };
 
-    const directory = async (): Promise<{ ok: true; streams: StreamSummary[] }> => ({
-      ok: true,
-      streams: (await store.listPublic()).sort(directoryOrder).map(summaryOf),
+    const recordOf = async (streamId: string): Promise<StreamRecord | undefined> => {
+      const stored = await store.get(streamId);
+      return stored && withTerms(stored);
+    };
+    await registerStreamRoutes({
+      app: ctx.app,
+      auth,
+      pinner: ctx.pinner,
+      chain: chainOf,
+      store,
+      limit,
+      record: recordOf,
+      publicStreams: async () => (await store.listPublic()).map(withTerms),
+      defaultTerms,
+      pendingTtlMs: config.STREAM_PENDING_TTL_SECONDS * 1000,
+      log,
     });
 
-    await ctx.app.register(async (scope: FastifyInstance) => {
-      installErrorHandler(scope);
-
-      scope.post('/v1/streams', async (request) => {
-        const creator = auth.requireAddress(request);
-        const body = parseInput(CreateStreamBody, request.body);
-        const chain = chainOf();
-        if (body.asset !== 'native') {
-          const asset = chain.facts.hasAssets ? await chain.api.query.assets.asset(body.asset) : undefined;
-          if (!asset?.isSome) throw new SignalingError('BAD_REQUEST', `asset: no asset ${body.asset} on this chain`);
-        }
-        const streamId = randomBytes(12).toString('base64url');
-        const createdAt = new Date().toISOString();
-        let metadataCid: string;
-        try {
-          const cid = await pinStreamMetadata(ctx.pinner, {
-            version: 1,
-            title: body.title,
-            description: body.description,
-            pricePerSecond: body.pricePerSecond,
-            asset: body.asset,
-            creator,
-            ...(body.thumbnailCid ? { thumbnail: body.thumbnailCid } : {}),
-            createdAt,
-          });
-          metadataCid = cid.toString();
-        } catch (err) {
-          if (err instanceof MetadataError) throw new SignalingError('BAD_REQUEST', err.message);
-          throw err;
-        }
-        const tx = buildAnnouncement(chain, { streamId, metadataCid });
-        await store.create(
-          {
-            streamId,
-            creator,
-            title: body.title,
-            description: body.description,
-            pricePerSecond: body.pricePerSecond,
-            asset: body.asset,
-            metadataCid,
-            ...(body.thumbnailCid ? { thumbnailCid: body.thumbnailCid } : {}),
-            createdAt,
-          },
-          config.STREAM_PENDING_TTL_SECONDS * 1000,
-        );
-        log.info({ streamId, creator, metadataCid }, 'stream created');
-        return { ok: true, streamId, metadataCid, announcement: { callData: tx.method.toHex() } };
-      });
-
-      // The core may still answer GET /v1/streams with a placeholder; then the directory is served before it.
-      if (ctx.app.hasRoute({ method: 'GET', url: '/v1/streams' })) {
-        ctx.app.addHook('onRequest', async (request, reply) => {
-          if (request.method !== 'GET' || request.routeOptions.url !== '/v1/streams') return;
-          reply.send(await directory());
-          return reply;
-        });
-      } else {
-        scope.get('/v1/streams', directory);
-      }
-
-      scope.get('/v1/streams/:id', async (request) => {
-        const { id } = parseInput(StreamParams, request.params);
-        const stream = await store.get(id);
-        // Until announced, a stream exists only for its creator.
-        const visible =
-          stream && (stream.status !== 'pending' || sameAccount(stream.creator, auth.addressOf(request) ?? ''));
-        if (!stream || !visible) throw new SignalingError('STREAM_NOT_FOUND', `no stream ${id}`);
-        return { ok: true, stream: detailsOf(stream) };
-      });
-    });
-
-    const creatorsStream = async (socket: SignalingSocket, streamId: string): Promise<StreamRecord> => {
+    const creatorsStream = async (socket: SignalingSocket, streamId: string): Promise<StoredStream> => {
       const stream = await store.get(streamId);
       const isCreator = stream !== undefined && sameAccount(stream.creator, socket.data.address ?? '');
       if (!stream || (stream.status === 'pending' && !isCreator)) {
@@ -361,7 +275,7 @@ async function createStreamsModule(ctx: SignalingContext, config: StreamsConfig)
     return {
       name: 'streams',
       nodeId,
-      get: (streamId) => store.get(streamId),
+      get: recordOf,
       adjustViewers: (streamId, delta) => store.adjustViewers(streamId, nodeId, delta),
       onLifecycle: (listener) => {
         listeners.add(listener);

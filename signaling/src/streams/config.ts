@@ -12,6 +12,12 @@ const StreamsEnv = z.object({
   STREAM_CREATOR_GRACE_SECONDS: z.coerce.number().int().min(1).max(3_600).default(30),
   /** A node's heartbeat in the shared directory expires after this; its live streams are then hidden (Redis only). */
   STREAMS_NODE_TTL_SECONDS: z.coerce.number().int().min(1).max(600).default(15),
+  /**
+   * Streams one wallet may create per window (each creation pins a document to IPFS); counted across the nodes when
+   * REDIS_URL is set. Requests refused for their body do not count.
+   */
+  STREAM_CREATE_RATE_LIMIT_MAX: z.coerce.number().int().min(1).default(10),
+  STREAM_CREATE_RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(600),
   /** Prefix of the Redis keys of the shared directory (when REDIS_URL is set). */
   STREAMS_REDIS_PREFIX: z.string().min(1).default('persecond:streams:'),
 });
