@@ -9,16 +9,20 @@ import {
 } from '@persecond/contracts-client';
 import type { KeyringPair } from '@polkadot/keyring/types';
 import type { Socket } from 'socket.io-client';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFailed, vi } from 'vitest';
+import { waitForStill } from '../../sfu/test/helpers/wait.ts';
 import type { Tick } from '../src/index.ts';
 import { type LiveStream, type PaidSession, PayingViewer, startLiveStream } from './support/liveStream.ts';
-import { call, callOk, type Publisher, type RtcViewer, startRtcViewer } from './viewers-support.ts';
+import { meterRounds as waitForRounds } from './support/meterRounds.ts';
+import { type AckJson, call, callOk, type Publisher, type RtcViewer, startRtcViewer } from './viewers-support.ts';
 
 const PRICE = 1_000_000n;
 const MIN_PREPAY = 30;
 const SETTLE_EVERY = 4;
 const PAYMENT_GRACE = 2;
 const VOUCHER_GRACE = 3;
+/** Long enough that a rejoin on a loaded machine (sign-in, join, transports) lands well within it. */
+const RECONNECT_GRACE = 30;
 const JOIN_LIMIT = 12;
 /** Voucher signatures are verified in rounds; short ones here so tests wait little. */
 const VERIFY_MS = 200;
@@ -31,6 +35,23 @@ class ViewerClient extends PayingViewer {
   submitted = 0n;
   settleEvery = 0n;
   settling: Promise<void> = Promise.resolve();
+  /** Enforcement events in arrival order, each with the seq of the last tick received before it. */
+  readonly enforcement: { name: string; seq: number; payload: unknown }[] = [];
+
+  constructor(...args: ConstructorParameters<typeof PayingViewer>) {
+    super(...args);
+    // Registered after the tick listener: the socket delivers in order, so `seq` says which tick a pause followed.
+    for (const name of ['payment:required', 'media:paused', 'media:resumed', 'payment:ok']) {
+      this.socket.on(name, (payload: unknown) =>
+        this.enforcement.push({ name, seq: this.lastTick?.seq ?? 0, payload }),
+      );
+    }
+  }
+
+  /** Enforcement events named `name` that arrived after the first `mark` events of `enforcement`. */
+  since(mark: number, name: string): { name: string; seq: number; payload: unknown }[] {
+    return this.enforcement.slice(mark).filter((e) => e.name === name);
+  }
 
   override onVoucherSent(t: Tick): void {
     if (!this.settler) return;
@@ -89,6 +110,15 @@ describe('viewers module: admission, ticks, vouchers, enforcement', () => {
     const res = await live.submitter.submit(tx, sessionKeyPair(v.session.key, 42));
     expect(res.ok).toBe(true);
   };
+  /** The server's counter `name` (with `labels`, e.g. `outcome="invalid"`), 0 when it has no sample yet. */
+  const counter = async (name: string, labels = ''): Promise<number> => {
+    const metrics = await (await fetch(`${live.server.url}/metrics`)).text();
+    const line = labels === '' ? name : `${name}{${labels}}`;
+    const escaped = line.replace(/[{}]/g, (c) => `\\${c}`);
+    return Number(new RegExp(`^${escaped} (\\d+)$`, 'm').exec(metrics)?.[1] ?? 0);
+  };
+  /** Resolves once the server's meter has completed `n` more rounds (its clock, not the test's). */
+  const meterRounds = (n: number): Promise<void> => waitForRounds(viewers().meter, n);
 
   beforeAll(async () => {
     live = await startLiveStream({
@@ -99,7 +129,7 @@ describe('viewers module: admission, ticks, vouchers, enforcement', () => {
         SETTLE_EVERY_SECONDS: String(SETTLE_EVERY),
         PAYMENT_GRACE_SECONDS: String(PAYMENT_GRACE),
         MIN_PREPAY_SECONDS: String(MIN_PREPAY),
-        RECONNECT_GRACE_SECONDS: '5',
+        RECONNECT_GRACE_SECONDS: String(RECONNECT_GRACE),
         JOIN_RATE_LIMIT_MAX: String(JOIN_LIMIT),
         VOUCHER_VERIFY_INTERVAL_MS: String(VERIFY_MS),
       },
@@ -195,6 +225,31 @@ describe('viewers module: admission, ticks, vouchers, enforcement', () => {
   /** What viewers other than `viewer` paid the creator since `creatorBefore`. */
   let otherViewersPaid = 0n;
 
+  /**
+   * After a failed test: brings the shared viewer back to acknowledging, settling and playing, whatever state the
+   * failure left it in, so that one failure does not fail the tests after it.
+   */
+  const recoverViewer = async (): Promise<void> => {
+    const room = live.sfu.getRoom(streamId);
+    for (const id of publisher.producerIds) await room?.setProducerPaused(id, false);
+    if (!viewer?.socket.connected) return;
+    viewer.autoAck = true;
+    viewer.settler = (a, seq) => settle(viewer, a, seq);
+    await viewer.settling;
+    const last = viewer.lastTick;
+    if (!last) return;
+    await viewer.ack(last);
+    if (BigInt(last.owed) > viewer.submitted) {
+      const amount = BigInt(last.owed) - viewer.submitted;
+      viewer.submitted = BigInt(last.owed);
+      await settle(viewer, amount, last.seq);
+    }
+    await vi.waitFor(() => expect(viewers().viewer(viewer.sessionId)?.paused).toBeUndefined(), {
+      timeout: 30_000,
+      interval: 100,
+    });
+  };
+
   it('meters a WebRTC viewer with real media: exact ticks, acknowledged with vouchers', async () => {
     const session = newSession(bob);
     await fund(bob, session, 10n ** 12n);
@@ -222,26 +277,30 @@ describe('viewers module: admission, ticks, vouchers, enforcement', () => {
     const third = viewer.ticks[2] as Tick;
     await vi.waitFor(
       () => expect(BigInt(viewer.lastTick?.acknowledged as string)).toBeGreaterThanOrEqual(BigInt(third.owed)),
-      { timeout: 5_000, interval: 50 },
+      { timeout: 20_000, interval: 50 },
     );
     expect(viewer.saw('tick:refused')).toBe(0);
     const last = viewer.lastTick as Tick;
-    await vi.waitFor(async () => {
-      const stored = await ledger().session(session.sessionId);
-      expect(stored?.acknowledged).toBe(viewers().viewer(session.sessionId)?.acknowledged);
-      expect(stored?.acknowledged).toBeGreaterThanOrEqual(BigInt(last.acknowledged as string));
-      expect(stored?.acknowledged).toBeLessThanOrEqual(stored?.owed ?? -1n);
-      expect(stored?.owed).toBe(BigInt(stored?.watchedSeconds ?? -1) * PRICE);
-    });
+    await vi.waitFor(
+      async () => {
+        const stored = await ledger().session(session.sessionId);
+        expect(stored?.acknowledged).toBe(viewers().viewer(session.sessionId)?.acknowledged);
+        expect(stored?.acknowledged).toBeGreaterThanOrEqual(BigInt(last.acknowledged as string));
+        expect(stored?.acknowledged).toBeLessThanOrEqual(stored?.owed ?? -1n);
+        expect(stored?.owed).toBe(BigInt(stored?.watchedSeconds ?? -1) * PRICE);
+      },
+      { timeout: 20_000, interval: 100 },
+    );
   });
 
-  it('refuses vouchers that do not match the tick at once, and pauses a bad signature within a round', async () => {
-    viewer.autoAck = false;
-    // A tick not acknowledged yet: its voucher is the session's newest.
-    const seen = viewer.ticks.length;
-    await vi.waitFor(() => expect(viewer.ticks.length).toBeGreaterThan(seen + 1), { timeout: 5_000, interval: 20 });
-    const t = viewer.lastTick as Tick;
+  it('refuses vouchers that do not match the tick at once, and pauses a bad signature before the voucher grace ends', async () => {
+    onTestFailed(recoverViewer);
+    const mark = viewer.enforcement.length;
+    const refusedBefore = viewer.saw('tick:refused');
+    const invalidBefore = await counter('signaling_vouchers_total', 'outcome="invalid"');
+    const pausesBefore = await counter('signaling_enforcement_pauses_total', 'reason="voucher-invalid"');
     // The cheap checks answer at once: an amount that is not the tick's, a tick never sent, a malformed signature.
+    const t = viewer.lastTick as Tick;
     expect(await viewer.ack({ seq: t.seq, owed: (BigInt(t.owed) + PRICE).toString() })).toMatchObject({
       ok: false,
       code: 'VOUCHER_INVALID',
@@ -258,62 +317,93 @@ describe('viewers module: admission, ticks, vouchers, enforcement', () => {
     viewer.socket.emit('tick:ack', viewer.voucher({ seq: t.seq, owed: (BigInt(t.owed) + PRICE).toString() }));
     viewer.socket.emit('tick:ack', { seq: t.seq, owed: 'lots', signature: '0x' });
     viewer.socket.emit('tick:ack', { owed: t.owed });
-    await vi.waitFor(() => expect(viewer.saw('tick:refused')).toBe(3), { timeout: 5_000, interval: 20 });
-    expect(viewer.payloads('tick:refused')).toEqual(
+    await vi.waitFor(() => expect(viewer.saw('tick:refused')).toBe(refusedBefore + 3), {
+      timeout: 20_000,
+      interval: 20,
+    });
+    expect(viewer.payloads('tick:refused').slice(refusedBefore)).toEqual(
       expect.arrayContaining([
         { seq: t.seq, code: 'VOUCHER_INVALID', message: expect.any(String) },
         { seq: t.seq, code: 'BAD_REQUEST', message: expect.any(String) },
         { code: 'BAD_REQUEST', message: expect.any(String) },
       ]),
     );
-    // Signed by another key: taken, then found out by the next verification round (paused, not acknowledged).
-    const acknowledged = viewers().viewer(viewer.session.sessionId)?.acknowledged;
-    const sentAt = Date.now();
-    expect(await viewer.ack(t, createSessionKey(42))).toMatchObject({ ok: true });
-    await vi.waitFor(() => expect(viewer.saw('payment:required')).toBe(1), { timeout: 5_000, interval: 20 });
-    const required = viewer.events.find((e) => e.name === 'payment:required');
+
+    // Signed by another key, for a tick not acknowledged yet (its voucher is the session's newest): taken, then found
+    // out by a verification round, before the voucher grace counted from it would pause the viewer for lag.
+    viewer.autoAck = false;
+    const acked = viewer.ticks.length;
+    await vi.waitFor(() => expect(viewer.ticks.length).toBeGreaterThan(acked), { timeout: 20_000, interval: 20 });
+    const bad = viewer.lastTick as Tick;
+    expect(await viewer.ack(bad, createSessionKey(42))).toMatchObject({ ok: true });
+    await vi.waitFor(() => expect(viewer.since(mark, 'payment:required')).toHaveLength(1), {
+      timeout: 20_000,
+      interval: 20,
+    });
+    const [required] = viewer.since(mark, 'payment:required');
     expect(required?.payload).toMatchObject({ reason: 'voucher-invalid' });
-    expect((required?.at ?? Infinity) - sentAt).toBeLessThan(VERIFY_MS + 1_000);
-    expect(viewer.events.find((e) => e.name === 'media:paused')?.payload).toMatchObject({ reason: 'voucher-invalid' });
-    expect(viewers().viewer(viewer.session.sessionId)).toMatchObject({ paused: 'voucher-invalid', acknowledged });
-    expect((await ledger().session(viewer.session.sessionId))?.acknowledged).toBe(acknowledged);
-    // Garbage of the right shape is no better; a valid newest voucher resumes the viewer.
+    expect(required?.seq).toBeLessThanOrEqual(bad.seq + VOUCHER_GRACE);
+    expect(viewer.since(mark, 'media:paused')[0]?.payload).toMatchObject({ reason: 'voucher-invalid' });
+    // Not acknowledged: the module and the ledger stay at the last valid voucher.
+    const snapshot = viewers().viewer(viewer.session.sessionId);
+    expect(snapshot?.paused).toBe('voucher-invalid');
+    expect(snapshot?.acknowledged).toBeLessThan(BigInt(bad.owed));
+    expect((await ledger().session(viewer.session.sessionId))?.acknowledged).toBe(snapshot?.acknowledged);
+    // Garbage of the right shape is no better (found out by the round after it); a valid newest voucher resumes.
     const garbage = `0x${'ab'.repeat(64)}`;
-    expect(await call(viewer.socket, 'tick:ack', { seq: t.seq, owed: t.owed, signature: garbage })).toMatchObject({
+    expect(await call(viewer.socket, 'tick:ack', { seq: bad.seq, owed: bad.owed, signature: garbage })).toMatchObject({
       ok: true,
     });
-    await sleep(VERIFY_MS * 3);
+    await vi.waitFor(
+      async () => expect(await counter('signaling_vouchers_total', 'outcome="invalid"')).toBe(invalidBefore + 6),
+      { timeout: 20_000, interval: 50 },
+    );
     expect(viewers().viewer(viewer.session.sessionId)?.paused).toBe('voucher-invalid');
+    // Four refused by the cheap checks (one sent as a notification), two by signature verification; one pause.
+    expect(await counter('signaling_enforcement_pauses_total', 'reason="voucher-invalid"')).toBe(pausesBefore + 1);
     const last = viewer.lastTick as Tick;
     expect(await viewer.ack(last)).toMatchObject({ ok: true });
     viewer.onVoucherSent(last);
-    await vi.waitFor(() => expect(viewer.saw('media:resumed')).toBe(1), { timeout: 20_000, interval: 20 });
-    await vi.waitFor(async () =>
-      expect((await ledger().session(viewer.session.sessionId))?.acknowledged).toBe(BigInt(last.owed)),
+    await vi.waitFor(() => expect(viewer.since(mark, 'media:resumed')).toHaveLength(1), {
+      timeout: 20_000,
+      interval: 20,
+    });
+    await vi.waitFor(
+      async () => expect((await ledger().session(viewer.session.sessionId))?.acknowledged).toBe(BigInt(last.owed)),
+      { timeout: 20_000, interval: 50 },
     );
     viewer.autoAck = true;
     const ticking = viewer.ticks.length;
-    await vi.waitFor(() => expect(viewer.ticks.length).toBeGreaterThan(ticking + 1), { timeout: 10_000 });
-    // The next test counts its own enforcement events.
-    viewer.events.length = 0;
+    await vi.waitFor(() => expect(viewer.ticks.length).toBeGreaterThan(ticking + 1), { timeout: 20_000 });
   });
 
-  it('pauses a viewer that stops acknowledging within grace + 1 s, and resumes it once it catches up', async () => {
+  it('pauses a viewer that stops acknowledging at the tick past the voucher grace, and resumes it once it catches up', async () => {
+    onTestFailed(recoverViewer);
+    const mark = viewer.enforcement.length;
     viewer.autoAck = false;
     // Its voucher went out as it arrived; later ticks are not acknowledged.
-    const acked = viewer.lastTick as Tick & { at: number };
-    await sleep(300);
-    await vi.waitFor(() => expect(viewer.saw('media:paused')).toBe(1), { timeout: 10_000, interval: 50 });
-    const paused = viewer.events.find((e) => e.name === 'payment:required');
-    expect(paused?.payload).toMatchObject({ reason: 'voucher-lag' });
-    // The tick that made the lag exceed the grace is the last one; it came grace + 1 s after the last acknowledged.
-    const last = viewer.lastTick as Tick & { at: number };
+    const acked = viewer.lastTick as Tick;
+    await vi.waitFor(() => expect(viewer.since(mark, 'media:paused')).toHaveLength(1), {
+      timeout: 30_000,
+      interval: 50,
+    });
+    const [required] = viewer.since(mark, 'payment:required');
+    expect(required?.payload).toMatchObject({ reason: 'voucher-lag' });
+    // The tick that made the lag exceed the grace is the last one, and the pause came right after it: the server's
+    // own account of the moment (the owed amount it paused at) is that tick's.
+    const last = viewer.lastTick as Tick;
     expect(last.seq).toBe(acked.seq + VOUCHER_GRACE + 1);
-    expect((paused?.at ?? Infinity) - acked.at).toBeLessThan((VOUCHER_GRACE + 1) * 1000 + 900);
-    await sleep(500);
-    const frozenFrames = rtc.frames;
+    expect(required?.seq).toBe(last.seq);
+    expect(required?.payload).toMatchObject({ owed: last.owed });
+    // Media stops reaching it (the SFU paused its consumers), and no second is metered while paused.
+    await vi.waitFor(() => expect(live.sfu.getRoom(streamId)?.isViewerPaused(viewer.sessionId)).toBe(true), {
+      timeout: 20_000,
+      interval: 50,
+    });
+    // Frames already on their way are still decoded: the count then stands still.
+    const frozenFrames = await waitForStill(() => rtc.frames);
     const frozenTicks = viewer.ticks.length;
-    await sleep(2000);
+    await meterRounds(2);
     expect(rtc.frames).toBeLessThanOrEqual(frozenFrames + 2);
     expect(viewer.ticks.length).toBe(frozenTicks);
     expect(viewers().viewer(viewer.session.sessionId)?.paused).toBe('voucher-lag');
@@ -324,27 +414,32 @@ describe('viewers module: admission, ticks, vouchers, enforcement', () => {
     // Caught up on vouchers; if the settlements fell behind meanwhile, media resumes once the chain shows the payment.
     await vi.waitFor(
       () =>
-        expect(viewer.saw('media:resumed'), `paused: ${viewers().viewer(viewer.session.sessionId)?.paused}`).toBe(1),
-      { timeout: 20_000, interval: 50 },
+        expect(
+          viewer.since(mark, 'media:resumed'),
+          `paused: ${viewers().viewer(viewer.session.sessionId)?.paused}`,
+        ).toHaveLength(1),
+      { timeout: 30_000, interval: 50 },
     );
-    expect(viewer.saw('payment:ok')).toBeGreaterThanOrEqual(1);
-    await vi.waitFor(() => expect(rtc.frames).toBeGreaterThan(frozenFrames + 20), { timeout: 10_000 });
-    await vi.waitFor(() => expect(viewer.ticks.length).toBeGreaterThan(frozenTicks + 1), { timeout: 10_000 });
+    expect(viewer.since(mark, 'payment:ok').length).toBeGreaterThanOrEqual(1);
+    await vi.waitFor(() => expect(rtc.frames).toBeGreaterThan(frozenFrames + 20), { timeout: 30_000 });
+    await vi.waitFor(() => expect(viewer.ticks.length).toBeGreaterThan(frozenTicks + 1), { timeout: 30_000 });
   });
 
   it('charges no second while the creator’s producers are paused', async () => {
+    onTestFailed(recoverViewer);
     const room = live.sfu.getRoom(streamId);
     if (!room) throw new Error('no room');
     for (const id of publisher.producerIds) await room.setProducerPaused(id, true);
-    // A tick of the round in progress may still arrive.
-    await sleep(1500);
+    // The round in progress and the next one may still count media sent before the pause (a round's flow sample covers
+    // the interval since the last); from the third on, nothing flows.
+    await meterRounds(3);
     const before = viewer.ticks.length;
     const watched = viewers().viewer(viewer.session.sessionId)?.watchedSeconds;
-    await sleep(3000);
+    await meterRounds(3);
     expect(viewer.ticks.length).toBe(before);
     expect(viewers().viewer(viewer.session.sessionId)?.watchedSeconds).toBe(watched);
     for (const id of publisher.producerIds) await room.setProducerPaused(id, false);
-    await vi.waitFor(() => expect(viewer.ticks.length).toBeGreaterThan(before + 1), { timeout: 10_000 });
+    await vi.waitFor(() => expect(viewer.ticks.length).toBeGreaterThan(before + 1), { timeout: 30_000 });
     viewer.ticks.forEach((t, i) => {
       expect(t.seq).toBe(i + 1);
       expect(t.owed).toBe((BigInt(i + 1) * PRICE).toString());
@@ -352,6 +447,9 @@ describe('viewers module: admission, ticks, vouchers, enforcement', () => {
   });
 
   it('pauses a viewer whose settlements fall behind the payment window, and resumes it when it pays', async () => {
+    onTestFailed(recoverViewer);
+    const mark = viewer.enforcement.length;
+    const pausesBefore = await counter('signaling_enforcement_pauses_total', 'reason="settlement-lag"');
     viewer.settler = undefined;
     await viewer.settling;
     // Every settlement submitted so far is credited first: a late credit would lift the pause this test waits for.
@@ -359,30 +457,40 @@ describe('viewers module: admission, ticks, vouchers, enforcement', () => {
       timeout: 20_000,
       interval: 50,
     });
-    await vi.waitFor(() => expect(viewer.saw('media:paused')).toBe(2), { timeout: 20_000, interval: 50 });
-    const required = viewer.events.filter((e) => e.name === 'payment:required').at(-1);
+    await vi.waitFor(() => expect(viewer.since(mark, 'media:paused')).toHaveLength(1), {
+      timeout: 30_000,
+      interval: 50,
+    });
+    const [required] = viewer.since(mark, 'payment:required');
     expect(required?.payload).toMatchObject({ reason: 'settlement-lag' });
     const { owed, settled } = (required?.payload ?? {}) as { owed: string; settled: string };
     expect(BigInt(owed) - BigInt(settled)).toBe(BigInt(SETTLE_EVERY + PAYMENT_GRACE + 1) * PRICE);
+    expect(await counter('signaling_enforcement_pauses_total', 'reason="settlement-lag"')).toBe(pausesBefore + 1);
     const frozenTicks = viewer.ticks.length;
-    await sleep(1500);
+    await meterRounds(2);
     expect(viewer.ticks.length).toBe(frozenTicks);
 
     const last = viewer.lastTick as Tick;
     const amount = BigInt(last.owed) - viewer.submitted;
     viewer.submitted = BigInt(last.owed);
     await settle(viewer, amount, last.seq);
-    await vi.waitFor(() => expect(viewer.saw('media:resumed')).toBe(2), { timeout: 10_000, interval: 50 });
-    await vi.waitFor(() => expect(viewer.ticks.length).toBeGreaterThan(frozenTicks + 1), { timeout: 10_000 });
+    await vi.waitFor(() => expect(viewer.since(mark, 'media:resumed')).toHaveLength(1), {
+      timeout: 30_000,
+      interval: 50,
+    });
+    await vi.waitFor(() => expect(viewer.ticks.length).toBeGreaterThan(frozenTicks + 1), { timeout: 30_000 });
     viewer.settler = (a, seq) => settle(viewer, a, seq);
   });
 
   it('resumes the same session after a disconnect within the grace period, without counting twice', async () => {
+    onTestFailed(recoverViewer);
     const before = viewer.lastTick as Tick;
     rtc.close();
     viewer.socket.close();
-    await sleep(1500);
-    expect(viewers().viewer(viewer.session.sessionId)).toMatchObject({ connected: false });
+    await vi.waitFor(() => expect(viewers().viewer(viewer.session.sessionId)).toMatchObject({ connected: false }), {
+      timeout: 20_000,
+      interval: 50,
+    });
     const socket = await open(bob);
     const again = new ViewerClient(socket, live.client.facts.genesisHash, streamId, viewer.session);
     again.settleEvery = viewer.settleEvery;
@@ -393,6 +501,8 @@ describe('viewers module: admission, ticks, vouchers, enforcement', () => {
       mode: 'webrtc',
       session: viewer.session.payload,
     });
+    // From here on the shared viewer is this one (what a failure recovers).
+    viewer = again;
     const standing = admission.session as { resumed: boolean; seq: number; owed: string; acknowledged: string };
     expect(standing.resumed).toBe(true);
     expect(standing.seq).toBeGreaterThanOrEqual(before.seq);
@@ -406,7 +516,6 @@ describe('viewers module: admission, ticks, vouchers, enforcement', () => {
       expect(t.seq).toBe(standing.seq + i + 1);
       expect(t.owed).toBe((BigInt(standing.seq + i + 1) * PRICE).toString());
     });
-    viewer = again;
   });
 
   it('resumes a session another node metered before a restart from the ledger, without charging twice', async () => {
@@ -550,7 +659,7 @@ describe('viewers module: admission, ticks, vouchers, enforcement', () => {
     })();
     try {
       await vi.waitFor(() => expect(statuses).toContain(200), { timeout: 30_000, interval: 200 });
-      await vi.waitFor(() => expect(hls.ticks.length).toBeGreaterThanOrEqual(3), { timeout: 15_000, interval: 100 });
+      await vi.waitFor(() => expect(hls.ticks.length).toBeGreaterThanOrEqual(3), { timeout: 30_000, interval: 100 });
       hls.ticks.forEach((t, i) => {
         expect(t).toMatchObject({ seq: i + 1, owed: (BigInt(i + 1) * PRICE).toString() });
       });
@@ -563,7 +672,7 @@ describe('viewers module: admission, ticks, vouchers, enforcement', () => {
 
       // Behind on vouchers: no renewed token, and even a fresh one is refused.
       hls.autoAck = false;
-      await vi.waitFor(() => expect(hls.saw('media:paused')).toBe(1), { timeout: 10_000, interval: 50 });
+      await vi.waitFor(() => expect(hls.saw('media:paused')).toBe(1), { timeout: 30_000, interval: 50 });
       const fresh = hls.ticks.findLast((t) => typeof t.hlsToken === 'string')?.hlsToken as string;
       const refused = await get(fresh);
       expect(refused.status).toBe(402);
@@ -572,8 +681,9 @@ describe('viewers module: admission, ticks, vouchers, enforcement', () => {
       const caughtUp = await hls.ack(last);
       expect(caughtUp).toMatchObject({ ok: true });
       // Verified in the next round.
-      await vi.waitFor(async () =>
-        expect((await ledger().session(session.sessionId))?.acknowledged).toBe(BigInt(last.owed)),
+      await vi.waitFor(
+        async () => expect((await ledger().session(session.sessionId))?.acknowledged).toBe(BigInt(last.owed)),
+        { timeout: 20_000, interval: 50 },
       );
       // Caught up on vouchers, the client settles its arrears; then media and token renewals resume.
       hls.autoAck = true;
@@ -616,19 +726,31 @@ describe('viewers module: admission, ticks, vouchers, enforcement', () => {
     // Arrears of a session still watching are normal: a second session of the wallet is admitted meanwhile.
     const second = newSession(bob);
     await fund(bob, second, 10n ** 12n);
-    await vi.waitFor(async () => {
-      const watching = await ledger().session(viewer.session.sessionId);
-      expect(watching && watching.acknowledged - watching.settledPending - watching.settledFinal).toBeGreaterThan(0n);
-    });
+    await vi.waitFor(
+      async () => {
+        const watching = await ledger().session(viewer.session.sessionId);
+        expect(watching && watching.acknowledged - watching.settledPending - watching.settledFinal).toBeGreaterThan(0n);
+      },
+      { timeout: 30_000, interval: 100 },
+    );
     const secondSocket = await open(bob);
     expect((await call(secondSocket, 'viewer:join', { streamId, mode: 'hls', session: second.payload })).ok).toBe(true);
     expect((await callOk(secondSocket, 'viewer:leave', {})).owed).toBe('0');
 
-    viewer.autoAck = false;
-    await sleep(1200);
-    const last = viewer.lastTick as Tick;
-    expect((await viewer.ack(last)).ok).toBe(true);
-    const left = await callOk(viewer.socket, 'viewer:leave', {});
+    // The creator's media pauses, so the meter stops: the viewer leaves having acknowledged its last tick, and no
+    // tick can come between its last voucher and the leave.
+    const room = live.sfu.getRoom(streamId);
+    for (const id of publisher.producerIds) await room?.setProducerPaused(id, true);
+    let left: AckJson;
+    let last: Tick;
+    try {
+      await meterRounds(3);
+      last = viewer.lastTick as Tick;
+      expect((await viewer.ack(last)).ok).toBe(true);
+      left = await callOk(viewer.socket, 'viewer:leave', {});
+    } finally {
+      for (const id of publisher.producerIds) await room?.setProducerPaused(id, false);
+    }
     rtc.close();
     const stored = await ledger().session(viewer.session.sessionId);
     expect(stored?.status).toBe('closed');
@@ -666,7 +788,7 @@ describe('viewers module: admission, ticks, vouchers, enforcement', () => {
         const s = await ledger().session(viewer.session.sessionId);
         expect((s?.settledPending ?? 0n) + (s?.settledFinal ?? 0n)).toBe(s?.owed);
       },
-      { timeout: 10_000, interval: 100 },
+      { timeout: 30_000, interval: 100 },
     );
     const creatorAfter = (await getBalance(live.client, alice.address, 'native')).total;
     expect(creatorAfter - creatorBefore).toBe(BigInt(left.owed as string) + otherViewersPaid);
@@ -680,9 +802,6 @@ describe('viewers module: admission, ticks, vouchers, enforcement', () => {
 
     const metrics = await (await fetch(`${live.server.url}/metrics`)).text();
     expect(Number(/^signaling_ticks_total (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThan(10);
-    // Four refused by the cheap checks (one sent as a notification), two by signature verification (another key,
-    // garbage).
-    expect(metrics).toMatch(/^signaling_vouchers_total\{outcome="invalid"\} 6$/m);
     // Every tick → voucher round trip of the paying viewers was timed.
     expect(Number(/^signaling_tick_voucher_seconds_count (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThan(10);
     // Signatures are verified per session and round: never more than the vouchers received.
@@ -690,8 +809,6 @@ describe('viewers module: admission, ticks, vouchers, enforcement', () => {
       Number(new RegExp(`^signaling_vouchers_total\\{outcome="${outcome}"\\} (\\d+)$`, 'm').exec(metrics)?.[1]);
     expect(count('valid')).toBeGreaterThan(0);
     expect(count('valid')).toBeLessThanOrEqual(count('received'));
-    expect(metrics).toMatch(/^signaling_enforcement_pauses_total\{reason="voucher-invalid"\} 1$/m);
-    expect(metrics).toMatch(/^signaling_enforcement_pauses_total\{reason="settlement-lag"\} [1-9]/m);
   });
 
   it('closes the module with the node: meter stopped, viewers released, twice without harm', async () => {
