@@ -20,6 +20,13 @@ const SENTENCES: Record<ErrorCode, string> = {
   RATE_LIMITED: 'Too many requests in a short time. Wait a few seconds and try again.',
   CHAIN_UNAVAILABLE: 'The blockchain cannot be reached right now. Please try again shortly.',
   INTERNAL: 'Something went wrong on our side. Please try again.',
+  SESSION_NOT_FUNDED:
+    'The server has not seen the funding of this budget on chain yet. Wait a few seconds and press Watch again.',
+  SESSION_IN_USE:
+    'This budget is already being used to watch in another tab or device. Leave there first, or fund a new budget here.',
+  AMOUNT_OUT_OF_RANGE: 'That amount is outside what Persecond accepts. Choose a smaller price or budget.',
+  LIMIT_REACHED: 'A limit of this stream was reached. Please try again later.',
+  ORIGIN_NOT_ALLOWED: 'This page is not allowed to talk to the Persecond server. Open Persecond from its own address.',
 };
 
 const CODES = new Set<string>(Object.keys(SENTENCES));

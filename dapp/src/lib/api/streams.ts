@@ -1,7 +1,17 @@
 // The signaling server's stream directory (`GET /v1/streams`, `GET /v1/streams/:id`).
+import { SETTLE_EVERY_BOUNDS, type StreamPaymentTerms } from '@persecond/contracts-client/browser';
 import { Address, Asset, Planck, type StreamSummary } from '@persecond/signaling/protocol';
 import { z } from 'zod';
 import { getJson } from './http.ts';
+
+/** The payment terms the creator chose (`terms` of a stream), within the server's bounds. */
+export const StreamTermsSchema = z.object({
+  settleEverySeconds: z.number().int().min(SETTLE_EVERY_BOUNDS.min).max(SETTLE_EVERY_BOUNDS.max),
+  payAhead: z.boolean(),
+}) satisfies z.ZodType<StreamPaymentTerms>;
+
+/** A stream as the directory lists it, with its payment terms (absent from a server that predates them). */
+export type ListedStream = StreamSummary & { terms?: StreamPaymentTerms };
 
 /** Schema of one directory entry (mirrors `StreamSummary` from the protocol). */
 export const StreamSummarySchema = z.object({
@@ -14,7 +24,8 @@ export const StreamSummarySchema = z.object({
   thumbnailCid: z.string().optional(),
   live: z.boolean(),
   viewers: z.number().int().min(0),
-}) satisfies z.ZodType<StreamSummary>;
+  terms: StreamTermsSchema.optional(),
+}) satisfies z.ZodType<ListedStream>;
 
 // The list may come bare or wrapped in `{ streams }`.
 const StreamList = z
@@ -26,11 +37,11 @@ const StreamOne = z
   .transform((v) => ('stream' in v ? v.stream : v));
 
 /** Lists the streams known to the signaling server. */
-export function listStreams(baseUrl: string, f: typeof fetch = fetch): Promise<StreamSummary[]> {
+export function listStreams(baseUrl: string, f: typeof fetch = fetch): Promise<ListedStream[]> {
   return getJson(`${baseUrl}/v1/streams`, StreamList, { fetch: f });
 }
 
 /** Reads one stream. */
-export function getStream(baseUrl: string, streamId: string, f: typeof fetch = fetch): Promise<StreamSummary> {
+export function getStream(baseUrl: string, streamId: string, f: typeof fetch = fetch): Promise<ListedStream> {
   return getJson(`${baseUrl}/v1/streams/${encodeURIComponent(streamId)}`, StreamOne, { fetch: f });
 }

@@ -1,4 +1,5 @@
 // Creating a stream on the signaling server (it pins the metadata to IPFS and returns the ids to announce).
+import type { StreamPaymentTerms } from '@persecond/contracts-client/browser';
 import { Planck, StreamId } from '@persecond/signaling/protocol';
 import { z } from 'zod';
 import type { AssetRef } from '../chain/types.ts';
@@ -10,6 +11,8 @@ export interface NewStream {
   description: string;
   pricePerSecond: bigint;
   asset: AssetRef;
+  /** How often viewers settle, and whether they pay each window before watching it. */
+  terms: StreamPaymentTerms;
 }
 
 const Created = z.object({ streamId: StreamId, metadataCid: z.string().min(1), pricePerSecond: Planck.optional() });
@@ -23,6 +26,8 @@ export function createStream(baseUrl: string, s: NewStream): Promise<z.infer<typ
       description: s.description,
       pricePerSecond: s.pricePerSecond.toString(),
       asset: s.asset,
+      settleEverySeconds: s.terms.settleEverySeconds,
+      payAhead: s.terms.payAhead,
     },
     Created,
   );

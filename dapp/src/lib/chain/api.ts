@@ -1,4 +1,5 @@
-// One shared connection to the chain (browser only): @polkadot/api is loaded on first use.
+// One shared connection to the chain (browser only), made by contracts-client's `connect` on first use.
+import type { Balance, ChainClient, TxSubmitter } from '@persecond/contracts-client/browser';
 import type { ApiPromise } from '@polkadot/api';
 import { config } from '../config.ts';
 import { UserFacingError } from '../errors.ts';
@@ -8,17 +9,16 @@ import type { AssetRef, TokenInfo } from './types.ts';
 
 export type { AssetRef, TokenInfo } from './types.ts';
 
-let apiPromise: Promise<ApiPromise> | undefined;
+let clientPromise: Promise<ChainClient> | undefined;
+let submitterOf: { api: ApiPromise; submitter: TxSubmitter } | undefined;
 
-/** The shared chain connection; rejects with a readable error when the chain cannot be reached. */
-export function chainApi(): Promise<ApiPromise> {
-  apiPromise ??= (async () => {
-    const { ApiPromise, WsProvider } = await import('@polkadot/api');
-    const provider = new WsProvider(config.PUBLIC_CHAIN_WS_URL, 2_500);
+/** The shared chain connection (contracts-client `connect`: facts read once); rejects with a readable error. */
+export function chainClient(): Promise<ChainClient> {
+  clientPromise ??= (async () => {
+    const { connect } = await import('@persecond/contracts-client/browser');
     try {
-      return await ApiPromise.create({ provider, throwOnConnect: true, noInitWarn: true });
+      return await connect(config.PUBLIC_CHAIN_WS_URL, { reconnectMs: 2_500 });
     } catch {
-      await provider.disconnect().catch(() => undefined);
       throw new UserFacingError(
         'CHAIN_UNAVAILABLE',
         'The blockchain cannot be reached right now. Please try again shortly.',
@@ -26,10 +26,31 @@ export function chainApi(): Promise<ApiPromise> {
     }
   })();
   // A failed attempt is forgotten so the next call retries.
-  apiPromise.catch(() => {
-    apiPromise = undefined;
+  clientPromise.catch(() => {
+    clientPromise = undefined;
   });
-  return apiPromise;
+  return clientPromise;
+}
+
+/** The shared chain connection's api. */
+export async function chainApi(): Promise<ApiPromise> {
+  return (await chainClient()).api;
+}
+
+/** What `address` holds of `asset` and can move now (contracts-client `getBalance`: frozen and minimums kept). */
+export async function balanceOf(address: string, asset: AssetRef): Promise<Balance> {
+  const { getBalance } = await import('@persecond/contracts-client/browser');
+  return getBalance(await chainClient(), address, asset);
+}
+
+/** The shared transaction submitter (contracts-client `TxSubmitter`: one nonce queue per signing account). */
+export async function txSubmitter(): Promise<TxSubmitter> {
+  const api = await chainApi();
+  if (submitterOf?.api !== api) {
+    const { TxSubmitter: Submitter } = await import('@persecond/contracts-client/browser');
+    submitterOf = { api, submitter: new Submitter(api) };
+  }
+  return submitterOf.submitter;
 }
 
 /** Whether the connected chain is the local dev chain. */

@@ -46,3 +46,23 @@ export async function sessionsOf(wallet: string): Promise<StoredSession[]> {
 export function forgetSession(sessionId: string): Promise<unknown> {
   return run('readwrite', (st) => st.delete(sessionId));
 }
+
+/**
+ * The newest delegated session of `wallet` for `streamId` in `asset` whose account still holds at least `minimum`
+ * (`held` reads what an account holds): a budget from an earlier visit that "Watch" can carry on with.
+ */
+export async function findReusable(
+  wallet: string,
+  stream: { streamId: string; asset: string },
+  minimum: bigint,
+  held: (s: StoredSession) => Promise<bigint>,
+): Promise<{ session: StoredSession; held: bigint } | undefined> {
+  const candidates = (await sessionsOf(wallet)).filter(
+    (s) => s.streamId === stream.streamId && s.asset === stream.asset && s.delegation,
+  );
+  for (const session of candidates.reverse()) {
+    const amount = await held(session);
+    if (amount >= minimum) return { session, held: amount };
+  }
+  return undefined;
+}

@@ -5,11 +5,13 @@ import {
   buildFunding as buildFund,
   buildSettlement as buildSettle,
   type Tx,
+  type TxSubmitter,
   txContext,
 } from '@persecond/contracts-client/browser';
 import type { ApiPromise } from '@polkadot/api';
 import type { KeyringPair } from '@polkadot/keyring/types';
 import type { AssetRef } from '../chain/types.ts';
+import { UserFacingError } from '../errors.ts';
 
 /** Wallet → session account: the budget (+ native fees for asset budgets) and `ps1:fund:<sessionId>`. */
 export function buildFunding(
@@ -45,24 +47,24 @@ export function buildFinalSettlement(
   return buildFinal(txContext(api), p);
 }
 
-/** Sends a session-key-signed extrinsic; resolves with its hash once it is in a block, rejects on dispatch errors. */
-export function sendSigned(api: ApiPromise, tx: Tx, pair: KeyringPair): Promise<{ txHash: string }> {
-  return new Promise((resolve, reject) => {
-    tx.signAndSend(pair, { nonce: -1 }, (result) => {
-      if (result.dispatchError) {
-        reject(
-          new Error(
-            result.dispatchError.isModule
-              ? api.registry.findMetaError(result.dispatchError.asModule).name
-              : 'dispatch error',
-          ),
-        );
-      } else if (result.status.isInBlock || result.status.isFinalized) {
-        // Some nodes (chopsticks) may report Finalized without an InBlock update first.
-        resolve({ txHash: tx.hash.toHex() });
-      } else if (result.status.isDropped || result.status.isInvalid || result.status.isUsurped) {
-        reject(new Error('transaction not accepted'));
-      }
-    }).catch(reject);
-  });
+/** A session-key-signed extrinsic in a block: its hash and the block's. */
+export interface Landed {
+  txHash: string;
+  blockHash: string;
+}
+
+/**
+ * Submits a session-key-signed extrinsic through contracts-client's `TxSubmitter` (nonces queued per account) and
+ * resolves once it is in a block; a refusal by the pool or the runtime becomes a readable error.
+ */
+export async function submitSigned(submitter: TxSubmitter, tx: Tx, pair: KeyringPair): Promise<Landed> {
+  const result = await submitter.submit(tx, pair);
+  if (result.ok) return { txHash: result.txHash, blockHash: result.blockHash };
+  const { name } = result.error;
+  throw new UserFacingError(
+    'WALLET',
+    result.status === 'invalid'
+      ? 'The payment was not accepted by the chain. Please try again.'
+      : `The chain refused the payment (${name}).`,
+  );
 }

@@ -53,3 +53,21 @@ export async function request<E extends ClientEvent>(
   if (isErrorCode(ack?.code)) throw UserFacingError.fromCode(ack.code, ack.details);
   throw new UserFacingError('INTERNAL', 'The server sent an answer this app does not understand.');
 }
+
+/** The socket's id once it is connected (a join proof is signed for it); NETWORK when it does not connect in time. */
+export function connectedId(socket: SignalingSocket, timeoutMs = REQUEST_TIMEOUT_MS): Promise<string> {
+  if (socket.connected && socket.id) return Promise.resolve(socket.id);
+  return new Promise((resolve, reject) => {
+    const done = () => {
+      clearTimeout(timer);
+      socket.off('connect', done);
+      if (socket.id) resolve(socket.id);
+      else reject(new UserFacingError('NETWORK', 'The server cannot be reached right now.'));
+    };
+    const timer = setTimeout(() => {
+      socket.off('connect', done);
+      reject(new UserFacingError('NETWORK', 'The server cannot be reached right now.'));
+    }, timeoutMs);
+    socket.on('connect', done);
+  });
+}

@@ -1,0 +1,62 @@
+// The payment rules a watch session follows: the server states them in the admission (`rules`, `exposure`); the dapp
+// follows them and assumes none of its own. Before admission only the stream's terms are known (GET /v1/streams/:id).
+import {
+  type PaymentRules,
+  SETTLE_EVERY_BOUNDS,
+  type StreamPaymentTerms,
+  viewerExposureSeconds,
+} from '@persecond/contracts-client/browser';
+import { Planck, type SessionExposure } from '@persecond/signaling/protocol';
+import { z } from 'zod';
+
+const Seconds = z.number().int().min(0).max(86_400);
+
+/** The admission's rules, checked at the boundary (a malformed figure must not steer payments). */
+const RulesSchema = z.object({
+  settleEverySeconds: z.number().int().min(SETTLE_EVERY_BOUNDS.min).max(SETTLE_EVERY_BOUNDS.max),
+  payAhead: z.boolean(),
+  voucherGraceSeconds: Seconds,
+  paymentGraceSeconds: Seconds,
+  minPrepaySeconds: Seconds,
+  voucherVerifySeconds: Seconds,
+  reconnectGraceSeconds: Seconds,
+}) satisfies z.ZodType<PaymentRules>;
+
+const ExposureSchema = z.object({ creatorMax: Planck, viewerMax: Planck }) satisfies z.ZodType<SessionExposure>;
+
+/** What a session settles by: the interval and pay-ahead (the part of the rules the client acts on). */
+export type SettleRules = Pick<PaymentRules, 'settleEverySeconds' | 'payAhead'>;
+
+/** The rules and each side's worst case a session was admitted under. */
+export interface AdmittedRules {
+  rules: SettleRules;
+  /** The viewer's worst case in planck: paid and not watched when it stops (one window with pay-ahead, else 0). */
+  viewerMax: bigint;
+  /** The creator's worst case in planck, when the server stated it. */
+  creatorMax?: bigint;
+}
+
+/**
+ * The rules of an admission. A server that states none (one that predates rules on the wire) is followed by the
+ * stream's published terms; without those either, the session settles at the shortest interval any server allows,
+ * in arrears: never later than a server expects, at the cost of more fees.
+ */
+export function admittedRules(
+  admission: { rules?: unknown; exposure?: unknown },
+  terms: StreamPaymentTerms | undefined,
+  pricePerSecond: bigint,
+): AdmittedRules {
+  const rules = RulesSchema.safeParse(admission.rules);
+  const exposure = ExposureSchema.safeParse(admission.exposure);
+  const settle: SettleRules = rules.success
+    ? { settleEverySeconds: rules.data.settleEverySeconds, payAhead: rules.data.payAhead }
+    : (terms ?? { settleEverySeconds: SETTLE_EVERY_BOUNDS.min, payAhead: false });
+  return exposure.success
+    ? { rules: settle, viewerMax: BigInt(exposure.data.viewerMax), creatorMax: BigInt(exposure.data.creatorMax) }
+    : { rules: settle, viewerMax: BigInt(viewerExposureSeconds(settle)) * pricePerSecond };
+}
+
+/** Seconds of watching the funding sizes settlement fees for: the stream's interval, else the shortest allowed. */
+export function fundingInterval(terms: StreamPaymentTerms | undefined): number {
+  return terms?.settleEverySeconds ?? SETTLE_EVERY_BOUNDS.min;
+}
