@@ -5,6 +5,8 @@ import type { RequestHandler, SignalingSocket } from '../RequestRouter.ts';
 import type { SignalingModule, SignalingModuleFactory } from '../SignalingContext.ts';
 import { sfuCall } from '../sfuErrors.ts';
 import { getStreamsModule } from '../streams/StreamsModule.ts';
+import { loadPublishingConfig, type PublishingConfig } from './config.ts';
+import { ProducerLimit } from './ProducerLimit.ts';
 
 /** What one creator's socket publishes. */
 interface Publisher {
@@ -18,13 +20,15 @@ interface Publisher {
  * producers (audio, video). Only the stream's creator may publish, and only while the stream is live on this node.
  * When the creator's socket goes away its producers close, so viewers stop receiving (and paying for) media; the
  * streams module keeps the stream for the creator's grace period, and what the creator publishes on its return reaches
- * the viewers through `rtc:newProducers`.
+ * the viewers through `rtc:newProducers`. A stream has at most PRODUCERS_PER_STREAM_MAX producers (LIMIT_REACHED
+ * beyond). Pass `config` to override the environment.
  */
-export function publishingModule(): SignalingModuleFactory {
+export function publishingModule(config?: PublishingConfig): SignalingModuleFactory {
   return async (ctx): Promise<SignalingModule> => {
     const streams = getStreamsModule(ctx);
     const log = ctx.log.child({ part: 'publishing' });
     const publishers = new Map<string, Publisher>();
+    const producerLimit = new ProducerLimit((config ?? loadPublishingConfig()).PRODUCERS_PER_STREAM_MAX);
 
     const liveRoomOfCreator = async (socket: SignalingSocket, streamId: string): Promise<Room> => {
       const stream = await streams.get(streamId);
@@ -88,7 +92,10 @@ export function publishingModule(): SignalingModuleFactory {
 
     const produce: RequestHandler<'rtc:produce'> = async (socket, { transportId, kind, rtpParameters }) => {
       const p = publisherOf(socket, transportId);
-      const producerId = await sfuCall(() => roomOf(p).produce(transportId, kind, rtpParameters as never));
+      const room = roomOf(p);
+      const producerId = await producerLimit.admit(p.streamId, room.producers.length, () =>
+        sfuCall(() => room.produce(transportId, kind, rtpParameters as never)),
+      );
       p.producerIds.add(producerId);
       log.info({ streamId: p.streamId, kind, producerId }, 'creator producing');
       return { producerId };

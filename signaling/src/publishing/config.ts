@@ -1,0 +1,17 @@
+import { z } from 'zod';
+
+const PublishingEnv = z.object({
+  /** Producers a stream may have at once (all the creator's connections together); more are refused LIMIT_REACHED. */
+  PRODUCERS_PER_STREAM_MAX: z.coerce.number().int().min(1).max(64).default(4),
+});
+
+/** The creator's side of WebRTC: limits on what one stream may publish. */
+export type PublishingConfig = z.infer<typeof PublishingEnv>;
+
+/** Parses the publishing environment once; empty values count as unset. */
+export function loadPublishingConfig(env: NodeJS.ProcessEnv = process.env): PublishingConfig {
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = PublishingEnv.safeParse(present);
+  if (!parsed.success) throw new Error(`invalid publishing configuration: ${z.prettifyError(parsed.error)}`);
+  return parsed.data;
+}
