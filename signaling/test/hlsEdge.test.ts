@@ -7,7 +7,7 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { EdgeSessions } from '../src/hlsEdge/EdgeSessions.ts';
-import { FetchPolicy } from '../src/hlsEdge/FetchPolicy.ts';
+import { FetchPolicy, LIVE_PLAYLIST_SEGMENTS } from '../src/hlsEdge/FetchPolicy.ts';
 import { HlsEdge } from '../src/hlsEdge/HlsEdge.ts';
 import { HlsEdgeServer } from '../src/hlsEdge/HlsEdgeServer.ts';
 import { HlsTokens } from '../src/hlsEdge/HlsTokens.ts';
@@ -181,11 +181,11 @@ describe('HLS edge server (in process)', () => {
     server.sessions.drain();
     server.policy.drainLimited();
     const token = tokens.issue(STREAM, session);
-    // Capacity 4 × 2 + 2 = 10 media seconds: five 2-second segments at once, then the bucket is empty.
-    expect(server.policy.capacity).toBe(4 * SEGMENT_SECONDS + 2);
+    // Capacity 6 × 2 + 2 = 14 media seconds: seven 2-second segments at once, then the bucket is empty.
+    expect(server.policy.capacity).toBe(6 * SEGMENT_SECONDS + 2);
     const statuses: number[] = [];
     let refused: Response | undefined;
-    for (let i = 0; i < 8; i++) {
+    for (let i = 0; i < 10; i++) {
       const res = await withToken(`seg_0000${(i % 3) + 1}.ts`, token);
       statuses.push(res.status);
       if (res.status === 429 && !refused) refused = res;
@@ -193,9 +193,9 @@ describe('HLS edge server (in process)', () => {
     }
     // Refilled at one media second per wall second while these ran: at most one more segment got through.
     const served = statuses.filter((s) => s === 200).length;
-    expect(served).toBeGreaterThanOrEqual(5);
-    expect(served).toBeLessThanOrEqual(6);
-    expect(statuses.slice(0, 5)).toEqual([200, 200, 200, 200, 200]);
+    expect(served).toBeGreaterThanOrEqual(7);
+    expect(served).toBeLessThanOrEqual(8);
+    expect(statuses.slice(0, 7)).toEqual(Array(7).fill(200));
     expect(statuses.filter((s) => s !== 200 && s !== 429)).toEqual([]);
     expect(refused?.status).toBe(429);
     expect(refused?.headers.get('access-control-allow-origin')).toBe('*');
@@ -208,7 +208,7 @@ describe('HLS edge server (in process)', () => {
     await playlist.arrayBuffer();
     // Every segment served is charged; every refusal is reported.
     expect(server.sessions.drain()).toEqual({ [session]: served * SEGMENT_SECONDS });
-    expect(server.policy.drainLimited()).toEqual({ [session]: 8 - served });
+    expect(server.policy.drainLimited()).toEqual({ [session]: 10 - served });
     // Another session's bucket is its own.
     const other = 'session-edge-limit-2';
     server.sessions.allow(other, STREAM);
@@ -262,11 +262,11 @@ describe("FetchPolicy: one player's worth per session, whoever holds the token",
   it('serves players sharing a token together at most elapsed seconds + capacity, every second of it charged', () => {
     const { sessions, policy, fetchAt } = setup();
     const capacity = policy.capacity;
-    expect(capacity).toBe(10);
+    expect(capacity).toBe(14);
     let served = 0;
     let refused = 0;
-    // Four players, each asking for the newest segment every 100 ms for ten minutes, none in step.
-    const durationMs = 600_000;
+    // Four players, each asking for the newest segment every 100 ms for five minutes, none in step.
+    const durationMs = 300_000;
     for (let at = 0; at <= durationMs; at += 25) {
       const segment = `seg_${String(Math.floor(at / (segmentSeconds * 1000))).padStart(5, '0')}.ts`;
       const answer = fetchAt(segment, at);
@@ -299,28 +299,29 @@ describe("FetchPolicy: one player's worth per session, whoever holds the token",
       expect(policy.drainLimited()).toEqual({});
     };
     // hls.js starts liveSyncDurationCount (3; the dapp: 2) target durations behind the live edge: 3 segments, 4 when
-    // the start position falls on a boundary.
+    // the start position falls on a boundary; a simple player fetches all the playlist lists.
     follow(3, 900);
     follow(4);
     follow(2, 10);
+    follow(LIVE_PLAYLIST_SEGMENTS, 1_200);
   });
 
   it('keeps a bucket across a deny and a new allow (a reconnect gets no fresh one); refusals come in order 401, 402, 429', () => {
     const { sessions, policy, fetchAt } = setup();
-    for (let i = 0; i < 5; i++) expect(fetchAt(`seg_0000${i}.ts`, 0)).toMatchObject({ ok: true });
-    expect(fetchAt('seg_00005.ts', 0)).toMatchObject({ status: 429, headers: { 'retry-after': '2' } });
+    for (let i = 0; i < 7; i++) expect(fetchAt(`seg_0000${i}.ts`, 0)).toMatchObject({ ok: true });
+    expect(fetchAt('seg_00010.ts', 0)).toMatchObject({ status: 429, headers: { 'retry-after': '2' } });
     sessions.deny(SESSION);
-    expect(fetchAt('seg_00005.ts', 0)).toMatchObject({ status: 401, code: 'UNAUTHENTICATED' });
+    expect(fetchAt('seg_00010.ts', 0)).toMatchObject({ status: 401, code: 'UNAUTHENTICATED' });
     sessions.allow(SESSION, STREAM, 'voucher-lag');
-    expect(fetchAt('seg_00005.ts', 0)).toMatchObject({ status: 402, details: { reason: 'voucher-lag' } });
+    expect(fetchAt('seg_00010.ts', 0)).toMatchObject({ status: 402, details: { reason: 'voucher-lag' } });
     sessions.allow(SESSION, STREAM);
-    expect(fetchAt('seg_00005.ts', 1_000)).toMatchObject({ status: 429, headers: { 'retry-after': '1' } });
+    expect(fetchAt('seg_00010.ts', 1_000)).toMatchObject({ status: 429, headers: { 'retry-after': '1' } });
     expect(fetchAt('index.m3u8', 1_000)).toMatchObject({ ok: true });
-    expect(fetchAt('seg_00005.ts', 2_000)).toMatchObject({ ok: true });
+    expect(fetchAt('seg_00010.ts', 2_000)).toMatchObject({ ok: true });
     // Full again after capacity seconds unused: dropped, and a new bucket starts full (nothing lost either way).
-    expect(fetchAt('seg_00006.ts', 2_000 + policy.capacity * 1000)).toMatchObject({ ok: true });
+    expect(fetchAt('seg_00011.ts', 2_000 + policy.capacity * 1000)).toMatchObject({ ok: true });
     expect(policy.trackedSessions).toBe(1);
-    expect(fetchAt('seg_00007.ts', 4_000 + 3 * policy.capacity * 1000)).toMatchObject({ ok: true });
+    expect(fetchAt('seg_00012.ts', 4_000 + 3 * policy.capacity * 1000)).toMatchObject({ ok: true });
     expect(policy.trackedSessions).toBe(1);
   });
 });
@@ -401,7 +402,7 @@ describe('HLS edge child process (HlsEdge)', () => {
       // More than one player's worth on the token: refused 429, and the refusals counted by the parent.
       const statuses: number[] = [];
       const reportsBefore = reports.length;
-      for (let i = 0; i < 8; i++) {
+      for (let i = 0; i < 12; i++) {
         const res = await fetchFile(`seg_0000${(i % 4) + 1}.ts`);
         statuses.push(res.status);
         await res.arrayBuffer();

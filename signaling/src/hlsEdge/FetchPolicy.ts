@@ -21,13 +21,16 @@ export interface FetchRefusal {
   readonly details?: Record<string, string>;
 }
 
+/** Segments a live playlist lists (the SFU's ffmpeg relay writes `-hls_list_size 6`). */
+export const LIVE_PLAYLIST_SEGMENTS = 6;
+
 /**
- * The media seconds one session may take at once: a player's live start buffer (hls.js starts 2–3 segments behind the
- * live edge and fetches them at once) with a segment and 2 s to spare for a transcoder that writes two segments close
- * together.
+ * The media seconds one session may take at once: every segment a live playlist lists (hls.js starts 2–3 segments
+ * behind the live edge, a simple player fetches all of them) and 2 s to spare for a transcoder that writes two
+ * segments close together.
  */
 export function sessionCapacity(segmentSeconds: number): number {
-  return 4 * segmentSeconds + 2;
+  return LIVE_PLAYLIST_SEGMENTS * segmentSeconds + 2;
 }
 
 /**
