@@ -96,8 +96,12 @@ export class RequestRouter {
       return;
     }
     const handler = this.handlers[event] as RequestHandler<E> | undefined;
-    if (!socket.data.address || !handler) {
+    if (!socket.data.address) {
       this.reply(args, new SignalingError('UNAUTHENTICATED', 'sign in with your wallet first').toAck(), socket, event);
+      return;
+    }
+    if (!handler) {
+      this.reply(args, new SignalingError('BAD_REQUEST', `${event} is not served by this node`).toAck(), socket, event);
       return;
     }
     try {

@@ -2,6 +2,7 @@ import { authModule } from './auth/AuthModule.ts';
 import { ipfsGatewayModule } from './ipfs/gatewayModule.ts';
 import { ledgerModule } from './ledger/ledgerModule.ts';
 import { publishingModule } from './publishing/PublishingModule.ts';
+import { rtcModule } from './rtc/RtcModule.ts';
 import type { SignalingModuleFactory } from './SignalingContext.ts';
 import { streamsModule } from './streams/StreamsModule.ts';
 import { viewersModule } from './viewers/ViewersModule.ts';
@@ -16,5 +17,6 @@ export const SIGNALING_MODULES: readonly SignalingModuleFactory[] = [
   publishingModule(),
   ledgerModule,
   viewersModule(),
+  rtcModule(),
   ipfsGatewayModule,
 ];

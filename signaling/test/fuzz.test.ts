@@ -21,6 +21,7 @@ import {
   streamsModule,
   viewersModule,
 } from '../src/index.ts';
+import { rtcModule } from '../src/rtc/RtcModule.ts';
 
 const SECRET = 'fuzz-secret-fuzz-secret-fuzz-secret-42';
 const EVENTS = Object.keys(schemas);
@@ -63,7 +64,13 @@ describe('signaling under random and malformed requests', () => {
     server = await createSignalingServer(loadSignalingConfig({ PORT: '0', LOG_LEVEL: 'silent' }), {
       sfu,
       pinner,
-      modules: [authModule(loadAuthConfig({ SESSION_SECRET: SECRET })), streamsModule(), ledgerModule, viewersModule()],
+      modules: [
+        authModule(loadAuthConfig({ SESSION_SECRET: SECRET })),
+        streamsModule(),
+        ledgerModule,
+        viewersModule(),
+        rtcModule(),
+      ],
     });
     const { token } = new SessionTokens(SECRET, 3_600_000).issue(DEV_ACCOUNTS.Alice);
     anonymous = connect(server.url, { transports: ['websocket'] });

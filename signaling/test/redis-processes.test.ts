@@ -14,6 +14,7 @@ import {
   createSessionKey,
   type DevChain,
   formatDelegation,
+  signJoinProof,
   startDevChain,
   TxSubmitter,
 } from '@persecond/contracts-client';
@@ -204,7 +205,8 @@ describe.skipIf(!REDIS_URL)('two signaling processes sharing Redis', () => {
     const sessionId = randomBytes(12).toString('base64url');
     const budget = 10n ** 12n;
     const funding = buildFunding(client, { sessionId, sessionAccount: key.address, asset: 'native', budget });
-    expect((await submitter.submit(funding, bob)).ok).toBe(true);
+    const funded = await submitter.submit(funding, bob);
+    if (!funded.ok) throw new Error(`funding failed: ${funded.status}`);
     const message = formatDelegation({
       genesisHash: client.facts.genesisHash,
       streamId: resumed,
@@ -223,6 +225,13 @@ describe.skipIf(!REDIS_URL)('two signaling processes sharing Redis', () => {
           sessionKey: u8aToHex(key.publicKey),
           budget: budget.toString(),
           delegation: { message, signature: u8aToHex(bob.sign(u8aWrapBytes(stringToU8a(message)))) },
+          proof: signJoinProof(key, {
+            genesisHash: client.facts.genesisHash,
+            streamId: resumed,
+            sessionId,
+            socketId: viewer.id ?? '',
+          }),
+          fundedIn: funded.blockHash,
         },
       }),
     ).toMatchObject({ mode: 'webrtc', viewerId: sessionId });

@@ -8,6 +8,21 @@ import { getStreamsModule } from '../streams/StreamsModule.ts';
 import { loadPublishingConfig, type PublishingConfig } from './config.ts';
 import { ProducerLimit } from './ProducerLimit.ts';
 
+/** The creator's side of `rtc:*`, answered through the `rtc` module (the one owner of those requests). */
+export interface CreatorRtc {
+  createTransport: RequestHandler<'rtc:createTransport'>;
+  connectTransport: RequestHandler<'rtc:connectTransport'>;
+  produce: RequestHandler<'rtc:produce'>;
+  /** Whether `transportId` is a send transport `socket` opened. */
+  ownsTransport(socket: SignalingSocket, transportId: string): boolean;
+}
+
+/** The publishing module as others see it. */
+export interface PublishingModule extends SignalingModule {
+  readonly name: 'publishing';
+  readonly creatorRtc: CreatorRtc;
+}
+
 /** What one creator's socket publishes. */
 interface Publisher {
   streamId: string;
@@ -24,7 +39,7 @@ interface Publisher {
  * beyond). Pass `config` to override the environment.
  */
 export function publishingModule(config?: PublishingConfig): SignalingModuleFactory {
-  return async (ctx): Promise<SignalingModule> => {
+  return async (ctx): Promise<PublishingModule> => {
     const streams = getStreamsModule(ctx);
     const log = ctx.log.child({ part: 'publishing' });
     const publishers = new Map<string, Publisher>();
@@ -67,9 +82,7 @@ export function publishingModule(config?: PublishingConfig): SignalingModuleFact
     };
     ctx.io.on('connection', (socket) => socket.on('disconnect', () => forget(socket)));
 
-    const createTransport: RequestHandler<'rtc:createTransport'> = async (socket, { streamId, direction }) => {
-      if (direction !== 'send')
-        throw new SignalingError('BAD_REQUEST', 'join the stream as a viewer first (viewer:join)');
+    const createTransport: RequestHandler<'rtc:createTransport'> = async (socket, { streamId }) => {
       const room = await liveRoomOfCreator(socket, streamId);
       let p = publishers.get(socket.id);
       if (p && p.streamId !== streamId)
@@ -103,10 +116,11 @@ export function publishingModule(config?: PublishingConfig): SignalingModuleFact
 
     return {
       name: 'publishing',
-      handlers: {
-        'rtc:createTransport': createTransport,
-        'rtc:connectTransport': connectTransport,
-        'rtc:produce': produce,
+      creatorRtc: {
+        createTransport,
+        connectTransport,
+        produce,
+        ownsTransport: (socket, transportId) => publishers.get(socket.id)?.transportIds.has(transportId) === true,
       },
       async close() {
         publishers.clear();

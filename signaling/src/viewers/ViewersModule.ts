@@ -1,5 +1,4 @@
-import type { ChainClient, StreamPaymentTerms } from '@persecond/contracts-client';
-import type { Room, TransportParams } from '@persecond/sfu';
+import type { ChainClient } from '@persecond/contracts-client';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import { sameAccount } from '../accounts.ts';
 import { SignalingError } from '../errors.ts';
@@ -9,9 +8,9 @@ import { ledgerModuleOf } from '../ledger/ledgerModule.ts';
 import { exposureOf, rulesFor } from '../payments/paymentRules.ts';
 import type { TickMeter } from '../payments/TickMeter.ts';
 import type { Admission, Payload } from '../protocol.ts';
-import type { RequestHandler, RequestHandlers, SignalingSocket } from '../RequestRouter.ts';
+import type { RequestHandlers, SignalingSocket } from '../RequestRouter.ts';
+import type { ViewerRtcSource } from '../rtc/RtcModule.ts';
 import type { SignalingContext, SignalingModule, SignalingModuleFactory } from '../SignalingContext.ts';
-import { sfuCall } from '../sfuErrors.ts';
 import { getStreamsModule, streamRoom } from '../streams/StreamsModule.ts';
 import { checkAccountFree, checkFunded, proveJoin } from './admission.ts';
 import { loadViewersConfig, type ViewersConfig } from './config.ts';
@@ -28,7 +27,7 @@ import { ViewerSession, type ViewerSnapshot } from './ViewerSession.ts';
 export type { ViewerSnapshot } from './ViewerSession.ts';
 
 /** The viewers module as other modules see it (`ctx.modules.get('viewers')`). */
-export interface ViewersModule extends SignalingModule {
+export interface ViewersModule extends SignalingModule, ViewerRtcSource {
   readonly name: 'viewers';
   /** The node's tick meter (one for every viewer). */
   readonly meter: TickMeter;
@@ -73,8 +72,6 @@ async function createViewersModule(ctx: SignalingContext, config: ViewersConfig)
   const { ledger } = ledgerModule;
   // HLS files are served by the edge child process; tokens are issued here with the key it verifies them with.
   const hlsEdge = await HlsEdgeHooks.start(ctx, config);
-  // Handlers of modules created before this one, for requests that are not a viewer's (e.g. a creator's transport).
-  const earlier: RequestHandlers = Object.assign({}, ...[...ctx.modules.values()].map((m) => m.handlers ?? {}));
   const metrics = viewerMetrics(ctx.metrics.registry);
   const registry = new ViewerRegistry();
   hlsEdge.creditTo((sessionId) => registry.get(sessionId));
@@ -105,7 +102,6 @@ async function createViewersModule(ctx: SignalingContext, config: ViewersConfig)
   });
   loop = payments;
   const { meter } = payments;
-  const defaultTerms: StreamPaymentTerms = { settleEverySeconds: config.SETTLE_EVERY_SECONDS, payAhead: false };
   const joiningSockets = new Set<string>();
   const hookedSockets = new WeakSet<SignalingSocket>();
   let closing: Promise<void> | undefined;
@@ -226,10 +222,7 @@ async function createViewersModule(ctx: SignalingContext, config: ViewersConfig)
     if (previous && (!sameAccount(previous.wallet, wallet) || previous.streamId !== streamId)) {
       throw new SignalingError('BAD_REQUEST', 'this session belongs to another wallet or stream');
     }
-    const rules = rulesFor(
-      ('terms' in stream ? (stream.terms as StreamPaymentTerms | undefined) : undefined) ?? defaultTerms,
-      config,
-    );
+    const rules = rulesFor(stream.terms, config);
     // The chain and ledger reads are independent: run them together (refusals told in a stable order).
     const checks = [
       checkFunded(ledgerModule, proven, session.sessionId, session.fundedIn),
@@ -431,27 +424,6 @@ async function createViewersModule(ctx: SignalingContext, config: ViewersConfig)
   const idleTimer = setInterval(sweepIdle, IDLE_SWEEP_MS);
   idleTimer.unref();
 
-  /** The viewer's room for an `rtc:*` request, or undefined when the socket is not a WebRTC viewer. */
-  const rtcViewer = (socket: SignalingSocket): { s: ViewerSession; room: Room } | undefined => {
-    const s = registry.ofSocket(socket);
-    if (!s || s.mode !== 'webrtc' || !s.transport) return undefined;
-    const room = ctx.sfu.getRoom(s.streamId);
-    if (!room) throw new SignalingError('STREAM_NOT_LIVE', `stream ${s.streamId} has ended`);
-    return { s, room };
-  };
-
-  const fallback = <E extends keyof RequestHandlers>(event: E, message: string): NonNullable<RequestHandlers[E]> =>
-    (earlier[event] ??
-      (async () => {
-        throw new SignalingError('BAD_REQUEST', message);
-      })) as NonNullable<RequestHandlers[E]>;
-
-  const capabilities = fallback('rtc:capabilities', '');
-  const createTransport = fallback('rtc:createTransport', 'join the stream as a viewer first (viewer:join)');
-  const connectTransport = fallback('rtc:connectTransport', 'unknown transport');
-  const consume = fallback('rtc:consume', 'join the stream as a WebRTC viewer first (viewer:join)');
-  const resumeConsumer = fallback('rtc:resume', 'join the stream as a WebRTC viewer first (viewer:join)');
-
   const handlers: RequestHandlers = {
     'viewer:join': guardedJoin,
     'tick:ack': async (socket, p) => payments.acknowledge(viewerOf(socket), p),
@@ -462,36 +434,6 @@ async function createViewersModule(ctx: SignalingContext, config: ViewersConfig)
       log.info({ sessionId: s.sessionId, txHash }, 'settlement submitted by the viewer');
       return {};
     },
-    'rtc:capabilities': (async (socket, p) => {
-      const room = ctx.sfu.getRoom(p.streamId);
-      if (room && !room.closed) return { routerRtpCapabilities: room.rtpCapabilities };
-      if (earlier['rtc:capabilities']) return capabilities(socket, p);
-      throw new SignalingError('STREAM_NOT_LIVE', `stream ${p.streamId} is not live on this node`);
-    }) satisfies RequestHandler<'rtc:capabilities'>,
-    'rtc:createTransport': (async (socket, p) => {
-      if (p.direction === 'send') return createTransport(socket, p);
-      const v = rtcViewer(socket);
-      if (!v || v.s.streamId !== p.streamId) return createTransport(socket, p);
-      return { transport: v.s.transport as TransportParams };
-    }) satisfies RequestHandler<'rtc:createTransport'>,
-    'rtc:connectTransport': (async (socket, p) => {
-      const v = rtcViewer(socket);
-      if (!v || v.s.transport?.id !== p.transportId) return connectTransport(socket, p);
-      await sfuCall(() => v.room.connectTransport(p.transportId, p.dtlsParameters as never));
-      return {};
-    }) satisfies RequestHandler<'rtc:connectTransport'>,
-    'rtc:consume': (async (socket, p) => {
-      const v = rtcViewer(socket);
-      if (!v || v.s.transport?.id !== p.transportId) return consume(socket, p);
-      const consumers = await sfuCall(() => v.room.consume(v.s.sessionId, p.rtpCapabilities as never));
-      return { consumers };
-    }) satisfies RequestHandler<'rtc:consume'>,
-    'rtc:resume': (async (socket, p) => {
-      const v = rtcViewer(socket);
-      if (!v) return resumeConsumer(socket, p);
-      await sfuCall(() => v.room.resumeConsumer(v.s.sessionId, p.consumerId));
-      return {};
-    }) satisfies RequestHandler<'rtc:resume'>,
   };
 
   return {
@@ -499,6 +441,13 @@ async function createViewersModule(ctx: SignalingContext, config: ViewersConfig)
     meter,
     handlers,
     viewer: (sessionId) => registry.get(sessionId)?.snapshot(),
+    viewerRtc: (socket) => {
+      const s = registry.ofSocket(socket);
+      const room = s && ctx.sfu.getRoom(s.streamId);
+      if (!s || s.mode !== 'webrtc' || !s.transport) return undefined;
+      if (!room) throw new SignalingError('STREAM_NOT_LIVE', `stream ${s.streamId} has ended`);
+      return { sessionId: s.sessionId, streamId: s.streamId, transport: s.transport, room };
+    },
     close() {
       closing ??= (async () => {
         clearInterval(idleTimer);

@@ -19,6 +19,7 @@ import type { Tick } from '../../src/index.ts';
 import type { Ledger } from '../../src/ledger/Ledger.ts';
 import { createLedgerModule, type LedgerModule } from '../../src/ledger/ledgerModule.ts';
 import { publishingModule } from '../../src/publishing/PublishingModule.ts';
+import { rtcModule } from '../../src/rtc/RtcModule.ts';
 import { loadStreamsConfig } from '../../src/streams/config.ts';
 import { streamsModule } from '../../src/streams/StreamsModule.ts';
 import { loadViewersConfig } from '../../src/viewers/config.ts';
@@ -166,15 +167,20 @@ export interface LiveStream extends SignalingStack {
 /** Starts the stack with the live-stream modules; sign-in sessions share a random secret. */
 export async function startLiveStream(opts: LiveStreamOptions = {}): Promise<LiveStream> {
   const wallets = await devWallets();
+  const viewersConfig = loadViewersConfig(opts.viewersEnv ?? {});
   const stack = await startSignalingStack({
     sfuEnv: opts.sfuEnv,
     server: {
       modules: [
         authModule(loadAuthConfig({ SESSION_SECRET: randomUUID() + randomUUID() })),
-        streamsModule(loadStreamsConfig(opts.streamsEnv ?? {})),
+        // Streams whose creator chose no terms get the settle interval the viewers are configured with.
+        streamsModule(loadStreamsConfig(opts.streamsEnv ?? {}), {
+          defaultSettleEverySeconds: viewersConfig.SETTLE_EVERY_SECONDS,
+        }),
         publishingModule(),
         createLedgerModule({ config: { dataDir: 'memory://' } }),
-        viewersModule(loadViewersConfig(opts.viewersEnv ?? {})),
+        viewersModule(viewersConfig),
+        rtcModule(),
       ],
     },
   });
