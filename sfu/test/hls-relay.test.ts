@@ -1,3 +1,4 @@
+import { createHook } from 'node:async_hooks';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -99,16 +100,31 @@ describe('HLS relay from a real WebRTC publisher (PlainTransport -> ffmpeg)', ()
   });
 
   it('stops the relay when the stream ends, leaving no process, timer or file behind', async () => {
-    const timeouts = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
-    const baseline = timeouts();
-    await room.addHlsViewer('h2');
-    const pid = room.hlsRelay!.pid!;
-    room.removeHlsViewer('h2'); // arms the linger timer
-    expect(timeouts()).toBeGreaterThan(baseline);
-    await room.close();
-    expect(processAlive(pid)).toBe(false);
-    expect(existsSync(join(hlsDir, 'hls-live'))).toBe(false);
-    expect(timeouts()).toBe(baseline);
+    // The timers created from here on, until cleared or run: counting every timer of the process instead would see
+    // unrelated ones expire meanwhile on a slow machine.
+    const live = new Set<number>();
+    const timers = createHook({
+      init: (id, type) => {
+        if (type === 'Timeout') live.add(id);
+      },
+      destroy: (id) => {
+        live.delete(id);
+      },
+    }).enable();
+    try {
+      await room.addHlsViewer('h2');
+      const pid = room.hlsRelay!.pid!;
+      const before = new Set(live);
+      room.removeHlsViewer('h2'); // arms the linger timer
+      expect([...live].filter((id) => !before.has(id))).toHaveLength(1);
+      await room.close();
+      expect(processAlive(pid)).toBe(false);
+      expect(existsSync(join(hlsDir, 'hls-live'))).toBe(false);
+      // Destroy hooks run a turn after a timer is cleared.
+      await waitFor('no timer left', () => live.size === 0);
+    } finally {
+      timers.disable();
+    }
     expect(sfu.health().rooms).toBe(0);
     expect(sfu.pool.workers[0]!.consumers).toBe(0);
   });
