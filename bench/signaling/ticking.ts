@@ -18,9 +18,18 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { connect, createSessionKey, type DevChain, startDevChain, TxSubmitter } from '@persecond/contracts-client';
+import {
+  type ChainClient,
+  connect,
+  createSessionKey,
+  type DevChain,
+  formatRemark,
+  startDevChain,
+  TxSubmitter,
+} from '@persecond/contracts-client';
 import { WsProvider } from '@polkadot/api';
-import { Keyring } from '@polkadot/keyring';
+import { DEV_PHRASE, Keyring } from '@polkadot/keyring';
+import type { KeyringPair } from '@polkadot/keyring/types';
 import { hexToU8a } from '@polkadot/util';
 import { cryptoWaitReady } from '@polkadot/util-crypto';
 import pg from 'pg';
@@ -47,7 +56,7 @@ const WINDOW_S = Number(opt('window', '20'));
 const WARMUP_S = Number(opt('warmup', '5'));
 const FETCH_EVERY_MS = Number(opt('fetch-every', '2000'));
 const RTC = Number(opt('rtc', '2'));
-const PER_WALLET = Number(opt('per-wallet', '1'));
+const PER_WALLET = Number(opt('per-wallet', '25'));
 /** Viewer processes (4 on 2 cores: more contention, a longer tail than 2). */
 const CLIENTS = Number(opt('clients', '2'));
 const PROFILE = flag('profile');
@@ -193,14 +202,58 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
-/** Native balances of session accounts set directly in storage (chopsticks dev_setStorage), 500 per call. */
-async function fundSessions(chain: WsProvider, addresses: string[]): Promise<void> {
-  for (let i = 0; i < addresses.length; i += 500) {
-    const account = addresses
+/**
+ * Funds each viewer's session on chain as the dapp does: its wallet transfers the budget to the session account with
+ * the `ps1:fund:<sessionId>` remark (admission checks that funding). Wallets get native funds in storage
+ * (chopsticks dev_setStorage), then each signs one batchAll of [transfer, remark] for all its sessions; each spec learns
+ * the block its funding landed in (`fundedIn`).
+ */
+async function fundSessions(
+  chain: WsProvider,
+  client: ChainClient,
+  submitter: TxSubmitter,
+  specs: ViewerSpec[],
+): Promise<void> {
+  const byWallet = new Map<string, ViewerSpec[]>();
+  for (const s of specs) byWallet.set(s.walletUri, [...(byWallet.get(s.walletUri) ?? []), s]);
+  const wallets = [...byWallet.keys()].map((uri) => [uri, benchWallet(uri)] as const);
+  for (let i = 0; i < wallets.length; i += 500) {
+    const account = wallets
       .slice(i, i + 500)
-      .map((a) => [[a], { providers: 1, data: { free: SESSION_FUNDS.toString() } }]);
+      .map(([uri, w]) => [
+        [w.address],
+        { providers: 1, data: { free: (SESSION_FUNDS * BigInt((byWallet.get(uri) ?? []).length + 1)).toString() } },
+      ]);
     await chain.send('dev_setStorage', [{ System: { Account: account } }]);
   }
+  const { api } = client;
+  await mapLimit(wallets, 8, async ([uri, wallet]) => {
+    const mine = byWallet.get(uri) ?? [];
+    const calls = mine.flatMap((s) => [
+      api.tx.balances.transferKeepAlive(createSessionKey(42, hexToU8a(`0x${s.seed}`)).address, SESSION_FUNDS),
+      api.tx.system.remarkWithEvent(formatRemark({ kind: 'fund', sessionId: s.sessionId })),
+    ]);
+    const res = await submitter.submit(api.tx.utility.batchAll(calls), wallet);
+    if (!res.ok) throw new Error(`funding by ${uri} failed: ${res.status}`);
+    for (const s of mine) s.fundedIn = res.blockHash;
+  });
+}
+
+/** Runs `fn` over `items` with at most `limit` at once. */
+async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++] as T);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+/** The bench wallet `//PersecondBenchWallet<n>`, derived as the viewer processes derive it. */
+const benchWalletRing = new Keyring({ type: 'sr25519', ss58Format: 42 });
+let benchRoot: KeyringPair | undefined;
+function benchWallet(uri: string): KeyringPair {
+  benchRoot ??= benchWalletRing.addFromUri(DEV_PHRASE);
+  return benchRoot.derive(uri);
 }
 
 /** A cumulative histogram as /metrics shows it: upper bounds (s, ascending, the last +Inf) and counts up to each. */
@@ -530,10 +583,7 @@ async function runBackend(database: 'pglite' | 'postgres') {
       });
     }
     const tFund = performance.now();
-    await fundSessions(
-      devRpc,
-      specs.map((s) => createSessionKey(42, hexToU8a(`0x${s.seed}`)).address),
-    );
+    await fundSessions(devRpc, client, submitter, specs);
     const fundMs = performance.now() - tFund;
     const perProc = procs.map(() => [] as ViewerSpec[]);
     for (const [i, s] of specs.entries())
@@ -738,7 +788,7 @@ async function main(): Promise<void> {
       serverEnv:
         'AUTH_RATE_LIMIT_MAX and JOIN_RATE_LIMIT_MAX 1e6 (all from 127.0.0.1); SETTLE_EVERY_SECONDS and PAYMENT_GRACE_SECONDS 3600 (viewers do not settle on chain); FEE_RESERVE_PLANCK fixed (no fee estimation per join); everything else default (TICK_INTERVAL_MS 1000, VOUCHER_GRACE_SECONDS 3, HLS_SEGMENT_SECONDS 1)',
       chain:
-        'chopsticks dev chain (startDevChain) in the bench process; session accounts funded with dev_setStorage (System.Account); the server reads each session account’s balance at join',
+        'chopsticks dev chain (startDevChain) in the bench process; wallets funded with dev_setStorage (System.Account), each session funded on chain by its wallet (one batchAll of transferKeepAlive + ps1:fund remark per wallet, as the dapp funds); the server checks the funding (the block named by fundedIn) and reads each session account’s balance at join',
       viewers: `${CLIENTS} forked processes (--max-semi-space-size=32), each with its HLS players on a worker thread of their own (tickingPlayers.ts, as a browser fetches off the page's main thread; fed the tokens the ticks carry); each viewer has its own socket.io-client websocket, ed25519 session key and delegation signed by its wallet (sr25519 wallets //PersecondBenchWallet<n> derived from the dev phrase's root pair, ${PER_WALLET} viewer(s) per wallet, one sign-in per wallet and process); ${RTC} WebRTC viewer(s) (wrtc) and the rest HLS: every ${FETCH_EVERY_MS} ms at a random phase each fetches the playlist with its token (renewed by a tick, or by hls:token after a 401) and then every segment it lists that this viewer has not fetched yet, one after the other, each read to its end (bytes counted, not kept; hlsSegmentsPerSecond and hlsMegabytesPerSecond per window), over node:http with one keep-alive agent per process (≤ 256 sockets to the edge, as a browser pools connections per origin); the HLS bitrate is the publisher's (the relay's ffmpeg has no bitrate setting in env); every tick acknowledged with a voucher sent as a notification (no ack callback; contracts-client formatVoucher, signed with Node's ed25519, checked equal to signVoucher)`,
       cpu: 'utime+stime from /proc/<pid>/stat over each window; server = the signaling Node process only (mediasoup workers, ffmpeg, the HLS edge child process and PostgreSQL backends reported apart)',
       perViewer:

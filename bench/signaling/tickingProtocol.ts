@@ -7,6 +7,8 @@ export interface ViewerSpec {
   seed: string;
   sessionId: string;
   mode: 'hls' | 'webrtc';
+  /** Block the session's funding landed in (set once funded). */
+  fundedIn?: string;
 }
 
 /** What the bench asks a viewer process to do. */

@@ -8,7 +8,13 @@ import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
-import { createSessionKey, formatDelegation, formatVoucher, signVoucher } from '@persecond/contracts-client';
+import {
+  createSessionKey,
+  formatDelegation,
+  formatVoucher,
+  signJoinProof,
+  signVoucher,
+} from '@persecond/contracts-client';
 import { DEV_PHRASE, Keyring } from '@polkadot/keyring';
 import type { KeyringPair } from '@polkadot/keyring/types';
 import { hexToU8a, stringToU8a, u8aToHex, u8aWrapBytes } from '@polkadot/util';
@@ -215,6 +221,13 @@ class BenchViewer {
       sessionKey: u8aToHex(key.publicKey),
       budget: init.budget,
       delegation: { message, signature: u8aToHex(wallet.sign(u8aWrapBytes(stringToU8a(message)))) },
+      proof: signJoinProof(key, {
+        genesisHash: init.genesisHash,
+        streamId: init.streamId,
+        sessionId: this.spec.sessionId,
+        socketId: this.socket.id ?? '',
+      }),
+      ...(this.spec.fundedIn ? { fundedIn: this.spec.fundedIn } : {}),
     };
     const res = await call(this.socket, 'viewer:join', { streamId: init.streamId, mode: this.spec.mode, session });
     if (!res.ok) return res;
