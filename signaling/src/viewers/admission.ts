@@ -87,7 +87,8 @@ export async function proveJoin(
 /**
  * The session account was funded for this session by the delegating wallet, as the chain says (the ledger's record
  * of `ps1:fund:<sessionId>` transfers, or the block the client names when the node's follower has not seen it yet).
- * A funding of the same session id by anyone else counts for nothing.
+ * The session id is the first funder's: a funding of the same session id by anyone else counts for nothing, and a
+ * wallet whose funding came after another wallet's is refused.
  */
 export async function checkFunded(
   ledgerModule: LedgerModule,
@@ -96,6 +97,12 @@ export async function checkFunded(
   fundedIn: string | undefined,
 ): Promise<void> {
   const fundings = await ledgerModule.fundingOf(sessionId, fundedIn ? { blockHash: fundedIn } : {});
+  // A session id belongs to the wallet that funded it first (fundings come in chain order): anyone who copies the
+  // public `ps1:fund:<sessionId>` into a funding of their own later would otherwise take the session id over.
+  const first = fundings[0];
+  if (first && !sameAccount(first.wallet, join.wallet)) {
+    throw new SignalingError('SESSION_NOT_FUNDED', `session ${sessionId} was funded first by another wallet`);
+  }
   const own = fundings.filter(
     (f) => sameAccount(f.wallet, join.wallet) && sameAccount(f.sessionAccount, join.sessionAccount) && f.amount > 0n,
   );
