@@ -5,9 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { U128_MAX } from '@persecond/contracts-client';
 import { cryptoWaitReady, encodeAddress } from '@polkadot/util-crypto';
+import { sql } from 'drizzle-orm';
 import fc from 'fast-check';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openLedgerDatabase } from '../src/ledger/database.ts';
 import { Ledger, type SessionOpening, type SettlementCreditInput } from '../src/ledger/Ledger.ts';
 import { type LedgerBackend, pgliteBackend, postgresBackend } from './support/ledgerBackends.ts';
 
@@ -342,6 +344,117 @@ function ledgerSuite(name: string, makeBackend: () => Promise<LedgerBackend>): v
       ]);
       await ledger.closeSession(a2.sessionId);
       expect(await ledger.activeSessionsOf(sessionAccount, { exceptSessionId: a1.sessionId })).toEqual([]);
+    });
+
+    it('quarantines a chain event it can never apply and carries on with the block, the cursor moving with it', async () => {
+      const honest = opening({ asset: 1984, pricePerSecond: 5n });
+      const attacker = opening({ asset: 4242, pricePerSecond: 1n });
+      for (const s of [honest, attacker]) await ledger.openSession(s);
+      await ledger.recordTicks([...ticks(honest, 4, 4), ...ticks(attacker, 1, 1)]);
+      const hash = `0x${'5a'.repeat(32)}`;
+      const event = (s: SessionOpening, index: number, amount: bigint) => ({
+        ...settlementOf(s, `${hash}:${index}:1`, amount, 500),
+        blockHash: hash,
+        type: 'settlement' as const,
+        seq: 1,
+        parentHash: `0x${'00'.repeat(32)}`,
+        extrinsicIndex: index,
+        eventIndex: 1,
+        extrinsicHash: `0x${'11'.repeat(32)}`,
+      });
+      const huge = U128_MAX - 5n;
+      const { streamId, payer, creator, seq, ...position } = event(honest, 9, 100n);
+      const funding = { ...position, type: 'funding' as const, wallet: honest.wallet, sessionAccount: payer };
+      const block = {
+        hash,
+        number: 500,
+        parentHash: `0x${'00'.repeat(32)}`,
+        // The attacker's first payment fits u128; its second would take the session's settled total past it.
+        events: [event(attacker, 1, huge), event(attacker, 2, huge), event(honest, 3, 20n), funding],
+      };
+      const cursor = { genesisHash: '0x02', number: 500, hash };
+      const pending = await ledger.applyBlock({ status: 'pending', block });
+      expect(pending.outcomes).toEqual(['credited', 'credited']);
+      expect(pending.quarantined).toEqual([
+        expect.objectContaining({
+          id: `${hash}:2:1`,
+          kind: 'settlement',
+          sessionId: attacker.sessionId,
+          status: 'pending',
+          payload: expect.objectContaining({ amount: huge.toString(), payer: attacker.sessionAccount }),
+          error: expect.stringContaining('past u128'),
+        }),
+      ]);
+      const final = await ledger.applyBlock({ status: 'final', block }, cursor);
+      expect(final.outcomes).toEqual(['finalized', 'finalized']);
+      expect(final.changes).toEqual([
+        { sessionId: attacker.sessionId, outcome: 'finalized' },
+        { sessionId: honest.sessionId, outcome: 'finalized' },
+      ]);
+      expect(await ledger.quarantined(attacker.sessionId)).toEqual([
+        expect.objectContaining({ id: `${hash}:2:1`, status: 'final', blockNumber: 500 }),
+      ]);
+      expect(await ledger.session(attacker.sessionId)).toMatchObject({ settledPending: 0n, settledFinal: huge });
+      expect(await ledger.session(honest.sessionId)).toMatchObject({ settledPending: 0n, settledFinal: 20n });
+      expect(await ledger.fundingsOf(honest.sessionId)).toEqual([expect.objectContaining({ status: 'final' })]);
+      expect(await ledger.watcherCursor()).toEqual(cursor);
+    });
+
+    it('quarantines what the database refuses for good, and rolls the whole block back on a retryable failure', async () => {
+      const s = opening({ pricePerSecond: 3n });
+      await ledger.openSession(s);
+      const raw = await openLedgerDatabase(backend.config);
+      const block = (number: number, amounts: bigint[]) => {
+        const hash = `0x${number.toString(16).padStart(64, '0')}`;
+        return {
+          hash,
+          number,
+          parentHash: `0x${'00'.repeat(32)}`,
+          events: amounts.map((amount, i) => ({
+            ...settlementOf(s, `${hash}:${i}:1`, amount, number),
+            type: 'settlement' as const,
+            seq: i + 1,
+            parentHash: `0x${'00'.repeat(32)}`,
+            extrinsicIndex: i,
+            eventIndex: 1,
+            extrinsicHash: `0x${'22'.repeat(32)}`,
+          })),
+        };
+      };
+      try {
+        // A constraint the event breaks (SQLSTATE 23514) is permanent: quarantined, the block's others credited.
+        await raw.db.execute(
+          sql.raw(`alter table signaling.settlement_credits add constraint test_no_13 check (amount <> 13)`),
+        );
+        const refused = await ledger.applyBlock({ status: 'final', block: block(601, [13n, 4n]) });
+        expect(refused.outcomes).toEqual(['credited']);
+        expect(refused.quarantined).toEqual([expect.objectContaining({ error: expect.stringContaining('23514') })]);
+        expect(await ledger.session(s.sessionId)).toMatchObject({ settledFinal: 4n });
+
+        // A serialization failure (SQLSTATE 40001) is retryable: nothing of the block is kept, the cursor stays.
+        await raw.db.execute(
+          sql.raw(`create or replace function signaling.test_busy() returns trigger language plpgsql as $$
+                   begin if new.amount = 17 then raise exception 'busy' using errcode = '40001'; end if;
+                   return new; end $$`),
+        );
+        await raw.db.execute(
+          sql.raw(`create trigger test_busy before insert on signaling.settlement_credits
+                   for each row execute function signaling.test_busy()`),
+        );
+        const before = await ledger.watcherCursor();
+        const retry = block(602, [5n, 17n]);
+        await expect(
+          ledger.applyBlock({ status: 'final', block: retry }, { genesisHash: '0x03', number: 602, hash: retry.hash }),
+        ).rejects.toThrow();
+        expect(await ledger.session(s.sessionId)).toMatchObject({ settledFinal: 4n });
+        expect(await ledger.watcherCursor()).toEqual(before);
+        expect(await ledger.quarantined(s.sessionId)).toHaveLength(1);
+      } finally {
+        await raw.db.execute(sql.raw('drop trigger if exists test_busy on signaling.settlement_credits'));
+        await raw.db.execute(sql.raw('drop function if exists signaling.test_busy()'));
+        await raw.db.execute(sql.raw('alter table signaling.settlement_credits drop constraint if exists test_no_13'));
+        await raw.close();
+      }
     });
 
     it("totals a stream's sessions for its creator", async () => {

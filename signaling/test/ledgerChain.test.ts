@@ -11,17 +11,7 @@ import { Keyring } from '@polkadot/keyring';
 import { cryptoWaitReady, encodeAddress } from '@polkadot/util-crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LedgerModule } from '../src/ledger/ledgerModule.ts';
-import { type LedgerBackend, ledgerModuleOn, pgliteBackend, postgresBackend } from './support/ledgerBackends.ts';
-
-async function until<T>(probe: () => Promise<T | undefined>, what: string, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+import { type LedgerBackend, ledgerModuleOn, pgliteBackend, postgresBackend, until } from './support/ledgerBackends.ts';
 
 function chainSuite(name: string, makeBackend: () => Promise<LedgerBackend>): void {
   describe(`ledger module on the dev chain (${name})`, () => {

@@ -24,20 +24,11 @@ import {
   ledgerModuleOf,
   type SettlementChange,
 } from '../src/ledger/ledgerModule.ts';
+import { until } from './support/ledgerBackends.ts';
 
 const PRICE = 1_000_000n;
 const STREAM = 'stream-ledger-chain';
 const SESSION = 'sess-ledger-chain-1';
-
-async function until<T>(probe: () => Promise<T | undefined>, what: string, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('ledger module on a signaling node and the dev chain', () => {
   let dev: DevChain;

@@ -1,11 +1,11 @@
-import type { Asset } from '@persecond/contracts-client';
-import { and, eq, sql } from 'drizzle-orm';
-import { sameAccount } from '../accounts.ts';
+import type { Asset, WatchedBlock } from '@persecond/contracts-client';
+import { eq, sql } from 'drizzle-orm';
 import { canonicalAccount } from './accounts.ts';
 import type { LedgerConfig } from './config.ts';
 import { type LedgerDatabase, type LedgerDb, openLedgerDatabase } from './database.ts';
 import { LedgerError } from './errors.ts';
-import { type FundingInput, type FundingRecord, fundingsOf, recordFunding, retractFundings } from './fundings.ts';
+import { type FundingInput, type FundingRecord, fundingsOf, recordFunding } from './fundings.ts';
+import { type QuarantinedEvent, quarantinedOf } from './quarantine.ts';
 import {
   type ActiveSession,
   activeSessionsOf,
@@ -15,7 +15,29 @@ import {
   type HolderDebts,
 } from './reports.ts';
 import { arrayLiteral, assetOf, assetText, checkAmount, checkCount, rowsOf } from './rows.ts';
-import { settlementCredits, viewerSessions, watcherCursor } from './schema.ts';
+import { viewerSessions } from './schema.ts';
+import {
+  type AppliedBlock,
+  applyBlock,
+  type CreditOutcome,
+  creditSettlement,
+  readCursor,
+  retractBlock,
+  type SettlementCreditInput,
+  saveCursor,
+  type WatcherCursor,
+} from './settlementCredits.ts';
+
+export type { FundingInput, FundingRecord } from './fundings.ts';
+export type { QuarantinedEvent } from './quarantine.ts';
+export type { ActiveSession, Debt, DebtFilter, HolderDebts } from './reports.ts';
+export type {
+  AppliedBlock,
+  CreditOutcome,
+  SettlementChange,
+  SettlementCreditInput,
+  WatcherCursor,
+} from './settlementCredits.ts';
 
 /** What a viewer session is opened with; all fixed for the session's life except the budget. */
 export interface SessionOpening {
@@ -67,28 +89,6 @@ export interface VoucherOutcome {
   acknowledged: bigint;
 }
 
-/** A settlement seen on chain (a contracts-client `SettlementEvent` fits). */
-export interface SettlementCreditInput {
-  /** Chain-derived id `<blockHash>:<extrinsicIndex>:<eventIndex>`. */
-  id: string;
-  sessionId: string;
-  streamId: string;
-  /** The account that paid; only the session account's payments count. */
-  payer: string;
-  /** The account paid; only payments to the stream's creator count. */
-  creator: string;
-  asset: Asset;
-  amount: bigint;
-  blockNumber: number;
-  blockHash: string;
-}
-
-/**
- * What a credit did: `credited` (new), `finalized` (pending → final), `unchanged` (already known at that status, or
- * final already), `ignored` (unknown session, or not a payment from its session account to its creator).
- */
-export type CreditOutcome = 'credited' | 'finalized' | 'unchanged' | 'ignored';
-
 /** A wallet's debt (the shape `debtOf(wallet)` answers). */
 export type WalletDebt = Debt;
 
@@ -103,16 +103,7 @@ export interface StreamTotals {
   settledFinal: bigint;
 }
 
-/** Last final block whose settlements were credited, on the chain of `genesisHash`. */
-export interface WatcherCursor {
-  genesisHash: string;
-  number: number;
-  hash: string;
-}
-
 type SessionRow = typeof viewerSessions.$inferSelect;
-
-const CURSOR_ID = 'settlements';
 
 function toSession(row: SessionRow): LedgerSession {
   return {
@@ -368,68 +359,20 @@ export class Ledger {
    * Credits a settlement seen on chain, idempotently by its id: a new one adds to the session's pending or final
    * total; `final` moves a pending one to final; a final credit never changes again.
    */
-  async creditSettlement(credit: SettlementCreditInput, status: 'pending' | 'final'): Promise<CreditOutcome> {
-    checkAmount('amount', credit.amount);
-    checkCount('blockNumber', credit.blockNumber, 0);
-    return this.#run((db) =>
-      db.transaction(async (tx) => {
-        // Locking the session row serializes every credit of this session, across nodes sharing the database.
-        const [session] = await tx
-          .select()
-          .from(viewerSessions)
-          .where(eq(viewerSessions.sessionId, credit.sessionId))
-          .for('update');
-        if (
-          !session ||
-          session.streamId !== credit.streamId ||
-          session.asset !== assetText(credit.asset) ||
-          !sameAccount(session.sessionAccount, credit.payer) ||
-          !sameAccount(session.creator, credit.creator)
-        ) {
-          return 'ignored';
-        }
-        const [existing] = await tx.select().from(settlementCredits).where(eq(settlementCredits.id, credit.id));
-        if (!existing) {
-          await tx.insert(settlementCredits).values({
-            id: credit.id,
-            sessionId: credit.sessionId,
-            amount: credit.amount,
-            status,
-            blockNumber: credit.blockNumber,
-            blockHash: credit.blockHash,
-          });
-          const column = status === 'final' ? viewerSessions.settledFinal : viewerSessions.settledPending;
-          await tx
-            .update(viewerSessions)
-            .set({
-              [status === 'final' ? 'settledFinal' : 'settledPending']:
-                sql`${column} + ${credit.amount.toString()}::numeric`,
-              updatedAt: sql`now()`,
-            })
-            .where(eq(viewerSessions.sessionId, credit.sessionId));
-          return 'credited';
-        }
-        if (existing.status === 'final' || status === 'pending') return 'unchanged';
-        await tx
-          .update(settlementCredits)
-          .set({ status: 'final', updatedAt: sql`now()` })
-          .where(eq(settlementCredits.id, credit.id));
-        const amount = existing.amount.toString();
-        await tx
-          .update(viewerSessions)
-          .set({
-            settledPending: sql`${viewerSessions.settledPending} - ${amount}::numeric`,
-            settledFinal: sql`${viewerSessions.settledFinal} + ${amount}::numeric`,
-            updatedAt: sql`now()`,
-          })
-          .where(eq(viewerSessions.sessionId, credit.sessionId));
-        return 'finalized';
-      }),
-    );
+  creditSettlement(credit: SettlementCreditInput, status: 'pending' | 'final'): Promise<CreditOutcome> {
+    return this.#run((db) => db.transaction((tx) => creditSettlement(tx, credit, status)));
+  }
+
+  /**
+   * Removes the pending credits and fundings of a block that lost a fork (final ones never change); returns the
+   * sessions whose credits were removed.
+   */
+  retractBlock(blockHash: string): Promise<string[]> {
+    return this.#run((db) => db.transaction((tx) => retractBlock(tx, blockHash)));
   }
 
   /** Records a funding seen on chain, idempotently by its id (pending, then final). */
-  async recordFunding(funding: FundingInput, status: 'pending' | 'final'): Promise<void> {
+  recordFunding(funding: FundingInput, status: 'pending' | 'final'): Promise<void> {
     return this.#run((db) => recordFunding(db, funding, status));
   }
 
@@ -439,29 +382,16 @@ export class Ledger {
   }
 
   /**
-   * Removes the pending credits and fundings of a block that lost a fork (final ones never change); returns the
-   * sessions whose credits were removed.
+   * Applies one delivery of the settlement watcher (credits and fundings, or the retraction) and `cursor` in one
+   * transaction; events that can never be applied are quarantined instead of failing the block.
    */
-  retractBlock(blockHash: string): Promise<string[]> {
-    return this.#run((db) =>
-      db.transaction(async (tx) => {
-        await retractFundings(tx, blockHash);
-        const removed = await tx
-          .delete(settlementCredits)
-          .where(and(eq(settlementCredits.blockHash, blockHash), eq(settlementCredits.status, 'pending')))
-          .returning();
-        for (const credit of removed) {
-          await tx
-            .update(viewerSessions)
-            .set({
-              settledPending: sql`${viewerSessions.settledPending} - ${credit.amount.toString()}::numeric`,
-              updatedAt: sql`now()`,
-            })
-            .where(eq(viewerSessions.sessionId, credit.sessionId));
-        }
-        return [...new Set(removed.map((c) => c.sessionId))];
-      }),
-    );
+  applyBlock(delivery: WatchedBlock, cursor?: WatcherCursor): Promise<AppliedBlock> {
+    return this.#run((db) => applyBlock(db, delivery, cursor));
+  }
+
+  /** The chain events set aside because they could not be applied, of one session or all. */
+  quarantined(sessionId?: string): Promise<QuarantinedEvent[]> {
+    return this.#run((db) => quarantinedOf(db, sessionId));
   }
 
   /**
@@ -517,25 +447,12 @@ export class Ledger {
 
   /** Where crediting stopped: the settlement watcher resumes after this final block. */
   watcherCursor(): Promise<WatcherCursor | undefined> {
-    return this.#run(async (db) => {
-      const [row] = await db.select().from(watcherCursor).where(eq(watcherCursor.id, CURSOR_ID));
-      return row ? { genesisHash: row.genesisHash, number: row.blockNumber, hash: row.blockHash } : undefined;
-    });
+    return this.#run((db) => readCursor(db));
   }
 
-  /** Stores the settlement watcher's cursor (after the block's credits are written). */
-  async saveWatcherCursor(cursor: WatcherCursor): Promise<void> {
-    checkCount('number', cursor.number, 0);
-    return this.#run(async (db) => {
-      const values = {
-        id: CURSOR_ID,
-        genesisHash: cursor.genesisHash,
-        blockNumber: cursor.number,
-        blockHash: cursor.hash,
-        updatedAt: new Date(),
-      };
-      await db.insert(watcherCursor).values(values).onConflictDoUpdate({ target: watcherCursor.id, set: values });
-    });
+  /** Stores the settlement watcher's cursor (applyBlock stores it with the block's credits). */
+  saveWatcherCursor(cursor: WatcherCursor): Promise<void> {
+    return this.#run((db) => saveCursor(db, cursor));
   }
 
   /** Refuses new work, waits for running operations, then closes the database; safe to call twice. */

@@ -5,16 +5,12 @@ import type { SignalingContext, SignalingModule, SignalingModuleFactory } from '
 import { readChainBlock } from './chainBlocks.ts';
 import { type LedgerConfig, loadLedgerConfig } from './config.ts';
 import type { FundingRecord } from './fundings.ts';
-import { type CreditOutcome, Ledger } from './Ledger.ts';
+import { type AppliedBlock, Ledger, type SettlementChange, type WatcherCursor } from './Ledger.ts';
+
+export type { SettlementChange } from './Ledger.ts';
 
 /** Pause before restarting a settlement watcher that stopped on an error. */
 const RESTART_DELAY_MS = 1_000;
-
-/** A change of a session's settled totals caused by the chain. */
-export interface SettlementChange {
-  sessionId: string;
-  outcome: Exclude<CreditOutcome, 'unchanged' | 'ignored'> | 'retracted';
-}
 
 /** The `ledger` signaling module: the node's Ledger, credited from the chain's settlements. */
 export interface LedgerModule extends SignalingModule {
@@ -76,6 +72,12 @@ export function createLedgerModule(opts: LedgerModuleOptions = {}): SignalingMod
       labelNames: ['outcome'] as const,
       registers: [ctx.metrics.registry],
     });
+    const quarantined = new Counter({
+      name: 'signaling_ledger_quarantined_events_total',
+      help: 'Chain events the ledger could not apply and set aside (the watcher carried on), by kind',
+      labelNames: ['kind'] as const,
+      registers: [ctx.metrics.registry],
+    });
     const notify = (change: SettlementChange) => {
       for (const listener of listeners) {
         try {
@@ -85,34 +87,35 @@ export function createLedgerModule(opts: LedgerModuleOptions = {}): SignalingMod
         }
       }
     };
+    /** Counts, logs and announces what a written block did. */
+    const report = (applied: AppliedBlock) => {
+      for (const event of applied.quarantined) {
+        quarantined.inc({ kind: event.kind });
+        log.error({ event }, 'chain event quarantined: the ledger cannot apply it; the watcher carries on');
+      }
+      for (const outcome of applied.outcomes) credits.inc({ outcome });
+      for (const change of applied.changes) {
+        if (change.outcome === 'retracted') credits.inc({ outcome: 'retracted' });
+        notify(change);
+      }
+    };
     const onBlock = async (delivery: WatchedBlock): Promise<void> => {
-      if (delivery.status === 'retracted') {
-        for (const sessionId of await ledger.retractBlock(delivery.block.hash)) {
-          credits.inc({ outcome: 'retracted' });
-          notify({ sessionId, outcome: 'retracted' });
-        }
-        return;
-      }
-      for (const event of delivery.block.events) {
-        if (event.type === 'funding') await ledger.recordFunding(event, delivery.status);
-        if (event.type !== 'settlement') continue;
-        const outcome = await ledger.creditSettlement(event, delivery.status);
-        credits.inc({ outcome });
-        if (outcome === 'credited' || outcome === 'finalized') notify({ sessionId: event.sessionId, outcome });
-      }
+      // The cursor moves with a final block's credits, in the same transaction.
+      let cursor: WatcherCursor | undefined;
       if (delivery.status === 'final' && ctx.chain) {
         const { hash, number } = delivery.block;
-        await ledger.saveWatcherCursor({ genesisHash: ctx.chain.facts.genesisHash, number, hash });
+        cursor = { genesisHash: ctx.chain.facts.genesisHash, number, hash };
       }
+      report(await ledger.applyBlock(delivery, cursor));
     };
     let watcher: SettlementWatcher | undefined;
     let retry: NodeJS.Timeout | undefined;
     let restarting: Promise<void> | undefined;
     let closing: Promise<void> | undefined;
     const chain = ctx.chain;
-    // A failed credit (e.g. the database briefly unreachable) stops the watcher; it is restarted from the stored
-    // cursor, which only moves after a final block's credits are written, and credits are idempotent: nothing is
-    // lost or counted twice.
+    // A failed block (e.g. the database briefly unreachable; events that can never be applied are quarantined
+    // instead) stops the watcher; it is restarted from the stored cursor, which moves in the same transaction as a
+    // final block's credits, and credits are idempotent: nothing is lost or counted twice.
     const follow = async (chainClient: ChainClient): Promise<void> => {
       const current = await startWatcher(chainClient, ledger, log, onBlock);
       if (closing) {
@@ -154,9 +157,9 @@ export function createLedgerModule(opts: LedgerModuleOptions = {}): SignalingMod
         if (recorded.length > 0 || !fundingOpts.blockHash || !chain) return recorded;
         const read = await readChainBlock(chain, fundingOpts.blockHash);
         if (!read) return [];
-        for (const event of read.block.events) {
-          if (event.type === 'funding') await ledger.recordFunding(event, read.status);
-        }
+        // Only the block's fundings: its settlements are the watcher's to credit, in chain order.
+        const fundings = read.block.events.filter((e) => e.type === 'funding');
+        report(await ledger.applyBlock({ status: read.status, block: { ...read.block, events: fundings } }));
         return ledger.fundingsOf(sessionId);
       },
       close() {

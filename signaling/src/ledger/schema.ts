@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { bigint, check, index, numeric, pgSchema, text, timestamp } from 'drizzle-orm/pg-core';
+import { bigint, check, index, jsonb, numeric, pgSchema, text, timestamp } from 'drizzle-orm/pg-core';
 
 /** The ledger's own PostgreSQL schema, so it can share a database with the indexer. */
 export const signaling = pgSchema('signaling');
@@ -107,6 +107,30 @@ export const sessionFundings = signaling.table(
     index('session_fundings_session_idx').on(t.sessionId),
     index('session_fundings_block_idx').on(t.blockHash),
     check('session_fundings_amount_nonnegative', sql`${t.amount} >= 0`),
+  ],
+);
+
+/**
+ * Chain events the ledger could not apply (e.g. a credit that would take a session's settled total past u128): kept
+ * here with the error instead of stopping the watcher, so no event stops the money path for others. `status` is the
+ * delivery (pending or final) that failed last.
+ */
+export const quarantinedEvents = signaling.table(
+  'quarantined_events',
+  {
+    /** The event's chain id `<blockHash>:<extrinsicIndex>:<eventIndex>`. */
+    id: text('id').primaryKey(),
+    /** `settlement` or `funding`. */
+    kind: text('kind').notNull(),
+    sessionId: text('session_id').notNull(),
+    /** The decoded event, amounts as decimal strings. */
+    payload: jsonb('payload').notNull(),
+    error: text('error').notNull(),
+    ...onChain(),
+  },
+  (t) => [
+    index('quarantined_events_session_idx').on(t.sessionId),
+    index('quarantined_events_block_idx').on(t.blockHash),
   ],
 );
 

@@ -98,3 +98,14 @@ export async function ledgerModuleOn(
   const factory = createLedgerModule({ config, watchSettlements: opts.watchSettlements });
   return (await factory(ctx as unknown as SignalingContext)) as LedgerModule;
 }
+
+/** Polls `probe` every 100 ms until it answers something other than undefined; throws after `ms`. */
+export async function until<T>(probe: () => Promise<T | undefined>, what: string, ms = 90_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
