@@ -7,6 +7,7 @@ import {
   createSessionKey,
   formatDelegation,
   type SessionKey,
+  type StreamPaymentTerms,
   signVoucher,
   type Tx,
 } from '@persecond/contracts-client';
@@ -150,8 +151,16 @@ export interface LiveStream extends SignalingStack {
   statusOf(streamId: string): Promise<string | undefined>;
   /** Stream ids of the public directory. */
   listed(): Promise<string[]>;
-  /** Creates a stream of `creator` priced `pricePerSecond` (native), announces it on chain and waits until public. */
-  announceStream(creator: KeyringPair, title: string, pricePerSecond: bigint): Promise<string>;
+  /**
+   * Creates a stream of `creator` priced `pricePerSecond` (native), with the creator's payment `terms` if given,
+   * announces it on chain and waits until public.
+   */
+  announceStream(
+    creator: KeyringPair,
+    title: string,
+    pricePerSecond: bigint,
+    terms?: Partial<StreamPaymentTerms>,
+  ): Promise<string>;
   /** Publishes the synthetic camera and microphone (or `kinds`) over the creator's socket. */
   publish(creator: Socket, streamId: string, kinds?: ('audio' | 'video')[]): Promise<Publisher>;
   /** A new session of `wallet` for `streamId`, its delegation signed, not funded yet. */
@@ -203,10 +212,15 @@ export async function startLiveStream(opts: LiveStreamOptions = {}): Promise<Liv
   const statusOf = async (streamId: string) =>
     ((await get(`/v1/streams/${streamId}`)).stream as { status: string } | undefined)?.status;
 
-  const announceStream = async (creator: KeyringPair, title: string, pricePerSecond: bigint): Promise<string> => {
+  const announceStream = async (
+    creator: KeyringPair,
+    title: string,
+    pricePerSecond: bigint,
+    terms: Partial<StreamPaymentTerms> = {},
+  ): Promise<string> => {
     const { body } = await request(`${server.url}/v1/streams`, {
       token: await signIn(server.url, creator),
-      body: { title, pricePerSecond: pricePerSecond.toString(), asset: 'native' },
+      body: { title, pricePerSecond: pricePerSecond.toString(), asset: 'native', ...terms },
     });
     if (!body.ok) throw new Error(`stream creation refused: ${body.code}`);
     const created = body as { streamId: string; announcement: { callData: string } } & AckJson;
