@@ -47,6 +47,9 @@ export class HlsEdge {
   readonly #options: HlsEdgeOptions;
   readonly #log: Logger;
   readonly #allowed = new Map<string, { streamId: string; paused: string | undefined }>();
+  /** Flushes waiting for their `flushed`, by id. */
+  readonly #flushes = new Map<number, () => void>();
+  #flushId = 0;
   readonly #metrics: { restarts: Counter; delivered: Counter; limited: Counter };
   #port = 0;
   #child: ChildProcess | undefined;
@@ -148,6 +151,28 @@ export class HlsEdge {
     this.#send(paused === undefined ? { type: 'deny', sessionId } : { type: 'deny', sessionId, paused });
   }
 
+  /**
+   * Has the child report every delivery it made so far; resolves once that report was handled (or after
+   * `timeoutMs` when the child is not there to answer, e.g. restarting: then nothing more can come from it).
+   */
+  flush(timeoutMs = 2_000): Promise<void> {
+    const child = this.#child;
+    if (!this.#ready || !child?.connected) return Promise.resolve();
+    const id = this.#flushId++;
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.#flushes.delete(id);
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      this.#flushes.set(id, done);
+      child.send({ type: 'flush', id } satisfies EdgeCommand, (err) => {
+        if (err) done();
+      });
+    });
+  }
+
   /** Stops the child (disconnect, SIGKILL after the timeout) and any restart; safe to call twice. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
@@ -209,6 +234,10 @@ export class HlsEdge {
         const report = parsed.data;
         if (report.type === 'delivered') {
           this.#delivered(report);
+          return;
+        }
+        if (report.type === 'flushed') {
+          this.#flushes.get(report.id)?.();
           return;
         }
         if (started || this.#child !== child) return;

@@ -74,6 +74,11 @@ export class HlsEdgeHooks {
     else this.edge.allow(e.sessionId, e.streamId, e.paused);
   }
 
+  /** Resolves once every delivery the edge made so far was reported (and credited). */
+  flushDeliveries(): Promise<void> {
+    return this.edge.flush();
+  }
+
   /** Absolute URL of a stream's playlist on the edge, as the viewer on `socket` can reach it. */
   playlistUrl(streamId: string, socket: SignalingSocket): string {
     return `${this.#baseUrl(socket)}/hls/${streamId}/${PLAYLIST_NAME}`;

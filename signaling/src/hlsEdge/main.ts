@@ -26,7 +26,11 @@ process.on('message', (raw: unknown) => {
   }
   const command = parsed.data;
   if (command.type === 'allow') server.sessions.allow(command.sessionId, command.streamId, command.paused);
-  else server.sessions.deny(command.sessionId, command.paused);
+  else if (command.type === 'deny') server.sessions.deny(command.sessionId, command.paused);
+  else {
+    report();
+    send({ type: 'flushed', id: command.id });
+  }
 });
 
 /** What was delivered (and refused over the limit) since the last report, sent when there is anything. */

@@ -20,8 +20,14 @@ export const AllowCommand = z.object({
  */
 export const DenyCommand = z.object({ type: z.literal('deny'), sessionId: SessionId, paused: PausedReason.optional() });
 
+/**
+ * Parent → edge: report every delivery now and answer `flushed` with the same `id` (IPC keeps order, so once it
+ * arrives every delivery the edge made before it was reported: a session ending is charged for its last segments).
+ */
+export const FlushCommand = z.object({ type: z.literal('flush'), id: z.number().int().min(0) });
+
 /** What the signaling process tells its HLS edge. */
-export const EdgeCommand = z.discriminatedUnion('type', [AllowCommand, DenyCommand]);
+export const EdgeCommand = z.discriminatedUnion('type', [AllowCommand, DenyCommand, FlushCommand]);
 export type EdgeCommand = z.infer<typeof EdgeCommand>;
 
 /** Edge → parent: listening on `port`. */
@@ -36,6 +42,9 @@ export const DeliveredReport = z.object({
   limited: z.record(SessionId, z.number().int().positive()).optional(),
 });
 
+/** Edge → parent: every delivery before the `flush` with this `id` was reported. */
+export const FlushedReport = z.object({ type: z.literal('flushed'), id: z.number().int().min(0) });
+
 /** What the HLS edge tells the signaling process. */
-export const EdgeReport = z.discriminatedUnion('type', [ReadyReport, DeliveredReport]);
+export const EdgeReport = z.discriminatedUnion('type', [ReadyReport, DeliveredReport, FlushedReport]);
 export type EdgeReport = z.infer<typeof EdgeReport>;

@@ -126,6 +126,8 @@ async function createViewersModule(ctx: SignalingContext, config: ViewersConfig)
     registry.detach(s);
     if (socket) leaveRoom(socket, s.streamId);
     unplace(ctx.sfu.getRoom(s.streamId), s, hlsEdge);
+    // The edge serves nothing more; what it served and has not reported yet is credited before the session closes.
+    if (s.mode === 'hls') await hlsEdge.flushDeliveries();
     s.close();
     updateGauge();
     streams

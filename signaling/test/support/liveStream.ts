@@ -229,9 +229,9 @@ export async function startLiveStream(opts: LiveStreamOptions = {}): Promise<Liv
       creator,
       'announcement',
     );
-    const deadline = Date.now() + 15_000;
+    const deadline = Date.now() + 60_000;
     while ((await statusOf(created.streamId)) !== 'announced') {
-      if (Date.now() > deadline) throw new Error(`stream ${created.streamId} not announced after 15 s`);
+      if (Date.now() > deadline) throw new Error(`stream ${created.streamId} not announced after 60 s`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     return created.streamId;
