@@ -2,10 +2,14 @@ import type { ChainClient } from '@persecond/contracts-client';
 import type { Sfu } from '@persecond/sfu';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import type { createClient } from 'redis';
 import type { SignalingConfig } from './config.ts';
 import type { Pinner } from './ipfs/Pinner.ts';
 import type { SignalingMetrics } from './metrics.ts';
 import type { RequestHandlers, SignalingIo } from './RequestRouter.ts';
+
+/** A Redis client (node-redis). */
+export type RedisClient = ReturnType<typeof createClient>;
 
 /** What every signaling module gets: the node's configuration, servers and shared parts. */
 export interface SignalingContext {
@@ -20,6 +24,11 @@ export interface SignalingContext {
   /** The chain, when CHAIN_WS_URL is configured. */
   readonly chain: ChainClient | undefined;
   readonly metrics: SignalingMetrics;
+  /**
+   * The node's one Redis client, connected, when REDIS_URL is set (closed by the node after its modules). Modules
+   * share it for ordinary commands; a subscriber or a blocking read needs its own `redis.duplicate()`.
+   */
+  readonly redis: RedisClient | undefined;
   /** Modules created before this one, by name (creation order is the order of `SIGNALING_MODULES`). */
   readonly modules: ReadonlyMap<string, SignalingModule>;
 }

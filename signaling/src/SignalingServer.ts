@@ -133,7 +133,7 @@ export async function createSignalingServer(
       metrics.sockets.inc();
       socket.on('disconnect', () => metrics.sockets.dec());
     });
-    const ctx: SignalingContext = { config, log, app, io: sio, sfu, pinner, chain, metrics, modules };
+    const ctx: SignalingContext = { config, log, app, io: sio, sfu, pinner, chain, metrics, redis, modules };
     for (const factory of deps.modules ?? SIGNALING_MODULES) {
       const mod = await factory(ctx);
       modules.set(mod.name, mod);

@@ -9,8 +9,6 @@ import {
 import { decodeAddress, encodeAddress } from '@polkadot/util-crypto';
 import { parseCookie, stringifySetCookie } from 'cookie';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Logger } from 'pino';
-import { createClient } from 'redis';
 import { z } from 'zod';
 import { SignalingError } from '../errors.ts';
 import { installErrorHandler, parseInput } from '../http/errors.ts';
@@ -89,25 +87,7 @@ export function authModule(config?: AuthConfig): SignalingModuleFactory {
 
 async function createAuthModule(ctx: SignalingContext, config: AuthConfig): Promise<AuthModule> {
   const log = ctx.log.child({ part: 'auth' });
-  const redis = ctx.config.REDIS_URL ? createClient({ url: ctx.config.REDIS_URL }) : undefined;
-  try {
-    if (redis) {
-      redis.on('error', (err) => log.error({ err }, 'redis error'));
-      await redis.connect();
-    }
-    return await startAuth(ctx, config, log, redis);
-  } catch (err) {
-    if (redis?.isOpen) await redis.quit();
-    throw err;
-  }
-}
-
-async function startAuth(
-  ctx: SignalingContext,
-  config: AuthConfig,
-  log: Logger,
-  redis: ReturnType<typeof createClient> | undefined,
-): Promise<AuthModule> {
+  const { redis } = ctx;
   if (!config.SESSION_SECRET) {
     log.warn('SESSION_SECRET is unset: using a random per-process secret (sessions end with this process)');
   }
@@ -260,17 +240,11 @@ async function startAuth(
     next();
   });
 
-  let closing: Promise<void> | undefined;
+  // Nothing of its own to release: the node closes the Redis client it shares.
   return {
     name: 'auth',
     requireAddress,
     addressOf,
     verifyToken: (token) => tokens.verify(token),
-    close: () => {
-      closing ??= (async () => {
-        if (redis?.isOpen) await redis.quit();
-      })();
-      return closing;
-    },
   };
 }

@@ -5,7 +5,6 @@ import {
   SettlementWatcher,
   type StreamPaymentTerms,
 } from '@persecond/contracts-client';
-import { createClient } from 'redis';
 import { sameAccount } from '../accounts.ts';
 import { getAuthModule } from '../auth/AuthModule.ts';
 import { SignalingError } from '../errors.ts';
@@ -141,11 +140,8 @@ async function createStreamsModule(
       windowSeconds: config.STREAM_CREATE_RATE_LIMIT_WINDOW_SECONDS,
     };
     let limit = new CreationLimit(limitOptions);
-    if (ctx.config.REDIS_URL) {
-      const redis = createClient({ url: ctx.config.REDIS_URL });
-      redis.on('error', (err) => log.error({ err }, 'redis error'));
-      await redis.connect();
-      cleanups.push(() => redis.quit());
+    const { redis } = ctx;
+    if (redis) {
       limit = new CreationLimit({ ...limitOptions, redis: { client: redis, prefix: config.STREAMS_REDIS_PREFIX } });
       store = new RedisStreamStore(redis, config.STREAMS_REDIS_PREFIX, {
         graceMs,
