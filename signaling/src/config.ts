@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseEnv } from './env.ts';
 import { TrustProxy } from './http/trustProxy.ts';
 
 const csv = z.string().transform((s) =>
@@ -29,9 +30,5 @@ export type SignalingConfig = z.infer<typeof SignalingEnv>;
 
 /** Parses the signaling environment; throws a readable error on bad values. */
 export function loadSignalingConfig(env: NodeJS.ProcessEnv = process.env): SignalingConfig {
-  // Empty variables (`FOO=`) mean "unset", as in most deployment tools.
-  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
-  const parsed = SignalingEnv.safeParse(present);
-  if (!parsed.success) throw new Error(`invalid signaling configuration: ${z.prettifyError(parsed.error)}`);
-  return parsed.data;
+  return parseEnv(SignalingEnv, env, 'signaling');
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseEnv } from '../env.ts';
 
 const AuthEnv = z.object({
   /**
@@ -60,8 +61,5 @@ const CheckedAuthEnv = AuthEnv.refine(
 
 /** Parses the auth environment once; empty values count as unset. */
 export function loadAuthConfig(env: NodeJS.ProcessEnv = process.env): AuthConfig {
-  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
-  const parsed = CheckedAuthEnv.safeParse(present);
-  if (!parsed.success) throw new Error(`invalid auth configuration: ${z.prettifyError(parsed.error)}`);
-  return parsed.data;
+  return parseEnv(CheckedAuthEnv, env, 'auth');
 }

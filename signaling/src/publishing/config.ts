@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseEnv } from '../env.ts';
 
 const PublishingEnv = z.object({
   /** Producers a stream may have at once (all the creator's connections together); more are refused LIMIT_REACHED. */
@@ -10,8 +11,5 @@ export type PublishingConfig = z.infer<typeof PublishingEnv>;
 
 /** Parses the publishing environment once; empty values count as unset. */
 export function loadPublishingConfig(env: NodeJS.ProcessEnv = process.env): PublishingConfig {
-  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
-  const parsed = PublishingEnv.safeParse(present);
-  if (!parsed.success) throw new Error(`invalid publishing configuration: ${z.prettifyError(parsed.error)}`);
-  return parsed.data;
+  return parseEnv(PublishingEnv, env, 'publishing');
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseEnv } from '../env.ts';
 
 const StreamsEnv = z.object({
   /** A created stream whose announcement is not seen on chain within this time is forgotten. */
@@ -27,8 +28,5 @@ export type StreamsConfig = z.infer<typeof StreamsEnv>;
 
 /** Parses the streams environment once; empty values count as unset. */
 export function loadStreamsConfig(env: NodeJS.ProcessEnv = process.env): StreamsConfig {
-  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
-  const parsed = StreamsEnv.safeParse(present);
-  if (!parsed.success) throw new Error(`invalid streams configuration: ${z.prettifyError(parsed.error)}`);
-  return parsed.data;
+  return parseEnv(StreamsEnv, env, 'streams');
 }
