@@ -1,4 +1,5 @@
 // Reads what happened on chain independently of the dapp: native transfers and fees, block by block.
+import { decodeBlock, type ProtocolEvent } from '@persecond/contracts-client';
 import type { ApiPromise } from '@polkadot/api';
 import { u8aToHex } from '@polkadot/util';
 import { decodeAddress } from '@polkadot/util-crypto';
@@ -66,4 +67,15 @@ export async function freeBalance(api: ApiPromise, address: string): Promise<big
 /** Sum of `amount` over `items`. */
 export function total(items: { amount?: bigint; fee?: bigint }[]): bigint {
   return items.reduce((sum, i) => sum + (i.amount ?? i.fee ?? 0n), 0n);
+}
+
+/** The payment protocol's events (fundings, settlements with their `ps1:pay` seq, refunds) of blocks `from`..head. */
+export async function protocolEvents(api: ApiPromise, from: number): Promise<ProtocolEvent[]> {
+  const head = await headNumber(api);
+  const events: ProtocolEvent[] = [];
+  for (let n = from; n <= head; n++) {
+    const hash = (await api.rpc.chain.getBlockHash(n)).toHex();
+    events.push(...(await decodeBlock(api, hash, 42)));
+  }
+  return events;
 }

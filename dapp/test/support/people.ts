@@ -36,13 +36,24 @@ export async function signIn(p: Person): Promise<void> {
   await p.page.getByTestId('sign-in').waitFor({ state: 'detached', timeout: 30_000 });
 }
 
-/** Alice's studio: creates and announces a stream with the fake camera and goes live; resolves with its id. */
-export async function goLive(p: Person, dappUrl: string, title: string): Promise<string> {
+/**
+ * A creator's studio: creates and announces a stream (with the chosen payment `terms`) with the fake camera and goes
+ * live; resolves with its id.
+ */
+export async function goLive(
+  p: Person,
+  dappUrl: string,
+  title: string,
+  terms: { settleEverySeconds?: number; payAhead?: boolean } = {},
+): Promise<string> {
   const { page } = p;
   await openApp(page, `${dappUrl}/studio`);
   await connectWallet(p);
   await signIn(p);
   await page.getByTestId('title').fill(title);
+  if (terms.settleEverySeconds !== undefined)
+    await page.getByTestId('settle-every').selectOption(String(terms.settleEverySeconds));
+  if (terms.payAhead) await page.getByTestId('pay-ahead').check();
   await page.getByTestId('open-camera').click();
   await page.waitForFunction('document.querySelector("[data-testid=preview]")?.videoWidth > 0', undefined, {
     timeout: 20_000,

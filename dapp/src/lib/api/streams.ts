@@ -10,9 +10,6 @@ export const StreamTermsSchema = z.object({
   payAhead: z.boolean(),
 }) satisfies z.ZodType<StreamPaymentTerms>;
 
-/** A stream as the directory lists it, with its payment terms (absent from a server that predates them). */
-export type ListedStream = StreamSummary & { terms?: StreamPaymentTerms };
-
 /** Schema of one directory entry (mirrors `StreamSummary` from the protocol). */
 export const StreamSummarySchema = z.object({
   streamId: z.string().min(1),
@@ -24,8 +21,8 @@ export const StreamSummarySchema = z.object({
   thumbnailCid: z.string().optional(),
   live: z.boolean(),
   viewers: z.number().int().min(0),
-  terms: StreamTermsSchema.optional(),
-}) satisfies z.ZodType<ListedStream>;
+  terms: StreamTermsSchema,
+}) satisfies z.ZodType<StreamSummary>;
 
 // The list may come bare or wrapped in `{ streams }`.
 const StreamList = z
@@ -37,11 +34,11 @@ const StreamOne = z
   .transform((v) => ('stream' in v ? v.stream : v));
 
 /** Lists the streams known to the signaling server. */
-export function listStreams(baseUrl: string, f: typeof fetch = fetch): Promise<ListedStream[]> {
+export function listStreams(baseUrl: string, f: typeof fetch = fetch): Promise<StreamSummary[]> {
   return getJson(`${baseUrl}/v1/streams`, StreamList, { fetch: f });
 }
 
 /** Reads one stream. */
-export function getStream(baseUrl: string, streamId: string, f: typeof fetch = fetch): Promise<ListedStream> {
+export function getStream(baseUrl: string, streamId: string, f: typeof fetch = fetch): Promise<StreamSummary> {
   return getJson(`${baseUrl}/v1/streams/${encodeURIComponent(streamId)}`, StreamOne, { fetch: f });
 }

@@ -68,13 +68,14 @@ export class Settler {
 
   /**
    * After each acknowledged tick (`owed` in all, at tick `seq`). In arrears: once a window is unsettled, it is paid.
-   * Pay-ahead: once less than half a window is paid beyond `owed`, the next window is paid.
+   * Pay-ahead: once less than half a window is paid beyond `owed`, it is paid up to one window ahead again: never more
+   * (so a viewer who stops loses at most the one window it was told), and at least half a window each time.
    */
   due(owed: bigint, seq: number): void {
     if (!this.#rules) return;
     const ahead = this.settled + this.pending - owed;
     if (this.#rules.payAhead) {
-      if (ahead < this.window / 2n) void this.#send(this.window, seq);
+      if (ahead < this.window / 2n) void this.#send(this.window - ahead, seq);
     } else if (-ahead >= this.window) {
       void this.#send(-ahead, seq);
     }

@@ -32,8 +32,8 @@ export interface FundingRequest {
   pricePerSecond: bigint;
   /** Planck of `asset` added to the session's budget. */
   amount: bigint;
-  /** Seconds of watching each settlement pays for (the stream's terms). */
-  settleEverySeconds: number;
+  /** Seconds of watching between two settlements (rules.ts `fundingInterval`). */
+  secondsPerSettlement: number;
 }
 
 /** The funding transaction and the native fees it carries for the session's settlements. */
@@ -43,8 +43,8 @@ export interface FundingPlan {
 }
 
 /**
- * Builds the funding: the budget plus native fees for every settlement the budget allows at the stream's interval,
- * one more (pay-ahead's first window, or the last partial one) and the final settlement, and the existential deposit.
+ * Builds the funding: the budget plus native fees for every settlement the budget allows, one more (pay-ahead's first
+ * window, or the last partial one) and the final settlement, and the existential deposit.
  */
 export async function planFunding(r: FundingRequest): Promise<FundingPlan> {
   const api = await chainApi();
@@ -52,7 +52,7 @@ export async function planFunding(r: FundingRequest): Promise<FundingPlan> {
     payer: r.sessionAccount,
     remark: `ps1:pay:${r.streamId}:${r.sessionId}:${Number.MAX_SAFE_INTEGER}`,
   });
-  const window = r.pricePerSecond * BigInt(r.settleEverySeconds);
+  const window = r.pricePerSecond * BigInt(r.secondsPerSettlement);
   const settlements = window > 0n ? r.amount / window + 2n : 2n;
   const ed = api.consts.balances.existentialDeposit.toBigInt();
   const nativeForFees = perSettlement * settlements + ed;

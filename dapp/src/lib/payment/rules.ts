@@ -56,7 +56,11 @@ export function admittedRules(
     : { rules: settle, viewerMax: BigInt(viewerExposureSeconds(settle)) * pricePerSecond };
 }
 
-/** Seconds of watching the funding sizes settlement fees for: the stream's interval, else the shortest allowed. */
+/**
+ * Seconds of watching between settlements, which the funding sizes fees for: the stream's interval in arrears, half of
+ * it with pay-ahead (topped up to one window ahead once less than half is left), else half the shortest allowed.
+ */
 export function fundingInterval(terms: StreamPaymentTerms | undefined): number {
-  return terms?.settleEverySeconds ?? SETTLE_EVERY_BOUNDS.min;
+  if (!terms) return Math.floor(SETTLE_EVERY_BOUNDS.min / 2) || 1;
+  return terms.payAhead ? Math.max(1, Math.floor(terms.settleEverySeconds / 2)) : terms.settleEverySeconds;
 }

@@ -3,9 +3,10 @@
 // (VoucherLoop), pays the creator as the admission's rules say (Settler: in arrears, or a window ahead), and on leave
 // pays the rest and sweeps the remainder back to the wallet. While the page is open it keeps what does not depend on
 // the click warm (chain, socket, WebRTC device, hls.js), so "Watch" on a funded session starts at once.
+
+import type { StreamSummary } from '@persecond/signaling/protocol';
 import type { KeyringPair } from '@polkadot/keyring/types';
 import type { Device } from 'mediasoup-client/types';
-import type { ListedStream } from '../api/streams.ts';
 import type { AuthSession } from '../auth/session.svelte.ts';
 import { type AssetRef, balanceOf, chainClient } from '../chain/api.ts';
 import { DEV_SS58 } from '../chain/devChain.ts';
@@ -132,7 +133,7 @@ export class WatchSession {
   constructor(
     private readonly wallet: Wallet,
     private readonly auth: AuthSession,
-    readonly stream: ListedStream,
+    readonly stream: StreamSummary,
   ) {
     this.account = wallet.selectedAddress;
   }
@@ -580,7 +581,7 @@ export class WatchSession {
       sessionAccount: f.key.address,
       pricePerSecond: this.price,
       amount,
-      settleEverySeconds: fundingInterval(this.stream.terms),
+      secondsPerSettlement: fundingInterval(this.stream.terms),
     });
     const short = await walletShortfall(wallet, this.#asset, amount, plan);
     if (short) throw new WalletShortfallError(short);

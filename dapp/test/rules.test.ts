@@ -1,0 +1,46 @@
+// The payment rules a watch session follows: the admission's when it states them, checked at the boundary.
+import { describe, expect, it } from 'vitest';
+import { admittedRules, fundingInterval } from '../src/lib/payment/rules.ts';
+
+const PRICE = 1_000n;
+const RULES = {
+  settleEverySeconds: 30,
+  payAhead: true,
+  voucherGraceSeconds: 3,
+  paymentGraceSeconds: 0,
+  minPrepaySeconds: 30,
+  voucherVerifySeconds: 10,
+  reconnectGraceSeconds: 30,
+};
+
+describe('admittedRules', () => {
+  it("follows the admission's rules and exposure", () => {
+    const a = admittedRules({ rules: RULES, exposure: { creatorMax: '0', viewerMax: '30000' } }, undefined, PRICE);
+    expect(a).toEqual({ rules: { settleEverySeconds: 30, payAhead: true }, viewerMax: 30_000n, creatorMax: 0n });
+  });
+
+  it("prefers the admission's rules to the stream's published terms", () => {
+    const a = admittedRules({ rules: RULES }, { settleEverySeconds: 60, payAhead: false }, PRICE);
+    expect(a.rules).toEqual({ settleEverySeconds: 30, payAhead: true });
+    // Without an exposure from the server, the viewer's worst case is one window with pay-ahead.
+    expect(a.viewerMax).toBe(30n * PRICE);
+  });
+
+  it('refuses malformed rules: an interval outside the bounds is not followed', () => {
+    const a = admittedRules(
+      { rules: { ...RULES, settleEverySeconds: 100_000 } },
+      { settleEverySeconds: 10, payAhead: false },
+      PRICE,
+    );
+    expect(a.rules).toEqual({ settleEverySeconds: 10, payAhead: false });
+    expect(a.viewerMax).toBe(0n);
+  });
+
+  it('without rules or terms, settles in arrears at the shortest interval any server allows', () => {
+    expect(admittedRules({}, undefined, PRICE).rules).toEqual({ settleEverySeconds: 5, payAhead: false });
+    // Fees are sized for the most settlements any terms could need.
+    expect(fundingInterval(undefined)).toBe(2);
+    expect(fundingInterval({ settleEverySeconds: 30, payAhead: false })).toBe(30);
+    expect(fundingInterval({ settleEverySeconds: 30, payAhead: true })).toBe(15);
+  });
+});
