@@ -1,16 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import {
-  type ChainClient,
-  type DecodedBlock,
-  SettlementWatcher,
-  type StreamPaymentTerms,
-} from '@persecond/contracts-client';
+import { type ChainClient, SettlementWatcher, type StreamPaymentTerms } from '@persecond/contracts-client';
 import { sameAccount } from '../accounts.ts';
 import { getAuthModule } from '../auth/AuthModule.ts';
 import { SignalingError } from '../errors.ts';
 import type { SignalingSocket } from '../RequestRouter.ts';
 import type { SignalingContext, SignalingModule, SignalingModuleFactory } from '../SignalingContext.ts';
 import { loadViewersConfig } from '../viewers/config.ts';
+import { recordAnnouncements } from './announcements.ts';
 import { loadStreamsConfig, type StreamsConfig } from './config.ts';
 import { CreationLimit } from './creationLimit.ts';
 import { MemoryStreamStore } from './MemoryStreamStore.ts';
@@ -172,31 +168,9 @@ async function createStreamsModule(
       store = new MemoryStreamStore();
     }
 
-    const onBlock = async (block: DecodedBlock): Promise<void> => {
-      for (const event of block.events) {
-        if (event.type !== 'announcement') continue;
-        try {
-          const stream = await store.get(event.streamId);
-          if (!stream || stream.metadataCid !== event.metadataCid) continue;
-          if (!sameAccount(stream.creator, event.creator)) {
-            log.warn(
-              { streamId: event.streamId, signer: event.creator },
-              'announcement by someone else than the creator',
-            );
-            continue;
-          }
-          const seen = { blockHash: block.hash, blockNumber: block.number, extrinsicHash: event.extrinsicHash };
-          if (await store.markAnnounced(event.streamId, seen))
-            log.info({ streamId: event.streamId }, 'stream announced');
-        } catch (err) {
-          // A handler error would stop the watcher for good; one stream's failure must not.
-          log.error({ err, streamId: event.streamId }, 'could not record an announcement');
-        }
-      }
-    };
     if (ctx.chain) {
       const watcher = await SettlementWatcher.start(ctx.chain, {
-        onBlock: (d) => (d.status === 'pending' ? onBlock(d.block) : undefined),
+        onBlock: (d) => (d.status === 'pending' ? recordAnnouncements(store, d.block, log) : undefined),
         onChainError: (err) => log.warn({ err: err.message }, 'chain read failed; retrying'),
       });
       cleanups.push(() => watcher.close());
@@ -225,7 +199,7 @@ async function createStreamsModule(
       log,
     });
 
-    const creatorsStream = async (socket: SignalingSocket, streamId: string): Promise<StoredStream> => {
+    const requireCreatorOf = async (socket: SignalingSocket, streamId: string): Promise<StoredStream> => {
       const stream = await store.get(streamId);
       const isCreator = stream !== undefined && sameAccount(stream.creator, socket.data.address ?? '');
       if (!stream || (stream.status === 'pending' && !isCreator)) {
@@ -279,7 +253,7 @@ async function createStreamsModule(
       },
       handlers: {
         'stream:goLive': async (socket, { streamId }) => {
-          const stream = await creatorsStream(socket, streamId);
+          const stream = await requireCreatorOf(socket, streamId);
           if (stream.status === 'ended') {
             throw new SignalingError('STREAM_NOT_LIVE', 'this stream has ended', { reason: 'ended' });
           }
@@ -307,7 +281,7 @@ async function createStreamsModule(
           return { streamId };
         },
         'stream:end': async (socket, { streamId }) => {
-          const stream = await creatorsStream(socket, streamId);
+          const stream = await requireCreatorOf(socket, streamId);
           if (stream.status === 'ended') return { streamId };
           await endStream(streamId);
           return { streamId };

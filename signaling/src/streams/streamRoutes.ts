@@ -204,16 +204,7 @@ export async function registerStreamRoutes(deps: StreamRoutesDeps): Promise<void
       };
     });
 
-    // The core may still answer GET /v1/streams with a placeholder; then the directory is served before it.
-    if (app.hasRoute({ method: 'GET', url: '/v1/streams' })) {
-      app.addHook('onRequest', async (request, reply) => {
-        if (request.method !== 'GET' || request.routeOptions.url !== '/v1/streams') return;
-        reply.send(await directory());
-        return reply;
-      });
-    } else {
-      scope.get('/v1/streams', directory);
-    }
+    scope.get('/v1/streams', directory);
 
     scope.get('/v1/streams/:id', async (request) => {
       const { id } = parseInput(StreamParams, request.params);
