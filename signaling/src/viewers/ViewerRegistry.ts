@@ -2,6 +2,21 @@ import { sameAccount } from '../accounts.ts';
 import type { SignalingSocket } from '../RequestRouter.ts';
 import type { ViewerSession } from './ViewerSession.ts';
 
+/** Other sessions of `wallet` or `sessionAccount` attached on this node (watching now), by id. */
+export function watchingHere(
+  registry: ViewerRegistry,
+  wallet: string,
+  sessionAccount: string,
+  sessionId: string,
+): string[] {
+  const ids: string[] = [];
+  for (const o of registry.all()) {
+    const mine = sameAccount(o.wallet, wallet) || sameAccount(o.sessionAccount, sessionAccount);
+    if (o.socket && o.sessionId !== sessionId && mine) ids.push(o.sessionId);
+  }
+  return ids;
+}
+
 /**
  * The viewer sessions of this node, by session id and by the socket they answer on, and the lifecycle lock that keeps
  * join, leave, reconnect and grace expiry of one session from interleaving.

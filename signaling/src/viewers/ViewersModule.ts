@@ -12,16 +12,16 @@ import type { RequestHandlers, SignalingSocket } from '../RequestRouter.ts';
 import type { ViewerRtcSource } from '../rtc/RtcModule.ts';
 import type { SignalingContext, SignalingModule, SignalingModuleFactory } from '../SignalingContext.ts';
 import { getStreamsModule, streamRoom } from '../streams/StreamsModule.ts';
-import { checkAccountFree, checkFunded, proveJoin } from './admission.ts';
+import { checkCanPay, proveJoin } from './admission.ts';
 import { loadViewersConfig, type ViewersConfig } from './config.ts';
 import { CreatorEvents, type LeaveTotals } from './creatorEvents.ts';
+import { IdleRelease } from './IdleRelease.ts';
 import { viewerMetrics } from './metrics.ts';
 import { PaymentEnforcer } from './PaymentEnforcer.ts';
 import { PaymentLoop } from './PaymentLoop.ts';
 import { place, unplace } from './placement.ts';
-import { checkPrepay } from './prepay.ts';
 import { StreamStatsFeed } from './streamStats.ts';
-import { ViewerRegistry } from './ViewerRegistry.ts';
+import { ViewerRegistry, watchingHere } from './ViewerRegistry.ts';
 import { ViewerSession, type ViewerSnapshot } from './ViewerSession.ts';
 
 export type { ViewerSnapshot } from './ViewerSession.ts';
@@ -37,8 +37,6 @@ export interface ViewersModule extends SignalingModule, ViewerRtcSource {
 
 /** `hls:token` requests allowed per socket and window: a player renews about once per token life (~10 s). */
 const HLS_TOKEN_RATE_LIMIT = { points: 5, windowSeconds: 10 };
-/** How often idle viewers are looked for. */
-const IDLE_SWEEP_MS = 5_000;
 
 /** Ledger refusals as the stable codes clients see. */
 function fromLedger(err: unknown): unknown {
@@ -190,28 +188,6 @@ async function createViewersModule(ctx: SignalingContext, config: ViewersConfig)
     return s;
   };
 
-  /**
-   * Debt (DESIGN §4a.2): what was metered and not paid in the wallet's and the session account's other sessions,
-   * leaving out those watching on this node right now (their arrears are normal and bounded by enforcement).
-   */
-  const debtBeyondActive = async (wallet: string, sessionAccount: string, sessionId: string): Promise<bigint> => {
-    const watching: string[] = [];
-    for (const o of registry.all()) {
-      if (
-        o.socket &&
-        o.sessionId !== sessionId &&
-        (sameAccount(o.wallet, wallet) || o.sessionAccount === sessionAccount)
-      ) {
-        watching.push(o.sessionId);
-      }
-    }
-    const debts = await ledger.debtOf(
-      { wallet, sessionAccount },
-      { exceptSessionId: sessionId, exceptActive: watching },
-    );
-    return debts.wallet.debt > debts.sessionAccount.debt ? debts.wallet.debt : debts.sessionAccount.debt;
-  };
-
   const join = async (socket: SignalingSocket, p: Payload<'viewer:join'>): Promise<Admission> => {
     if (closing) throw new SignalingError('INTERNAL', 'the node is shutting down');
     const chain = chainOf();
@@ -225,42 +201,14 @@ async function createViewersModule(ctx: SignalingContext, config: ViewersConfig)
       throw new SignalingError('BAD_REQUEST', 'this session belongs to another wallet or stream');
     }
     const rules = rulesFor(stream.terms, config);
-    // The chain and ledger reads are independent: run them together (refusals told in a stable order).
-    const checks = [
-      checkFunded(ledgerModule, proven, session.sessionId, session.fundedIn),
-      checkAccountFree(
-        ledgerModule,
-        sessionAccount,
-        session.sessionId,
-        registry.otherOnAccount(sessionAccount, session.sessionId) !== undefined,
-      ),
-      debtBeyondActive(wallet, sessionAccount, session.sessionId).then((debt) => {
-        if (debt > 0n) {
-          throw new SignalingError('DEBT_OUTSTANDING', 'settle the debt of your earlier sessions first', {
-            debt: debt.toString(),
-          });
-        }
-      }),
-      checkPrepay(
-        chain,
-        {
-          streamId,
-          sessionId: session.sessionId,
-          creator: stream.creator,
-          wallet,
-          sessionAccount,
-          asset: stream.asset,
-          pricePerSecond: stream.pricePerSecond,
-        },
-        {
-          minPrepaySeconds: rules.minPrepaySeconds,
-          settleEverySeconds: rules.settleEverySeconds,
-          ...(config.FEE_RESERVE_PLANCK === undefined ? {} : { feeReserve: config.FEE_RESERVE_PLANCK }),
-        },
-      ),
-    ];
-    for (const c of checks) c.catch(() => undefined);
-    for (const c of checks) await c;
+    await checkCanPay(chain, ledgerModule, proven, {
+      sessionId: session.sessionId,
+      fundedIn: session.fundedIn,
+      rules,
+      feeReserve: config.FEE_RESERVE_PLANCK,
+      watchingHere: watchingHere(registry, wallet, sessionAccount, session.sessionId),
+      accountLiveHere: registry.otherOnAccount(sessionAccount, session.sessionId) !== undefined,
+    });
     const opened = await ledger
       .openSession({
         sessionId: session.sessionId,
@@ -406,25 +354,14 @@ async function createViewersModule(ctx: SignalingContext, config: ViewersConfig)
     return totals;
   };
 
-  /** Releases admitted viewers that showed no media and no payment for IDLE_RELEASE_SECONDS (capacity, RTP ports). */
-  const sweepIdle = (): void => {
-    const before = Date.now() - config.IDLE_RELEASE_SECONDS * 1000;
-    for (const s of registry.all()) {
-      if (!s.socket || s.lastActiveAt >= before || creatorEvents.isAway(s.streamId)) continue;
-      const socket = s.socket;
-      void registry
-        .serialize(s.sessionId, async () => {
-          if (s.socket !== socket || s.closed || s.lastActiveAt >= before) return;
-          const totals = await finish(s);
-          metrics.idleReleased.inc();
-          log.info({ sessionId: s.sessionId, ...totals }, 'idle viewer released');
-          socket.emit('viewer:released', { reason: 'idle', ...totals });
-        })
-        .catch((err: unknown) => log.warn({ err, sessionId: s.sessionId }, 'could not release an idle viewer'));
-    }
-  };
-  const idleTimer = setInterval(sweepIdle, IDLE_SWEEP_MS);
-  idleTimer.unref();
+  const idle = new IdleRelease(
+    registry,
+    (s) => creatorEvents.isAway(s.streamId) || ctx.sfu.getRoom(s.streamId)?.producing !== true,
+    finish,
+    config.IDLE_RELEASE_SECONDS * 1000,
+    metrics,
+    log,
+  );
 
   const handlers: RequestHandlers = {
     'viewer:join': guardedJoin,
@@ -452,7 +389,7 @@ async function createViewersModule(ctx: SignalingContext, config: ViewersConfig)
     },
     close() {
       closing ??= (async () => {
-        clearInterval(idleTimer);
+        idle.close();
         stats.close();
         creatorEvents.close();
         // The newest voucher of every session still open is verified and written.

@@ -2,6 +2,7 @@ import {
   type ChainClient,
   ContractsClientError,
   type Delegation,
+  type PaymentRules,
   verifyDelegation,
   verifyJoinProof,
 } from '@persecond/contracts-client';
@@ -14,6 +15,7 @@ import type { LedgerModule } from '../ledger/ledgerModule.ts';
 import type { Payload } from '../protocol.ts';
 import type { SignalingSocket } from '../RequestRouter.ts';
 import type { StreamRecord } from '../streams/StreamStore.ts';
+import { checkPrepay } from './prepay.ts';
 
 /** SS58 prefix of protocol addresses (delegations and session accounts are written in it). */
 const PROTOCOL_SS58 = 42;
@@ -113,6 +115,80 @@ export async function checkFunded(
         ? `no funding of session ${sessionId} seen on chain yet`
         : `session ${sessionId} was not funded by this wallet to this session account`,
     );
+  }
+}
+
+/** What a join's payment checks need besides the proven join. */
+export interface CanPayRequest {
+  sessionId: string;
+  fundedIn: string | undefined;
+  rules: PaymentRules;
+  /** A fixed native fee reserve instead of the chain's estimate. */
+  feeReserve: bigint | undefined;
+  /** Other sessions of the wallet or session account watching on this node now (their arrears are bounded). */
+  watchingHere: string[];
+  /** Whether another session of the session account is attached on this node. */
+  accountLiveHere: boolean;
+}
+
+/**
+ * Whether the session can pay (DESIGN §4a.1–2): funded on chain by its wallet, its account backing no other live
+ * session, no debt of the wallet or the account, and the prepay and fees on the account. The chain and ledger reads
+ * run together; the first refusal in that order is the one told.
+ */
+export async function checkCanPay(
+  chain: ChainClient,
+  ledgerModule: LedgerModule,
+  join: ProvenJoin,
+  r: CanPayRequest,
+): Promise<void> {
+  const { wallet, sessionAccount, stream } = join;
+  const checks = [
+    checkFunded(ledgerModule, join, r.sessionId, r.fundedIn),
+    checkAccountFree(ledgerModule, sessionAccount, r.sessionId, r.accountLiveHere),
+    checkNoDebt(ledgerModule, wallet, sessionAccount, r.sessionId, r.watchingHere),
+    checkPrepay(
+      chain,
+      {
+        streamId: stream.streamId,
+        sessionId: r.sessionId,
+        creator: stream.creator,
+        wallet,
+        sessionAccount,
+        asset: stream.asset,
+        pricePerSecond: stream.pricePerSecond,
+      },
+      {
+        minPrepaySeconds: r.rules.minPrepaySeconds,
+        settleEverySeconds: r.rules.settleEverySeconds,
+        ...(r.feeReserve === undefined ? {} : { feeReserve: r.feeReserve }),
+      },
+    ),
+  ];
+  for (const c of checks) c.catch(() => undefined);
+  for (const c of checks) await c;
+}
+
+/**
+ * Debt (DESIGN §4a.2): what was metered and not paid in the wallet's and in the session account's other sessions,
+ * leaving out those watching on this node right now — refused DEBT_OUTSTANDING with the larger of the two.
+ */
+async function checkNoDebt(
+  ledgerModule: LedgerModule,
+  wallet: string,
+  sessionAccount: string,
+  sessionId: string,
+  watchingHere: string[],
+): Promise<void> {
+  const debts = await ledgerModule.ledger.debtOf(
+    { wallet, sessionAccount },
+    { exceptSessionId: sessionId, exceptActive: watchingHere },
+  );
+  const debt = debts.wallet.debt > debts.sessionAccount.debt ? debts.wallet.debt : debts.sessionAccount.debt;
+  if (debt > 0n) {
+    throw new SignalingError('DEBT_OUTSTANDING', 'settle the debt of your earlier sessions first', {
+      debt: debt.toString(),
+    });
   }
 }
 
