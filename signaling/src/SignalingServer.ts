@@ -51,7 +51,8 @@ export async function createSignalingServer(
 ): Promise<SignalingServer> {
   const log = deps.logger ?? pino({ name: 'signaling', level: config.LOG_LEVEL });
   const ownsSfu = !deps.sfu;
-  const sfu = deps.sfu ?? (await Sfu.create(loadSfuConfig()));
+  // One logger per node: the SFU's lines go through it (part=sfu), not to stdout on their own.
+  const sfu = deps.sfu ?? (await Sfu.create(loadSfuConfig(), { logger: log.child({ part: 'sfu' }) }));
   const metrics = new SignalingMetrics();
   const origins = new OriginPolicy(config.CORS_ORIGINS);
   const app = Fastify({
