@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { U128_MAX } from '@persecond/contracts-client';
+import { MAX_PRICE_PER_SECOND, MAX_SESSION_SECONDS, U128_MAX } from '@persecond/contracts-client';
 import { cryptoWaitReady, encodeAddress } from '@polkadot/util-crypto';
 import { sql } from 'drizzle-orm';
 import fc from 'fast-check';
@@ -11,7 +11,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openLedgerDatabase } from '../src/ledger/database.ts';
 import { Ledger, type SessionOpening, type SettlementCreditInput } from '../src/ledger/Ledger.ts';
-import { type LedgerBackend, pgliteBackend, postgresBackend } from './support/ledgerBackends.ts';
+import { capturedLog, type LedgerBackend, pgliteBackend, postgresBackend } from './support/ledgerBackends.ts';
 
 /** A distinct, valid account for each call. */
 let accounts = 0;
@@ -157,6 +157,61 @@ function ledgerSuite(name: string, makeBackend: () => Promise<LedgerBackend>): v
       expect(await ledger.session(odd.sessionId)).toMatchObject({ lastSeq: 2, owed: 14n });
     });
 
+    it('refuses a price above MAX_PRICE_PER_SECOND or a budget beyond u128 at opening', async () => {
+      for (const bad of [
+        { pricePerSecond: MAX_PRICE_PER_SECOND + 1n },
+        { pricePerSecond: U128_MAX / 30n },
+        { pricePerSecond: -1n },
+        { budget: U128_MAX + 1n },
+      ]) {
+        await expect(ledger.openSession(opening(bad))).rejects.toMatchObject({ code: 'AMOUNT_OUT_OF_RANGE' });
+      }
+      const s = opening({ pricePerSecond: MAX_PRICE_PER_SECOND, budget: U128_MAX });
+      expect((await ledger.openSession(s)).session).toMatchObject({ pricePerSecond: MAX_PRICE_PER_SECOND });
+      // The longest session at the highest price still fits; a second beyond it is not recorded.
+      const longest = BigInt(MAX_SESSION_SECONDS) * MAX_PRICE_PER_SECOND;
+      const last = { sessionId: s.sessionId, seq: 1, watchedSeconds: MAX_SESSION_SECONDS, owed: longest };
+      expect(await ledger.recordTicks([last])).toEqual(new Set([s.sessionId]));
+      const beyond = { ...last, seq: 2, watchedSeconds: MAX_SESSION_SECONDS + 1, owed: longest + MAX_PRICE_PER_SECOND };
+      expect(await ledger.recordTicks([beyond])).toEqual(new Set());
+      await expect(ledger.recordTick(beyond)).rejects.toMatchObject({ code: 'INPUT_INVALID' });
+      expect(await ledger.session(s.sessionId)).toMatchObject({ watchedSeconds: MAX_SESSION_SECONDS, owed: longest });
+    });
+
+    it('writes a round one session at a time when its statement fails, leaving out only the failing session', async () => {
+      const { log, lines: logs } = capturedLog<{ msg: string; failed?: { sessionId: string }[] }>();
+      const logged = await Ledger.open(backend.config, { log });
+      const raw = await openLedgerDatabase(backend.config);
+      const all = [opening(), opening(), opening()];
+      for (const s of all) await logged.openSession(s);
+      const poison = all[1]!;
+      try {
+        // A row the database refuses for good (SQLSTATE 23514) fails the round's one statement.
+        await raw.db.execute(
+          sql.raw(`alter table signaling.viewer_sessions add constraint test_poison
+                   check (session_id <> '${poison.sessionId}' or watched_seconds < 3)`),
+        );
+        expect(await logged.recordTicks(all.map((s) => ticks(s, 2, 2)[0]!))).toEqual(
+          new Set(all.map((s) => s.sessionId)),
+        );
+        const round = all.map((s) => ticks(s, 3, 3)[0]!);
+        expect(await logged.recordTicks(round)).toEqual(new Set([all[0]!.sessionId, all[2]!.sessionId]));
+        expect(logs).toEqual([
+          expect.objectContaining({ failed: [expect.objectContaining({ sessionId: poison.sessionId, seq: 3 })] }),
+        ]);
+        expect(await logged.session(poison.sessionId)).toMatchObject({ lastSeq: 2, watchedSeconds: 2 });
+        expect(await logged.session(all[2]!.sessionId)).toMatchObject({ lastSeq: 3, watchedSeconds: 3 });
+      } finally {
+        await raw.db.execute(sql.raw('alter table signaling.viewer_sessions drop constraint if exists test_poison'));
+        await raw.close();
+        await logged.close();
+      }
+      // The next round goes back to one statement for everyone.
+      expect(await ledger.recordTicks(all.map((s) => ticks(s, 4, 4)[0]!))).toEqual(
+        new Set(all.map((s) => s.sessionId)),
+      );
+    });
+
     it('only ever raises the acknowledged amount, never above what was metered', async () => {
       const s = opening();
       await ledger.openSession(s);
@@ -266,9 +321,9 @@ function ledgerSuite(name: string, makeBackend: () => Promise<LedgerBackend>): v
       });
     });
 
-    it("sums a wallet's unsettled debt across its sessions, exactly up to u128", async () => {
+    it("sums a wallet's unsettled debt across its sessions, exactly at the price bound", async () => {
       const wallet = account();
-      const big = U128_MAX / 4n;
+      const big = MAX_PRICE_PER_SECOND;
       const s1 = opening({ wallet, pricePerSecond: big });
       const s2 = opening({ wallet, pricePerSecond: 5n });
       const s3 = opening({ wallet, pricePerSecond: 5n });
@@ -499,7 +554,7 @@ function ledgerSuite(name: string, makeBackend: () => Promise<LedgerBackend>): v
         fc.record({ kind: fc.constant('finalize' as const), pick: fc.nat() }),
         fc.record({ kind: fc.constant('retract' as const), pick: fc.nat() }),
       );
-      const price = fc.oneof(fc.bigInt({ min: 0n, max: 1000n }), fc.bigInt({ min: 0n, max: U128_MAX / 64n }));
+      const price = fc.oneof(fc.bigInt({ min: 0n, max: 1000n }), fc.bigInt({ min: 0n, max: MAX_PRICE_PER_SECOND }));
       let block = 1000;
       await fc.assert(
         fc.asyncProperty(price, fc.array(op, { maxLength: 24 }), async (pricePerSecond, ops) => {

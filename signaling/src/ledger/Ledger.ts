@@ -1,10 +1,12 @@
-import type { Asset, WatchedBlock } from '@persecond/contracts-client';
+import { type Asset, MAX_PRICE_PER_SECOND, type WatchedBlock } from '@persecond/contracts-client';
 import { eq, sql } from 'drizzle-orm';
+import { type Logger, pino } from 'pino';
 import { canonicalAccount } from './accounts.ts';
 import type { LedgerConfig } from './config.ts';
 import { type LedgerDatabase, type LedgerDb, openLedgerDatabase } from './database.ts';
 import { LedgerError } from './errors.ts';
 import { type FundingInput, type FundingRecord, fundingsOf, recordFunding } from './fundings.ts';
+import { checkTick, type TickRecord, writeTicks } from './meteringWrites.ts';
 import { type QuarantinedEvent, quarantinedOf } from './quarantine.ts';
 import {
   type ActiveSession,
@@ -29,6 +31,7 @@ import {
 } from './settlementCredits.ts';
 
 export type { FundingInput, FundingRecord } from './fundings.ts';
+export type { TickRecord } from './meteringWrites.ts';
 export type { QuarantinedEvent } from './quarantine.ts';
 export type { ActiveSession, Debt, DebtFilter, HolderDebts } from './reports.ts';
 export type {
@@ -66,14 +69,6 @@ export interface LedgerSession extends SessionOpening {
   settledFinal: bigint;
   createdAt: Date;
   updatedAt: Date;
-}
-
-/** One metered second of a session: cumulative seconds and amount after tick `seq`. */
-export interface TickRecord {
-  sessionId: string;
-  seq: number;
-  watchedSeconds: number;
-  owed: bigint;
 }
 
 /** A verified voucher: the viewer acknowledged owing `owed` at tick `seq`. */
@@ -135,16 +130,18 @@ function toSession(row: SessionRow): LedgerSession {
  */
 export class Ledger {
   readonly #database: LedgerDatabase;
+  readonly #log: Logger;
   readonly #inflight = new Set<Promise<unknown>>();
   #closing: Promise<void> | undefined;
 
-  private constructor(database: LedgerDatabase) {
+  private constructor(database: LedgerDatabase, log: Logger) {
     this.#database = database;
+    this.#log = log;
   }
 
-  /** Opens (and migrates) the configured database. */
-  static async open(config: LedgerConfig): Promise<Ledger> {
-    return new Ledger(await openLedgerDatabase(config));
+  /** Opens (and migrates) the configured database; `log` gets the writes it could not make (default: none). */
+  static async open(config: LedgerConfig, opts: { log?: Logger } = {}): Promise<Ledger> {
+    return new Ledger(await openLedgerDatabase(config), opts.log ?? pino({ level: 'silent' }));
   }
 
   /** Which engine holds the data. */
@@ -165,10 +162,16 @@ export class Ledger {
   /**
    * Opens a session, or resumes it (same session id): the fixed terms must match, the budget is updated and the
    * status becomes active again. Returns the stored session (seconds, seq and amounts carry on after a resume).
+   * Refuses AMOUNT_OUT_OF_RANGE a price above MAX_PRICE_PER_SECOND or a budget beyond u128, so every sum fits.
    */
   async openSession(opening: SessionOpening): Promise<{ session: LedgerSession; resumed: boolean }> {
-    checkAmount('pricePerSecond', opening.pricePerSecond);
-    checkAmount('budget', opening.budget);
+    if (opening.pricePerSecond < 0n || opening.pricePerSecond > MAX_PRICE_PER_SECOND) {
+      throw new LedgerError(
+        'AMOUNT_OUT_OF_RANGE',
+        `pricePerSecond must be within 0..${MAX_PRICE_PER_SECOND}, got ${opening.pricePerSecond}`,
+      );
+    }
+    checkAmount('budget', opening.budget, 'AMOUNT_OUT_OF_RANGE');
     const values = {
       sessionId: opening.sessionId,
       streamId: opening.streamId,
@@ -223,9 +226,10 @@ export class Ledger {
    * Records one tick. `duplicate` when a tick with this or a later seq is already recorded (a replay: nothing
    * changes). Throws TICK_INVALID when `owed` is not watchedSeconds × price or the seconds go backwards.
    */
-  recordTick(tick: TickRecord): Promise<'recorded' | 'duplicate'> {
+  async recordTick(tick: TickRecord): Promise<'recorded' | 'duplicate'> {
+    checkTick(tick);
     return this.#run(async (db) => {
-      const recorded = await this.#recordTicks(db, [tick]);
+      const recorded = await writeTicks(db, [tick], this.#log);
       if (recorded.has(tick.sessionId)) return 'recorded';
       const [row] = await db.select().from(viewerSessions).where(eq(viewerSessions.sessionId, tick.sessionId));
       if (!row) throw new LedgerError('SESSION_NOT_FOUND', `no session ${tick.sessionId}`);
@@ -242,46 +246,11 @@ export class Ledger {
   /**
    * Records many ticks in one statement (the meter's round); returns the sessions whose tick was recorded. Per
    * session only the highest seq of the batch counts; it is skipped when already recorded (seq not above the last),
-   * inconsistent, or its session is unknown or closed.
+   * inconsistent, out of bounds, or its session is unknown or closed. A row the database refuses does not stop the
+   * others: the round is then written one session at a time and the refused sessions are logged, not recorded.
    */
   recordTicks(ticks: readonly TickRecord[]): Promise<ReadonlySet<string>> {
-    return this.#run((db) => this.#recordTicks(db, ticks));
-  }
-
-  async #recordTicks(db: LedgerDb, ticks: readonly TickRecord[]): Promise<ReadonlySet<string>> {
-    if (ticks.length === 0) return new Set();
-    // Ticks are cumulative: per session only the latest counts (an UPDATE applies one source row per target row).
-    const latest = new Map<string, TickRecord>();
-    for (const t of ticks) {
-      checkCount('seq', t.seq, 1);
-      checkCount('watchedSeconds', t.watchedSeconds, 0);
-      checkAmount('owed', t.owed);
-      const seen = latest.get(t.sessionId);
-      if (!seen || seen.seq < t.seq) latest.set(t.sessionId, t);
-    }
-    const rows = [...latest.values()];
-    // Four array parameters for the whole batch (cheaper to decode than JSON); the WHERE clause keeps the update
-    // idempotent by seq and exact in amount. Only the sessions NOT updated come back (usually none): reading back a
-    // row per recorded tick cost more than the update.
-    const refused = await rowsOf<{ s: string }>(
-      db,
-      sql`with v(s, q, w, o) as (
-            select * from unnest(${arrayLiteral(rows.map((t) => t.sessionId))}::text[],
-                                 ${arrayLiteral(rows.map((t) => t.seq))}::bigint[],
-                                 ${arrayLiteral(rows.map((t) => t.watchedSeconds))}::bigint[],
-                                 ${arrayLiteral(rows.map((t) => t.owed))}::numeric[])),
-          u as (
-            update ${viewerSessions} as s
-            set watched_seconds = v.w, last_seq = v.q, owed = v.o, updated_at = now()
-            from v
-            where s.session_id = v.s and s.status = 'active' and v.q > s.last_seq
-              and v.w >= s.watched_seconds and v.o = v.w * s.price_per_second
-            returning s.session_id)
-          select v.s from v where not exists (select 1 from u where u.session_id = v.s)`,
-    );
-    const recorded = new Set(latest.keys());
-    for (const r of refused) recorded.delete(r.s);
-    return recorded;
+    return this.#run((db) => writeTicks(db, ticks, this.#log));
   }
 
   /**

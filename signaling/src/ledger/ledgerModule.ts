@@ -64,7 +64,7 @@ async function startWatcher(
 export function createLedgerModule(opts: LedgerModuleOptions = {}): SignalingModuleFactory {
   return async (ctx: SignalingContext): Promise<LedgerModule> => {
     const log = ctx.log.child({ part: 'ledger' });
-    const ledger = await Ledger.open(opts.config ?? loadLedgerConfig());
+    const ledger = await Ledger.open(opts.config ?? loadLedgerConfig(), { log });
     const listeners = new Set<(change: SettlementChange) => void>();
     const credits = new Counter({
       name: 'signaling_ledger_settlement_credits_total',

@@ -3,7 +3,6 @@
 // creator sends the asset back between payments) until the session's settled sum cannot be stored. Those credits
 // are quarantined; the watcher carries on, before and after a restart, and an honest viewer's later settlement is
 // credited exactly as the chain shows it.
-import { Writable } from 'node:stream';
 import {
   buildFunding,
   buildSettlement,
@@ -21,11 +20,11 @@ import {
 import { Keyring } from '@polkadot/keyring';
 import type { KeyringPair } from '@polkadot/keyring/types';
 import { cryptoWaitReady } from '@polkadot/util-crypto';
-import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LedgerModule } from '../../src/ledger/ledgerModule.ts';
 import {
+  capturedLog,
   type LedgerBackend,
   ledgerModuleOn,
   pgliteBackend,
@@ -44,17 +43,8 @@ function attackSuite(name: string, makeBackend: () => Promise<LedgerBackend>): v
     let chain: ChainClient;
     let submitter: TxSubmitter;
     let backend: LedgerBackend;
-    const logs: { level: number; msg: string; event?: { id: string } }[] = [];
+    const { log, lines: logs } = capturedLog<{ msg: string; event?: { id: string } }>();
     const registry = new Registry();
-    const log = pino(
-      { level: 'error' },
-      new Writable({
-        write(chunk, _enc, done) {
-          logs.push(JSON.parse(String(chunk)));
-          done();
-        },
-      }),
-    );
     const kr = new Keyring({ type: 'sr25519', ss58Format: 42 });
     const tag = Date.now().toString(36);
     const attack = { streamId: `stream-attack-${tag}`, sessionId: `sess-attack-${tag}`, key: createSessionKey(42) };
@@ -139,6 +129,19 @@ function attackSuite(name: string, makeBackend: () => Promise<LedgerBackend>): v
         });
       }
       await ledger.recordTicks([{ sessionId: honest.sessionId, seq: 20, watchedSeconds: 20, owed: 20n * PRICE }]);
+      // The other half of item 2: a price near u128 / 30 that would make the meter's round overflow is refused.
+      await expect(
+        ledger.openSession({
+          sessionId: `${attack.sessionId}-pricey`,
+          streamId: attack.streamId,
+          wallet: eve.address,
+          sessionAccount: attack.key.address,
+          creator: ferdie.address,
+          asset: ATTACK_ASSET,
+          pricePerSecond: HALF_U128 / 15n,
+          budget: held,
+        }),
+      ).rejects.toMatchObject({ code: 'AMOUNT_OUT_OF_RANGE' });
       expect(await mod.fundingOf(attack.sessionId, { blockHash: attackFunding.blockHash })).toEqual([
         expect.objectContaining({ asset: 'native', amount: 10n ** 13n, status: 'final' }),
         expect.objectContaining({ asset: ATTACK_ASSET, amount: held, status: 'final' }),

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import type { ChainClient } from '@persecond/contracts-client';
 import { encodeAddress } from '@polkadot/util-crypto';
 import pg from 'pg';
@@ -108,4 +109,16 @@ export async function until<T>(probe: () => Promise<T | undefined>, what: string
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** A logger at `error` that keeps each line it writes, parsed, in `lines`. */
+export function capturedLog<T = { msg: string }>(): { log: Logger; lines: T[] } {
+  const lines: T[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      lines.push(JSON.parse(String(chunk)));
+      done();
+    },
+  });
+  return { log: pino({ level: 'error' }, sink), lines };
 }
