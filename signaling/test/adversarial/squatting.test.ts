@@ -108,7 +108,7 @@ describe('session squatting: a session id read from the chain is useless to anyo
     await admittedNormally(victim.wallet, victim.session);
   });
 
-  it('a squatter that was admitted under its own session id cannot take over the session of the same id later', async () => {
+  it('an attacker funding the seen session id while the viewer watches cannot take the live session over', async () => {
     // The attacker funds and joins with the seen id right after the victim joined: the live session is the victim's.
     const victim = await victimFunds();
     const socket = await live.open(victim.wallet);
@@ -118,9 +118,11 @@ describe('session squatting: a session id read from the chain is useless to anyo
     const attackerSocket = await live.open(attacker);
     const squat = sessionWith(live, attacker, streamId, { sessionId: victim.seenId });
     await live.fund(attacker, squat);
-    const res = await call(attackerSocket, 'viewer:join', { streamId, mode: 'hls', session: squat.payload });
-    expect(res.ok).toBe(false);
-    expect(res.code).toBe('SESSION_NOT_FUNDED');
+    // The live session of that id on this node is another wallet's: refused before its funding is even read.
+    expect(await call(attackerSocket, 'viewer:join', { streamId, mode: 'hls', session: squat.payload })).toMatchObject({
+      ok: false,
+      code: 'BAD_REQUEST',
+    });
     // The victim's session is untouched: still attached to its socket.
     expect(live.viewers().viewer(victim.seenId)).toMatchObject({ connected: true });
     await callOk(socket, 'viewer:leave', {});
