@@ -290,6 +290,30 @@ describe('auth module: sign-in with Substrate', () => {
     expect(refused.body).toMatchObject({ ok: false, code: 'RATE_LIMITED' });
   });
 
+  it.skipIf(!REDIS_URL)('counts a client’s sign-in attempts across the nodes sharing Redis', async () => {
+    const prefix = `persecond:test:${randomUUID()}:`;
+    const env = { REDIS_URL, REDIS_STREAM: `${prefix}socket.io` };
+    const auth = { AUTH_RATE_LIMIT_MAX: '3', AUTH_REDIS_PREFIX: prefix };
+    const nodes: SignalingServer[] = [];
+    try {
+      for (let i = 0; i < 2; i++) {
+        nodes.push(await stack.startServer({ modules: [authModule(loadAuthConfig(auth))] }, env));
+      }
+      const codes: number[] = [];
+      for (let i = 0; i < 4; i++) {
+        const node = nodes[i % 2] as SignalingServer;
+        codes.push((await post(`${node.url}/v1/auth/nonce`, { address: alice.address })).status);
+      }
+      expect(codes).toEqual([200, 200, 200, 429]);
+      // Each route has its own count: verifying is not spent by asking for nonces.
+      const verify = await post(`${(nodes[0] as SignalingServer).url}/v1/auth/verify`, {});
+      expect(verify.status).toBe(400);
+    } finally {
+      for (const node of nodes) await node.close();
+      await deleteRedisKeys(REDIS_URL as string, prefix);
+    }
+  });
+
   it.skipIf(!REDIS_URL)('shares single-use nonces between nodes through Redis', async () => {
     const prefix = `persecond:test:${randomUUID()}:`;
     const env = { REDIS_URL, REDIS_STREAM: `${prefix}socket.io` };

@@ -17,6 +17,7 @@ import type { SignalingContext, SignalingModule, SignalingModuleFactory } from '
 import { type AuthConfig, loadAuthConfig } from './config.ts';
 import { LocalNonceStore, type NonceStore, RedisNonceStore } from './NonceStore.ts';
 import { type Session, SessionTokens } from './SessionTokens.ts';
+import { redisRateLimitStore } from './signInLimitStore.ts';
 
 /** The auth module as other modules see it (`ctx.modules.get('auth')`). */
 export interface AuthModule extends SignalingModule {
@@ -144,6 +145,8 @@ async function createAuthModule(ctx: SignalingContext, config: AuthConfig): Prom
     installErrorHandler(scope);
     await scope.register(rateLimit, {
       global: false,
+      // Shared by every node when they share Redis (keys under the auth prefix), so more nodes do not mean more tries.
+      ...(redis ? { store: redisRateLimitStore(redis, `${config.AUTH_REDIS_PREFIX}signin:`) } : {}),
       errorResponseBuilder: (_req, c) =>
         new SignalingError('RATE_LIMITED', `too many sign-in attempts; retry in ${c.after}`, {
           retryAfterMs: String(c.ttl),

@@ -1,0 +1,44 @@
+import type { FastifyRateLimitStore, FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
+import type { RedisClient } from '../SignalingContext.ts';
+
+// One fixed window per key: the first request of a window starts its expiry.
+const INCR_WINDOW = `
+local current = redis.call('INCR', KEYS[1])
+if current == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return {current, redis.call('PTTL', KEYS[1])}
+`;
+
+/**
+ * A @fastify/rate-limit store on the node's Redis client (node-redis; the plugin's own Redis store wants ioredis), so
+ * a client's sign-in attempts are counted across every node of a deployment. Keys: `<prefix><route>:<client>`.
+ */
+export function redisRateLimitStore(redis: RedisClient, prefix: string): FastifyRateLimitStoreCtor {
+  class RedisRateLimitStore implements FastifyRateLimitStore {
+    constructor(
+      _options: unknown,
+      private readonly keyPrefix = prefix,
+    ) {}
+
+    incr(
+      key: string,
+      callback: (error: Error | null, result?: { current: number; ttl: number }) => void,
+      timeWindow: number,
+    ): void {
+      redis.eval(INCR_WINDOW, { keys: [`${this.keyPrefix}${key}`], arguments: [String(timeWindow)] }).then(
+        (reply) => {
+          const [current, ttl] = reply as [number, number];
+          callback(null, { current, ttl: ttl > 0 ? ttl : timeWindow });
+        },
+        (err: Error) => callback(err),
+      );
+    }
+
+    // Each route counts on its own, as the plugin's stores do; the plugin passes the route as `routeInfo` (its
+    // typings say otherwise).
+    child(params: unknown): FastifyRateLimitStore {
+      const route = (params as { routeInfo?: { url?: string } }).routeInfo?.url ?? 'route';
+      return new RedisRateLimitStore(undefined, `${this.keyPrefix}${route}:`);
+    }
+  }
+  return RedisRateLimitStore;
+}
