@@ -32,9 +32,9 @@ describe('stream creation: per-wallet rate limit and bounded amounts', () => {
     STREAM_CREATE_RATE_LIMIT_MAX: String(LIMIT),
     STREAM_CREATE_RATE_LIMIT_WINDOW_SECONDS: String(WINDOW_SECONDS),
   };
-  const modules = (env: Record<string, string> = {}) => [
-    authModule(loadAuthConfig({ SESSION_SECRET: secret })),
-    streamsModule(loadStreamsConfig({ ...streamsEnv, ...env })),
+  const modules = (redisPrefix?: string) => [
+    authModule(loadAuthConfig({ SESSION_SECRET: secret, ...(redisPrefix ? { AUTH_REDIS_PREFIX: redisPrefix } : {}) })),
+    streamsModule(loadStreamsConfig({ ...streamsEnv, ...(redisPrefix ? { STREAMS_REDIS_PREFIX: redisPrefix } : {}) })),
   ];
   const create = (base: string, token: string, body: Record<string, unknown> = {}) =>
     request(`${base}/v1/streams`, {
@@ -120,10 +120,7 @@ describe('stream creation: per-wallet rate limit and bounded amounts', () => {
     try {
       for (let i = 0; i < 2; i++) {
         nodes.push(
-          await stack.startServer(
-            { modules: modules({ STREAMS_REDIS_PREFIX: prefix }) },
-            { REDIS_URL, REDIS_STREAM: `${prefix}socket.io` },
-          ),
+          await stack.startServer({ modules: modules(prefix) }, { REDIS_URL, REDIS_STREAM: `${prefix}socket.io` }),
         );
       }
       const [a, b] = nodes as [SignalingServer, SignalingServer];
