@@ -1,4 +1,4 @@
-import { type Asset, MAX_PRICE_PER_SECOND, type WatchedBlock } from '@persecond/contracts-client';
+import { MAX_PRICE_PER_SECOND, type WatchedBlock } from '@persecond/contracts-client';
 import { eq, sql } from 'drizzle-orm';
 import { type Logger, pino } from 'pino';
 import { canonicalAccount } from './accounts.ts';
@@ -6,7 +6,15 @@ import type { LedgerConfig } from './config.ts';
 import { type LedgerDatabase, type LedgerDb, openLedgerDatabase } from './database.ts';
 import { LedgerError } from './errors.ts';
 import { type FundingInput, type FundingRecord, fundingsOf, recordFunding } from './fundings.ts';
-import { checkTick, type TickRecord, writeTicks } from './meteringWrites.ts';
+import {
+  checkTick,
+  type TickRecord,
+  type VoucherOutcome,
+  type VoucherRecord,
+  writeTick,
+  writeTicks,
+  writeVouchers,
+} from './meteringWrites.ts';
 import { type QuarantinedEvent, quarantinedOf } from './quarantine.ts';
 import {
   type ActiveSession,
@@ -15,8 +23,10 @@ import {
   type DebtFilter,
   debtsOf,
   type HolderDebts,
+  type StreamTotals,
+  streamTotals,
 } from './reports.ts';
-import { arrayLiteral, assetOf, assetText, checkAmount, checkCount, rowsOf } from './rows.ts';
+import { assetText, checkAmount, type LedgerSession, type SessionOpening, toSession } from './rows.ts';
 import { viewerSessions } from './schema.ts';
 import {
   type AppliedBlock,
@@ -31,9 +41,10 @@ import {
 } from './settlementCredits.ts';
 
 export type { FundingInput, FundingRecord } from './fundings.ts';
-export type { TickRecord } from './meteringWrites.ts';
+export type { TickRecord, VoucherOutcome, VoucherRecord } from './meteringWrites.ts';
 export type { QuarantinedEvent } from './quarantine.ts';
-export type { ActiveSession, Debt, DebtFilter, HolderDebts } from './reports.ts';
+export type { ActiveSession, Debt, DebtFilter, HolderDebts, StreamTotals } from './reports.ts';
+export type { LedgerSession, SessionOpening } from './rows.ts';
 export type {
   AppliedBlock,
   CreditOutcome,
@@ -42,86 +53,8 @@ export type {
   WatcherCursor,
 } from './settlementCredits.ts';
 
-/** What a viewer session is opened with; all fixed for the session's life except the budget. */
-export interface SessionOpening {
-  sessionId: string;
-  streamId: string;
-  wallet: string;
-  sessionAccount: string;
-  creator: string;
-  asset: Asset;
-  pricePerSecond: bigint;
-  budget: bigint;
-}
-
-/** A viewer session as the ledger holds it. */
-export interface LedgerSession extends SessionOpening {
-  status: 'active' | 'closed';
-  watchedSeconds: number;
-  /** Sequence number of the last recorded tick (0 before the first). */
-  lastSeq: number;
-  /** watchedSeconds × pricePerSecond. */
-  owed: bigint;
-  /** `owed` of the highest valid voucher. */
-  acknowledged: bigint;
-  acknowledgedSeq: number;
-  settledPending: bigint;
-  settledFinal: bigint;
-  createdAt: Date;
-  updatedAt: Date;
-}
-
-/** A verified voucher: the viewer acknowledged owing `owed` at tick `seq`. */
-export interface VoucherRecord {
-  sessionId: string;
-  seq: number;
-  owed: bigint;
-}
-
-/** What recording a voucher did: whether it raised the acknowledged amount, and that amount afterwards. */
-export interface VoucherOutcome {
-  raised: boolean;
-  acknowledged: bigint;
-}
-
 /** A wallet's debt (the shape `debtOf(wallet)` answers). */
 export type WalletDebt = Debt;
-
-/** A stream's totals across its viewer sessions. */
-export interface StreamTotals {
-  sessions: number;
-  activeSessions: number;
-  watchedSeconds: number;
-  owed: bigint;
-  acknowledged: bigint;
-  settledPending: bigint;
-  settledFinal: bigint;
-}
-
-type SessionRow = typeof viewerSessions.$inferSelect;
-
-function toSession(row: SessionRow): LedgerSession {
-  return {
-    sessionId: row.sessionId,
-    streamId: row.streamId,
-    wallet: row.wallet,
-    sessionAccount: row.sessionAccount,
-    creator: row.creator,
-    asset: assetOf(row.asset),
-    pricePerSecond: row.pricePerSecond,
-    budget: row.budget,
-    status: row.status,
-    watchedSeconds: row.watchedSeconds,
-    lastSeq: row.lastSeq,
-    owed: row.owed,
-    acknowledged: row.acknowledged,
-    acknowledgedSeq: row.acknowledgedSeq,
-    settledPending: row.settledPending,
-    settledFinal: row.settledFinal,
-    createdAt: row.createdAt,
-    updatedAt: row.updatedAt,
-  };
-}
 
 /**
  * The signaling ledger: viewer sessions, metered seconds, acknowledged and settled amounts, persisted so that a
@@ -228,19 +161,7 @@ export class Ledger {
    */
   async recordTick(tick: TickRecord): Promise<'recorded' | 'duplicate'> {
     checkTick(tick);
-    return this.#run(async (db) => {
-      const recorded = await writeTicks(db, [tick], this.#log);
-      if (recorded.has(tick.sessionId)) return 'recorded';
-      const [row] = await db.select().from(viewerSessions).where(eq(viewerSessions.sessionId, tick.sessionId));
-      if (!row) throw new LedgerError('SESSION_NOT_FOUND', `no session ${tick.sessionId}`);
-      if (row.lastSeq >= tick.seq) return 'duplicate';
-      if (row.status === 'closed') throw new LedgerError('SESSION_CLOSED', `session ${tick.sessionId} is closed`);
-      throw new LedgerError(
-        'TICK_INVALID',
-        `tick ${tick.seq} of ${tick.sessionId}: ${tick.watchedSeconds} s for ${tick.owed} does not follow ` +
-          `${row.watchedSeconds} s at ${row.pricePerSecond} per second`,
-      );
-    });
+    return this.#run((db) => writeTick(db, tick, this.#log));
   }
 
   /**
@@ -270,58 +191,8 @@ export class Ledger {
    * session's acknowledged amount afterwards, or its own refusal (INPUT_INVALID, SESSION_NOT_FOUND,
    * VOUCHER_EXCEEDS_OWED); one refused voucher does not stop the others.
    */
-  async recordVouchers(vouchers: readonly VoucherRecord[]): Promise<Map<VoucherRecord, VoucherOutcome | LedgerError>> {
-    const out = new Map<VoucherRecord, VoucherOutcome | LedgerError>();
-    const valid: VoucherRecord[] = [];
-    for (const v of vouchers) {
-      try {
-        checkCount('seq', v.seq, 0);
-        checkAmount('owed', v.owed);
-        valid.push(v);
-      } catch (err) {
-        out.set(v, err as LedgerError);
-      }
-    }
-    if (valid.length === 0) return out;
-    const stored = await this.#run((db) =>
-      rowsOf<{ s: string; acknowledged: string; owed: string; raised: boolean }>(
-        db,
-        // The final select sees the table as before the update: the raised amount, where there is one, comes from
-        // `raised`. Per session the highest voucher within the metered amount wins (an UPDATE applies one source row
-        // per target row); the update re-checks both bounds against the row it locks.
-        sql`with v(s, q, o) as (
-              select * from unnest(${arrayLiteral(valid.map((v) => v.sessionId))}::text[],
-                                   ${arrayLiteral(valid.map((v) => v.seq))}::bigint[],
-                                   ${arrayLiteral(valid.map((v) => v.owed))}::numeric[])),
-            best as (
-              select distinct on (v.s) v.s, v.q, v.o
-              from v join ${viewerSessions} t on t.session_id = v.s
-              where v.o > t.acknowledged and v.o <= t.owed
-              order by v.s, v.o desc, v.q desc),
-            raised as (
-              update ${viewerSessions} as t
-              set acknowledged = b.o, acknowledged_seq = b.q, updated_at = now()
-              from best b where t.session_id = b.s and t.acknowledged < b.o and t.owed >= b.o
-              returning t.session_id, t.acknowledged)
-            select t.session_id as s, coalesce(r.acknowledged, t.acknowledged)::text as acknowledged,
-                   t.owed::text as owed, r.session_id is not null as raised
-            from ${viewerSessions} t left join raised r on r.session_id = t.session_id
-            where t.session_id in (select distinct v.s from v)`,
-      ),
-    );
-    const bySession = new Map(stored.map((r) => [r.s, r]));
-    for (const v of valid) {
-      const row = bySession.get(v.sessionId);
-      if (!row) {
-        out.set(v, new LedgerError('SESSION_NOT_FOUND', `no session ${v.sessionId}`));
-        continue;
-      }
-      const acknowledged = BigInt(row.acknowledged);
-      if (v.owed > acknowledged && v.owed > BigInt(row.owed)) {
-        out.set(v, new LedgerError('VOUCHER_EXCEEDS_OWED', `voucher for ${v.owed} exceeds metered ${row.owed}`));
-      } else out.set(v, { raised: row.raised && acknowledged === v.owed, acknowledged });
-    }
-    return out;
+  recordVouchers(vouchers: readonly VoucherRecord[]): Promise<Map<VoucherRecord, VoucherOutcome | LedgerError>> {
+    return writeVouchers(vouchers, (op) => this.#run(op));
   }
 
   /**
@@ -384,34 +255,9 @@ export class Ledger {
     return this.#run((db) => activeSessionsOf(db, sessionAccount, opts.exceptSessionId));
   }
 
-  /** A stream's totals across its sessions (for the creator's `stream:stats`). */
-  async streamTotals(streamId: string): Promise<StreamTotals> {
-    return this.#run(async (db) => {
-      const [row] = await rowsOf<
-        Record<'sessions' | 'active' | 'watched' | 'owed' | 'acknowledged' | 'pending' | 'final', string>
-      >(
-        db,
-        sql`select count(*)::text as sessions,
-              count(*) filter (where ${viewerSessions.status} = 'active')::text as active,
-              coalesce(sum(${viewerSessions.watchedSeconds}), 0)::text as watched,
-              coalesce(sum(${viewerSessions.owed}), 0)::text as owed,
-              coalesce(sum(${viewerSessions.acknowledged}), 0)::text as acknowledged,
-              coalesce(sum(${viewerSessions.settledPending}), 0)::text as pending,
-              coalesce(sum(${viewerSessions.settledFinal}), 0)::text as final
-            from ${viewerSessions}
-            where ${viewerSessions.streamId} = ${streamId}`,
-      );
-      if (!row) throw new LedgerError('SESSION_NOT_FOUND', 'stream totals query returned nothing');
-      return {
-        sessions: Number(row.sessions),
-        activeSessions: Number(row.active),
-        watchedSeconds: Number(row.watched),
-        owed: BigInt(row.owed),
-        acknowledged: BigInt(row.acknowledged),
-        settledPending: BigInt(row.pending),
-        settledFinal: BigInt(row.final),
-      };
-    });
+  /** A stream's amounts across its viewer sessions (the creator's `stream:stats`). */
+  streamTotals(streamId: string): Promise<StreamTotals> {
+    return this.#run((db) => streamTotals(db, streamId));
   }
 
   /** Where crediting stopped: the settlement watcher resumes after this final block. */

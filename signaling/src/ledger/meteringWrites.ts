@@ -1,5 +1,5 @@
 import { MAX_SESSION_SECONDS } from '@persecond/contracts-client';
-import { sql } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import type { LedgerDb } from './database.ts';
 import { LedgerError } from './errors.ts';
@@ -14,6 +14,22 @@ export interface TickRecord {
   watchedSeconds: number;
   owed: bigint;
 }
+
+/** A verified voucher: the viewer acknowledged owing `owed` at tick `seq`. */
+export interface VoucherRecord {
+  sessionId: string;
+  seq: number;
+  owed: bigint;
+}
+
+/** What recording a voucher did: whether it raised the acknowledged amount, and that amount afterwards. */
+export interface VoucherOutcome {
+  raised: boolean;
+  acknowledged: bigint;
+}
+
+/** Runs a database operation under the ledger's guard (refused once closed). */
+type Run = <T>(op: (db: LedgerDb) => Promise<T>) => Promise<T>;
 
 /** Throws INPUT_INVALID unless the tick's numbers are within their bounds (seconds up to MAX_SESSION_SECONDS). */
 export function checkTick(t: TickRecord): void {
@@ -94,4 +110,84 @@ export async function writeTicks(db: LedgerDb, ticks: readonly TickRecord[], log
     );
     return recorded;
   }
+}
+
+/**
+ * Writes one tick and says why it was not recorded: `duplicate` when a tick with this or a later seq is already
+ * recorded; throws SESSION_NOT_FOUND, SESSION_CLOSED or TICK_INVALID (amount not watchedSeconds × price, or seconds
+ * going backwards).
+ */
+export async function writeTick(db: LedgerDb, tick: TickRecord, log: Logger): Promise<'recorded' | 'duplicate'> {
+  const recorded = await writeTicks(db, [tick], log);
+  if (recorded.has(tick.sessionId)) return 'recorded';
+  const [row] = await db.select().from(viewerSessions).where(eq(viewerSessions.sessionId, tick.sessionId));
+  if (!row) throw new LedgerError('SESSION_NOT_FOUND', `no session ${tick.sessionId}`);
+  if (row.lastSeq >= tick.seq) return 'duplicate';
+  if (row.status === 'closed') throw new LedgerError('SESSION_CLOSED', `session ${tick.sessionId} is closed`);
+  throw new LedgerError(
+    'TICK_INVALID',
+    `tick ${tick.seq} of ${tick.sessionId}: ${tick.watchedSeconds} s for ${tick.owed} does not follow ` +
+      `${row.watchedSeconds} s at ${row.pricePerSecond} per second`,
+  );
+}
+
+/**
+ * Writes verified vouchers in one statement (see Ledger.recordVouchers); input refusals are answered without
+ * touching the database, which is reached through `run`.
+ */
+export async function writeVouchers(
+  vouchers: readonly VoucherRecord[],
+  run: Run,
+): Promise<Map<VoucherRecord, VoucherOutcome | LedgerError>> {
+  const out = new Map<VoucherRecord, VoucherOutcome | LedgerError>();
+  const valid: VoucherRecord[] = [];
+  for (const v of vouchers) {
+    try {
+      checkCount('seq', v.seq, 0);
+      checkAmount('owed', v.owed);
+      valid.push(v);
+    } catch (err) {
+      out.set(v, err as LedgerError);
+    }
+  }
+  if (valid.length === 0) return out;
+  const stored = await run((db) =>
+    rowsOf<{ s: string; acknowledged: string; owed: string; raised: boolean }>(
+      db,
+      // The final select sees the table as before the update: the raised amount, where there is one, comes from
+      // `raised`. Per session the highest voucher within the metered amount wins (an UPDATE applies one source row
+      // per target row); the update re-checks both bounds against the row it locks.
+      sql`with v(s, q, o) as (
+            select * from unnest(${arrayLiteral(valid.map((v) => v.sessionId))}::text[],
+                                 ${arrayLiteral(valid.map((v) => v.seq))}::bigint[],
+                                 ${arrayLiteral(valid.map((v) => v.owed))}::numeric[])),
+          best as (
+            select distinct on (v.s) v.s, v.q, v.o
+            from v join ${viewerSessions} t on t.session_id = v.s
+            where v.o > t.acknowledged and v.o <= t.owed
+            order by v.s, v.o desc, v.q desc),
+          raised as (
+            update ${viewerSessions} as t
+            set acknowledged = b.o, acknowledged_seq = b.q, updated_at = now()
+            from best b where t.session_id = b.s and t.acknowledged < b.o and t.owed >= b.o
+            returning t.session_id, t.acknowledged)
+          select t.session_id as s, coalesce(r.acknowledged, t.acknowledged)::text as acknowledged,
+                 t.owed::text as owed, r.session_id is not null as raised
+          from ${viewerSessions} t left join raised r on r.session_id = t.session_id
+          where t.session_id in (select distinct v.s from v)`,
+    ),
+  );
+  const bySession = new Map(stored.map((r) => [r.s, r]));
+  for (const v of valid) {
+    const row = bySession.get(v.sessionId);
+    if (!row) {
+      out.set(v, new LedgerError('SESSION_NOT_FOUND', `no session ${v.sessionId}`));
+      continue;
+    }
+    const acknowledged = BigInt(row.acknowledged);
+    if (v.owed > acknowledged && v.owed > BigInt(row.owed)) {
+      out.set(v, new LedgerError('VOUCHER_EXCEEDS_OWED', `voucher for ${v.owed} exceeds metered ${row.owed}`));
+    } else out.set(v, { raised: row.raised && acknowledged === v.owed, acknowledged });
+  }
+  return out;
 }

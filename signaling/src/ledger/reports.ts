@@ -40,6 +40,18 @@ export interface ActiveSession {
   updatedAt: Date;
 }
 
+/** A stream's amounts across its viewer sessions: what the creator's live stats show. */
+export interface StreamTotals {
+  /** Σ metered (watched × price). */
+  owed: bigint;
+  /** Σ acknowledged by valid vouchers. */
+  acknowledged: bigint;
+  /** Σ settled in blocks not final yet. */
+  settledPending: bigint;
+  /** Σ settled in final blocks. */
+  settledFinal: bigint;
+}
+
 type DebtColumns = 'sessions' | 'owed' | 'acknowledged' | 'settled' | 'debt';
 
 /** Debts of a wallet and of a session account (either may be absent) in one query. */
@@ -97,4 +109,25 @@ export async function activeSessionsOf(
     )
     .orderBy(sql`${s.updatedAt} desc`);
   return rows;
+}
+
+/** A stream's amounts across its sessions, in one aggregate. */
+export async function streamTotals(db: LedgerDb, streamId: string): Promise<StreamTotals> {
+  const s = viewerSessions;
+  const [row] = await rowsOf<Record<'owed' | 'acknowledged' | 'pending' | 'final', string>>(
+    db,
+    sql`select coalesce(sum(${s.owed}), 0)::text as owed,
+          coalesce(sum(${s.acknowledged}), 0)::text as acknowledged,
+          coalesce(sum(${s.settledPending}), 0)::text as pending,
+          coalesce(sum(${s.settledFinal}), 0)::text as final
+        from ${s}
+        where ${s.streamId} = ${streamId}`,
+  );
+  if (!row) throw new LedgerError('SESSION_NOT_FOUND', 'stream totals query returned nothing');
+  return {
+    owed: BigInt(row.owed),
+    acknowledged: BigInt(row.acknowledged),
+    settledPending: BigInt(row.pending),
+    settledFinal: BigInt(row.final),
+  };
 }

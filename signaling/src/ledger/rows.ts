@@ -2,6 +2,36 @@ import { type Asset, checkU128 } from '@persecond/contracts-client';
 import type { sql } from 'drizzle-orm';
 import type { LedgerDb } from './database.ts';
 import { LedgerError } from './errors.ts';
+import type { viewerSessions } from './schema.ts';
+
+/** What a viewer session is opened with; all fixed for the session's life except the budget. */
+export interface SessionOpening {
+  sessionId: string;
+  streamId: string;
+  wallet: string;
+  sessionAccount: string;
+  creator: string;
+  asset: Asset;
+  pricePerSecond: bigint;
+  budget: bigint;
+}
+
+/** A viewer session as the ledger holds it. */
+export interface LedgerSession extends SessionOpening {
+  status: 'active' | 'closed';
+  watchedSeconds: number;
+  /** Sequence number of the last recorded tick (0 before the first). */
+  lastSeq: number;
+  /** watchedSeconds × pricePerSecond. */
+  owed: bigint;
+  /** `owed` of the highest valid voucher. */
+  acknowledged: bigint;
+  acknowledgedSeq: number;
+  settledPending: bigint;
+  settledFinal: bigint;
+  createdAt: Date;
+  updatedAt: Date;
+}
 
 /** How the ledger stores an asset: `native` or an assets-pallet id as decimal text. */
 export function assetText(asset: Asset): string {
@@ -42,4 +72,28 @@ export function arrayLiteral(values: readonly (string | number | bigint)[]): str
 export async function rowsOf<T>(db: LedgerDb, query: ReturnType<typeof sql>): Promise<T[]> {
   const result = (await db.execute(query)) as unknown as { rows: T[] };
   return result.rows;
+}
+
+/** A stored `viewer_sessions` row as the ledger answers it. */
+export function toSession(row: typeof viewerSessions.$inferSelect): LedgerSession {
+  return {
+    sessionId: row.sessionId,
+    streamId: row.streamId,
+    wallet: row.wallet,
+    sessionAccount: row.sessionAccount,
+    creator: row.creator,
+    asset: assetOf(row.asset),
+    pricePerSecond: row.pricePerSecond,
+    budget: row.budget,
+    status: row.status,
+    watchedSeconds: row.watchedSeconds,
+    lastSeq: row.lastSeq,
+    owed: row.owed,
+    acknowledged: row.acknowledged,
+    acknowledgedSeq: row.acknowledgedSeq,
+    settledPending: row.settledPending,
+    settledFinal: row.settledFinal,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+  };
 }
