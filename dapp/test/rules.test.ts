@@ -1,6 +1,6 @@
 // The payment rules a watch session follows: the admission's when it states them, checked at the boundary.
 import { describe, expect, it } from 'vitest';
-import { admittedRules, fundingInterval } from '../src/lib/payment/rules.ts';
+import { admittedRules, finalOwed, fundingInterval } from '../src/lib/payment/rules.ts';
 
 const PRICE = 1_000n;
 const RULES = {
@@ -42,5 +42,18 @@ describe('admittedRules', () => {
     expect(fundingInterval(undefined)).toBe(2);
     expect(fundingInterval({ settleEverySeconds: 30, payAhead: false })).toBe(30);
     expect(fundingInterval({ settleEverySeconds: 30, payAhead: true })).toBe(15);
+  });
+});
+
+describe('finalOwed', () => {
+  it('pays what the server metered, never less than what was acknowledged nor more than what was seen', () => {
+    const s = (n: number) => BigInt(n) * PRICE;
+    // Metered and seen agree with one unacknowledged tick: it is paid (the ledger would hold it as debt).
+    expect(finalOwed({ acknowledged: s(20), metered: s(21), seen: s(21) })).toBe(s(21));
+    // Fewer metered than acknowledged (a tick not yet written): what was acknowledged.
+    expect(finalOwed({ acknowledged: s(20), metered: s(19), seen: s(20) })).toBe(s(20));
+    // Metered beyond what the player showed: only what it showed.
+    expect(finalOwed({ acknowledged: s(20), metered: s(30), seen: s(22) })).toBe(s(22));
+    expect(finalOwed({ acknowledged: s(20), metered: s(30), seen: s(10) })).toBe(s(20));
   });
 });

@@ -6,6 +6,7 @@ import { config } from '../config.ts';
 import type { ProgressSample } from '../payment/meter.ts';
 import { request, type SignalingSocket } from '../signaling/socket.ts';
 import { type HlsPlayback, type Playback, playHls, playWebRtc } from './player.ts';
+import { loadDevice } from './publisher.ts';
 
 /** WebRTC could not be set up in this browser (ICE/DTLS failure, no WebRTC): the viewer asks for HLS instead. */
 export class WebRtcUnavailableError extends Error {
@@ -96,5 +97,50 @@ export class HlsTokenKeeper {
    */
   async refresh(): Promise<void> {
     if (this.#playback) this.renew(await this.request());
+  }
+}
+
+/** A viewer's player for one stream: the WebRTC device loaded once, the running playback and its HLS token. */
+export class ViewerPlayback {
+  readonly tokens: HlsTokenKeeper;
+  #device: Promise<Device | undefined> | undefined;
+  #playback: Playback | undefined;
+
+  constructor(
+    private readonly socket: () => SignalingSocket | undefined,
+    private readonly streamId: string,
+  ) {
+    this.tokens = new HlsTokenKeeper(socket);
+  }
+
+  /** The stream's WebRTC device, loaded once (a failure is forgotten so the next join loads it again). */
+  loadDevice(): Promise<Device | undefined> {
+    const socket = this.socket();
+    if (!socket) return Promise.resolve(undefined);
+    this.#device ??= loadDevice(socket, this.streamId).catch(() => {
+      this.#device = undefined;
+      return undefined;
+    });
+    return this.#device;
+  }
+
+  /** Plays what `admission` placed the viewer on into `video` (stopping what played); see `startPlayback`. */
+  async start(admission: Admission, socket: SignalingSocket, video: HTMLVideoElement): Promise<'webrtc' | 'hls'> {
+    this.stop();
+    const target = { socket, streamId: this.streamId, video, device: () => this.loadDevice(), tokens: this.tokens };
+    this.#playback = await startPlayback(admission, target);
+    return this.#playback.mode;
+  }
+
+  /** One sample of the running playback's progress. */
+  sample(video: HTMLVideoElement | undefined): Promise<Omit<ProgressSample, 'at'>> {
+    return sampleProgress(this.#playback, video);
+  }
+
+  /** Stops playing; safe to call twice. */
+  stop(): void {
+    this.tokens.detach();
+    this.#playback?.close();
+    this.#playback = undefined;
   }
 }

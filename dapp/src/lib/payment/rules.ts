@@ -64,3 +64,13 @@ export function fundingInterval(terms: StreamPaymentTerms | undefined): number {
   if (!terms) return Math.floor(SETTLE_EVERY_BOUNDS.min / 2) || 1;
   return terms.payAhead ? Math.max(1, Math.floor(terms.settleEverySeconds / 2)) : terms.settleEverySeconds;
 }
+
+/**
+ * What a leaving viewer pays in all: what the server metered (its ledger counts anything less as debt), but never for
+ * media this page did not see (`seen`: seconds the player showed × price) beyond what it acknowledged.
+ */
+export function finalOwed(p: { acknowledged: bigint; metered: bigint; seen: bigint }): bigint {
+  if (p.metered <= p.acknowledged || p.seen <= p.acknowledged) return p.acknowledged;
+  if (p.metered <= p.seen) return p.metered;
+  return p.seen;
+}

@@ -4,29 +4,24 @@
 // pays the rest and sweeps the remainder back to the wallet. While the page is open it keeps what does not depend on
 // the click warm (chain, socket, WebRTC device, hls.js), so "Watch" on a funded session starts at once.
 
-import type { StreamSummary } from '@persecond/signaling/protocol';
-import type { KeyringPair } from '@polkadot/keyring/types';
-import type { Device } from 'mediasoup-client/types';
+import type { MediaPauseReason, StreamSummary } from '@persecond/signaling/protocol';
 import type { AuthSession } from '../auth/session.svelte.ts';
 import { type AssetRef, balanceOf, chainClient } from '../chain/api.ts';
 import { DEV_SS58 } from '../chain/devChain.ts';
 import type { TxPhase } from '../chain/txPhase.ts';
 import { explain, UserFacingError } from '../errors.ts';
-import { HlsTokenKeeper, sampleProgress, startPlayback, WebRtcUnavailableError } from '../media/playback.ts';
-import type { Playback } from '../media/player.ts';
-import { loadDevice } from '../media/publisher.ts';
+import { ViewerPlayback, WebRtcUnavailableError } from '../media/playback.ts';
 import { openSignalingSocket, request, type SignalingSocket } from '../signaling/socket.ts';
 import { bindViewerEvents } from '../signaling/viewerEvents.ts';
 import type { Wallet } from '../wallet/wallet.svelte.ts';
 import { type Delegated, isJoinRefusal, type JoinRequest, requestAdmission } from './admission.ts';
 import { describeDebt, type OutstandingDebt, repayDebt } from './debtRepayment.ts';
+import { FundedSession } from './FundedSession.ts';
 import { planFunding, type WalletShortfall, WalletShortfallError, walletShortfall } from './funding.ts';
-import { admittedRules, fundingInterval, type SettleRules } from './rules.ts';
-import { Settler } from './Settler.svelte.ts';
-import { createSessionKey, newSessionId, restoreSessionKey, type SessionKey, sessionKeyPair } from './sessionKey.ts';
+import { admittedRules, finalOwed, fundingInterval, type SettleRules } from './rules.ts';
+import { createSessionKey, newSessionId, restoreSessionKey, type SessionKey } from './sessionKey.ts';
 import { findReusable, forgetSession, type StoredSession, saveSession } from './sessionStore.ts';
 import { newStoredSession } from './storedSession.ts';
-import { VoucherLoop } from './VoucherLoop.ts';
 import { delegationMessage } from './voucher.ts';
 
 export type { OutstandingDebt } from './debtRepayment.ts';
@@ -66,16 +61,6 @@ export interface WatchTimings {
   firstTick?: number;
 }
 
-/** One funded session key: what pays, what signs, and what was delegated to it. */
-interface Funded {
-  key: SessionKey;
-  pair: KeyringPair;
-  sessionId: string;
-  stored: StoredSession;
-  vouchers: VoucherLoop;
-  settler: Settler;
-}
-
 /** One viewer's sessions on one stream, for one wallet account. */
 export class WatchSession {
   phase = $state<WatchPhase>('idle');
@@ -86,7 +71,7 @@ export class WatchSession {
   connection = $state<'good' | 'reconnecting' | 'lost'>('good');
   mediaPaused = $state(false);
   /** Why media stopped (`voucher-lag`, `settlement-lag`, `voucher-invalid`, `creator-away`), while `mediaPaused`. */
-  pauseReason = $state<string | undefined>();
+  pauseReason = $state<MediaPauseReason | undefined>();
   paymentRequired = $state(false);
   /** Stable code of the last refusal (BALANCE_INSUFFICIENT, DEBT_OUTSTANDING…), for the action that fixes it. */
   refusal = $state<{ code: string; message: string; details?: Record<string, string> } | undefined>();
@@ -116,12 +101,10 @@ export class WatchSession {
   readonly secondsLeft = $derived(this.price > 0n ? Number(this.remaining / this.price) : Number.POSITIVE_INFINITY);
   readonly lowBudget = $derived(this.phase === 'watching' && this.secondsLeft < LOW_BUDGET_SECONDS);
 
-  #funded = $state.raw<Funded | undefined>();
+  #funded = $state.raw<FundedSession | undefined>();
   #delegation: Delegated | undefined;
   #socket: SignalingSocket | undefined;
-  #device: Promise<Device | undefined> | undefined;
-  #playback: Playback | undefined;
-  #tokens = new HlsTokenKeeper(() => this.#socket);
+  readonly #player: ViewerPlayback;
   #genesis = '';
   #video: HTMLVideoElement | undefined;
   #warming: Promise<void> | undefined;
@@ -136,6 +119,7 @@ export class WatchSession {
     readonly stream: StreamSummary,
   ) {
     this.account = wallet.selectedAddress;
+    this.#player = new ViewerPlayback(() => this.#socket, stream.streamId);
   }
 
   /** Price per second in planck. */
@@ -166,7 +150,7 @@ export class WatchSession {
     this.#warming ??= (async () => {
       const work = [
         this.#chainReady().then(() => this.#restoreStored()),
-        this.#ensureSocket().then(() => this.#loadDevice()),
+        this.#ensureSocket().then(() => this.#player.loadDevice()),
         import('hls.js'),
       ];
       await Promise.allSettled(work);
@@ -214,7 +198,9 @@ export class WatchSession {
       });
       this.#delegation = { message, signature: await this.wallet.signMessage(message), budget };
       this.timings.delegated = performance.now();
-      this.#remember({ delegation: { message, signature: this.#delegation.signature, budget: budget.toString() } });
+      this.#funded?.remember({
+        delegation: { message, signature: this.#delegation.signature, budget: budget.toString() },
+      });
       this.ready = { budget, reused: false };
       this.phase = 'funded';
       return true;
@@ -271,11 +257,8 @@ export class WatchSession {
         const final = await request(this.#socket, 'viewer:leave', {});
         Object.assign(this.final, final);
         funded?.settler.credit(BigInt(final.settled));
-        // What the server metered is what it holds as owed; paid as far as this page saw it (never unseen media).
         const seen = BigInt(funded?.vouchers.seenSeconds ?? 0) * this.price;
-        const metered = BigInt(final.owed);
-        const cap = seen > owed ? seen : owed;
-        if (metered > owed) owed = metered < cap ? metered : cap;
+        owed = finalOwed({ acknowledged: owed, metered: BigInt(final.owed), seen });
       }
       if (funded && wallet) {
         await funded.settler.finish({
@@ -351,40 +334,20 @@ export class WatchSession {
   }
 
   /** Takes `key` (with its stored record) as this page's session: fresh meter, settler and figures. */
-  #open(key: SessionKey, stored: StoredSession): Funded {
-    const { sessionId } = stored;
-    const pair = sessionKeyPair(key, DEV_SS58);
-    const scope = { key, genesisHash: this.#genesis, streamId: this.stream.streamId, sessionId };
-    const vouchers = new VoucherLoop(scope, this.price, {
-      signing: (tick) => this.#remember({ acknowledged: tick.owed }),
-      send: (voucher) => {
-        // A notification: the answer comes with the next tick, a refusal as `tick:refused`. One not sent while
-        // disconnected is covered by the next (a buffered one would reach the new socket before the rejoin).
-        if (!this.#socket?.connected) return false;
-        this.#socket.emit('tick:ack', voucher);
-        return true;
-      },
+  #open(key: SessionKey, stored: StoredSession): FundedSession {
+    const funded = new FundedSession(key, stored, {
+      genesisHash: this.#genesis,
+      stream: this.stream,
+      socket: () => this.#socket,
+      budget: () => this.budget,
+      stopped: () => this.settlementsStopped,
       acknowledged: (tick) => {
         this.watchedSeconds = tick.watchedSeconds;
         this.owed = BigInt(tick.owed);
-        settler.due(this.owed, tick.seq);
+        funded.settler.due(this.owed, tick.seq);
       },
-    });
-    const target = {
-      asset: this.#asset,
-      creator: this.stream.creator,
-      streamId: this.stream.streamId,
-      sessionId,
-      pair,
-    };
-    const settler = new Settler(target, this.price, {
-      budget: () => this.budget,
-      stopped: () => this.settlementsStopped,
-      landed: (settled, tx) => {
+      landed: () => {
         this.timings.firstSettled ??= performance.now();
-        this.#remember({ settled: settled.toString() });
-        if (this.#socket?.connected)
-          request(this.#socket, 'settlement:submitted', { txHash: tx.txHash }).catch(() => undefined);
       },
       failed: (err) => {
         this.problem = `A payment to the creator did not go through: ${explain(err)}`;
@@ -394,7 +357,6 @@ export class WatchSession {
     this.owed = 0n;
     this.budget = BigInt(stored.budget);
     this.mode = undefined;
-    const funded: Funded = { key, pair, sessionId, stored, vouchers, settler };
     this.#funded = funded;
     return funded;
   }
@@ -425,27 +387,19 @@ export class WatchSession {
     void settler.prepay(metered > this.owed ? metered : this.owed, standing.seq);
     this.#stopPlayback();
     try {
-      const target = {
-        socket,
-        streamId: this.stream.streamId,
-        video,
-        device: () => this.#loadDevice(),
-        tokens: this.#tokens,
-      };
-      this.#playback = await startPlayback(admission, target);
+      this.mode = await this.#player.start(admission, socket, video);
     } catch (err) {
       if (!(err instanceof WebRtcUnavailableError)) throw err;
       if (mode !== 'hls') return this.#join('hls');
       throw new UserFacingError('INTERNAL', 'The video could not be played in this browser.');
     }
     this.timings.playing = performance.now();
-    this.mode = this.#playback.mode;
     this.phase = 'watching';
-    vouchers.start(() => sampleProgress(this.#playback, this.#video));
+    vouchers.start(() => this.#player.sample(this.#video));
   }
 
   /** Asks to join; a refusal is shown with what to do (undefined then), anything else thrown. */
-  async #admit(socket: SignalingSocket, f: Funded, delegation: Delegated, mode: JoinRequest['mode']) {
+  async #admit(socket: SignalingSocket, f: FundedSession, delegation: Delegated, mode: JoinRequest['mode']) {
     const { streamId } = this.stream;
     const { key, sessionId, stored } = f;
     try {
@@ -470,7 +424,7 @@ export class WatchSession {
     bindViewerEvents(socket, {
       tick: (tick) => {
         this.timings.firstTick ??= performance.now();
-        this.#tokens.renew(tick.hlsToken);
+        this.#player.tokens.renew(tick.hlsToken);
         this.#funded?.vouchers.onTick(tick);
       },
       tickRefused: (r) => {
@@ -485,7 +439,7 @@ export class WatchSession {
       paymentOk: (p) => {
         this.paymentRequired = false;
         this.#funded?.settler.credit(BigInt(p.settled));
-        this.#tokens.renew(p.hlsToken);
+        this.#player.tokens.renew(p.hlsToken);
       },
       mediaPaused: (p) => {
         this.mediaPaused = true;
@@ -494,8 +448,8 @@ export class WatchSession {
       mediaResumed: (p) => {
         this.mediaPaused = false;
         this.pauseReason = undefined;
-        if (p?.hlsToken) this.#tokens.renew(p.hlsToken);
-        else void this.#tokens.refresh();
+        if (p?.hlsToken) this.#player.tokens.renew(p.hlsToken);
+        else void this.#player.tokens.refresh();
       },
       streamEnded: () => void this.leave(),
       disconnected: () => {
@@ -514,9 +468,7 @@ export class WatchSession {
 
   #stopPlayback(): void {
     this.#funded?.vouchers.stop();
-    this.#tokens.detach();
-    this.#playback?.close();
-    this.#playback = undefined;
+    this.#player.stop();
   }
 
   #clearMessages(): void {
@@ -531,17 +483,6 @@ export class WatchSession {
     const { cryptoWaitReady } = await import('@polkadot/util-crypto');
     await cryptoWaitReady();
     this.#genesis = client.facts.genesisHash.toLowerCase();
-  }
-
-  /** The stream's WebRTC device, loaded once (a failure is forgotten so the next join loads it again). */
-  #loadDevice(): Promise<Device | undefined> {
-    const socket = this.#socket;
-    if (!socket) return Promise.resolve(undefined);
-    this.#device ??= loadDevice(socket, this.stream.streamId).catch(() => {
-      this.#device = undefined;
-      return undefined;
-    });
-    return this.#device;
   }
 
   /** Offers a session of this stream left from an earlier visit, if its account still holds enough to watch. */
@@ -591,19 +532,11 @@ export class WatchSession {
     });
     this.budget += amount;
     const stored = this.#funded?.stored;
-    this.#remember({
+    this.#funded?.remember({
       budget: (BigInt(stored?.budget ?? '0') + amount).toString(),
       // The first funding names the session: the server looks for it in this block.
       ...(stored?.fundedIn ? {} : { fundedIn: blockHash as `0x${string}` }),
     });
-  }
-
-  /** Updates the stored session (best effort: it only helps a later visit pay an old debt exactly, or carry on). */
-  #remember(update: Partial<Omit<StoredSession, 'sessionId'>>): void {
-    const f = this.#funded;
-    if (!f) return;
-    f.stored = { ...f.stored, ...update };
-    saveSession(f.stored).catch(() => undefined);
   }
 
   #fail(err: unknown): void {
