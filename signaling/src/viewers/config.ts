@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseEnv } from '../env.ts';
 
 const seconds = (def: number, max = 3_600) => z.coerce.number().int().min(1).max(max).default(def);
 
@@ -59,8 +60,5 @@ export type ViewersConfig = z.infer<typeof ViewersEnv>;
 
 /** Parses the viewer flow's variables of `env` once; empty values count as unset. */
 export function loadViewersConfig(env: NodeJS.ProcessEnv = process.env): ViewersConfig {
-  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
-  const parsed = ViewersEnv.safeParse(present);
-  if (!parsed.success) throw new Error(`invalid viewers configuration: ${z.prettifyError(parsed.error)}`);
-  return parsed.data;
+  return parseEnv(ViewersEnv, env, 'viewers');
 }
