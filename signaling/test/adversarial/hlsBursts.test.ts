@@ -19,6 +19,8 @@ const BURST = 4;
 const BURSTS = 4;
 /** Sessions that each fetch one burst and leave at once. */
 const LEAVERS = 3;
+/** Short, so a session whose socket vanished closes within the test (viewers config RECONNECT_GRACE_SECONDS). */
+const RECONNECT_GRACE_SECONDS = 2;
 
 /** An HLS player of one session: its socket acknowledges every tick; fetches use the newest token it was given. */
 class BurstPlayer {
@@ -121,6 +123,7 @@ describe('HLS bursts: every segment delivered is charged, across rejoins and a l
         PAYMENT_GRACE_SECONDS: '600',
         MIN_PREPAY_SECONDS: '30',
         HLS_TOKEN_TTL_SECONDS: '60',
+        RECONNECT_GRACE_SECONDS: String(RECONNECT_GRACE_SECONDS),
       },
     }));
   });
@@ -183,5 +186,23 @@ describe('HLS bursts: every segment delivered is charged, across rejoins and a l
       expect(r.charged).toBeGreaterThanOrEqual(r.delivered);
       expect(r.charged).toBeLessThanOrEqual(r.delivered + 1);
     }
+  });
+
+  it('a burst then the socket vanishes (no leave): charged every second delivered when the reconnect grace ends', async () => {
+    const player = await newPlayer(live.wallets.ferdie);
+    await player.burst(BURST);
+    player.viewer.socket.disconnect();
+    // Closed by the grace's expiry (RECONNECT_GRACE_SECONDS), waited for generously.
+    await vi.waitFor(
+      async () => expect((await live.ledger().session(player.session.sessionId))?.status).toBe('closed'),
+      {
+        timeout: (RECONNECT_GRACE_SECONDS + 30) * 1000,
+        interval: 100,
+      },
+    );
+    const charged = await chargedSeconds(player.session.sessionId);
+    console.info(`burst then disconnect: ${player.deliveredSeconds} s delivered, ${charged} s charged`);
+    expect(charged).toBeGreaterThanOrEqual(player.deliveredSeconds);
+    expect(charged).toBeLessThanOrEqual(player.deliveredSeconds + 1);
   });
 });

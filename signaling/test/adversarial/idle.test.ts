@@ -4,15 +4,17 @@
 // (socket.io-client, wrtc) on the real stack (dev chain, mediasoup, PGlite).
 import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { LiveStream } from '../support/liveStream.ts';
-import { call, callOk, type RtcViewer } from '../viewers-support.ts';
+import { type LiveStream, PayingViewer } from '../support/liveStream.ts';
+import { call, callOk, type RtcViewer, startRtcViewer } from '../viewers-support.ts';
 import { freshWallet, liveStreamOf, metric, sessionWith } from './viewerAttacks.ts';
 
 const PRICE = 1_000_000n;
 /** Set small here (viewers config IDLE_RELEASE_SECONDS; default 60). */
 const IDLE_RELEASE_SECONDS = 3;
-/** ViewersModule looks for idle viewers every 5 s (IDLE_SWEEP_MS): a release comes 3 to 8 s after the last activity. */
-const IDLE_SWEEP_SECONDS = 5;
+/** IdleRelease sweeps every min(5 s, IDLE_RELEASE_SECONDS): a release comes 3 to 6 s after the last media sent. */
+const IDLE_SWEEP_SECONDS = Math.min(5, IDLE_RELEASE_SECONDS);
+/** Ticks a viewer may leave without a voucher before it is held (viewers config, set here). */
+const VOUCHER_GRACE_SECONDS = 3;
 
 describe('idle viewers: admitted, never connected, released', () => {
   let live: LiveStream;
@@ -23,6 +25,7 @@ describe('idle viewers: admitted, never connected, released', () => {
     ({ live, streamId } = await liveStreamOf('Idle viewers', PRICE, {
       viewersEnv: {
         IDLE_RELEASE_SECONDS: String(IDLE_RELEASE_SECONDS),
+        VOUCHER_GRACE_SECONDS: String(VOUCHER_GRACE_SECONDS),
         SETTLE_EVERY_SECONDS: '600',
         PAYMENT_GRACE_SECONDS: '600',
         MIN_PREPAY_SECONDS: '30',
@@ -62,7 +65,7 @@ describe('idle viewers: admitted, never connected, released', () => {
     const transportsBefore = (await room?.originRouter.dump())?.transportIds ?? [];
     expect(transportsBefore).toContain(transport.id);
 
-    // Bound: released IDLE_RELEASE_SECONDS after admission at the earliest, by the first sweep after it (≤ 3 + 5 s on
+    // Bound: released IDLE_RELEASE_SECONDS after admission at the earliest, by the first sweep after it (≤ 3 + 3 s on
     // a quiet machine); waited for generously.
     await vi.waitFor(() => expect(released).toBeDefined(), {
       timeout: (IDLE_RELEASE_SECONDS + IDLE_SWEEP_SECONDS + 30) * 1000,
@@ -90,5 +93,44 @@ describe('idle viewers: admitted, never connected, released', () => {
     await vi.waitFor(() => expect(payer.lastTick?.seq ?? 0).toBeGreaterThan(seq), { timeout: 30_000, interval: 100 });
     expect(payer.socket.listeners('viewer:released')).toHaveLength(0);
     await callOk(payer.socket, 'viewer:leave', {});
+  });
+
+  it('releases a viewer held for not paying that never pays: its transport and session closed, what it watched owed', async () => {
+    const wallet = await freshWallet(live, live.wallets.dave);
+    const session = sessionWith(live, wallet, streamId);
+    await live.fund(wallet, session);
+    const socket = await live.open(wallet);
+    const viewer = new PayingViewer(socket, live.client.facts.genesisHash, streamId, session);
+    // Never a voucher: held right after tick VOUCHER_GRACE_SECONDS + 1, then nothing is sent to it.
+    viewer.autoAck = false;
+    let released: unknown;
+    socket.on('viewer:released', (payload: unknown) => {
+      released = payload;
+    });
+    await callOk(socket, 'viewer:join', { streamId, mode: 'webrtc', session: session.payload });
+    const rtc = await startRtcViewer(socket, streamId, { follow: true });
+    peers.push(rtc);
+    await vi.waitFor(() => expect(viewer.saw('media:paused')).toBe(1), { timeout: 60_000, interval: 50 });
+    const room = live.sfu.getRoom(streamId);
+    expect(room?.viewerIds).toContain(session.sessionId);
+    // Bound: released IDLE_RELEASE_SECONDS after the last media it was sent, by the next sweep; waited for generously.
+    await vi.waitFor(() => expect(released).toBeDefined(), {
+      timeout: (IDLE_RELEASE_SECONDS + IDLE_SWEEP_SECONDS + 30) * 1000,
+      interval: 100,
+    });
+    const owed = (BigInt(VOUCHER_GRACE_SECONDS + 1) * PRICE).toString();
+    expect(released).toEqual({ reason: 'idle', owed, settled: '0' });
+    expect(viewer.lastTick?.seq).toBe(VOUCHER_GRACE_SECONDS + 1);
+    expect(room?.viewerIds).not.toContain(session.sessionId);
+    expect((await live.ledger().session(session.sessionId))?.status).toBe('closed');
+    // What it watched and did not pay is the wallet's debt: a new funded session is refused.
+    const next = sessionWith(live, wallet, streamId);
+    await live.fund(wallet, next);
+    const again = await live.open(wallet);
+    expect(await call(again, 'viewer:join', { streamId, mode: 'webrtc', session: next.payload })).toMatchObject({
+      ok: false,
+      code: 'DEBT_OUTSTANDING',
+      details: { debt: owed },
+    });
   });
 });
