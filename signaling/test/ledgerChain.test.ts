@@ -43,7 +43,10 @@ function chainSuite(name: string, makeBackend: () => Promise<LedgerBackend>): vo
       await dev?.close();
     });
 
-    it('records fundings from the watched chain, and reads a named block on demand once', async () => {
+    // Generous: chain blocks take seconds each on a busy 2-core machine.
+    it('records fundings from the watched chain, and reads a named block on demand once', {
+      timeout: 180_000,
+    }, async () => {
       const watching = await moduleOn(true);
       const idle = await moduleOn(false);
       const alice = kr.addFromUri('//Alice');
