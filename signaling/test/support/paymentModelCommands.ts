@@ -5,6 +5,7 @@
 import {
   buildFinalSettlement,
   buildSettlement,
+  creatorExposureSeconds,
   type StreamPaymentTerms,
   sessionKeyPair,
 } from '@persecond/contracts-client';
@@ -69,6 +70,7 @@ export interface RunModel {
   readonly price: bigint;
   readonly terms: StreamPaymentTerms;
   readonly voucherGrace: number;
+  readonly paymentGrace: number;
   readonly budget: bigint;
   stream: ModelStream;
   readonly actors: ActorModel[];
@@ -81,6 +83,15 @@ export interface RunModel {
 }
 
 type Cmd = fc.AsyncCommand<RunModel, PaymentModelStack>;
+
+/**
+ * The creator's worst case per session (DESIGN §4a.3): the seconds a viewer who never pays is served (the payment
+ * window, 0 with pay-ahead) at the stream's price.
+ */
+export function creatorExposure(m: Readonly<RunModel>): bigint {
+  const paymentGraceSeconds = m.terms.payAhead ? 0 : m.paymentGrace;
+  return BigInt(creatorExposureSeconds({ ...m.terms, paymentGraceSeconds })) * m.price;
+}
 
 /** Takes what the actors' clients saw into the model. */
 export function syncModel(m: RunModel): void {
@@ -200,6 +211,7 @@ export class JoinNew implements Cmd {
     }
     await attach(a, s, client, res, this.mode);
     expect(res.rules).toMatchObject({ ...m.terms, voucherGraceSeconds: m.voucherGrace });
+    expect(res.exposure).toMatchObject({ creatorMax: creatorExposure(m).toString() });
     expect(res.session).toMatchObject({ resumed: false, seq: 0, owed: '0', settled: '0' });
   }
   toString(): string {
@@ -566,8 +578,9 @@ export class Restart implements Cmd {
 }
 
 /**
- * A command followed by the check every step keeps: a session whose clients never sent a right voucher was sent at
- * most `voucherGrace` + 1 ticks (no media beyond the bound without a valid voucher).
+ * A command followed by the checks every step keeps: what the node serves unpaid stays within the creator's exposure,
+ * and a session whose clients never sent a right voucher was sent at most `voucherGrace` + 1 ticks (no media beyond
+ * the bound without a valid voucher).
  */
 export class StepChecked implements Cmd {
   constructor(readonly inner: Cmd) {}
@@ -579,6 +592,13 @@ export class StepChecked implements Cmd {
     await this.inner.run(m, r);
     syncModel(m);
     for (const s of m.sessions) {
+      // What the node serves unpaid stays within the creator's exposure.
+      const served = r.viewers().viewer(s.session.sessionId);
+      if (served) {
+        expect(served.owed - served.settled, `unpaid of ${s.session.sessionId}`).toBeLessThanOrEqual(
+          creatorExposure(m),
+        );
+      }
       if (s.signedSeq > 0) continue;
       expect(s.maxSeq, `ticks of ${s.session.sessionId} without a right voucher`).toBeLessThanOrEqual(
         m.voucherGrace + 1,
