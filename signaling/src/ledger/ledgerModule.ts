@@ -4,10 +4,9 @@ import { Counter } from 'prom-client';
 import type { SignalingContext, SignalingModule, SignalingModuleFactory } from '../SignalingContext.ts';
 import { readChainBlock } from './chainBlocks.ts';
 import { type LedgerConfig, loadLedgerConfig } from './config.ts';
-import type { FundingRecord } from './fundings.ts';
-import { type AppliedBlock, Ledger, type SettlementChange, type WatcherCursor } from './Ledger.ts';
+import { type AppliedBlock, type FundingRecord, Ledger, type SettlementChange, type WatcherCursor } from './Ledger.ts';
 
-export type { SettlementChange } from './Ledger.ts';
+export type { FundingRecord, SettlementChange } from './Ledger.ts';
 
 /** Pause before restarting a settlement watcher that stopped on an error. */
 const RESTART_DELAY_MS = 1_000;
@@ -20,8 +19,8 @@ export interface LedgerModule extends SignalingModule {
   onSettlement(listener: (change: SettlementChange) => void): () => void;
   /**
    * The session's fundings seen on chain. When none is recorded yet and `blockHash` names a block of this chain, that
-   * block is read, all its fundings recorded, and the session's returned; a hash that is not a block of this chain
-   * gives [].
+   * block is read, all its fundings recorded (final when the block is finalized), and the session's returned; a hash
+   * that is not a block of this chain (malformed, unknown, or on a dead fork) gives []; a failed chain read rejects.
    */
   fundingOf(sessionId: string, opts?: { blockHash?: string }): Promise<FundingRecord[]>;
 }
