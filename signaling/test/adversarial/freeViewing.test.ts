@@ -2,12 +2,13 @@
 // funded client that never shows a valid voucher gets at most the voucher grace, is held, and cannot start over under
 // a new session id or with the same session account: what it watched is debt. Real clients (socket.io-client, wrtc)
 // on the real stack (dev chain, mediasoup, PGlite in memory); frames counted as the viewer decodes them.
-import { createSessionKey, type SessionKey, signJoinProof } from '@persecond/contracts-client';
+import { createSessionKey, type PaymentRules, type SessionKey, signJoinProof } from '@persecond/contracts-client';
 import type { KeyringPair } from '@polkadot/keyring/types';
 import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { waitForStill } from '../../../sfu/test/helpers/wait.ts';
 import type { Tick } from '../../src/index.ts';
+import { MAX_ROUND_PERIOD_MS } from '../../src/payments/VoucherRounds.ts';
 import { type LiveStream, type PaidSession, PayingViewer } from '../support/liveStream.ts';
 import { meterRounds } from '../support/meterRounds.ts';
 import { call, callOk, type RtcViewer, registerJoinKey, startRtcViewer } from '../viewers-support.ts';
@@ -43,10 +44,10 @@ describe('free viewing: no funded key of its own, garbage vouchers or none', () 
     const viewer = new PayingViewer(socket, genesisHash, streamId, session);
     viewer.autoAck = false;
     const log = new EventLog(socket, ['media:paused', 'payment:required', 'tick:refused']);
-    await callOk(socket, 'viewer:join', { streamId, mode: 'webrtc', session: session.payload });
+    const admission = await callOk(socket, 'viewer:join', { streamId, mode: 'webrtc', session: session.payload });
     const rtc = await startRtcViewer(socket, streamId, { follow: true });
     peers.push(rtc);
-    return { socket, viewer, log, rtc };
+    return { socket, viewer, log, rtc, rules: admission.rules as PaymentRules };
   };
 
   /** Waits for the first `media:paused`, then for the frames to stand still and a few more rounds without a tick. */
@@ -215,6 +216,49 @@ describe('free viewing: no funded key of its own, garbage vouchers or none', () 
       await call(otherSocket, 'viewer:join', { streamId, mode: 'webrtc', session: sameAccount.payload }),
     ).toMatchObject({ ok: false, code: 'DEBT_OUTSTANDING', details: { debt: owed.toString() } });
     expect(await framesWithoutAdmission(socket, streamId)).toBe(0);
+
+    // The held session itself, rejoined on a new socket (its own debt does not bar it): its grace is not renewed —
+    // over both joins, no more than VOUCHER_GRACE_SECONDS + 1 ticks without a valid voucher.
+    const back = await joinAndWatch(wallet, session);
+    back.socket.on('tick', (t: Tick) =>
+      back.socket.emit('tick:ack', { seq: t.seq, owed: t.owed, signature: garbageSignature() }),
+    );
+    const heldAgain = await heldFor(back);
+    expect(['voucher-invalid', 'voucher-lag']).toContain(heldAgain.reason);
+    const seqAfterRejoin = back.viewer.lastTick?.seq ?? lastSeq;
+    expect(seqAfterRejoin).toBeLessThanOrEqual(VOUCHER_GRACE_SECONDS + 1);
+    console.info(`rejoined the held session: ${heldAgain.ticks} more ticks, ${heldAgain.frames} frames decoded`);
+    await callOk(back.socket, 'viewer:leave', {});
+  });
+
+  it('(e) a valid first voucher, garbage after it: held within the verification interval the admission states', async () => {
+    const wallet = await freshWallet(live, live.wallets.ferdie);
+    const session = sessionWith(live, wallet, streamId);
+    await live.fund(wallet, session);
+    const v = await joinAndWatch(wallet, session);
+    let firstGarbage = 0;
+    v.socket.on('tick', (t: Tick) => {
+      if (t.seq === 1) {
+        v.socket.emit('tick:ack', v.viewer.voucher(t));
+        return;
+      }
+      firstGarbage ||= t.seq;
+      v.socket.emit('tick:ack', { seq: t.seq, owed: t.owed, signature: garbageSignature() });
+    });
+    const held = await heldFor(v);
+    expect(held.reason).toBe('voucher-invalid');
+    // Bound: after its first (verified at once), a session's newest voucher is checked every voucherVerifySeconds
+    // (the admission's rules, 10 here) by a round that runs within MAX_ROUND_PERIOD_MS of it falling due, plus the
+    // tick already on its way: ticks on garbage ≤ voucherVerifySeconds + 1 + 1.
+    const garbageTicks = (v.viewer.lastTick?.seq ?? 0) - firstGarbage + 1;
+    expect(v.rules.voucherVerifySeconds).toBe(10);
+    expect(garbageTicks).toBeLessThanOrEqual(v.rules.voucherVerifySeconds + Math.ceil(MAX_ROUND_PERIOD_MS / 1000) + 1);
+    console.info(
+      `garbage after a valid first voucher: ${garbageTicks} ticks on garbage, ${held.frames} frames decoded`,
+    );
+    // All of it metered and owed (only the first second was signed for).
+    const left = await callOk(v.socket, 'viewer:leave', {});
+    expect(left).toMatchObject({ owed: (BigInt(v.viewer.lastTick?.seq ?? 0) * PRICE).toString(), settled: '0' });
   });
 
   it('(d) no voucher at all: held at the tick past the voucher grace', async () => {
