@@ -58,6 +58,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       SIGNALING_PORT: '0',
       INDEXER_PORT: '0',
       DAPP_PORT: '0',
+      HLS_EDGE_PORT: '0',
       PERSECOND_DATA_DIR: dataDir,
       PERSECOND_START_JSON: '1',
       ...opts.env,
