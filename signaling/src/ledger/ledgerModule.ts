@@ -144,6 +144,7 @@ export function createLedgerModule(opts: LedgerModuleOptions = {}): SignalingMod
         throw err;
       }
     }
+    const blockReads = new Map<string, Promise<void>>();
     return {
       name: 'ledger',
       ledger,
@@ -153,12 +154,21 @@ export function createLedgerModule(opts: LedgerModuleOptions = {}): SignalingMod
       },
       async fundingOf(sessionId, fundingOpts = {}) {
         const recorded = await ledger.fundingsOf(sessionId);
-        if (recorded.length > 0 || !fundingOpts.blockHash || !chain) return recorded;
-        const read = await readChainBlock(chain, fundingOpts.blockHash);
-        if (!read) return [];
-        // Only the block's fundings: its settlements are the watcher's to credit, in chain order.
-        const fundings = read.block.events.filter((e) => e.type === 'funding');
-        report(await ledger.applyBlock({ status: read.status, block: { ...read.block, events: fundings } }));
+        const { blockHash } = fundingOpts;
+        if (recorded.length > 0 || !blockHash || !chain) return recorded;
+        // Joins naming the same block (a wallet funds many sessions in one batch) share one read of it.
+        let reading = blockReads.get(blockHash);
+        if (!reading) {
+          reading = (async () => {
+            const read = await readChainBlock(chain, blockHash);
+            if (!read) return;
+            // Only the block's fundings: its settlements are the watcher's to credit, in chain order.
+            const fundings = read.block.events.filter((e) => e.type === 'funding');
+            report(await ledger.applyBlock({ status: read.status, block: { ...read.block, events: fundings } }));
+          })().finally(() => blockReads.delete(blockHash));
+          blockReads.set(blockHash, reading);
+        }
+        await reading;
         return ledger.fundingsOf(sessionId);
       },
       close() {
