@@ -53,6 +53,16 @@ export {
   verifySignIn,
 } from './identity/siws.ts';
 export {
+  creatorExposureSeconds,
+  MAX_PRICE_PER_SECOND,
+  MAX_SESSION_SECONDS,
+  type PaymentRules,
+  SETTLE_EVERY_BOUNDS,
+  type StreamPaymentTerms,
+  StreamPaymentTermsInput,
+  viewerExposureSeconds,
+} from './paymentTerms.ts';
+export {
   buildAnnouncement,
   buildFinalSettlement,
   buildFunding,
@@ -74,16 +84,6 @@ export {
   TxSubmitter,
 } from './tx/submit.ts';
 export { formatJoinProof, type JoinProof, signJoinProof, verifyJoinProof } from './vouchers/joinProof.ts';
-export {
-  creatorExposureSeconds,
-  MAX_PRICE_PER_SECOND,
-  MAX_SESSION_SECONDS,
-  type PaymentRules,
-  SETTLE_EVERY_BOUNDS,
-  type StreamPaymentTerms,
-  StreamPaymentTermsInput,
-  viewerExposureSeconds,
-} from './paymentTerms.ts';
 export {
   createSessionKey,
   type SessionKey,

@@ -25,6 +25,7 @@ export {
   type SettlementChange,
 } from './ledger/ledgerModule.ts';
 export * from './metadata/index.ts';
+export { SIGNALING_MODULES } from './modules.ts';
 export { type PersistedTickHooks, persistedTicks } from './payments/persistedTicks.ts';
 export {
   type FlowProbe,
@@ -35,7 +36,6 @@ export {
   TickMeter,
   type TickMeterOptions,
 } from './payments/TickMeter.ts';
-export { SIGNALING_MODULES } from './modules.ts';
 export * from './protocol.ts';
 export type { RequestHandler, RequestHandlers, SignalingIo, SignalingSocket } from './RequestRouter.ts';
 export type { SignalingContext, SignalingModule, SignalingModuleFactory } from './SignalingContext.ts';

@@ -13,7 +13,12 @@ import { Keyring } from '@polkadot/keyring';
 import { cryptoWaitReady } from '@polkadot/util-crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SignalingError } from '../src/errors.ts';
-import { type PrepayTerms as AdmissionTerms, checkPrepay, estimateFeeReserve, type PrepayPolicy } from '../src/viewers/prepay.ts';
+import {
+  type PrepayTerms as AdmissionTerms,
+  checkPrepay,
+  estimateFeeReserve,
+  type PrepayPolicy,
+} from '../src/viewers/prepay.ts';
 
 const PRICE = 1_000_000_000n;
 const POLICY: PrepayPolicy = { minPrepaySeconds: 30, settleEverySeconds: 10 };

@@ -383,7 +383,7 @@ async function createViewersModule(ctx: SignalingContext, config: ViewersConfig)
     viewerRtc: (socket) => {
       const s = registry.ofSocket(socket);
       const room = s && ctx.sfu.getRoom(s.streamId);
-      if (!s || s.mode !== 'webrtc' || !s.transport) return undefined;
+      if (s?.mode !== 'webrtc' || !s.transport) return undefined;
       if (!room) throw new SignalingError('STREAM_NOT_LIVE', `stream ${s.streamId} has ended`);
       return { sessionId: s.sessionId, streamId: s.streamId, transport: s.transport, room };
     },

@@ -184,7 +184,10 @@ async function checkNoDebt(
     { wallet, sessionAccount },
     { exceptSessionId: sessionId, exceptActive: watchingHere },
   );
-  const debt = debts.wallet.debt > debts.sessionAccount.debt ? debts.wallet.debt : debts.sessionAccount.debt;
+  const { debt: a } = debts.wallet;
+  const { debt: b } = debts.sessionAccount;
+  // biome-ignore lint/complexity/useMathMinMax: Math.max does not take bigint
+  const debt = a > b ? a : b;
   if (debt > 0n) {
     throw new SignalingError('DEBT_OUTSTANDING', 'settle the debt of your earlier sessions first', {
       debt: debt.toString(),

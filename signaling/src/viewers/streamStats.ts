@@ -56,7 +56,7 @@ export class StreamStatsFeed {
     const sockets = [...this.io.sockets.sockets.values()];
     for (const streamId of live) {
       const stream = await this.streams.get(streamId);
-      if (!stream || stream.status !== 'live') continue;
+      if (stream?.status !== 'live') continue;
       const creatorSockets = sockets.filter((sk: SignalingSocket) =>
         sameAccount(sk.data.address ?? '', stream.creator),
       );
