@@ -46,7 +46,9 @@ export interface PaymentRules extends StreamPaymentTerms {
  * Seconds a viewer who never pays can watch before its media is held: the settle window and its grace, plus the tick
  * that shows it (0 with pay-ahead, where every second is paid before it is served).
  */
-export function creatorExposureSeconds(rules: Pick<PaymentRules, 'settleEverySeconds' | 'paymentGraceSeconds' | 'payAhead'>): number {
+export function creatorExposureSeconds(
+  rules: Pick<PaymentRules, 'settleEverySeconds' | 'paymentGraceSeconds' | 'payAhead'>,
+): number {
   return rules.payAhead ? 0 : rules.settleEverySeconds + rules.paymentGraceSeconds + 1;
 }
 
