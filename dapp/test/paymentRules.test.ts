@@ -272,5 +272,13 @@ describe('payment rules from the studio to the chain, on the stack as `npm start
     expect(refund[0]?.amount).toBe(funded - paidTotal - total(fees.filter((f) => f.who === session)));
     expect(await freeBalance(api, funding.sessionAccount)).toBe(0n);
     for (const p of [alice, ferdie, bob, charlie, dave]) expect(p.pageErrors, p.name).toEqual([]);
+    // For the record: how often the server held media for payment on this (busy) machine, by reason.
+    const metrics = await (await fetch(`${stage?.stack.signaling}/metrics`)).text();
+    console.log(
+      metrics
+        .split('\n')
+        .filter((l) => l.startsWith('signaling_enforcement_pauses_total'))
+        .join('\n'),
+    );
   });
 });
