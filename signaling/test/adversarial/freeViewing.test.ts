@@ -18,6 +18,7 @@ import {
   freshWallet,
   garbageSignature,
   liveStreamOf,
+  NO_SETTLEMENT_ENV,
   sessionWith,
 } from './viewerAttacks.ts';
 
@@ -73,11 +74,9 @@ describe('free viewing: no funded key of its own, garbage vouchers or none', () 
   beforeAll(async () => {
     ({ live, streamId } = await liveStreamOf('Free viewing', PRICE, {
       viewersEnv: {
-        VOUCHER_GRACE_SECONDS: String(VOUCHER_GRACE_SECONDS),
         // Settlements play no part here: the window is far beyond the test.
-        SETTLE_EVERY_SECONDS: '600',
-        PAYMENT_GRACE_SECONDS: '600',
-        MIN_PREPAY_SECONDS: '30',
+        ...NO_SETTLEMENT_ENV,
+        VOUCHER_GRACE_SECONDS: String(VOUCHER_GRACE_SECONDS),
         // The default round (10 s): the first voucher must not wait for it.
         VOUCHER_VERIFY_INTERVAL_MS: '10000',
       },

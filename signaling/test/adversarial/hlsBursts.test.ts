@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { LiveStream, PaidSession } from '../support/liveStream.ts';
 import { PayingViewer } from '../support/liveStream.ts';
 import { callOk } from '../viewers-support.ts';
-import { freshWallet, liveStreamOf, metric, sessionWith } from './viewerAttacks.ts';
+import { freshWallet, liveStreamOf, metric, NO_SETTLEMENT_ENV, sessionWith } from './viewerAttacks.ts';
 
 const PRICE = 1_000_000n;
 const SEGMENT_SECONDS = 1;
@@ -118,11 +118,7 @@ describe('HLS bursts: every segment delivered is charged, across rejoins and a l
     ({ live, streamId } = await liveStreamOf('HLS bursts', PRICE, {
       sfuEnv: { HLS_SEGMENT_SECONDS: String(SEGMENT_SECONDS) },
       viewersEnv: {
-        VOUCHER_GRACE_SECONDS: '3',
-        SETTLE_EVERY_SECONDS: '600',
-        PAYMENT_GRACE_SECONDS: '600',
-        MIN_PREPAY_SECONDS: '30',
-        HLS_TOKEN_TTL_SECONDS: '60',
+        ...NO_SETTLEMENT_ENV,
         RECONNECT_GRACE_SECONDS: String(RECONNECT_GRACE_SECONDS),
       },
     }));

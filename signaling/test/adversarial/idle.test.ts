@@ -6,7 +6,7 @@ import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type LiveStream, PayingViewer } from '../support/liveStream.ts';
 import { call, callOk, type RtcViewer, startRtcViewer } from '../viewers-support.ts';
-import { freshWallet, liveStreamOf, metric, sessionWith } from './viewerAttacks.ts';
+import { freshWallet, liveStreamOf, metric, NO_SETTLEMENT_ENV, sessionWith } from './viewerAttacks.ts';
 
 const PRICE = 1_000_000n;
 /** Set small here (viewers config IDLE_RELEASE_SECONDS; default 60). */
@@ -24,11 +24,9 @@ describe('idle viewers: admitted, never connected, released', () => {
   beforeAll(async () => {
     ({ live, streamId } = await liveStreamOf('Idle viewers', PRICE, {
       viewersEnv: {
+        ...NO_SETTLEMENT_ENV,
         IDLE_RELEASE_SECONDS: String(IDLE_RELEASE_SECONDS),
         VOUCHER_GRACE_SECONDS: String(VOUCHER_GRACE_SECONDS),
-        SETTLE_EVERY_SECONDS: '600',
-        PAYMENT_GRACE_SECONDS: '600',
-        MIN_PREPAY_SECONDS: '30',
       },
     }));
   });

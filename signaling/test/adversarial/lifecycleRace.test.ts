@@ -12,7 +12,7 @@ import { openSocket, signIn } from '../support/clients.ts';
 import type { LiveStream, PaidSession } from '../support/liveStream.ts';
 import { PayingViewer } from '../support/liveStream.ts';
 import { type AckJson, call, callOk } from '../viewers-support.ts';
-import { freshWallet, liveStreamOf, sessionWith } from './viewerAttacks.ts';
+import { freshWallet, liveStreamOf, NO_SETTLEMENT_ENV, sessionWith } from './viewerAttacks.ts';
 
 const PRICE = 1_000_000n;
 const SEGMENT_SECONDS = 1;
@@ -64,6 +64,11 @@ describe('lifecycle races: leave × rejoin, join × disconnect, grace expiry × 
     r.viewer = v;
     r.playlistUrl = admission.playlistUrl as string;
     r.hlsToken = admission.token as string;
+  };
+
+  /** Joins the racer's session on `v` (must be admitted) and takes the admission. */
+  const joinedOn = async (r: Racer, v: PayingViewer): Promise<void> => {
+    admitted(r, v, await callOk(v.socket, 'viewer:join', { streamId, mode: 'hls', session: r.session.payload }));
   };
 
   const edgeUrl = (r: Racer, file?: string): string => {
@@ -140,12 +145,8 @@ describe('lifecycle races: leave × rejoin, join × disconnect, grace expiry × 
     ({ live, streamId } = await liveStreamOf('Lifecycle races', PRICE, {
       sfuEnv: { HLS_SEGMENT_SECONDS: String(SEGMENT_SECONDS) },
       viewersEnv: {
-        VOUCHER_GRACE_SECONDS: '3',
-        SETTLE_EVERY_SECONDS: '600',
-        PAYMENT_GRACE_SECONDS: '600',
-        MIN_PREPAY_SECONDS: '30',
+        ...NO_SETTLEMENT_ENV,
         RECONNECT_GRACE_SECONDS: String(RECONNECT_GRACE_SECONDS),
-        HLS_TOKEN_TTL_SECONDS: '60',
         JOIN_RATE_LIMIT_MAX: '1000',
       },
     }));
@@ -160,11 +161,7 @@ describe('lifecycle races: leave × rejoin, join × disconnect, grace expiry × 
   it('leave on one socket racing a rejoin on another: attached and ticking, or closed and served nowhere', async () => {
     const r = await newRacer(live.wallets.bob);
     const first = await socketOf(r);
-    admitted(
-      r,
-      first,
-      await callOk(first.socket, 'viewer:join', { streamId, mode: 'hls', session: r.session.payload }),
-    );
+    await joinedOn(r, first);
     await stillTicking(r);
     for (let i = 0; i < ITERATIONS; i++) {
       const current = r.viewer as PayingViewer;
@@ -182,11 +179,7 @@ describe('lifecycle races: leave × rejoin, join × disconnect, grace expiry × 
       await attachedOrClosed('leave × rejoin', r, next, join);
       if (!join.ok) {
         // Closed: the next iteration starts from a fresh join.
-        admitted(
-          r,
-          next,
-          await callOk(next.socket, 'viewer:join', { streamId, mode: 'hls', session: r.session.payload }),
-        );
+        await joinedOn(r, next);
       }
       current.socket.close();
     }
@@ -197,11 +190,7 @@ describe('lifecycle races: leave × rejoin, join × disconnect, grace expiry × 
   it('a join on a new socket racing the disconnect of the old one: attached to the new socket and ticking', async () => {
     const r = await newRacer(live.wallets.charlie);
     const first = await socketOf(r);
-    admitted(
-      r,
-      first,
-      await callOk(first.socket, 'viewer:join', { streamId, mode: 'hls', session: r.session.payload }),
-    );
+    await joinedOn(r, first);
     for (let i = 0; i < ITERATIONS; i++) {
       const current = r.viewer as PayingViewer;
       const next = await socketOf(r);
@@ -238,11 +227,7 @@ describe('lifecycle races: leave × rejoin, join × disconnect, grace expiry × 
   it('the reconnect grace expiring as the viewer rejoins: attached and ticking, or closed and served nowhere', async () => {
     const r = await newRacer(live.wallets.ferdie);
     const first = await socketOf(r);
-    admitted(
-      r,
-      first,
-      await callOk(first.socket, 'viewer:join', { streamId, mode: 'hls', session: r.session.payload }),
-    );
+    await joinedOn(r, first);
     for (let i = 0; i < ITERATIONS; i++) {
       const current = r.viewer as PayingViewer;
       const next = await socketOf(r);
@@ -252,11 +237,7 @@ describe('lifecycle races: leave × rejoin, join × disconnect, grace expiry × 
       await sleep(RECONNECT_GRACE_SECONDS * 1000 - 300 + i * 100);
       await attachedOrClosed('grace expiry × reconnect', r, next, await joinOn(next, r));
       if (!r.viewer || r.viewer !== next) {
-        admitted(
-          r,
-          next,
-          await callOk(next.socket, 'viewer:join', { streamId, mode: 'hls', session: r.session.payload }),
-        );
+        await joinedOn(r, next);
       }
     }
     await callOk((r.viewer as PayingViewer).socket, 'viewer:leave', {});

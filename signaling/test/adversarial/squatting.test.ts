@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { LiveStream, PaidSession } from '../support/liveStream.ts';
 import { PayingViewer } from '../support/liveStream.ts';
 import { call, callOk, type RtcViewer, registerJoinKey, startRtcViewer } from '../viewers-support.ts';
-import { framesWithoutAdmission, freshWallet, liveStreamOf, sessionWith } from './viewerAttacks.ts';
+import { framesWithoutAdmission, freshWallet, liveStreamOf, NO_SETTLEMENT_ENV, sessionWith } from './viewerAttacks.ts';
 
 const PRICE = 1_000_000n;
 
@@ -54,7 +54,7 @@ describe('session squatting: a session id read from the chain is useless to anyo
 
   beforeAll(async () => {
     ({ live, streamId } = await liveStreamOf('Squatting', PRICE, {
-      viewersEnv: { SETTLE_EVERY_SECONDS: '600', PAYMENT_GRACE_SECONDS: '600', MIN_PREPAY_SECONDS: '30' },
+      viewersEnv: NO_SETTLEMENT_ENV,
     }));
   });
 

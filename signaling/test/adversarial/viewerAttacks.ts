@@ -30,6 +30,18 @@ export async function liveStreamOf(
   }
 }
 
+/**
+ * Viewers settings under which no settlement is due within a test (the window is far beyond it), vouchers are due
+ * within 3 ticks, and an HLS token outlives the test.
+ */
+export const NO_SETTLEMENT_ENV: Readonly<Record<string, string>> = {
+  VOUCHER_GRACE_SECONDS: '3',
+  SETTLE_EVERY_SECONDS: '600',
+  PAYMENT_GRACE_SECONDS: '600',
+  MIN_PREPAY_SECONDS: '30',
+  HLS_TOKEN_TTL_SECONDS: '60',
+};
+
 /** Native balance an attacker wallet gets: a few sessions' budgets (10^12 each) and their fees. */
 export const ATTACKER_BALANCE = 10n ** 14n;
 
