@@ -71,6 +71,7 @@ describe('payment model: random honest and malicious viewers against the real st
       terms,
       voucherGrace: VOUCHER_GRACE,
       paymentGrace: PAYMENT_GRACE,
+      hlsSegmentSeconds: HLS_SEGMENT_SECONDS,
       budget: BUDGET,
       stream: await stack.startStream(creator, PRICE, terms),
       actors: viewerWallets.slice(0, actors).map(
@@ -182,6 +183,11 @@ describe('payment model: random honest and malicious viewers against the real st
       const row = await rowOf(s);
       if (!row) continue;
       expect(row.owed, `owed of ${s.session.sessionId} ≥ what its clients were told`).toBeGreaterThanOrEqual(s.maxOwed);
+      // HLS viewers pay for what they were served, whatever they did meanwhile (bursts, rejoins, leaving right after).
+      expect(
+        row.watchedSeconds,
+        `seconds charged to ${s.session.sessionId} for its HLS segments`,
+      ).toBeGreaterThanOrEqual(s.hlsServed - s.hlsLost - 1e-6);
       if (s.state !== 'orphaned') {
         expect(row.status).toBe('closed');
         s.state = 'left';
@@ -191,7 +197,8 @@ describe('payment model: random honest and malicious viewers against the real st
     const before = await audit(m, fromBlock, false);
     await Promise.all(m.sessions.filter((s) => !s.swept).map((s) => sweep(m, stack, s)));
     const after = await audit(m, fromBlock, true);
-    return `${m.sessions.length} sessions; before the sweeps ${before}; after ${after}`;
+    const hls = m.sessions.reduce((sum, s) => sum + s.hlsServed, 0);
+    return `${m.sessions.length} sessions, ${hls} s of HLS segments served; before the sweeps ${before}; after ${after}`;
   };
 
   it('accounts for every planck between ledger and chain, whatever the viewers do', async () => {

@@ -50,6 +50,10 @@ export interface SessionModel {
   /** Newest tick its clients signed a right voucher for. */
   signedSeq: number;
   signedOwed: bigint;
+  /** Media seconds of the HLS segments the edge served it. */
+  hlsServed: number;
+  /** HLS seconds delivered and not metered yet when its node was closed (not charged: see the report). */
+  hlsLost: number;
 }
 
 /** A viewer wallet and its client. */
@@ -71,6 +75,8 @@ export interface RunModel {
   readonly terms: StreamPaymentTerms;
   readonly voucherGrace: number;
   readonly paymentGrace: number;
+  /** Media seconds the HLS edge counts per segment. */
+  readonly hlsSegmentSeconds: number;
   readonly budget: bigint;
   stream: ModelStream;
   readonly actors: ActorModel[];
@@ -196,6 +202,8 @@ export class JoinNew implements Cmd {
       maxOwed: 0n,
       signedSeq: 0,
       signedOwed: 0n,
+      hlsServed: 0,
+      hlsLost: 0,
     };
     m.sessions.push(s);
     const debt = predictedDebt(m, a.wallet.address);
@@ -431,8 +439,12 @@ class HlsBurst implements Cmd {
   }
   async run(m: RunModel, r: PaymentModelStack): Promise<void> {
     const { a, s, c } = attachedOf(m, this.actor) as NonNullable<ReturnType<typeof attachedOf>>;
-    const paused = () => r.viewers().viewer(s.session.sessionId)?.paused;
+    const snapshot = () => r.viewers().viewer(s.session.sessionId);
+    const paused = () => snapshot()?.paused;
     const wasPaused = paused();
+    // Metered and still to meter: each HLS segment served adds its seconds, each tick moves one from one to the other.
+    const delivered = () => (snapshot()?.watchedSeconds ?? 0) + (snapshot()?.hlsCredit ?? 0);
+    const before = delivered();
     const fresh = await call(c.socket, 'hls:token', {});
     if (fresh.ok) c.hlsToken = fresh.hlsToken as string;
     else if (fresh.code === 'PAYMENT_REQUIRED') expect(wasPaused ?? paused()).toBeDefined();
@@ -456,13 +468,21 @@ class HlsBurst implements Cmd {
       return;
     }
     const files = text.split('\n').filter((line) => line !== '' && !line.startsWith('#'));
+    let served = 0;
     for (const file of files.slice(-this.segments)) {
       const res = await get(file);
       await res.arrayBuffer();
       // 404: deleted since the playlist was read; 429: beyond one player's worth; 402: held meanwhile.
       expect([200, 402, 404, 429]).toContain(res.status);
       if (res.status === 402) expect(paused()).toBeDefined();
+      if (res.status === 200) served += m.hlsSegmentSeconds;
     }
+    s.hlsServed += served;
+    // Every segment served reaches the session's account (the edge reports every 250 ms).
+    await vi.waitFor(() => expect(delivered()).toBeGreaterThanOrEqual(before + served - 1e-6), {
+      timeout: 15_000,
+      interval: 50,
+    });
   }
   toString(): string {
     return `HlsBurst(${this.actor}, ${this.segments})`;
@@ -559,6 +579,7 @@ export class Restart implements Cmd {
     syncModel(m);
     for (const a of m.actors) dropClient(a);
     m.stream.publisher.close();
+    for (const s of m.sessions) s.hlsLost += r.viewers().viewer(s.session.sessionId)?.hlsCredit ?? 0;
     await r.restart();
     m.restarted = true;
     for (const s of m.sessions) {
@@ -646,12 +667,12 @@ export function commandArbitrary(actors: number): fc.Arbitrary<Cmd> {
         fc.tuple(actor, fc.nat(3)).map(([a, p]) => new Sweep(a, p)),
       ),
       w(
-        3,
+        10,
         fc.tuple(actor, fc.integer({ min: 1, max: 8 })).map(([a, n]) => new HlsBurst(a, n)),
       ),
       w(
-        4,
-        fc.integer({ min: 1, max: 4 }).map((n) => new Wait(n)),
+        6,
+        fc.integer({ min: 1, max: 6 }).map((n) => new Wait(n)),
       ),
       w(
         1,
