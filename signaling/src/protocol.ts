@@ -309,3 +309,15 @@ export interface StreamSummary {
   /** How its viewers pay: the creator's choice, or the node's default (SETTLE_EVERY_SECONDS, no pay-ahead). */
   terms: StreamPaymentTerms;
 }
+
+/**
+ * `GET /v1/payment-terms`: what a creator may choose on this node and the windows every session here gets besides
+ * the stream's terms. A stream's rules are its terms with these, except that pay-ahead has no payment grace (0) and
+ * the prepay covers at least one settle interval; `GET /v1/streams/:id` shows a stream's own `rules` and `exposure`.
+ */
+export interface NodePaymentTerms extends Omit<PaymentRules, keyof StreamPaymentTerms> {
+  /** Bounds of `settleEverySeconds` at stream creation (SETTLE_EVERY_BOUNDS). */
+  settleEveryBounds: { min: number; max: number };
+  /** The terms of a stream whose creator chose none. */
+  defaultTerms: StreamPaymentTerms;
+}

@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import { creatorExposureSeconds, viewerExposureSeconds } from '@persecond/contracts-client';
 import type { KeyringPair } from '@polkadot/keyring/types';
 import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { sameAccount } from '../src/accounts.ts';
 import { authModule } from '../src/auth/AuthModule.ts';
 import { loadAuthConfig } from '../src/auth/config.ts';
-import type { SignalingServer, StreamSummary } from '../src/index.ts';
+import type { NodePaymentTerms, SignalingServer, StreamSummary } from '../src/index.ts';
 import { fetchStreamMetadata } from '../src/metadata/streamMetadataPinning.ts';
 import { loadStreamsConfig } from '../src/streams/config.ts';
 import { type StreamDetails, type StreamsModule, streamRoom, streamsModule } from '../src/streams/StreamsModule.ts';
@@ -34,6 +35,15 @@ describe('streams module: create, announce on chain, go live, end', () => {
   let bobSocket: Socket;
   const sockets: Socket[] = [];
   const secret = randomUUID() + randomUUID();
+  // Windows other than the defaults: what the node shows comes from the config it was given.
+  const viewersConfig = loadViewersConfig({
+    SETTLE_EVERY_SECONDS: '15',
+    PAYMENT_GRACE_SECONDS: '7',
+    VOUCHER_GRACE_SECONDS: '2',
+    MIN_PREPAY_SECONDS: '20',
+    VOUCHER_VERIFY_INTERVAL_MS: '2500',
+    RECONNECT_GRACE_SECONDS: '9',
+  });
 
   const open = async (base: string, token: string): Promise<Socket> => {
     const socket = await openSocket(base, token);
@@ -79,7 +89,10 @@ describe('streams module: create, announce on chain, go live, end', () => {
     ({ alice, bob } = await devWallets());
     stack = await startSignalingStack({
       server: {
-        modules: [authModule(loadAuthConfig({ SESSION_SECRET: secret })), streamsModule(loadStreamsConfig({}))],
+        modules: [
+          authModule(loadAuthConfig({ SESSION_SECRET: secret })),
+          streamsModule(loadStreamsConfig({}), { viewersConfig }),
+        ],
       },
     });
     server = stack.server;
@@ -172,7 +185,7 @@ describe('streams module: create, announce on chain, go live, end', () => {
       live: false,
       viewers: 0,
       // No choice made: the node's defaults.
-      terms: { settleEverySeconds: loadViewersConfig().SETTLE_EVERY_SECONDS, payAhead: false },
+      terms: { settleEverySeconds: viewersConfig.SETTLE_EVERY_SECONDS, payAhead: false },
     });
     expect(sameAccount(listed?.creator ?? '', alice.address)).toBe(true);
   });
@@ -188,7 +201,7 @@ describe('streams module: create, announce on chain, go live, end', () => {
     });
 
     // Half a choice is written whole, the rest from the node's defaults; no choice leaves the document without terms.
-    const defaults = { settleEverySeconds: loadViewersConfig().SETTLE_EVERY_SECONDS, payAhead: false };
+    const defaults = { settleEverySeconds: viewersConfig.SETTLE_EVERY_SECONDS, payAhead: false };
     const payAheadOnly = await create(server.url, aliceToken, { payAhead: true });
     expect((await fetchStreamMetadata(stack.pinner, payAheadOnly.metadataCid)).terms).toEqual({
       ...defaults,
@@ -211,6 +224,63 @@ describe('streams module: create, announce on chain, go live, end', () => {
         body: { title: 'x', pricePerSecond: '1', asset: 'native', ...body },
       });
       expect(res.body, JSON.stringify(body)).toMatchObject({ ok: false, code });
+    }
+  });
+
+  it('shows the rules a stream’s viewers get on this node, each side’s worst case, and the node’s payment terms', async () => {
+    const price = 1_000_000n;
+    const windows = {
+      voucherGraceSeconds: 2,
+      minPrepaySeconds: 20,
+      voucherVerifySeconds: 3,
+      reconnectGraceSeconds: 9,
+    };
+    const nodeTerms = (await request(`${server.url}/v1/payment-terms`)).body as Json & NodePaymentTerms;
+    expect(nodeTerms).toEqual({
+      ok: true,
+      settleEveryBounds: { min: 5, max: 120 },
+      defaultTerms: { settleEverySeconds: 15, payAhead: false },
+      paymentGraceSeconds: 7,
+      ...windows,
+    });
+
+    // Bob's streams (Alice's creations are spent by the other tests), each with the rules and exposure expected.
+    const cases = [
+      // No choice: the node's default interval, in arrears with its grace; the creator may lose (15 + 7 + 1) s.
+      [{}, { settleEverySeconds: 15, payAhead: false, paymentGraceSeconds: 7, minPrepaySeconds: 20 }, 23n, 0n],
+      // In arrears, a long interval: the prepay covers one window.
+      [
+        { settleEverySeconds: 60 },
+        { settleEverySeconds: 60, payAhead: false, paymentGraceSeconds: 7, minPrepaySeconds: 60 },
+        68n,
+        0n,
+      ],
+      // Pay-ahead: no grace, the creator is never owed, the viewer may lose one window.
+      [
+        { settleEverySeconds: 30, payAhead: true },
+        { settleEverySeconds: 30, payAhead: true, paymentGraceSeconds: 0, minPrepaySeconds: 30 },
+        0n,
+        30n,
+      ],
+      [
+        { payAhead: true },
+        { settleEverySeconds: 15, payAhead: true, paymentGraceSeconds: 0, minPrepaySeconds: 20 },
+        0n,
+        15n,
+      ],
+    ] as const;
+    for (const [choice, expected, creatorSeconds, viewerSeconds] of cases) {
+      const created = await create(server.url, bobToken, choice);
+      const stream = (await details(server.url, created.streamId, bobToken)).body.stream as StreamDetails;
+      expect(stream.rules, JSON.stringify(choice)).toEqual({ ...windows, ...expected });
+      expect(stream.exposure, JSON.stringify(choice)).toEqual({
+        creatorMax: (creatorSeconds * price).toString(),
+        viewerMax: (viewerSeconds * price).toString(),
+      });
+      // What the studio computes from the node's terms for the same choice is what the node states for the stream.
+      const studio = { ...stream.terms, paymentGraceSeconds: nodeTerms.paymentGraceSeconds };
+      expect(BigInt(creatorExposureSeconds(studio)), JSON.stringify(choice)).toBe(creatorSeconds);
+      expect(BigInt(viewerExposureSeconds(studio)), JSON.stringify(choice)).toBe(viewerSeconds);
     }
   });
 

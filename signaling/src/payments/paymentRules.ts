@@ -38,18 +38,31 @@ export interface NodePaymentWindows {
   RECONNECT_GRACE_SECONDS: number;
 }
 
+/** The rules every session on this node gets whatever its stream's terms (`GET /v1/payment-terms` shows them). */
+export type PaymentWindows = Omit<PaymentRules, keyof StreamPaymentTerms>;
+
+/** The node's windows in the units of the rules. */
+export function windowsOf(node: NodePaymentWindows): PaymentWindows {
+  return {
+    voucherGraceSeconds: node.VOUCHER_GRACE_SECONDS,
+    paymentGraceSeconds: node.PAYMENT_GRACE_SECONDS,
+    minPrepaySeconds: node.MIN_PREPAY_SECONDS,
+    voucherVerifySeconds: Math.ceil(node.VOUCHER_VERIFY_INTERVAL_MS / 1000),
+    reconnectGraceSeconds: node.RECONNECT_GRACE_SECONDS,
+  };
+}
+
 /** The rules a session of a stream with `terms` is held to on this node. */
 export function rulesFor(terms: StreamPaymentTerms, node: NodePaymentWindows): PaymentRules {
+  const windows = windowsOf(node);
   return {
     settleEverySeconds: terms.settleEverySeconds,
     payAhead: terms.payAhead,
-    voucherGraceSeconds: node.VOUCHER_GRACE_SECONDS,
+    ...windows,
     // Paying ahead leaves no unsettled seconds to tolerate.
-    paymentGraceSeconds: terms.payAhead ? 0 : node.PAYMENT_GRACE_SECONDS,
+    paymentGraceSeconds: terms.payAhead ? 0 : windows.paymentGraceSeconds,
     // The prepay must cover at least one window, or a pay-ahead viewer could not pay its first.
-    minPrepaySeconds: Math.max(node.MIN_PREPAY_SECONDS, terms.settleEverySeconds),
-    voucherVerifySeconds: Math.ceil(node.VOUCHER_VERIFY_INTERVAL_MS / 1000),
-    reconnectGraceSeconds: node.RECONNECT_GRACE_SECONDS,
+    minPrepaySeconds: Math.max(windows.minPrepaySeconds, terms.settleEverySeconds),
   };
 }
 

@@ -3,9 +3,10 @@ import { type ChainClient, SettlementWatcher, type StreamPaymentTerms } from '@p
 import { sameAccount } from '../accounts.ts';
 import { getAuthModule } from '../auth/AuthModule.ts';
 import { SignalingError } from '../errors.ts';
+import type { NodePaymentWindows } from '../payments/paymentRules.ts';
 import type { SignalingSocket } from '../RequestRouter.ts';
 import type { SignalingContext, SignalingModule, SignalingModuleFactory } from '../SignalingContext.ts';
-import { loadViewersConfig } from '../viewers/config.ts';
+import { loadViewersConfig, type ViewersConfig } from '../viewers/config.ts';
 import { recordAnnouncements } from './announcements.ts';
 import { loadStreamsConfig, type StreamsConfig } from './config.ts';
 import { CreationLimit } from './creationLimit.ts';
@@ -71,9 +72,16 @@ export function streamsModule(config?: StreamsConfig, options: StreamsOptions = 
 
 /** Options of the streams module beyond its environment. */
 export interface StreamsOptions {
-  /** The settle interval of streams whose creator chose none; default the viewers config's SETTLE_EVERY_SECONDS. */
-  defaultSettleEverySeconds?: number;
+  /**
+   * The viewers config this node's sessions run under (default: the environment's, parsed once): its
+   * SETTLE_EVERY_SECONDS is the settle interval of streams whose creator chose none, its windows make a stream's
+   * `rules` and `exposure` and `GET /v1/payment-terms`. Pass the one the viewers module gets, so both agree.
+   */
+  viewersConfig?: StreamsViewersSettings;
 }
+
+/** The part of the viewers config the streams module reads. */
+export type StreamsViewersSettings = NodePaymentWindows & Pick<ViewersConfig, 'SETTLE_EVERY_SECONDS'>;
 
 async function createStreamsModule(
   ctx: SignalingContext,
@@ -81,10 +89,8 @@ async function createStreamsModule(
   options: StreamsOptions,
 ): Promise<StreamsModule> {
   const log = ctx.log.child({ part: 'streams' });
-  const defaultTerms: StreamPaymentTerms = {
-    settleEverySeconds: options.defaultSettleEverySeconds ?? loadViewersConfig().SETTLE_EVERY_SECONDS,
-    payAhead: false,
-  };
+  const viewersConfig = options.viewersConfig ?? loadViewersConfig();
+  const defaultTerms: StreamPaymentTerms = { settleEverySeconds: viewersConfig.SETTLE_EVERY_SECONDS, payAhead: false };
   const withTerms = (s: StoredStream): StreamRecord => ({ ...s, terms: s.terms ?? defaultTerms });
   const auth = getAuthModule(ctx);
   const nodeId = randomUUID();
@@ -195,6 +201,7 @@ async function createStreamsModule(
       record: recordOf,
       publicStreams: async () => (await store.listPublic()).map(withTerms),
       defaultTerms,
+      windows: viewersConfig,
       pendingTtlMs: config.STREAM_PENDING_TTL_SECONDS * 1000,
       log,
     });

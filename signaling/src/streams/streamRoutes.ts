@@ -17,12 +17,16 @@ import type { Pinner } from '../ipfs/Pinner.ts';
 import { MetadataError } from '../metadata/errors.ts';
 import { pinStreamMetadata } from '../metadata/streamMetadataPinning.ts';
 import { CidString, streamMetadataSchema } from '../metadata/streamMetadataSchema.ts';
-import { StreamId, type StreamSummary } from '../protocol.ts';
+import { exposureOf, type NodePaymentWindows, rulesFor, windowsOf } from '../payments/paymentRules.ts';
+import { type AdmissionTerms, type NodePaymentTerms, StreamId, type StreamSummary } from '../protocol.ts';
 import type { CreationLimit } from './creationLimit.ts';
 import type { StreamRecord, StreamStatus, StreamStore } from './StreamStore.ts';
 
-/** A stream as `GET /v1/streams/:id` shows it. */
-export interface StreamDetails extends StreamSummary {
+/**
+ * A stream as `GET /v1/streams/:id` shows it, with the rules its viewers get on this node and each side's worst case
+ * per viewer under them (what an admission here would state).
+ */
+export interface StreamDetails extends StreamSummary, AdmissionTerms {
   description: string;
   status: StreamStatus;
   createdAt: string;
@@ -67,9 +71,12 @@ function summaryOf(r: StreamRecord): StreamSummary {
   };
 }
 
-function detailsOf(r: StreamRecord): StreamDetails {
+function detailsOf(r: StreamRecord, windows: NodePaymentWindows): StreamDetails {
+  const rules = rulesFor(r.terms, windows);
   return {
     ...summaryOf(r),
+    rules,
+    exposure: exposureOf(rules, r.pricePerSecond),
     description: r.description,
     status: r.status,
     createdAt: r.createdAt,
@@ -115,13 +122,16 @@ export interface StreamRoutesDeps {
   record: (streamId: string) => Promise<StreamRecord | undefined>;
   publicStreams: () => Promise<StreamRecord[]>;
   defaultTerms: StreamPaymentTerms;
+  /** The node's payment windows (viewers config): with a stream's terms, the rules its viewers get here. */
+  windows: NodePaymentWindows;
   pendingTtlMs: number;
   log: Logger;
 }
 
 /**
  * `POST /v1/streams` (checks the body and its bounds, spends one of the wallet's creations, pins the metadata, returns
- * the announcement call), `GET /v1/streams` (the public directory) and `GET /v1/streams/:id`.
+ * the announcement call), `GET /v1/streams` (the public directory), `GET /v1/streams/:id` and `GET /v1/payment-terms`
+ * (what a creator may choose here and the node's windows, for the studio to show each side's worst case).
  */
 export async function registerStreamRoutes(deps: StreamRoutesDeps): Promise<void> {
   const { app, auth, store, log } = deps;
@@ -129,6 +139,12 @@ export async function registerStreamRoutes(deps: StreamRoutesDeps): Promise<void
     ok: true,
     streams: (await deps.publicStreams()).sort(directoryOrder).map(summaryOf),
   });
+  const paymentTerms: { ok: true } & NodePaymentTerms = {
+    ok: true,
+    settleEveryBounds: { min: SETTLE_EVERY_BOUNDS.min, max: SETTLE_EVERY_BOUNDS.max },
+    defaultTerms: deps.defaultTerms,
+    ...windowsOf(deps.windows),
+  };
 
   await app.register(async (scope: FastifyInstance) => {
     installErrorHandler(scope);
@@ -213,7 +229,9 @@ export async function registerStreamRoutes(deps: StreamRoutesDeps): Promise<void
       const visible =
         stream && (stream.status !== 'pending' || sameAccount(stream.creator, auth.addressOf(request) ?? ''));
       if (!stream || !visible) throw new SignalingError('STREAM_NOT_FOUND', `no stream ${id}`);
-      return { ok: true, stream: detailsOf(stream) };
+      return { ok: true, stream: detailsOf(stream, deps.windows) };
     });
+
+    scope.get('/v1/payment-terms', async () => paymentTerms);
   });
 }

@@ -182,10 +182,8 @@ export async function startLiveStream(opts: LiveStreamOptions = {}): Promise<Liv
     server: {
       modules: [
         authModule(loadAuthConfig({ SESSION_SECRET: randomUUID() + randomUUID() })),
-        // Streams whose creator chose no terms get the settle interval the viewers are configured with.
-        streamsModule(loadStreamsConfig(opts.streamsEnv ?? {}), {
-          defaultSettleEverySeconds: viewersConfig.SETTLE_EVERY_SECONDS,
-        }),
+        // The streams' default terms, rules and exposure come from the viewers' own config.
+        streamsModule(loadStreamsConfig(opts.streamsEnv ?? {}), { viewersConfig }),
         publishingModule(),
         createLedgerModule({ config: { dataDir: 'memory://' } }),
         viewersModule(viewersConfig),
