@@ -1,7 +1,8 @@
 // The signaling server's stream directory (`GET /v1/streams`, `GET /v1/streams/:id`).
 import { SETTLE_EVERY_BOUNDS, type StreamPaymentTerms } from '@persecond/contracts-client/browser';
-import { Address, Asset, Planck, type StreamSummary } from '@persecond/signaling/protocol';
+import { Address, type AdmissionTerms, Asset, Planck, type StreamSummary } from '@persecond/signaling/protocol';
 import { z } from 'zod';
+import { ExposureSchema, RulesSchema } from '../payment/rules.ts';
 import { getJson } from './http.ts';
 
 /** The payment terms the creator chose (`terms` of a stream), within the server's bounds. */
@@ -29,16 +30,22 @@ const StreamList = z
   .union([z.array(StreamSummarySchema), z.object({ streams: z.array(StreamSummarySchema) })])
   .transform((v) => (Array.isArray(v) ? v : v.streams));
 
-const StreamOne = z
-  .union([StreamSummarySchema, z.object({ stream: StreamSummarySchema })])
-  .transform((v) => ('stream' in v ? v.stream : v));
+/** One stream as `GET /v1/streams/:id` shows it: with the rules its viewers get on that node and each side's worst case. */
+export type StreamView = StreamSummary & AdmissionTerms;
+
+const StreamViewSchema = StreamSummarySchema.extend({
+  rules: RulesSchema,
+  exposure: ExposureSchema,
+}) satisfies z.ZodType<StreamView>;
+
+const StreamOne = z.object({ stream: StreamViewSchema }).transform((v) => v.stream);
 
 /** Lists the streams known to the signaling server. */
 export function listStreams(baseUrl: string, f: typeof fetch = fetch): Promise<StreamSummary[]> {
   return getJson(`${baseUrl}/v1/streams`, StreamList, { fetch: f });
 }
 
-/** Reads one stream. */
-export function getStream(baseUrl: string, streamId: string, f: typeof fetch = fetch): Promise<StreamSummary> {
+/** Reads one stream, with the rules its viewers get. */
+export function getStream(baseUrl: string, streamId: string, f: typeof fetch = fetch): Promise<StreamView> {
   return getJson(`${baseUrl}/v1/streams/${encodeURIComponent(streamId)}`, StreamOne, { fetch: f });
 }

@@ -12,7 +12,7 @@ import { z } from 'zod';
 const Seconds = z.number().int().min(0).max(86_400);
 
 /** The admission's rules, checked at the boundary (a malformed figure must not steer payments). */
-const RulesSchema = z.object({
+export const RulesSchema = z.object({
   settleEverySeconds: z.number().int().min(SETTLE_EVERY_BOUNDS.min).max(SETTLE_EVERY_BOUNDS.max),
   payAhead: z.boolean(),
   voucherGraceSeconds: Seconds,
@@ -22,7 +22,8 @@ const RulesSchema = z.object({
   reconnectGraceSeconds: Seconds,
 }) satisfies z.ZodType<PaymentRules>;
 
-const ExposureSchema = z.object({ creatorMax: Planck, viewerMax: Planck }) satisfies z.ZodType<SessionExposure>;
+/** Each side's worst case for one session (planck strings). */
+export const ExposureSchema = z.object({ creatorMax: Planck, viewerMax: Planck }) satisfies z.ZodType<SessionExposure>;
 
 /** What a session settles by: the interval and pay-ahead (the part of the rules the client acts on). */
 export type SettleRules = Pick<PaymentRules, 'settleEverySeconds' | 'payAhead'>;

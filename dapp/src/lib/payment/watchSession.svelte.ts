@@ -4,7 +4,8 @@
 // pays the rest and sweeps the remainder back to the wallet. While the page is open it keeps what does not depend on
 // the click warm (chain, socket, WebRTC device, hls.js), so "Watch" on a funded session starts at once.
 
-import type { MediaPauseReason, StreamSummary } from '@persecond/signaling/protocol';
+import type { MediaPauseReason } from '@persecond/signaling/protocol';
+import type { StreamView } from '../api/streams.ts';
 import type { AuthSession } from '../auth/session.svelte.ts';
 import { type AssetRef, balanceOf, chainClient } from '../chain/api.ts';
 import { DEV_SS58 } from '../chain/devChain.ts';
@@ -44,8 +45,11 @@ export const LOW_BUDGET_SECONDS = 30;
 /** Joins tried after paying an old debt, `DEBT_CREDIT_RETRY_MS` apart, while the server has not credited it yet. */
 const DEBT_CREDIT_ATTEMPTS = 5;
 const DEBT_CREDIT_RETRY_MS = 1_500;
-/** A session left from an earlier visit is offered again when it still holds at least this much watching. */
-const REUSE_MIN_SECONDS = 60n;
+/**
+ * A session left from an earlier visit is offered again when it still holds at least this much watching (and the
+ * node's prepay for the stream, below which it would not admit it).
+ */
+const REUSE_MIN_SECONDS = 60;
 
 /** `performance.now()` marks of the last fund and watch (not reactive): for benchmarks and tests. */
 export interface WatchTimings {
@@ -116,7 +120,7 @@ export class WatchSession {
   constructor(
     private readonly wallet: Wallet,
     private readonly auth: AuthSession,
-    readonly stream: StreamSummary,
+    readonly stream: StreamView,
   ) {
     this.account = wallet.selectedAddress;
     this.#player = new ViewerPlayback(() => this.#socket, stream.streamId);
@@ -493,7 +497,7 @@ export class WatchSession {
     const found = await findReusable(
       wallet,
       { streamId: this.stream.streamId, asset: String(asset) },
-      this.price * REUSE_MIN_SECONDS,
+      this.price * BigInt(Math.max(REUSE_MIN_SECONDS, this.stream.rules.minPrepaySeconds)),
       async (s) => (await balanceOf(restoreSessionKey(s.seedHex, DEV_SS58).address, asset)).spendable,
     );
     if (!found?.session.delegation || this.#funded) return;
