@@ -2,14 +2,13 @@
 // dev wallet), sessions of any key under any wallet and session id (delegations signed as a client can sign them),
 // forged signatures, a viewer socket's event log, and the server's counters as /metrics shows them.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createSessionKey, formatDelegation, type SessionKey } from '@persecond/contracts-client';
+import type { SessionKey } from '@persecond/contracts-client';
 import { Keyring } from '@polkadot/keyring';
 import type { KeyringPair } from '@polkadot/keyring/types';
 import { u8aToHex } from '@polkadot/util';
 import type { Socket } from 'socket.io-client';
-import { signMessage } from '../support/clients.ts';
 import { type LiveStream, type LiveStreamOptions, type PaidSession, startLiveStream } from '../support/liveStream.ts';
-import { callOk, registerJoinKey, startRtcViewer } from '../viewers-support.ts';
+import { callOk, startRtcViewer } from '../viewers-support.ts';
 
 /** The live-stream fixture with one stream of Alice's priced `price` (native), live and publishing camera and mic. */
 export async function liveStreamOf(
@@ -69,25 +68,7 @@ export function sessionWith(
   streamId: string,
   opts: { key?: SessionKey; sessionId?: string; budget?: bigint } = {},
 ): PaidSession {
-  const key = opts.key ?? createSessionKey(42);
-  const sessionId = opts.sessionId ?? randomBytes(12).toString('base64url');
-  const budget = opts.budget ?? 10n ** 12n;
-  const message = formatDelegation({
-    genesisHash: live.client.facts.genesisHash,
-    streamId,
-    sessionId,
-    sessionAccount: key.address,
-    asset: 'native',
-    budget,
-  });
-  const payload = {
-    sessionId,
-    sessionKey: u8aToHex(key.publicKey),
-    budget: budget.toString(),
-    delegation: { message, signature: signMessage(wallet, message) },
-  };
-  registerJoinKey(payload, key, live.client.facts.genesisHash);
-  return { key, sessionId, budget, payload };
+  return live.newSession(wallet, streamId, opts.budget, opts);
 }
 
 /** 64 random bytes in hex: the shape of an ed25519 signature, the signature of nothing. */

@@ -163,8 +163,16 @@ export interface LiveStream extends SignalingStack {
   ): Promise<string>;
   /** Publishes the synthetic camera and microphone (or `kinds`) over the creator's socket. */
   publish(creator: Socket, streamId: string, kinds?: ('audio' | 'video')[]): Promise<Publisher>;
-  /** A new session of `wallet` for `streamId`, its delegation signed, not funded yet. */
-  newSession(wallet: KeyringPair, streamId: string, budget?: bigint): PaidSession;
+  /**
+   * A new session of `wallet` for `streamId`, its delegation signed, not funded yet; `opts` names its key or session
+   * id (e.g. someone else's, as an attacker would).
+   */
+  newSession(
+    wallet: KeyringPair,
+    streamId: string,
+    budget?: bigint,
+    opts?: { key?: SessionKey; sessionId?: string },
+  ): PaidSession;
   /** Funds `session` from `wallet` on chain with `amount` (default its budget). */
   fund(wallet: KeyringPair, session: PaidSession, amount?: bigint): Promise<void>;
   /** A funded session of `wallet` joined over WebRTC on a new socket, consuming and following new producers. */
@@ -235,9 +243,14 @@ export async function startLiveStream(opts: LiveStreamOptions = {}): Promise<Liv
     return created.streamId;
   };
 
-  const newSession = (wallet: KeyringPair, streamId: string, budget = 10n ** 12n): PaidSession => {
-    const key = createSessionKey(42);
-    const sessionId = randomBytes(12).toString('base64url');
+  const newSession = (
+    wallet: KeyringPair,
+    streamId: string,
+    budget = 10n ** 12n,
+    opts: { key?: SessionKey; sessionId?: string } = {},
+  ): PaidSession => {
+    const key = opts.key ?? createSessionKey(42);
+    const sessionId = opts.sessionId ?? randomBytes(12).toString('base64url');
     const message = formatDelegation({
       genesisHash: client.facts.genesisHash,
       streamId,
