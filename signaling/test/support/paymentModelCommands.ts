@@ -429,7 +429,7 @@ export async function sweep(m: RunModel, r: PaymentModelStack, s: SessionModel):
 }
 
 /** A burst of HLS fetches with the session's token: a fresh token first, then the playlist and its segments. */
-class HlsBurst implements Cmd {
+export class HlsBurst implements Cmd {
   constructor(
     readonly actor: number,
     readonly segments: number,
