@@ -133,13 +133,15 @@ export class PaymentModelStack {
 
   /** A node with the live-stream fixture's modules, its ledger in `dataDir`. */
   static #startNode(live: LiveStream, dataDir: string, viewersEnv: Record<string, string>): Promise<SignalingServer> {
+    const viewersConfig = loadViewersConfig(viewersEnv);
     return live.startServer({
       modules: [
         authModule(loadAuthConfig({ SESSION_SECRET: `${crypto.randomUUID()}${crypto.randomUUID()}` })),
-        streamsModule(loadStreamsConfig({ STREAM_CREATE_RATE_LIMIT_MAX: '1000' })),
+        // The streams' default terms, rules and exposure come from the viewers' own config.
+        streamsModule(loadStreamsConfig({ STREAM_CREATE_RATE_LIMIT_MAX: '1000' }), { viewersConfig }),
         publishingModule(),
         createLedgerModule({ config: { dataDir } }),
-        viewersModule(loadViewersConfig(viewersEnv)),
+        viewersModule(viewersConfig),
         rtcModule(),
       ],
     });
