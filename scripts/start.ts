@@ -69,17 +69,21 @@ async function main(): Promise<void> {
   const t0 = Date.now();
   // Ports are fixed up front so that all four services can start at once, each knowing the others' URLs
   // (the RPC clients in signaling and the indexer reconnect until the chain answers).
-  const [chainPort, signalingPort, indexerPort, dappPort, hlsEdgePort] = await Promise.all(
-    [config.DEVCHAIN_PORT, config.SIGNALING_PORT, config.INDEXER_PORT, config.DAPP_PORT, config.HLS_EDGE_PORT].map(
-      concretePort,
-    ),
+  const [signalingPort, indexerPort, dappPort, hlsEdgePort] = await Promise.all(
+    [config.SIGNALING_PORT, config.INDEXER_PORT, config.DAPP_PORT, config.HLS_EDGE_PORT].map(concretePort),
   );
-  const wsUrl = `ws://127.0.0.1:${chainPort}`;
+  const chain = start('chain', 'contracts-client/src/bin/devchain.ts', { DEVCHAIN_PORT: String(config.DEVCHAIN_PORT) });
+  // A free port picked here could be taken by another process before the chain binds it (chopsticks would then move to
+  // port+1 and the others would talk to a stranger): with DEVCHAIN_PORT=0 the chain binds a free port itself and the
+  // others start once it said which.
+  const wsUrl =
+    config.DEVCHAIN_PORT === 0
+      ? (((await chain.ready) as { wsUrl?: string }).wsUrl ?? '')
+      : `ws://127.0.0.1:${config.DEVCHAIN_PORT}`;
   const signalingUrl = `http://127.0.0.1:${signalingPort}`;
   const indexerUrl = `http://127.0.0.1:${indexerPort}`;
   const dappUrl = `http://127.0.0.1:${dappPort}`;
   const hlsEdgeUrl = `http://127.0.0.1:${hlsEdgePort}`;
-  const chain = start('chain', 'contracts-client/src/bin/devchain.ts', { DEVCHAIN_PORT: String(chainPort) });
   const signaling = start(
     'signaling',
     'signaling/src/bin/server.ts',
@@ -128,7 +132,7 @@ async function main(): Promise<void> {
   const [chainReady] = (await Promise.all([chain.ready, signaling.ready, indexer.ready])) as { wsUrl?: string }[];
   // chopsticks silently moves to port+1 when the port is taken; the other services would then talk to a stranger.
   if (chainReady?.wsUrl !== wsUrl)
-    throw new Error(`port ${chainPort} is busy (the chain came up on ${chainReady?.wsUrl})`);
+    throw new Error(`port ${config.DEVCHAIN_PORT} is busy (the chain came up on ${chainReady?.wsUrl})`);
 
   const timeout = config.HEALTH_TIMEOUT_MS;
   const [chainName] = await Promise.all([

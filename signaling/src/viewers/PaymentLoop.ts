@@ -171,13 +171,20 @@ export class PaymentLoop {
 
   /**
    * Stops metering a session that ends: its round's write and its waiting voucher land first, then the HLS media it
-   * was delivered and not charged yet is charged (whole seconds, rounded up) so that leaving right after a burst of
-   * segments is not free.
+   * was delivered and not charged yet is charged, so that leaving right after a burst of segments is not free.
    */
   async stop(s: ViewerSession): Promise<void> {
     this.meter.remove(s.sessionId);
     await this.#writing;
     await this.#rounds.flush(s.sessionId);
+    await this.chargeUnmetered(s);
+  }
+
+  /**
+   * Charges the HLS media a session was delivered and not metered yet (whole seconds, rounded up) as one tick record;
+   * for a session that ends, or whose node shuts down (it may resume elsewhere from the ledger).
+   */
+  async chargeUnmetered(s: ViewerSession): Promise<void> {
     const unmetered = Math.ceil(s.hls.drain() - 1e-9);
     if (unmetered <= 0) return;
     const watchedSeconds = s.watchedSeconds + unmetered;

@@ -394,8 +394,13 @@ async function createViewersModule(ctx: SignalingContext, config: ViewersConfig)
         creatorEvents.close();
         // The newest voucher of every session still open is verified and written.
         await payments.close();
+        for (const s of registry.all()) unplace(ctx.sfu.getRoom(s.streamId), s, hlsEdge);
+        // What the edge served and the meter did not charge yet is charged: the sessions may resume on another node.
+        await hlsEdge.flushDeliveries();
         for (const s of registry.all()) {
-          unplace(ctx.sfu.getRoom(s.streamId), s, hlsEdge);
+          await payments
+            .chargeUnmetered(s)
+            .catch((err: unknown) => log.warn({ err, sessionId: s.sessionId }, 'could not charge HLS credit'));
           s.close();
         }
         await hlsEdge.close();

@@ -21,6 +21,7 @@ import type { Ledger } from '../../src/ledger/Ledger.ts';
 import { createLedgerModule, type LedgerModule } from '../../src/ledger/ledgerModule.ts';
 import { publishingModule } from '../../src/publishing/PublishingModule.ts';
 import { rtcModule } from '../../src/rtc/RtcModule.ts';
+import type { SignalingModuleFactory } from '../../src/SignalingContext.ts';
 import { loadStreamsConfig } from '../../src/streams/config.ts';
 import { streamsModule } from '../../src/streams/StreamsModule.ts';
 import { loadViewersConfig } from '../../src/viewers/config.ts';
@@ -181,22 +182,38 @@ export interface LiveStream extends SignalingStack {
   ledger(): Ledger;
 }
 
-/** Starts the stack with the live-stream modules; sign-in sessions share a random secret. */
+/**
+ * The modules a paid live stream needs (auth, streams, publishing, ledger, viewers, rtc), in creation order: streams
+ * take their default terms, rules and exposure from the viewers' own config; sign-in sessions share a random secret.
+ */
+export function liveStreamModules(opts: {
+  streamsEnv: Record<string, string>;
+  viewersEnv: Record<string, string>;
+  /** Where the ledger keeps its data (`memory://` for an in-memory PGlite). */
+  ledgerDataDir: string;
+}): SignalingModuleFactory[] {
+  const viewersConfig = loadViewersConfig(opts.viewersEnv);
+  return [
+    authModule(loadAuthConfig({ SESSION_SECRET: randomUUID() + randomUUID() })),
+    streamsModule(loadStreamsConfig(opts.streamsEnv), { viewersConfig }),
+    publishingModule(),
+    createLedgerModule({ config: { dataDir: opts.ledgerDataDir } }),
+    viewersModule(viewersConfig),
+    rtcModule(),
+  ];
+}
+
+/** Starts the stack with the live-stream modules. */
 export async function startLiveStream(opts: LiveStreamOptions = {}): Promise<LiveStream> {
   const wallets = await devWallets();
-  const viewersConfig = loadViewersConfig(opts.viewersEnv ?? {});
   const stack = await startSignalingStack({
     sfuEnv: opts.sfuEnv,
     server: {
-      modules: [
-        authModule(loadAuthConfig({ SESSION_SECRET: randomUUID() + randomUUID() })),
-        // The streams' default terms, rules and exposure come from the viewers' own config.
-        streamsModule(loadStreamsConfig(opts.streamsEnv ?? {}), { viewersConfig }),
-        publishingModule(),
-        createLedgerModule({ config: { dataDir: 'memory://' } }),
-        viewersModule(viewersConfig),
-        rtcModule(),
-      ],
+      modules: liveStreamModules({
+        streamsEnv: opts.streamsEnv ?? {},
+        viewersEnv: opts.viewersEnv ?? {},
+        ledgerDataDir: 'memory://',
+      }),
     },
   });
   const { client, submitter, server } = stack;

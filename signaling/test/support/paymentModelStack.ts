@@ -16,20 +16,13 @@ import {
 import type { KeyringPair } from '@polkadot/keyring/types';
 import { decodeAddress, encodeAddress } from '@polkadot/util-crypto';
 import type { Socket } from 'socket.io-client';
-import { authModule } from '../../src/auth/AuthModule.ts';
-import { loadAuthConfig } from '../../src/auth/config.ts';
 import type { SignalingServer, Tick } from '../../src/index.ts';
 import type { Ledger } from '../../src/ledger/Ledger.ts';
-import { createLedgerModule, type LedgerModule } from '../../src/ledger/ledgerModule.ts';
-import { publishingModule } from '../../src/publishing/PublishingModule.ts';
-import { rtcModule } from '../../src/rtc/RtcModule.ts';
-import { loadStreamsConfig } from '../../src/streams/config.ts';
-import { streamsModule } from '../../src/streams/StreamsModule.ts';
-import { loadViewersConfig } from '../../src/viewers/config.ts';
-import { type ViewersModule, viewersModule } from '../../src/viewers/ViewersModule.ts';
+import type { LedgerModule } from '../../src/ledger/ledgerModule.ts';
+import type { ViewersModule } from '../../src/viewers/ViewersModule.ts';
 import { callOk, type Publisher, startPublisher } from '../viewers-support.ts';
 import { openSocket, request, signIn } from './clients.ts';
-import { type LiveStream, PayingViewer, startLiveStream } from './liveStream.ts';
+import { type LiveStream, liveStreamModules, PayingViewer, startLiveStream } from './liveStream.ts';
 
 /** SS58 format of protocol addresses (session accounts, dev wallets). */
 const SS58 = 42;
@@ -133,17 +126,12 @@ export class PaymentModelStack {
 
   /** A node with the live-stream fixture's modules, its ledger in `dataDir`. */
   static #startNode(live: LiveStream, dataDir: string, viewersEnv: Record<string, string>): Promise<SignalingServer> {
-    const viewersConfig = loadViewersConfig(viewersEnv);
     return live.startServer({
-      modules: [
-        authModule(loadAuthConfig({ SESSION_SECRET: `${crypto.randomUUID()}${crypto.randomUUID()}` })),
-        // The streams' default terms, rules and exposure come from the viewers' own config.
-        streamsModule(loadStreamsConfig({ STREAM_CREATE_RATE_LIMIT_MAX: '1000' }), { viewersConfig }),
-        publishingModule(),
-        createLedgerModule({ config: { dataDir } }),
-        viewersModule(viewersConfig),
-        rtcModule(),
-      ],
+      modules: liveStreamModules({
+        streamsEnv: { STREAM_CREATE_RATE_LIMIT_MAX: '1000' },
+        viewersEnv,
+        ledgerDataDir: dataDir,
+      }),
     });
   }
 
