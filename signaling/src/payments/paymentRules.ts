@@ -66,10 +66,15 @@ export function rulesFor(terms: StreamPaymentTerms, node: NodePaymentWindows): P
   };
 }
 
-/** Each side's worst case for one session at `pricePerSecond` under `rules` (DESIGN §4a.3). */
-export function exposureOf(rules: PaymentRules, pricePerSecond: bigint): SessionExposure {
+/**
+ * Each side's worst case for one session at `pricePerSecond` under `rules` (DESIGN §4a.3). `deliveredAheadSeconds`:
+ * media a delivery mode hands out before it is metered (the HLS edge's per-session burst; 0 for WebRTC, metered as it
+ * flows) — served before a hold can stop it, so the creator may lose that too (it is charged as debt).
+ */
+export function exposureOf(rules: PaymentRules, pricePerSecond: bigint, deliveredAheadSeconds = 0): SessionExposure {
+  const creatorSeconds = creatorExposureSeconds(rules) + Math.ceil(deliveredAheadSeconds);
   return {
-    creatorMax: (BigInt(creatorExposureSeconds(rules)) * pricePerSecond).toString(),
+    creatorMax: (BigInt(creatorSeconds) * pricePerSecond).toString(),
     viewerMax: (BigInt(viewerExposureSeconds(rules)) * pricePerSecond).toString(),
   };
 }

@@ -2,6 +2,7 @@ import type { ChainClient } from '@persecond/contracts-client';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import { sameAccount } from '../accounts.ts';
 import { SignalingError } from '../errors.ts';
+import { sessionCapacity } from '../hlsEdge/FetchPolicy.ts';
 import { HlsEdgeHooks } from '../hlsEdge/hlsEdgeHooks.ts';
 import { LedgerError } from '../ledger/errors.ts';
 import { ledgerModuleOf } from '../ledger/ledgerModule.ts';
@@ -272,7 +273,9 @@ async function createViewersModule(ctx: SignalingContext, config: ViewersConfig)
     if (creatorEvents.isAway(streamId)) socket.emit('media:paused', { reason: 'creator-away' });
     if (!socket.connected) detach(s);
     log.info({ sessionId: s.sessionId, streamId, mode, resumed: opened.resumed }, 'viewer admitted');
-    const terms = { rules, exposure: exposureOf(rules, s.price), session: s.standing(opened.resumed) };
+    // HLS media is handed out up to the edge's per-session burst before it is metered: part of the creator's worst case.
+    const ahead = mode === 'hls' ? sessionCapacity(ctx.sfu.config.hlsSegmentSeconds) : 0;
+    const terms = { rules, exposure: exposureOf(rules, s.price, ahead), session: s.standing(opened.resumed) };
     if (mode === 'webrtc') return { mode, viewerId: s.sessionId, ...terms };
     return {
       mode,
