@@ -1,8 +1,10 @@
-import { sameAccount } from '../accounts.ts';
 import type { SignalingSocket } from '../RequestRouter.ts';
 import type { ViewerSession } from './ViewerSession.ts';
 
-/** Other sessions of `wallet` or `sessionAccount` attached on this node (watching now), by id. */
+/**
+ * Other sessions of `wallet` or `sessionAccount` attached on this node (watching now), by id; both addresses in the
+ * protocol's format (`protocolAddress`), as sessions hold them.
+ */
 export function watchingHere(
   registry: ViewerRegistry,
   wallet: string,
@@ -11,7 +13,8 @@ export function watchingHere(
 ): string[] {
   const ids: string[] = [];
   for (const o of registry.all()) {
-    const mine = sameAccount(o.wallet, wallet) || sameAccount(o.sessionAccount, sessionAccount);
+    // Both in the protocol's address format (admission writes them so): compared as text.
+    const mine = o.wallet === wallet || o.sessionAccount === sessionAccount;
     if (o.socket && o.sessionId !== sessionId && mine) ids.push(o.sessionId);
   }
   return ids;
@@ -60,7 +63,7 @@ export class ViewerRegistry {
   /** Another session of this node on the same session account (one funded account backs one live session). */
   otherOnAccount(sessionAccount: string, sessionId: string): ViewerSession | undefined {
     for (const s of this.#bySession.values()) {
-      if (s.sessionId !== sessionId && sameAccount(s.sessionAccount, sessionAccount)) return s;
+      if (s.sessionId !== sessionId && s.sessionAccount === sessionAccount) return s;
     }
     return undefined;
   }

@@ -1,6 +1,5 @@
 import type { ChainClient } from '@persecond/contracts-client';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
-import { sameAccount } from '../accounts.ts';
 import { SignalingError } from '../errors.ts';
 import { sessionCapacity } from '../hlsEdge/FetchPolicy.ts';
 import { HlsEdgeHooks } from '../hlsEdge/hlsEdgeHooks.ts';
@@ -198,7 +197,7 @@ async function createViewersModule(ctx: SignalingContext, config: ViewersConfig)
     const { wallet, sessionAccount, stream, room } = proven;
     creatorEvents.watchRoom(room);
     const previous = registry.get(session.sessionId);
-    if (previous && (!sameAccount(previous.wallet, wallet) || previous.streamId !== streamId)) {
+    if (previous && (previous.wallet !== wallet || previous.streamId !== streamId)) {
       throw new SignalingError('BAD_REQUEST', 'this session belongs to another wallet or stream');
     }
     const rules = rulesFor(stream.terms, config);

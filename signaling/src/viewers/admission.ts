@@ -9,16 +9,13 @@ import {
 import type { Room, Sfu } from '@persecond/sfu';
 import { hexToU8a } from '@polkadot/util';
 import { encodeAddress } from '@polkadot/util-crypto';
-import { sameAccount } from '../accounts.ts';
+import { PROTOCOL_SS58, protocolAddress, sameAccount } from '../accounts.ts';
 import { SignalingError } from '../errors.ts';
 import type { LedgerModule } from '../ledger/ledgerModule.ts';
 import type { Payload } from '../protocol.ts';
 import type { SignalingSocket } from '../RequestRouter.ts';
 import type { StreamRecord } from '../streams/StreamStore.ts';
 import { checkPrepay } from './prepay.ts';
-
-/** SS58 prefix of protocol addresses (delegations and session accounts are written in it). */
-const PROTOCOL_SS58 = 42;
 
 /** What a join request proved about itself. */
 export interface ProvenJoin {
@@ -48,7 +45,8 @@ export async function proveJoin(
   socket: SignalingSocket,
   p: Payload<'viewer:join'>,
 ): Promise<ProvenJoin> {
-  const wallet = socket.data.address as string;
+  // In the protocol's format: registry scans compare accounts as text.
+  const wallet = protocolAddress(socket.data.address ?? '') ?? (socket.data.address as string);
   const { streamId, session } = p;
   const sessionAccount = sessionAccountOf(session.sessionKey);
   const { genesisHash } = chain.facts;

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { sameAccount } from '../accounts.ts';
+import { protocolAddress } from '../accounts.ts';
 import type { Ledger } from '../ledger/Ledger.ts';
 import type { SignalingIo, SignalingSocket } from '../RequestRouter.ts';
 import type { StreamsModule } from '../streams/StreamsModule.ts';
@@ -15,6 +15,7 @@ export const STREAM_STATS_INTERVAL_MS = 1_000;
  */
 export class StreamStatsFeed {
   readonly #timer: NodeJS.Timeout;
+  readonly #addresses = new WeakMap<SignalingSocket, string>();
   #running = false;
 
   constructor(
@@ -29,6 +30,16 @@ export class StreamStatsFeed {
   ) {
     this.#timer = setInterval(() => this.#round(), intervalMs);
     this.#timer.unref();
+  }
+
+  /** A socket's wallet in the protocol's format, decoded once per socket (every socket is scanned every second). */
+  #addressOf(socket: SignalingSocket): string | undefined {
+    let known = this.#addresses.get(socket);
+    if (known === undefined && socket.data.address) {
+      known = protocolAddress(socket.data.address) ?? '';
+      this.#addresses.set(socket, known);
+    }
+    return known;
   }
 
   /** Stops the feed. */
@@ -57,9 +68,8 @@ export class StreamStatsFeed {
     for (const streamId of live) {
       const stream = await this.streams.get(streamId);
       if (stream?.status !== 'live') continue;
-      const creatorSockets = sockets.filter((sk: SignalingSocket) =>
-        sameAccount(sk.data.address ?? '', stream.creator),
-      );
+      const creator = protocolAddress(stream.creator);
+      const creatorSockets = sockets.filter((sk) => creator !== undefined && this.#addressOf(sk) === creator);
       if (creatorSockets.length === 0) continue;
       const totals = await this.ledger.streamTotals(streamId);
       const stats = {
