@@ -1,6 +1,6 @@
 import { createSessionKey, type SessionKey, signVoucher, VoucherVerifier } from '@persecond/contracts-client';
 import { cryptoWaitReady } from '@polkadot/util-crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Ledger, type SessionOpening, type VoucherRecord } from '../src/ledger/Ledger.ts';
 import {
   MAX_ROUND_PERIOD_MS,
@@ -195,6 +195,40 @@ describe('voucher rounds: the newest voucher per session, verified with ed25519 
     await rounds.close();
     expect(seen.ok).toEqual([{ sessionId: s.sessionId, seq: 3, acknowledged: 21n }]);
     expect(await ledger.session(s.sessionId)).toMatchObject({ acknowledged: 21n, acknowledgedSeq: 3 });
+  });
+
+  it('verifies a flushed session once per interval afterwards: the flushed voucher leaves no second chain of rounds', async () => {
+    const key = createSessionKey(42);
+    const s = opening({ sessionAccount: key.address });
+    keys.set(s.sessionId, key);
+    const interval = 3 * MAX_ROUND_PERIOD_MS;
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'setTimeout', 'clearTimeout', 'performance'] });
+    try {
+      // Only the scheduling is looked at: the writer answers every voucher as written.
+      const { rounds, seen } = roundsWith(
+        interval,
+        async (batch) => new Map(batch.map((r) => [r, { raised: true, acknowledged: r.owed }])),
+      );
+      rounds.receive(s.sessionId, voucherOf(s, 1));
+      await rounds.flush(s.sessionId);
+      expect(seen.verified).toHaveLength(1);
+      // The next voucher comes half an interval later: due an interval after it, not when the flushed one was due.
+      await vi.advanceTimersByTimeAsync(interval / 2);
+      rounds.receive(s.sessionId, voucherOf(s, 2));
+      await vi.advanceTimersByTimeAsync(interval / 2 + MAX_ROUND_PERIOD_MS);
+      expect(seen.verified).toHaveLength(1);
+      await vi.advanceTimersByTimeAsync(interval);
+      expect(seen.verified).toHaveLength(2);
+      // From then on one verification per interval (a voucher a second, as a viewer acknowledges).
+      for (let t = 0; t < 10 * interval; t += MAX_ROUND_PERIOD_MS) {
+        rounds.receive(s.sessionId, voucherOf(s, 3 + t / MAX_ROUND_PERIOD_MS));
+        await vi.advanceTimersByTimeAsync(MAX_ROUND_PERIOD_MS);
+      }
+      expect(seen.verified.length - 2).toBeLessThanOrEqual(10);
+      await rounds.close();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('yields the event loop between slices of verifications in a large round', async () => {

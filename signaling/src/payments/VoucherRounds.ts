@@ -61,6 +61,11 @@ export class VoucherRounds<V extends SignedVoucher = SignedVoucher> {
   #pending = new Map<string, V>();
   /** Sessions by the time (performance.now()) their waiting voucher falls due, oldest first; `#dueHead` is the front. */
   #due: { readonly sessionId: string; readonly at: number }[] = [];
+  /**
+   * When each waiting voucher falls due: a due entry left by a voucher that was flushed (or forgotten) meanwhile does
+   * not count for the session's next one, or every flush would start a second chain of rounds for the session.
+   */
+  readonly #dueAt = new Map<string, number>();
   #dueHead = 0;
   readonly #flushIds = new Set<string>();
   #flushRound: Promise<void> | undefined;
@@ -91,13 +96,18 @@ export class VoucherRounds<V extends SignedVoucher = SignedVoucher> {
   receive(sessionId: string, voucher: V): void {
     const current = this.#pending.get(sessionId);
     if (current && current.seq > voucher.seq) return;
-    if (!current) this.#due.push({ sessionId, at: performance.now() + this.#opts.intervalMs });
+    if (!current) {
+      const at = performance.now() + this.#opts.intervalMs;
+      this.#dueAt.set(sessionId, at);
+      this.#due.push({ sessionId, at });
+    }
     this.#pending.set(sessionId, voucher);
   }
 
   /** Drops the session's waiting voucher (nothing of it is written). */
   forget(sessionId: string): void {
     this.#pending.delete(sessionId);
+    this.#dueAt.delete(sessionId);
   }
 
   /**
@@ -151,7 +161,7 @@ export class VoucherRounds<V extends SignedVoucher = SignedVoucher> {
       const next = this.#due[this.#dueHead] as { sessionId: string; at: number };
       if (next.at > now) break;
       this.#dueHead++;
-      ids.push(next.sessionId);
+      if (this.#dueAt.get(next.sessionId) === next.at) ids.push(next.sessionId);
     }
     if (this.#dueHead > 1024 && this.#dueHead * 2 > this.#due.length) {
       this.#due = this.#due.slice(this.#dueHead);
@@ -165,6 +175,7 @@ export class VoucherRounds<V extends SignedVoucher = SignedVoucher> {
     if (ids === 'all') {
       taken = [...this.#pending];
       this.#pending = new Map();
+      this.#dueAt.clear();
       this.#due = [];
       this.#dueHead = 0;
     } else {
@@ -173,6 +184,7 @@ export class VoucherRounds<V extends SignedVoucher = SignedVoucher> {
         const v = this.#pending.get(id);
         if (v === undefined) continue;
         this.#pending.delete(id);
+        this.#dueAt.delete(id);
         taken.push([id, v]);
       }
     }
