@@ -108,6 +108,8 @@ describe('dapp on the dev chain', () => {
     // Signing in needs the signaling server, which is not running here: a sentence, not a stack trace.
     await page.getByTestId('sign-in').click();
     await expect.poll(() => page.getByRole('alert').first().textContent()).toContain('cannot be reached');
+    // Nor can the server's payment terms be read: said so, and the chain's fee is still shown for the usual intervals.
+    await expect.poll(() => page.getByTestId('payment-terms-error').textContent()).toContain('payment terms');
 
     await page.getByTestId('price').fill('0.0015');
     await expect
