@@ -55,5 +55,8 @@ describe('finalOwed', () => {
     // Metered beyond what the player showed: only what it showed.
     expect(finalOwed({ acknowledged: s(20), metered: s(30), seen: s(22) })).toBe(s(22));
     expect(finalOwed({ acknowledged: s(20), metered: s(30), seen: s(10) })).toBe(s(20));
+    // The voucher grace: a player a few seconds behind the ticks pays what was metered, up to the grace.
+    expect(finalOwed({ acknowledged: s(20), metered: s(23), seen: s(21), grace: s(4) })).toBe(s(23));
+    expect(finalOwed({ acknowledged: s(20), metered: s(30), seen: s(21), grace: s(4) })).toBe(s(21));
   });
 });

@@ -68,10 +68,15 @@ export function fundingInterval(terms: StreamPaymentTerms | undefined): number {
 
 /**
  * What a leaving viewer pays in all: what the server metered (its ledger counts anything less as debt), but never for
- * media this page did not see (`seen`: seconds the player showed × price) beyond what it acknowledged.
+ * media this page did not see (`seen`: seconds the player showed × price) beyond what it acknowledged — except the
+ * voucher grace (`grace`: voucherGraceSeconds + 1 seconds × price), which the server may meter ahead of any voucher by
+ * the rules the viewer was admitted under: a player a second or two behind the ticks still leaves owing nothing.
  */
-export function finalOwed(p: { acknowledged: bigint; metered: bigint; seen: bigint }): bigint {
-  if (p.metered <= p.acknowledged || p.seen <= p.acknowledged) return p.acknowledged;
-  if (p.metered <= p.seen) return p.metered;
-  return p.seen;
+export function finalOwed(p: { acknowledged: bigint; metered: bigint; seen: bigint; grace?: bigint }): bigint {
+  if (p.metered <= p.acknowledged) return p.acknowledged;
+  // biome-ignore lint/complexity/useMathMinMax: Math.max does not take bigint
+  const shown = p.seen > p.acknowledged ? p.seen : p.acknowledged;
+  const bound = shown + (p.grace ?? 0n);
+  if (p.metered <= bound) return p.metered;
+  return shown;
 }

@@ -262,7 +262,8 @@ export class WatchSession {
         Object.assign(this.final, final);
         funded?.settler.credit(BigInt(final.settled));
         const seen = BigInt(funded?.vouchers.seenSeconds ?? 0) * this.price;
-        owed = finalOwed({ acknowledged: owed, metered: BigInt(final.owed), seen });
+        const grace = BigInt((this.stream.rules?.voucherGraceSeconds ?? 0) + 1) * this.price;
+        owed = finalOwed({ acknowledged: owed, metered: BigInt(final.owed), seen, grace });
       }
       if (funded && wallet) {
         await funded.settler.finish({
