@@ -11,7 +11,14 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openLedgerDatabase } from '../src/ledger/database.ts';
 import { Ledger, type SessionOpening, type SettlementCreditInput } from '../src/ledger/Ledger.ts';
-import { capturedLog, type LedgerBackend, pgliteBackend, postgresBackend } from './support/ledgerBackends.ts';
+import {
+  capturedLog,
+  closeLedgerOn,
+  type LedgerBackend,
+  openLedgerOn,
+  pgliteBackend,
+  postgresBackend,
+} from './support/ledgerBackends.ts';
 
 /** A distinct, valid account for each call. */
 let accounts = 0;
@@ -67,15 +74,9 @@ function ledgerSuite(name: string, makeBackend: () => Promise<LedgerBackend>): v
     let ledger: Ledger;
 
     beforeAll(async () => {
-      await cryptoWaitReady();
-      backend = await makeBackend();
-      ledger = await Ledger.open(backend.config);
+      ({ backend, ledger } = await openLedgerOn(makeBackend));
     });
-
-    afterAll(async () => {
-      await ledger?.close();
-      await backend?.dispose();
-    });
+    afterAll(() => closeLedgerOn({ backend, ledger }));
 
     it('opens a session in canonical form and resumes it with its state', async () => {
       const s = opening({ wallet: account(0), asset: 1984, pricePerSecond: 250n });

@@ -1,23 +1,24 @@
-import { cryptoWaitReady } from '@polkadot/util-crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LedgerError } from '../src/ledger/errors.ts';
-import { Ledger } from '../src/ledger/Ledger.ts';
-import { type LedgerBackend, opening, pgliteBackend, postgresBackend, tickOf } from './support/ledgerBackends.ts';
+import type { Ledger } from '../src/ledger/Ledger.ts';
+import {
+  closeLedgerOn,
+  type LedgerBackend,
+  opening,
+  openLedgerOn,
+  pgliteBackend,
+  postgresBackend,
+  tickOf,
+} from './support/ledgerBackends.ts';
 
 function batchSuite(makeBackend: () => Promise<LedgerBackend>): void {
   let backend: LedgerBackend;
   let ledger: Ledger;
 
   beforeAll(async () => {
-    await cryptoWaitReady();
-    backend = await makeBackend();
-    ledger = await Ledger.open(backend.config);
+    ({ backend, ledger } = await openLedgerOn(makeBackend));
   });
-
-  afterAll(async () => {
-    await ledger?.close();
-    await backend?.dispose();
-  });
+  afterAll(() => closeLedgerOn({ backend, ledger }));
 
   /** An open session metered up to tick `metered`. */
   const metered = async (seconds: number, price = 7n) => {

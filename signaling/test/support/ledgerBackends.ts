@@ -4,12 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { ChainClient } from '@persecond/contracts-client';
-import { encodeAddress } from '@polkadot/util-crypto';
+import { cryptoWaitReady, encodeAddress } from '@polkadot/util-crypto';
 import pg from 'pg';
 import { type Logger, pino } from 'pino';
 import { Registry } from 'prom-client';
 import type { LedgerConfig } from '../../src/ledger/config.ts';
-import type { SessionOpening, TickRecord } from '../../src/ledger/Ledger.ts';
+import { Ledger, type SessionOpening, type TickRecord } from '../../src/ledger/Ledger.ts';
 import { createLedgerModule, type LedgerModule } from '../../src/ledger/ledgerModule.ts';
 import type { SignalingContext } from '../../src/SignalingContext.ts';
 
@@ -55,6 +55,25 @@ export async function postgresBackend(baseUrl: string): Promise<LedgerBackend> {
       }
     },
   };
+}
+
+/** A ledger open on its backend, as a suite holds them. */
+export interface OpenLedger {
+  backend: LedgerBackend;
+  ledger: Ledger;
+}
+
+/** A ledger opened on a new backend of `makeBackend` (once the crypto it verifies with is ready). */
+export async function openLedgerOn(makeBackend: () => Promise<LedgerBackend>): Promise<OpenLedger> {
+  await cryptoWaitReady();
+  const backend = await makeBackend();
+  return { backend, ledger: await Ledger.open(backend.config) };
+}
+
+/** Closes the ledger, then disposes of its backend (either may be missing when the suite's setup failed). */
+export async function closeLedgerOn({ backend, ledger }: Partial<OpenLedger>): Promise<void> {
+  await ledger?.close();
+  await backend?.dispose();
 }
 
 /** A distinct, valid account for each call. */
