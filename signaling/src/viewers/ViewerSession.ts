@@ -24,23 +24,18 @@ export interface ViewerSnapshot {
   hlsCredit: number;
 }
 
-/** Who a session is and what it was admitted under (fixed for its life). */
-export interface ViewerIdentity {
-  readonly sessionId: string;
-  readonly streamId: string;
-  readonly wallet: string;
-  readonly sessionAccount: string;
-  readonly asset: Asset;
-  readonly price: bigint;
-  readonly rules: PaymentRules;
-}
+/** Who a session is and what it was admitted under (fixed for its life): the session's own fields of that name. */
+export type ViewerIdentity = Pick<
+  ViewerSession,
+  'sessionId' | 'streamId' | 'wallet' | 'sessionAccount' | 'asset' | 'price' | 'rules'
+>;
 
 /**
  * One admitted viewer session on this node: its payment counters, where its media goes (WebRTC transport or HLS), the
  * socket it answers on (none while it waits for a reconnect), and its grace timer. Kept through a disconnect for the
  * reconnect grace. `close()` (idempotent) stops its timer and emits `@close` to its owner, the registry.
  */
-export class ViewerSession extends EventEmitter<{ '@close': [] }> implements ViewerIdentity {
+export class ViewerSession extends EventEmitter<{ '@close': [] }> {
   readonly sessionId: string;
   readonly streamId: string;
   readonly wallet: string;
