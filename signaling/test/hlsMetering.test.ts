@@ -5,7 +5,8 @@ import type { KeyringPair } from '@polkadot/keyring/types';
 import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Tick } from '../src/index.ts';
-import { type LiveStream, type PaidSession, startLiveStream } from './support/liveStream.ts';
+import { liveStreamOf, NO_SETTLEMENT_ENV } from './adversarial/viewerAttacks.ts';
+import type { LiveStream, PaidSession } from './support/liveStream.ts';
 import { type AckJson, call, callOk } from './viewers-support.ts';
 
 const PRICE = 1_000_000n;
@@ -119,21 +120,11 @@ describe('HLS viewers: metered by segments delivered, tokens renewed on request'
   };
 
   beforeAll(async () => {
-    live = await startLiveStream({
+    // Payment windows wide enough that no settlement is needed; vouchers still within 3 ticks.
+    ({ live, streamId } = await liveStreamOf('HLS metering', PRICE, {
       sfuEnv: { HLS_SEGMENT_SECONDS: String(SEGMENT_SECONDS) },
-      // Payment windows wide enough that no settlement is needed; vouchers still within 3 ticks.
-      viewersEnv: {
-        VOUCHER_GRACE_SECONDS: '3',
-        SETTLE_EVERY_SECONDS: '600',
-        PAYMENT_GRACE_SECONDS: '600',
-        MIN_PREPAY_SECONDS: '30',
-        HLS_TOKEN_TTL_SECONDS: String(TOKEN_TTL_SECONDS),
-      },
-    });
-    streamId = await live.announceStream(live.wallets.alice, 'HLS metering', PRICE);
-    const creator = await live.open(live.wallets.alice);
-    await callOk(creator, 'stream:goLive', { streamId });
-    await live.publish(creator, streamId);
+      viewersEnv: { ...NO_SETTLEMENT_ENV, HLS_TOKEN_TTL_SECONDS: String(TOKEN_TTL_SECONDS) },
+    }));
   });
 
   afterAll(async () => {

@@ -4,8 +4,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { sessionCapacity } from '../../src/hlsEdge/FetchPolicy.ts';
-import { type LiveStream, PayingViewer, startLiveStream } from '../support/liveStream.ts';
+import { type LiveStream, PayingViewer } from '../support/liveStream.ts';
 import { callOk } from '../viewers-support.ts';
+import { liveStreamOf, NO_SETTLEMENT_ENV } from './viewerAttacks.ts';
 
 const PRICE = 1_000_000n;
 const SEGMENT_SECONDS = 1;
@@ -58,21 +59,11 @@ describe("an HLS token shared with other players is worth one player's media, al
   let streamId: string;
 
   beforeAll(async () => {
-    live = await startLiveStream({
+    // No settlement needed within the test; vouchers acknowledged as ticks come.
+    ({ live, streamId } = await liveStreamOf('HLS token sharing', PRICE, {
       sfuEnv: { HLS_SEGMENT_SECONDS: String(SEGMENT_SECONDS) },
-      // No settlement needed within the test; vouchers acknowledged as ticks come.
-      viewersEnv: {
-        VOUCHER_GRACE_SECONDS: '3',
-        SETTLE_EVERY_SECONDS: '600',
-        PAYMENT_GRACE_SECONDS: '600',
-        MIN_PREPAY_SECONDS: '30',
-        HLS_TOKEN_TTL_SECONDS: '60',
-      },
-    });
-    streamId = await live.announceStream(live.wallets.alice, 'HLS token sharing', PRICE);
-    const creator = await live.open(live.wallets.alice);
-    await callOk(creator, 'stream:goLive', { streamId });
-    await live.publish(creator, streamId);
+      viewersEnv: NO_SETTLEMENT_ENV,
+    }));
   });
 
   afterAll(async () => {
