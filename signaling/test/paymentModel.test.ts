@@ -1,28 +1,28 @@
 // Issue 19's model-based property test: a few honest and malicious viewers (3–5 wallets) do random joins, acks
 // (right, wrong signature, none), settlements or not, leaves, rejoins on other sockets, HLS bursts, disconnects,
 // sweeps, borrowed sessions and a node restart against the real stack (dev chain, mediasoup, ffmpeg, PGlite); after
-// each run every planck is accounted for between the ledger and the chain. Commands: support/paymentModelCommands.ts.
+// each run every planck is accounted for between the ledger and the chain. Model and commands: support/paymentModel/.
 // Replay a failure with PAYMENT_MODEL_SEED=<seed> PAYMENT_MODEL_PATH=<path> (printed by fast-check).
 import type { StreamPaymentTerms } from '@persecond/contracts-client';
 import type { KeyringPair } from '@polkadot/keyring/types';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { sessionCapacity } from '../src/hlsEdge/FetchPolicy.ts';
+import { commandArbitrary } from './support/paymentModel/commandArbitrary.ts';
+import { HlsBurst } from './support/paymentModel/hlsBurst.ts';
 import {
   type ActorModel,
-  commandArbitrary,
   creatorExposure,
   dropClient,
-  HlsBurst,
-  JoinNew,
-  Restart,
   type RunModel,
   type SessionModel,
   StepChecked,
-  sweep,
   syncModel,
-} from './support/paymentModelCommands.ts';
-import { type AckMode, PaymentModelStack } from './support/paymentModelStack.ts';
+} from './support/paymentModel/model.ts';
+import { Restart } from './support/paymentModel/nodeCommands.ts';
+import { sweep } from './support/paymentModel/paymentCommands.ts';
+import { type AckMode, PaymentModelStack } from './support/paymentModel/stack.ts';
+import { JoinNew } from './support/paymentModel/viewerCommands.ts';
 import { callOk } from './viewers-support.ts';
 
 const PRICE = 1_000_000n;

@@ -16,13 +16,13 @@ import {
 import type { KeyringPair } from '@polkadot/keyring/types';
 import { decodeAddress, encodeAddress } from '@polkadot/util-crypto';
 import type { Socket } from 'socket.io-client';
-import type { SignalingServer, Tick } from '../../src/index.ts';
-import type { Ledger } from '../../src/ledger/Ledger.ts';
-import type { LedgerModule } from '../../src/ledger/ledgerModule.ts';
-import type { ViewersModule } from '../../src/viewers/ViewersModule.ts';
-import { callOk, type Publisher, startPublisher } from '../viewers-support.ts';
-import { openSocket, request, signIn } from './clients.ts';
-import { type LiveStream, liveStreamModules, PayingViewer, startLiveStream } from './liveStream.ts';
+import type { SignalingServer, Tick } from '../../../src/index.ts';
+import type { Ledger } from '../../../src/ledger/Ledger.ts';
+import type { LedgerModule } from '../../../src/ledger/ledgerModule.ts';
+import type { ViewersModule } from '../../../src/viewers/ViewersModule.ts';
+import { callOk, type Publisher, startPublisher } from '../../viewers-support.ts';
+import { openSocket, request, signIn } from '../clients.ts';
+import { type LiveStream, liveStreamModules, PayingViewer, startLiveStream } from '../liveStream.ts';
 
 /** SS58 format of protocol addresses (session accounts, dev wallets). */
 const SS58 = 42;
