@@ -1,21 +1,26 @@
 import type { Logger } from 'pino';
 import { protocolAddress } from '../accounts.ts';
 import type { Ledger } from '../ledger/Ledger.ts';
-import type { SignalingIo, SignalingSocket } from '../RequestRouter.ts';
+import type { SignalingIo } from '../RequestRouter.ts';
 import type { StreamsModule } from '../streams/StreamsModule.ts';
 import type { ViewerRegistry } from './ViewerRegistry.ts';
 
 /** How often a live creator is told its numbers. */
 export const STREAM_STATS_INTERVAL_MS = 1_000;
 
+/** The node-local Socket.IO room of one wallet's sockets (the address in the protocol's format). */
+function walletRoom(address: string): string {
+  return `wallet:${address}`;
+}
+
 /**
  * `stream:stats` to the creator of each stream watched on this node, about once a second: viewers watching here, what
  * they earn per second (Σ price of the sessions ticked in the last round), and the stream's totals from the ledger
- * (metered, acknowledged, settled pending / final). Sent to every socket of the creator's wallet on this node.
+ * (metered, acknowledged, settled pending / final). Sent to every socket of the creator's wallet on this node: each
+ * signed-in socket joins its wallet's room when it connects, so a round looks creators up instead of scanning sockets.
  */
 export class StreamStatsFeed {
   readonly #timer: NodeJS.Timeout;
-  readonly #addresses = new WeakMap<SignalingSocket, string>();
   #running = false;
 
   constructor(
@@ -30,16 +35,11 @@ export class StreamStatsFeed {
   ) {
     this.#timer = setInterval(() => this.#round(), intervalMs);
     this.#timer.unref();
-  }
-
-  /** A socket's wallet in the protocol's format, decoded once per socket (every socket is scanned every second). */
-  #addressOf(socket: SignalingSocket): string | undefined {
-    let known = this.#addresses.get(socket);
-    if (known === undefined && socket.data.address) {
-      known = protocolAddress(socket.data.address) ?? '';
-      this.#addresses.set(socket, known);
-    }
-    return known;
+    io.on('connection', (socket) => {
+      const address = socket.data.address && protocolAddress(socket.data.address);
+      // Socket.IO leaves every room on disconnect.
+      if (address) void socket.join(walletRoom(address));
+    });
   }
 
   /** Stops the feed. */
@@ -64,13 +64,13 @@ export class StreamStatsFeed {
     const live = new Set(viewers.keys());
     for (const streamId of this.roomsHere()) live.add(streamId);
     if (live.size === 0) return;
-    const sockets = [...this.io.sockets.sockets.values()];
     for (const streamId of live) {
       const stream = await this.streams.get(streamId);
       if (stream?.status !== 'live') continue;
       const creator = protocolAddress(stream.creator);
-      const creatorSockets = sockets.filter((sk) => creator !== undefined && this.#addressOf(sk) === creator);
-      if (creatorSockets.length === 0) continue;
+      if (creator === undefined) continue;
+      const room = walletRoom(creator);
+      if (!this.io.sockets.adapter.rooms.get(room)?.size) continue;
       const totals = await this.ledger.streamTotals(streamId);
       const stats = {
         streamId,
@@ -81,7 +81,8 @@ export class StreamStatsFeed {
         settledPending: totals.settledPending.toString(),
         settledFinal: totals.settledFinal.toString(),
       };
-      for (const sk of creatorSockets) sk.emit('stream:stats', stats);
+      // This node's numbers (its viewers), so only to the creator's sockets here.
+      this.io.local.to(room).emit('stream:stats', stats);
     }
   }
 }
