@@ -1,0 +1,27 @@
+// What a watch session tells about itself besides its figures: where it stands, and when its steps happened.
+
+/** Where the session stands. */
+export type WatchPhase =
+  | 'idle'
+  | 'funding'
+  | 'funded'
+  | 'joining'
+  | 'watching'
+  | 'leaving'
+  | 'left'
+  | 'refused'
+  | 'failed';
+
+/** `performance.now()` marks of the last fund and watch (not reactive): for benchmarks and tests. */
+export interface WatchTimings {
+  fundStart?: number;
+  funded?: number;
+  delegated?: number;
+  watchStart?: number;
+  admitted?: number;
+  playing?: number;
+  /** The first settlement of this page landed in a block. */
+  firstSettled?: number;
+  /** The first tick of this page arrived. */
+  firstTick?: number;
+}
