@@ -49,7 +49,7 @@ describe('voucher rounds: the newest voucher per session, verified with ed25519 
   };
 
   /** Rounds over the real ledger and verifier, recording what they verified, wrote and reported. */
-  const roundsWith = (intervalMs: number, write?: VoucherRoundsOptions['write']) => {
+  const roundsWith = (intervalMs: number, write?: VoucherRoundsOptions['write'], timer?: boolean) => {
     const seen = {
       verified: [] as string[],
       writes: [] as number[],
@@ -77,6 +77,7 @@ describe('voucher rounds: the newest voucher per session, verified with ed25519 
       onVerified: (sessionId, v, acknowledged) => seen.ok.push({ sessionId, seq: v.seq, acknowledged }),
       onInvalid: (sessionId, v) => seen.invalid.push({ sessionId, seq: v.seq }),
       onError: (err) => seen.errors.push(err),
+      ...(timer === undefined ? {} : { timer }),
     });
     return { rounds, seen };
   };
@@ -124,6 +125,28 @@ describe('voucher rounds: the newest voucher per session, verified with ed25519 
       expect(rounds.pendingOf(late.sessionId)?.seq).toBe(1);
       await expect.poll(() => seen.ok.length, { timeout: 5_000, interval: 20 }).toBe(2);
       expect(seen.ok[1]).toMatchObject({ sessionId: late.sessionId, seq: 1 });
+      expect(seen.writes).toEqual([1, 1]);
+    } finally {
+      await rounds.close();
+    }
+  });
+
+  it('without a timer of its own, verifies only when its owner runs the due round, and only the sessions due', async () => {
+    const due = await metered(10);
+    const notYet = await metered(10);
+    const { rounds, seen } = roundsWith(300, undefined, false);
+    try {
+      rounds.receive(due.sessionId, voucherOf(due, 1));
+      await new Promise((r) => setTimeout(r, 3 * MAX_ROUND_PERIOD_MS));
+      // Well past its due time, and nobody ran a round.
+      expect(seen.verified).toEqual([]);
+      rounds.receive(notYet.sessionId, voucherOf(notYet, 1));
+      await rounds.runDue();
+      expect(seen.ok).toEqual([{ sessionId: due.sessionId, seq: 1, acknowledged: 7n }]);
+      expect(rounds.pendingOf(notYet.sessionId)?.seq).toBe(1);
+      await new Promise((r) => setTimeout(r, 400));
+      await rounds.runDue();
+      expect(seen.ok.map((o) => o.sessionId)).toEqual([due.sessionId, notYet.sessionId]);
       expect(seen.writes).toEqual([1, 1]);
     } finally {
       await rounds.close();

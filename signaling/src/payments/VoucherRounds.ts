@@ -39,6 +39,11 @@ export interface VoucherRoundsOptions<V extends SignedVoucher = SignedVoucher> {
   onInvalid(sessionId: string, voucher: V): void;
   /** A write or callback failure (the rounds keep running). */
   onError?(err: unknown, sessionId?: string): void;
+  /**
+   * Whether due rounds run on a timer of their own (default true). Without one, the owner calls `runDue()` in a rhythm
+   * of its own, e.g. once per tick round, so that a round's write never lands while answers to ticks are in flight.
+   */
+  timer?: boolean;
 }
 
 interface Verified<V> {
@@ -71,15 +76,17 @@ export class VoucherRounds<V extends SignedVoucher = SignedVoucher> {
   #flushRound: Promise<void> | undefined;
   /** The last round queued: rounds run one after the other. */
   #chain: Promise<void> = Promise.resolve();
-  #timedRunning = false;
+  #dueRunning = false;
   #timer: NodeJS.Timeout | undefined;
   #closing: Promise<void> | undefined;
 
   constructor(opts: VoucherRoundsOptions<V>) {
     if (!(opts.intervalMs > 0)) throw new RangeError('intervalMs must be positive');
     this.#opts = opts;
-    this.#timer = setInterval(this.#onTimer, Math.min(opts.intervalMs, MAX_ROUND_PERIOD_MS));
-    this.#timer.unref();
+    if (opts.timer !== false) {
+      this.#timer = setInterval(() => void this.runDue(), Math.min(opts.intervalMs, MAX_ROUND_PERIOD_MS));
+      this.#timer.unref();
+    }
   }
 
   /** Sessions with a voucher waiting for verification. */
@@ -137,14 +144,15 @@ export class VoucherRounds<V extends SignedVoucher = SignedVoucher> {
     return this.#closing;
   }
 
-  readonly #onTimer = (): void => {
-    // A round still writing makes the next slot redundant: its vouchers simply wait one more period.
-    if (this.#timedRunning || this.#closing) return;
-    this.#timedRunning = true;
-    void this.#enqueue('due').finally(() => {
-      this.#timedRunning = false;
+  /** Verifies and writes the vouchers due now; settles once written (at once if a due round is still running). */
+  runDue(): Promise<void> {
+    // A round still writing makes this one redundant: its vouchers simply wait one more period.
+    if (this.#dueRunning || this.#closing) return Promise.resolve();
+    this.#dueRunning = true;
+    return this.#enqueue('due').finally(() => {
+      this.#dueRunning = false;
     });
-  };
+  }
 
   /** Queues a round over the given sessions (`due`: those due now; `all`: every one) after the rounds queued. */
   #enqueue(ids: readonly string[] | 'due' | 'all'): Promise<void> {

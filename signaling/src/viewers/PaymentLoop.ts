@@ -63,6 +63,9 @@ export class PaymentLoop {
     this.meter = new TickMeter({
       intervalMs: config.TICK_INTERVAL_MS,
       beforeRound: async () => {
+        // The vouchers due are verified and written here, while no answer to a tick is in flight (the last round's
+        // came back long ago): an embedded database's write holds the event loop, and would hold those answers.
+        await this.#rounds.runDue();
         this.#flows = registry.size > 0 ? await parts.sfu.sampleFlow() : new Map();
         this.#earning = new Map();
       },
@@ -108,6 +111,8 @@ export class PaymentLoop {
         enforcer.enforce(s);
       },
       onError: (err, sessionId) => log.warn({ err, sessionId }, 'could not record a verified voucher'),
+      // Rounds run in step with the tick meter (see beforeRound).
+      timer: false,
     });
     this.#unsubscribe = parts.ledgerModule.onSettlement(({ sessionId }) => this.#settled(sessionId));
   }
