@@ -24,7 +24,7 @@ export interface PersistedTickOptions {
 }
 
 /** Ticks delivered per turn of the event loop by default. */
-export const DEFAULT_DELIVERY_CHUNK = 200;
+export const DEFAULT_DELIVERY_CHUNK = 50;
 
 /**
  * TickMeter hooks that write each round's ticks to the ledger in one statement and only then deliver the ticks the

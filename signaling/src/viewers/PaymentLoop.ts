@@ -48,6 +48,7 @@ export class PaymentLoop {
   #earning = new Map<string, bigint>();
   /** The ledger write of the current round; a session closes only after it (its last tick counts). */
   #writing: Promise<void> = Promise.resolve();
+  readonly #roundTasks: (() => void)[] = [];
 
   constructor(parts: PaymentLoopParts) {
     this.#parts = parts;
@@ -66,6 +67,7 @@ export class PaymentLoop {
         // The vouchers due are verified and written here, while no answer to a tick is in flight (the last round's
         // came back long ago): an embedded database's write holds the event loop, and would hold those answers.
         await this.#rounds.runDue();
+        for (const task of this.#roundTasks) task();
         this.#flows = registry.size > 0 ? await parts.sfu.sampleFlow() : new Map();
         this.#earning = new Map();
       },
@@ -115,6 +117,14 @@ export class PaymentLoop {
       timer: false,
     });
     this.#unsubscribe = parts.ledgerModule.onSettlement(({ sessionId }) => this.#settled(sessionId));
+  }
+
+  /**
+   * Runs `task` (not awaited) at the start of each tick round, when no answer to a tick is in flight: for periodic
+   * work that would otherwise hold those answers (a query on the embedded database holds the event loop).
+   */
+  atEachRound(task: () => void): void {
+    this.#roundTasks.push(task);
   }
 
   /** Σ price of the stream's sessions ticked in the last round. */

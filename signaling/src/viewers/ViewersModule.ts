@@ -151,6 +151,7 @@ async function createViewersModule(ctx: SignalingContext, config: ViewersConfig)
     (streamId) => payments.earningPerSecond(streamId),
     () => ctx.sfu.openStreamIds(),
     log,
+    (send) => payments.atEachRound(send),
   );
 
   /** Detaches a session from its socket; it waits for a reconnect until the grace period ends. */

@@ -45,8 +45,12 @@ const ViewersEnv = z.object({
    * payment window (SETTLE_EVERY_SECONDS + PAYMENT_GRACE_SECONDS) a viewer who never settles is served anyway.
    */
   VOUCHER_VERIFY_INTERVAL_MS: z.coerce.number().int().min(10).max(60_000).default(10_000),
-  /** A round's ticks go out in chunks of this many viewers, one chunk per turn of the event loop. */
-  TICK_DELIVERY_CHUNK: z.coerce.number().int().min(1).max(100_000).default(200),
+  /**
+   * A round's ticks go out in chunks of this many viewers, one chunk per turn of the event loop. Small chunks keep
+   * each burst (the server's emits, the viewers' signatures, their vouchers back) short: at 2,000 viewers chunks of
+   * 50 took p50 tick→voucher from ~10 ms to ~3 ms and p99 from ~50 ms to ~32 ms on a 2-core VM.
+   */
+  TICK_DELIVERY_CHUNK: z.coerce.number().int().min(1).max(100_000).default(50),
   /**
    * Spreads a round's tick chunks over this many ms (0: back to back), so the viewers' answers do not all queue behind
    * one burst (at most 40 % of TICK_INTERVAL_MS is used). 1,000 viewers: p99 tick→ack 36 ms spread over 400 ms,

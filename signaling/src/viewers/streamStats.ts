@@ -5,23 +5,20 @@ import type { SignalingIo } from '../RequestRouter.ts';
 import type { StreamsModule } from '../streams/StreamsModule.ts';
 import type { ViewerRegistry } from './ViewerRegistry.ts';
 
-/** How often a live creator is told its numbers. */
-export const STREAM_STATS_INTERVAL_MS = 1_000;
-
 /** The node-local Socket.IO room of one wallet's sockets (the address in the protocol's format). */
 function walletRoom(address: string): string {
   return `wallet:${address}`;
 }
 
 /**
- * `stream:stats` to the creator of each stream watched on this node, about once a second: viewers watching here, what
+ * `stream:stats` to the creator of each stream watched on this node, once per tick round (a second): viewers watching here, what
  * they earn per second (Σ price of the sessions ticked in the last round), and the stream's totals from the ledger
  * (metered, acknowledged, settled pending / final). Sent to every socket of the creator's wallet on this node: each
  * signed-in socket joins its wallet's room when it connects, so a round looks creators up instead of scanning sockets.
  */
 export class StreamStatsFeed {
-  readonly #timer: NodeJS.Timeout;
   #running = false;
+  #closed = false;
 
   constructor(
     private readonly io: SignalingIo,
@@ -31,10 +28,10 @@ export class StreamStatsFeed {
     private readonly earningPerSecond: (streamId: string) => bigint,
     private readonly roomsHere: () => Iterable<string>,
     private readonly log: Logger,
-    intervalMs = STREAM_STATS_INTERVAL_MS,
+    eachRound: (send: () => void) => void,
   ) {
-    this.#timer = setInterval(() => this.#round(), intervalMs);
-    this.#timer.unref();
+    // In step with the tick rounds, before their answers are in flight: the ledger query must not hold those.
+    eachRound(() => this.#round());
     io.on('connection', (socket) => {
       const address = socket.data.address && protocolAddress(socket.data.address);
       // Socket.IO leaves every room on disconnect.
@@ -44,12 +41,12 @@ export class StreamStatsFeed {
 
   /** Stops the feed. */
   close(): void {
-    clearInterval(this.#timer);
+    this.#closed = true;
   }
 
   #round(): void {
     // A slow database must not pile rounds up.
-    if (this.#running) return;
+    if (this.#running || this.#closed) return;
     this.#running = true;
     this.#send()
       .catch((err: unknown) => this.log.warn({ err }, 'could not send stream stats'))
