@@ -780,7 +780,7 @@ async function main(): Promise<void> {
       cpu: cpus()[0]?.model,
       cores: cpus().length,
       node: process.version,
-      note: 'shared 2-core VM; other engineers’ workloads run concurrently, and the viewer processes, the chain and the publisher share the two cores with the server',
+      note: '2-core VM: the viewer processes, the chain and the publisher share the two cores with the server; loadAvgAtStart/loadAvgAtEnd and each window’s loadAvg tell what else ran',
     },
     method: {
       server:
