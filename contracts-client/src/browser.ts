@@ -84,6 +84,7 @@ export {
   TxSubmitter,
 } from './tx/submit.ts';
 export { formatJoinProof, type JoinProof, signJoinProof, verifyJoinProof } from './vouchers/joinProof.ts';
+export { sessionIdOf } from './vouchers/sessionId.ts';
 export {
   createSessionKey,
   type SessionKey,
