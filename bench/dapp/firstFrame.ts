@@ -10,7 +10,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { connect, createSessionKey, getBalance } from '@persecond/contracts-client';
+import { connect, createSessionKey, getBalance, sessionIdOf } from '@persecond/contracts-client';
 import { Keyring } from '@polkadot/keyring';
 import type { Page } from 'playwright-core';
 import { launchSharedBrowser, openApp, WEBRTC_ARGS } from '../../dapp/test/support/browser.ts';
@@ -134,12 +134,13 @@ try {
   const client = await connect(stack.chain);
   try {
     const keyring = new Keyring({ type: 'sr25519', ss58Format: 42 });
+    const sessionAccount = createSessionKey(42).address;
     const terms = {
       streamId,
-      sessionId: 'a1b2c3d4e5f6a1b2c3d4e5f6',
+      sessionId: sessionIdOf(sessionAccount),
       creator: keyring.addFromUri('//Alice').address,
       wallet: keyring.addFromUri('//Bob').address,
-      sessionAccount: createSessionKey(42).address,
+      sessionAccount,
       asset: 'native' as const,
       pricePerSecond: 1_000_000_000n,
     };

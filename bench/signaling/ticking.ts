@@ -24,6 +24,7 @@ import {
   createSessionKey,
   type DevChain,
   formatRemark,
+  sessionIdOf,
   startDevChain,
   TxSubmitter,
 } from '@persecond/contracts-client';
@@ -575,10 +576,11 @@ async function runBackend(database: 'pglite' | 'postgres') {
     const specs: ViewerSpec[] = [];
     for (let k = admitted; k < level; k++) {
       const g = nextViewer++;
+      const seed = randomBytes(32);
       specs.push({
         walletUri: `//PersecondBenchWallet${Math.floor(g / PER_WALLET)}`,
-        seed: randomBytes(32).toString('hex'),
-        sessionId: randomBytes(12).toString('base64url'),
+        seed: seed.toString('hex'),
+        sessionId: sessionIdOf(createSessionKey(42, seed).address),
         mode: g < RTC ? 'webrtc' : 'hls',
       });
     }

@@ -13,7 +13,7 @@ import type { KeyringPair } from '@polkadot/keyring/types';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildAnnouncement } from '../src/lib/chain/announce.ts';
-import { createSessionKey, newSessionId, sessionKeyPair } from '../src/lib/payment/sessionKey.ts';
+import { createSessionKey, sessionIdOf, sessionKeyPair } from '../src/lib/payment/sessionKey.ts';
 import { buildFunding, buildSettlement } from '../src/lib/payment/transactions.ts';
 import { type Browser, launchBrowser, openApp, WEBRTC_ARGS } from './support/browser.ts';
 import { type DappServer, freePort, startDappDevServer } from './support/devServer.ts';
@@ -139,9 +139,9 @@ describe('dapp on the dev chain', () => {
       const keyring = new Keyring({ type: 'sr25519', ss58Format: 42 });
       const alice = keyring.addFromUri('//Alice');
       const bob = keyring.addFromUri('//Bob');
-      const streamId = `earn_${newSessionId()}`;
-      const sessionId = newSessionId();
       const key = createSessionKey(42);
+      const sessionId = sessionIdOf(key.address);
+      const streamId = `earn_${sessionId}`;
       const price = 1_234_567_891n;
       await send(buildAnnouncement(api, streamId, SAMPLE_CID), alice);
       await send(

@@ -11,7 +11,7 @@ import { u8aEq } from '@polkadot/util';
 import { cryptoWaitReady } from '@polkadot/util-crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { settlementFee } from '../src/lib/chain/fees.ts';
-import { createSessionKey, newSessionId, sessionKeyPair } from '../src/lib/payment/sessionKey.ts';
+import { createSessionKey, sessionIdOf, sessionKeyPair } from '../src/lib/payment/sessionKey.ts';
 import { buildFinalSettlement, buildFunding, buildSettlement } from '../src/lib/payment/transactions.ts';
 
 const ROC = 10n ** 12n;
@@ -106,7 +106,7 @@ describe('viewer payments on the dev chain', () => {
     if (!api) throw new Error('not started');
     const key = createSessionKey(42);
     const session = sessionKeyPair(key, 42);
-    const sessionId = newSessionId();
+    const sessionId = sessionIdOf(key.address);
     const streamId = 'stream_e2e_01';
     const price = 2_000_000_000n; // 0.002 ROC per second
     const budget = 1n * ROC;
@@ -179,7 +179,7 @@ describe('viewer payments on the dev chain', () => {
     if (!api) throw new Error('not started');
     const key = createSessionKey(42);
     const session = sessionKeyPair(key, 42);
-    const sessionId = newSessionId();
+    const sessionId = sessionIdOf(key.address);
     const streamId = 'stream_e2e_asset';
     const asset = DEV_ASSET.id;
     const price = 1_000n; // 0.001 PSD per second

@@ -11,7 +11,7 @@ import { cryptoWaitReady, decodeAddress, signatureVerify } from '@polkadot/util-
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { WatchMeter } from '../src/lib/payment/meter.ts';
-import { createSessionKey, newSessionId, sessionKeyPair, signWithSessionKey } from '../src/lib/payment/sessionKey.ts';
+import { createSessionKey, sessionIdOf, sessionKeyPair, signWithSessionKey } from '../src/lib/payment/sessionKey.ts';
 import { delegationMessage, voucherMessage } from '../src/lib/payment/voucher.ts';
 
 const GENESIS = `0x${'45'.repeat(32)}`;
@@ -85,8 +85,8 @@ describe('session key and signed messages', () => {
 
   it('signs vouchers that verify against the session account (ed25519)', () => {
     const key = createSessionKey(42);
-    const sessionId = newSessionId();
-    expect(sessionId).toMatch(/^[0-9a-f]{24}$/);
+    const sessionId = sessionIdOf(key.address);
+    expect(sessionId).toMatch(/^[0-9a-f]{32}$/);
     const message = voucherMessage({ genesisHash: GENESIS, streamId: 'stream_1234', sessionId, seq: 7, owed: 70n });
     expect(message).toBe(`ps1:voucher:${GENESIS}:stream_1234:${sessionId}:7:70`);
     expect(parseVoucher(message)).toEqual({
@@ -128,7 +128,7 @@ describe('session key and signed messages', () => {
 
   it('produces vouchers and delegations that signaling’s verifiers accept, and only those', () => {
     const key = createSessionKey(42);
-    const sessionId = newSessionId();
+    const sessionId = sessionIdOf(key.address);
     const voucher = { genesisHash: GENESIS, streamId: 'stream_1234', sessionId, seq: 3, owed: 3_000_000_000n };
     const signature = signWithSessionKey(key, voucherMessage(voucher));
     const verifier = new VoucherVerifier();

@@ -25,6 +25,8 @@ export const ERROR_CODES = [
   'SESSION_NOT_FUNDED',
   /** The session account already backs another live session. */
   'SESSION_IN_USE',
+  /** The session id is not the one derived from the session key (`sessionIdOf`): it is another session's, or made up. */
+  'SESSION_ID_INVALID',
   /** An amount or duration outside the bounds every sum is checked against (price, budget, interval). */
   'AMOUNT_OUT_OF_RANGE',
   /** A per-creator or per-stream limit was reached (e.g. producers per stream). */
@@ -51,7 +53,7 @@ export type Ack<T extends object = Record<never, never>> = ({ ok: true } & T) | 
 export const Planck = z.string().regex(/^(0|[1-9][0-9]{0,38})$/, 'a decimal planck amount');
 /** Identifier of a stream, chosen by the server at creation. */
 export const StreamId = z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'a stream id');
-/** Identifier of a viewer's paying session (one session key, one budget). */
+/** Identifier of a viewer's paying session (one session key, one budget): `sessionIdOf` the session account. */
 export const SessionId = z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'a session id');
 /** SS58 address text; checksums are verified by the server with @polkadot/util-crypto. */
 export const Address = z.string().regex(/^[1-9A-HJ-NP-Za-km-z]{46,48}$/, 'an SS58 address');

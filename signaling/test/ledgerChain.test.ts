@@ -82,6 +82,21 @@ function chainSuite(name: string, makeBackend: () => Promise<LedgerBackend>): vo
       expect(await idle.fundingOf(sessionId)).toEqual(read);
       expect(await idle.fundingOf(sessionId, { blockHash: funded.blockHash })).toEqual(read);
 
+      // A funding of the same session id recorded before (here another wallet's) does not hide the one a join names.
+      const later = await submitter.submit(
+        buildFunding(chain, {
+          sessionId,
+          sessionAccount: createSessionKey(42).address,
+          asset: 'native',
+          budget: 10n ** 12n,
+        }),
+        kr.addFromUri('//Bob'),
+      );
+      if (!later.ok) throw new Error(`funding failed: ${JSON.stringify(later.error)}`);
+      expect(await idle.fundingOf(sessionId)).toEqual(read);
+      const both = await idle.fundingOf(sessionId, { blockHash: later.blockHash });
+      expect(both.map((f) => f.blockHash)).toEqual([funded.blockHash, later.blockHash]);
+
       // Names that are not fundings of that session in a block of this chain give nothing.
       expect(await idle.fundingOf('sess-nobody', { blockHash: funded.blockHash })).toEqual([]);
       expect(await idle.fundingOf('sess-nobody', { blockHash: `0x${'ab'.repeat(32)}` })).toEqual([]);

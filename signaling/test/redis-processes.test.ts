@@ -1,7 +1,7 @@
 // Two signaling OS processes (the real bin, as `npm start` runs it) sharing one Redis: the live directory and the
 // viewer counts are shared, and a node killed with SIGKILL does not leave its streams listed.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -14,6 +14,7 @@ import {
   createSessionKey,
   type DevChain,
   formatDelegation,
+  sessionIdOf,
   signJoinProof,
   startDevChain,
   TxSubmitter,
@@ -202,7 +203,7 @@ describe.skipIf(!REDIS_URL)('two signaling processes sharing Redis', () => {
 
     // A paying viewer admitted on node 1 (a funded session, a signed delegation).
     const key = createSessionKey(42);
-    const sessionId = randomBytes(12).toString('base64url');
+    const sessionId = sessionIdOf(key.address);
     const budget = 10n ** 12n;
     const funding = buildFunding(client, { sessionId, sessionAccount: key.address, asset: 'native', budget });
     const funded = await submitter.submit(funding, bob);

@@ -24,6 +24,8 @@ const SENTENCES: Record<ErrorCode, string> = {
     'The server has not seen the funding of this budget on chain yet. Wait a few seconds and press Watch again.',
   SESSION_IN_USE:
     'This budget is already being used to watch in another tab or device. Leave there first, or fund a new budget here.',
+  SESSION_ID_INVALID:
+    'This budget was made by an earlier version of Persecond and cannot be used to watch any more. Fund a new budget to watch.',
   AMOUNT_OUT_OF_RANGE: 'That amount is outside what Persecond accepts. Choose a smaller price or budget.',
   LIMIT_REACHED: 'A limit of this stream was reached. Please try again later.',
   ORIGIN_NOT_ALLOWED: 'This page is not allowed to talk to the Persecond server. Open Persecond from its own address.',

@@ -18,9 +18,11 @@ export interface LedgerModule extends SignalingModule {
   /** Subscribes to settlement changes (e.g. to resume a paused viewer); returns the unsubscribe function. */
   onSettlement(listener: (change: SettlementChange) => void): () => void;
   /**
-   * The session's fundings seen on chain. When none is recorded yet and `blockHash` names a block of this chain, that
-   * block is read, all its fundings recorded (final when the block is finalized), and the session's returned; a hash
-   * that is not a block of this chain (malformed, unknown, or on a dead fork) gives []; a failed chain read rejects.
+   * The session's fundings seen on chain. When none recorded yet is in `blockHash` and that names a block of this
+   * chain, the block is read, all its fundings recorded (final when the block is finalized), and the session's
+   * returned: someone else's funding of the same session id recorded earlier does not hide the one the client names.
+   * A hash that is not a block of this chain (malformed, unknown, or on a dead fork) adds nothing; a failed chain read
+   * rejects.
    */
   fundingOf(sessionId: string, opts?: { blockHash?: string }): Promise<FundingRecord[]>;
 }
@@ -155,7 +157,7 @@ export function createLedgerModule(opts: LedgerModuleOptions = {}): SignalingMod
       async fundingOf(sessionId, fundingOpts = {}) {
         const recorded = await ledger.fundingsOf(sessionId);
         const { blockHash } = fundingOpts;
-        if (recorded.length > 0 || !blockHash || !chain) return recorded;
+        if (!blockHash || !chain || recorded.some((f) => f.blockHash === blockHash.toLowerCase())) return recorded;
         // Joins naming the same block (a wallet funds many sessions in one batch) share one read of it.
         let reading = blockReads.get(blockHash);
         if (!reading) {

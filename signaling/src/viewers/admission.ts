@@ -3,6 +3,7 @@ import {
   ContractsClientError,
   type Delegation,
   type PaymentRules,
+  sessionIdOf,
   verifyDelegation,
   verifyJoinProof,
 } from '@persecond/contracts-client';
@@ -36,7 +37,8 @@ function sessionAccountOf(sessionKey: string): string {
 /**
  * Who may join (DESIGN §4a.1), checked before anything costs the node: the wallet delegated this session key to this
  * stream, session and budget; the client holds the session key (it signed the join proof for this very socket, so a
- * session id or key seen elsewhere is useless); the stream is live here and priced in the delegated asset.
+ * key seen elsewhere is useless); the session id is the key's (`sessionIdOf`, else SESSION_ID_INVALID), so a session
+ * id seen elsewhere is useless too; the stream is live here and priced in the delegated asset.
  */
 export async function proveJoin(
   chain: ChainClient,
@@ -68,6 +70,9 @@ export async function proveJoin(
   if (!verifyJoinProof(proof, session.proof, session.sessionKey)) {
     throw new SignalingError('SIGNATURE_INVALID', 'the join proof is not the session key’s signature for this socket');
   }
+  if (session.sessionId !== sessionIdOf(sessionAccount)) {
+    throw new SignalingError('SESSION_ID_INVALID', 'the session id is not the one derived from the session key');
+  }
   if (!stream || stream.status === 'pending') throw new SignalingError('STREAM_NOT_FOUND', `no stream ${streamId}`);
   if (stream.status !== 'live') {
     throw new SignalingError('STREAM_NOT_LIVE', `stream ${streamId} is not live`, { status: stream.status });
@@ -87,8 +92,9 @@ export async function proveJoin(
 /**
  * The session account was funded for this session by the delegating wallet, as the chain says (the ledger's record
  * of `ps1:fund:<sessionId>` transfers, or the block the client names when the node's follower has not seen it yet).
- * The session id is the first funder's: a funding of the same session id by anyone else counts for nothing, and a
- * wallet whose funding came after another wallet's is refused.
+ * Fundings of the same session id by anyone else, or to another account, count for nothing and harm no one: the
+ * session id is derived from the session key (proveJoin), so whoever copies or front-runs a `ps1:fund:<sessionId>`
+ * can neither join as that session nor keep its key's holder out.
  */
 export async function checkFunded(
   ledgerModule: LedgerModule,
@@ -97,12 +103,6 @@ export async function checkFunded(
   fundedIn: string | undefined,
 ): Promise<void> {
   const fundings = await ledgerModule.fundingOf(sessionId, fundedIn ? { blockHash: fundedIn } : {});
-  // A session id belongs to the wallet that funded it first (fundings come in chain order): anyone who copies the
-  // public `ps1:fund:<sessionId>` into a funding of their own later would otherwise take the session id over.
-  const first = fundings[0];
-  if (first && !sameAccount(first.wallet, join.wallet)) {
-    throw new SignalingError('SESSION_NOT_FUNDED', `session ${sessionId} was funded first by another wallet`);
-  }
   const own = fundings.filter(
     (f) => sameAccount(f.wallet, join.wallet) && sameAccount(f.sessionAccount, join.sessionAccount) && f.amount > 0n,
   );

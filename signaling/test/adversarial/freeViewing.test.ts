@@ -1,7 +1,8 @@
 // Issue 19, attack 1 — free viewing: a client without a funded key of its own gets no media at all (0 frames); a
-// funded client that never shows a valid voucher gets at most the voucher grace, is held, and cannot start over under
-// a new session id or with the same session account: what it watched is debt. Real clients (socket.io-client, wrtc)
-// on the real stack (dev chain, mediasoup, PGlite in memory); frames counted as the viewer decodes them.
+// funded client that never shows a valid voucher gets at most the voucher grace, is held, and cannot start over: under
+// a new session id what it watched is debt, and its session account has no other session id (the id is the key's).
+// Real clients (socket.io-client, wrtc) on the real stack (dev chain, mediasoup, PGlite in memory); frames counted as
+// the viewer decodes them.
 import { createSessionKey, type PaymentRules, type SessionKey, signJoinProof } from '@persecond/contracts-client';
 import type { KeyringPair } from '@polkadot/keyring/types';
 import type { Socket } from 'socket.io-client';
@@ -160,7 +161,7 @@ describe('free viewing: no funded key of its own, garbage vouchers or none', () 
     expect(await framesWithoutAdmission(socket, streamId)).toBe(0);
   });
 
-  it('(c) garbage 64-byte signatures: held at its first voucher, and what it watched is debt under any new session id or wallet', async () => {
+  it('(c) garbage 64-byte signatures: held at its first voucher, what it watched is debt, and its key starts no other session', async () => {
     const wallet = await freshWallet(live, live.wallets.charlie);
     const session = sessionWith(live, wallet, streamId);
     await live.fund(wallet, session);
@@ -199,21 +200,22 @@ describe('free viewing: no funded key of its own, garbage vouchers or none', () 
       code: 'DEBT_OUTSTANDING',
       details: { debt: owed.toString() },
     });
-    // The same session account under another session id, of the same wallet or of a new one: the account's debt.
-    const sameWallet = sessionWith(live, wallet, streamId, { key: session.key });
+    // The same session account under another session id, funded: that id is not its key's.
+    const sameWallet = sessionWith(live, wallet, streamId, { key: session.key, sessionId: fresh.sessionId });
     await live.fund(wallet, sameWallet);
     expect(await call(socket, 'viewer:join', { streamId, mode: 'webrtc', session: sameWallet.payload })).toMatchObject({
       ok: false,
-      code: 'DEBT_OUTSTANDING',
-      details: { debt: owed.toString() },
+      code: 'SESSION_ID_INVALID',
     });
+    // The same session account under its own id, delegated and funded by a new wallet: that session is another wallet's.
     const otherWallet = await freshWallet(live, live.wallets.dave);
     const otherSocket = await live.open(otherWallet);
     const sameAccount = sessionWith(live, otherWallet, streamId, { key: session.key });
+    expect(sameAccount.sessionId).toBe(session.sessionId);
     await live.fund(otherWallet, sameAccount);
     expect(
       await call(otherSocket, 'viewer:join', { streamId, mode: 'webrtc', session: sameAccount.payload }),
-    ).toMatchObject({ ok: false, code: 'DEBT_OUTSTANDING', details: { debt: owed.toString() } });
+    ).toMatchObject({ ok: false, code: 'BAD_REQUEST' });
     expect(await framesWithoutAdmission(socket, streamId)).toBe(0);
 
     // The held session itself, rejoined on a new socket (its own debt does not bar it): its grace is not renewed —

@@ -12,7 +12,9 @@ import {
   type DevChain,
   fetchDecodedBlock,
   formatRemark,
+  type SessionKey,
   type SettlementEvent,
+  sessionIdOf,
   sessionKeyPair,
   startDevChain,
   TxSubmitter,
@@ -47,8 +49,13 @@ function attackSuite(name: string, makeBackend: () => Promise<LedgerBackend>): v
     const registry = new Registry();
     const kr = new Keyring({ type: 'sr25519', ss58Format: 42 });
     const tag = Date.now().toString(36);
-    const attack = { streamId: `stream-attack-${tag}`, sessionId: `sess-attack-${tag}`, key: createSessionKey(42) };
-    const honest = { streamId: `stream-honest-${tag}`, sessionId: `sess-honest-${tag}`, key: createSessionKey(42) };
+    /** A session of its own key on `streamId`, its id the key's as every client's is. */
+    const sessionOn = (streamId: string): { streamId: string; sessionId: string; key: SessionKey } => {
+      const key = createSessionKey(42);
+      return { streamId, sessionId: sessionIdOf(key.address), key };
+    };
+    const attack = sessionOn(`stream-attack-${tag}`);
+    const honest = sessionOn(`stream-honest-${tag}`);
     const submit = async (tx: Parameters<TxSubmitter['submit']>[0], signer: KeyringPair) => {
       const result = await submitter.submit(tx, signer);
       if (!result.ok) throw new Error(`transaction failed: ${JSON.stringify(result.error)}`);
@@ -130,12 +137,13 @@ function attackSuite(name: string, makeBackend: () => Promise<LedgerBackend>): v
       }
       await ledger.recordTicks([{ sessionId: honest.sessionId, seq: 20, watchedSeconds: 20, owed: 20n * PRICE }]);
       // The other half of item 2: a price near u128 / 30 that would make the meter's round overflow is refused.
+      const pricey = sessionOn(attack.streamId);
       await expect(
         ledger.openSession({
-          sessionId: `${attack.sessionId}-pricey`,
+          sessionId: pricey.sessionId,
           streamId: attack.streamId,
           wallet: eve.address,
-          sessionAccount: attack.key.address,
+          sessionAccount: pricey.key.address,
           creator: ferdie.address,
           asset: ATTACK_ASSET,
           pricePerSecond: HALF_U128 / 15n,

@@ -1,13 +1,14 @@
 // A live-stream fixture on the real parts: a signaling node with every module a paid stream needs (auth, streams,
 // publishing, ledger, viewers) on the dev chain, creators that announce and go live, and paying viewers whose
 // sessions are funded on chain and who acknowledge every tick with a signed voucher.
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import {
   buildFunding,
   createSessionKey,
   formatDelegation,
   type SessionKey,
   type StreamPaymentTerms,
+  sessionIdOf,
   signVoucher,
   type Tx,
 } from '@persecond/contracts-client';
@@ -165,8 +166,8 @@ export interface LiveStream extends SignalingStack {
   /** Publishes the synthetic camera and microphone (or `kinds`) over the creator's socket. */
   publish(creator: Socket, streamId: string, kinds?: ('audio' | 'video')[]): Promise<Publisher>;
   /**
-   * A new session of `wallet` for `streamId`, its delegation signed, not funded yet; `opts` names its key or session
-   * id (e.g. someone else's, as an attacker would).
+   * A new session of `wallet` for `streamId`, its delegation signed, not funded yet; its session id is its key's
+   * (`sessionIdOf`) unless `opts` names another, or names its key (e.g. someone else's, as an attacker would).
    */
   newSession(
     wallet: KeyringPair,
@@ -267,7 +268,7 @@ export async function startLiveStream(opts: LiveStreamOptions = {}): Promise<Liv
     opts: { key?: SessionKey; sessionId?: string } = {},
   ): PaidSession => {
     const key = opts.key ?? createSessionKey(42);
-    const sessionId = opts.sessionId ?? randomBytes(12).toString('base64url');
+    const sessionId = opts.sessionId ?? sessionIdOf(key.address);
     const message = formatDelegation({
       genesisHash: client.facts.genesisHash,
       streamId,

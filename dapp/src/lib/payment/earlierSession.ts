@@ -1,10 +1,12 @@
 // A funded session left from an earlier visit (a tab closed before leaving): offered again on the same stream while
-// its account still holds enough to watch, so "Watch" carries on with it instead of funding a new one.
+// its account still holds enough to watch, so "Watch" carries on with it instead of funding a new one. One made before
+// session ids were derived from keys is never offered (the node refuses it SESSION_ID_INVALID); it stays in the store,
+// so debt repayment can still pay from it and sweep it back.
 import type { StreamView } from '../api/streams.ts';
 import { balanceOf } from '../chain/api.ts';
 import { DEV_SS58 } from '../chain/devChain.ts';
 import type { Delegated } from './admission.ts';
-import { restoreSessionKey, type SessionKey } from './sessionKey.ts';
+import { restoreSessionKey, type SessionKey, sessionIdOf } from './sessionKey.ts';
 import { findReusable, type StoredSession } from './sessionStore.ts';
 
 /**
@@ -21,6 +23,11 @@ export interface EarlierSession {
   held: bigint;
 }
 
+/** Whether `s`'s session id is its key's, as the node requires of every join. */
+function idOfItsKey(s: StoredSession): boolean {
+  return s.sessionId === sessionIdOf(restoreSessionKey(s.seedHex, DEV_SS58).address);
+}
+
 /** The newest delegated session of `wallet` on `stream` whose account still holds enough to watch, if any. */
 export async function findEarlierSession(wallet: string, stream: StreamView): Promise<EarlierSession | undefined> {
   const { asset } = stream;
@@ -29,6 +36,7 @@ export async function findEarlierSession(wallet: string, stream: StreamView): Pr
     { streamId: stream.streamId, asset: String(asset) },
     BigInt(stream.pricePerSecond) * BigInt(Math.max(REUSE_MIN_SECONDS, stream.rules.minPrepaySeconds)),
     async (s) => (await balanceOf(restoreSessionKey(s.seedHex, DEV_SS58).address, asset)).spendable,
+    idOfItsKey,
   );
   const d = found?.session.delegation;
   if (!found || !d) return undefined;

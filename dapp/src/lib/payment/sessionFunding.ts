@@ -10,7 +10,7 @@ import type { Delegated } from './admission.ts';
 import type { FundedSession } from './FundedSession.ts';
 import { planFunding, WalletShortfallError, walletShortfall } from './funding.ts';
 import { fundingInterval } from './rules.ts';
-import { createSessionKey, newSessionId, type SessionKey } from './sessionKey.ts';
+import { createSessionKey, type SessionKey, sessionIdOf } from './sessionKey.ts';
 import { type StoredSession, saveSession } from './sessionStore.ts';
 import { newStoredSession } from './storedSession.ts';
 import { delegationMessage } from './voucher.ts';
@@ -23,7 +23,10 @@ export interface FundingSession {
   budget: bigint;
 }
 
-/** A new session key for `wallet` on `stream`, its record saved first: a closed tab can still recover the budget. */
+/**
+ * A new session key for `wallet` on `stream`, its record saved first: a closed tab can still recover the budget. The
+ * session id is the key's (`sessionIdOf`): the node admits no other, so nobody can join or squat it without the key.
+ */
 export async function newSessionRecord(
   wallet: string,
   stream: StreamView,
@@ -31,7 +34,7 @@ export async function newSessionRecord(
   const key = createSessionKey(DEV_SS58);
   const { u8aToHex } = await import('@polkadot/util');
   const stored = newStoredSession({
-    sessionId: newSessionId(),
+    sessionId: sessionIdOf(key.address),
     streamId: stream.streamId,
     wallet,
     creator: stream.creator,

@@ -48,17 +48,18 @@ export function forgetSession(sessionId: string): Promise<unknown> {
 }
 
 /**
- * The newest delegated session of `wallet` for `streamId` in `asset` whose account still holds at least `minimum`
- * (`held` reads what an account holds): a budget from an earlier visit that "Watch" can carry on with.
+ * The newest delegated session of `wallet` for `streamId` in `asset`, `usable` and whose account still holds at least
+ * `minimum` (`held` reads what an account holds): a budget from an earlier visit that "Watch" can carry on with.
  */
 export async function findReusable(
   wallet: string,
   stream: { streamId: string; asset: string },
   minimum: bigint,
   held: (s: StoredSession) => Promise<bigint>,
+  usable: (s: StoredSession) => boolean,
 ): Promise<{ session: StoredSession; held: bigint } | undefined> {
   const candidates = (await sessionsOf(wallet)).filter(
-    (s) => s.streamId === stream.streamId && s.asset === stream.asset && s.delegation,
+    (s) => s.streamId === stream.streamId && s.asset === stream.asset && s.delegation && usable(s),
   );
   for (const session of candidates.reverse()) {
     const amount = await held(session);
