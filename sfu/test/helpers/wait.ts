@@ -11,6 +11,31 @@ export async function waitFor<T>(what: string, check: () => T | Promise<T>, time
   }
 }
 
+/**
+ * Polls `read` until the count reaches `target`. Time runs from the last progress, not from the start, so a busy
+ * machine that keeps moving passes and a stuck pipeline fails: `firstMs` for the count to move at all, then
+ * `stallMs` without it moving. Throws with the count reached.
+ */
+export async function waitForCount(
+  what: string,
+  read: () => Promise<number>,
+  target: number,
+  { firstMs = 45_000, stallMs = 15_000, everyMs = 200 } = {},
+): Promise<number> {
+  let last = await read();
+  let deadline = Date.now() + firstMs;
+  for (;;) {
+    if (last >= target) return last;
+    if (Date.now() > deadline) {
+      throw new Error(`waiting for ${target} ${what}: stuck at ${last} (no progress within the allowance)`);
+    }
+    await sleep(everyMs);
+    const now = await read();
+    if (now > last) deadline = Date.now() + stallMs;
+    last = now;
+  }
+}
+
 /** Polls `read` until it returns the same value twice `stillMs` apart (or the time is up); resolves with it. */
 export async function waitForStill(read: () => number, stillMs = 1_000, timeoutMs = 20_000): Promise<number> {
   let last = read();
