@@ -235,8 +235,10 @@ describe('payment rules from the studio to the chain, on the stack as `npm start
     const timings = await page.evaluate(() => (globalThis as Hooks).__persecondWatch?.timings);
     expect(timings?.firstSettled).toBeDefined();
     expect(timings?.firstTick).toBeDefined();
-    expect(timings?.firstSettled ?? Number.POSITIVE_INFINITY).toBeLessThan(timings?.firstTick ?? 0);
 
+    // That no second was served before it was paid is read from what the server and the chain report, not from when
+    // the page heard of its block (the page and the node follow the chain on connections of their own; under load the
+    // node credited the first window and sent the first tick 36 ms before the page's own subscription said "in block").
     // Every figure Ferdie's studio was sent: what was metered never exceeded what was settled.
     const stats = (await ferdie.page.evaluate(() => (globalThis as Hooks).__persecondStats)) ?? [];
     const ahead = stats.filter((s) => s.streamId === aheadStream);
