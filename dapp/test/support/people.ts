@@ -30,10 +30,31 @@ export async function connectWallet(p: Person): Promise<void> {
   if ((await p.page.getByRole('dialog', { name: 'Wallet' }).count()) > 0) await button.click();
 }
 
-/** Signs in to the signaling server from the current page (one wallet signature). */
+/**
+ * Signs in to the signaling server from the current page (one wallet signature) and waits until the page stays signed
+ * in. The panel shows the sign-in button whenever nobody is signed in: gone for a moment (a re-render of the wallet's
+ * accounts) is not signed in, and a click that landed while the page re-rendered is clicked again. A refusal is
+ * thrown with what the page says.
+ */
 export async function signIn(p: Person): Promise<void> {
-  await p.page.getByTestId('sign-in').click();
-  await p.page.getByTestId('sign-in').waitFor({ state: 'detached', timeout: 30_000 });
+  const button = p.page.getByTestId('sign-in');
+  const deadline = Date.now() + 60_000;
+  await button.click();
+  for (;;) {
+    const timeout = Math.max(1, Math.min(10_000, deadline - Date.now()));
+    const gone = await button.waitFor({ state: 'detached', timeout }).then(
+      () => true,
+      () => false,
+    );
+    if (gone) {
+      await p.page.waitForTimeout(1_000);
+      if ((await button.count()) === 0) return;
+    }
+    const refusal = p.page.locator('[data-testid=sign-in] ~ [role=alert]');
+    if ((await refusal.count()) > 0) throw new Error(`sign-in refused: ${await refusal.first().textContent()}`);
+    if (Date.now() > deadline) throw new Error('the page did not stay signed in');
+    if (await button.isEnabled()) await button.click();
+  }
 }
 
 /**
