@@ -7,6 +7,10 @@ const config = {
   compilerOptions: { runes: true },
   kit: {
     adapter: adapter({ out: 'build' }),
+    // Tests run several dev servers in this folder at once. Each one rewrites all of `<outDir>/generated` when it
+    // starts, and a server whose generated files change reloads every page it serves (a signed-in page signs out):
+    // each test server gets an outDir of its own (see test/support/kitOutDir.ts).
+    outDir: process.env.PERSECOND_KIT_OUT_DIR || '.svelte-kit',
     typescript: {
       // Project convention: relative imports carry the `.ts` extension.
       config: (tsconfig) => {

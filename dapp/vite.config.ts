@@ -17,6 +17,11 @@ export default defineConfig({
       'zod',
     ],
   },
-  server: { host: '127.0.0.1' },
+  server: {
+    host: '127.0.0.1',
+    // A dev server a test starts (its own kit outDir, see svelte.config.js) must not watch the other test servers'
+    // output: a tsconfig.json written there makes Vite reload every page it serves. Its own output is written once.
+    ...(process.env.PERSECOND_KIT_OUT_DIR ? { watch: { ignored: ['**/.svelte-kit-runs/**'] } } : {}),
+  },
   preview: { host: '127.0.0.1' },
 });

@@ -3,6 +3,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ownKitOutDir } from './kitOutDir.ts';
 
 const dappDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const viteBin = join(dappDir, '..', 'node_modules', 'vite', 'bin', 'vite.js');
@@ -52,12 +53,13 @@ export async function startDappDevServer(env: Record<string, string> = {}, timeo
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   let log = '';
+  const outDir = ownKitOutDir();
   const child = spawn(
     process.execPath,
     [viteBin, 'dev', '--host', '127.0.0.1', '--port', String(port), '--strictPort'],
     {
       cwd: dappDir,
-      env: { ...process.env, ...env, FORCE_COLOR: '0', BROWSER: 'none' },
+      env: { ...process.env, ...outDir.env, ...env, FORCE_COLOR: '0', BROWSER: 'none' },
       stdio: ['ignore', 'pipe', 'pipe'],
       // Its own process group, so esbuild and any other helper Vite spawns stop with it.
       detached: true,
@@ -79,6 +81,7 @@ export async function startDappDevServer(env: Record<string, string> = {}, timeo
         await exited;
         clearTimeout(killer);
       }
+      outDir.remove();
     })();
     return closing;
   };

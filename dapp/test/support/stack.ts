@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { ownKitOutDir } from './kitOutDir.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
@@ -48,6 +49,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     return { dapp, signaling, indexer, chain, seconds, output: () => '', close: async () => undefined };
   }
   const dataDir = mkdtempSync(join(tmpdir(), 'persecond-stack-'));
+  const outDir = ownKitOutDir();
   // The embedded defaults, as `npm start` runs on a fresh machine: no PostgreSQL or Redis even where CI sets them.
   const { DATABASE_URL: _db, REDIS_URL: _redis, ...inherited } = process.env;
   const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'scripts', 'start.ts')], {
@@ -61,6 +63,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       HLS_EDGE_PORT: '0',
       PERSECOND_DATA_DIR: dataDir,
       PERSECOND_START_JSON: '1',
+      ...outDir.env,
       ...opts.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -91,6 +94,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       // The services run in their own groups under a guard that stops them once start.ts is gone.
       killGroup(child.pid);
       rmSync(dataDir, { recursive: true, force: true });
+      outDir.remove();
     })();
     return closing;
   };
