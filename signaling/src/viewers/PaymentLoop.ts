@@ -67,7 +67,14 @@ export class PaymentLoop {
         // The vouchers due are verified and written here, while no answer to a tick is in flight (the last round's
         // came back long ago): an embedded database's write holds the event loop, and would hold those answers.
         await this.#rounds.runDue();
-        for (const task of this.#roundTasks) task();
+        // A task that throws must not skip the round (a failing beforeRound does): reported, and the round goes on.
+        for (const task of this.#roundTasks) {
+          try {
+            task();
+          } catch (err) {
+            log.warn({ err }, 'a round task failed');
+          }
+        }
         this.#flows = registry.size > 0 ? await parts.sfu.sampleFlow() : new Map();
         this.#earning = new Map();
       },
