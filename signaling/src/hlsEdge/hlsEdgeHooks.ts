@@ -74,6 +74,14 @@ export class HlsEdgeHooks {
     else this.edge.allow(e.sessionId, e.streamId, e.paused);
   }
 
+  /**
+   * Resolves once the edge applied every allow/deny sent so far: IPC keeps order and the child answers a flush after
+   * the commands before it. A token handed out before then could meet an edge that does not know the session yet.
+   */
+  caughtUp(): Promise<void> {
+    return this.edge.flush();
+  }
+
   /** Resolves once every delivery the edge made so far was reported (and credited). */
   flushDeliveries(): Promise<void> {
     return this.edge.flush();

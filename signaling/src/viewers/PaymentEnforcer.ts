@@ -76,6 +76,14 @@ export class PaymentEnforcer {
         .catch((err: unknown) => this.log.warn({ err, sessionId: s.sessionId }, 'could not resume a viewer'));
     }
     this.log.info({ sessionId: s.sessionId }, 'viewer resumed');
+    // An HLS player fetches with the fresh token at once: it is told only once the edge serves the session again.
+    if (s.mode === 'hls') void this.hlsEdge.caughtUp().then(() => this.#announceResume(s));
+    else this.#announceResume(s);
+  }
+
+  /** Tells a viewer whose media resumed (unless it was held again or left meanwhile). */
+  #announceResume(s: ViewerSession): void {
+    if (s.closed || s.paused) return;
     const fresh = this.freshToken(s);
     s.socket?.emit('payment:ok', { settled: s.settled.toString(), ...fresh });
     s.socket?.emit('media:resumed', fresh);

@@ -258,6 +258,8 @@ async function createViewersModule(ctx: SignalingContext, config: ViewersConfig)
     registry.attach(s, socket);
     hookSocket(socket);
     hlsEdge.sync(s);
+    // The player fetches as soon as it has the answer: the edge must know the session by then.
+    if (mode === 'hls') await hlsEdge.caughtUp();
     await socket.join(streamRoom(streamId));
     payments.track(s);
     // Pay-ahead: held at once until the first window lands; a resumed session held before stays held.
