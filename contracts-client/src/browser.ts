@@ -42,6 +42,7 @@ export type {
   SessionFundedEvent,
   SettlementEvent,
   StreamAnnouncedEvent,
+  TipEvent,
 } from './events/types.ts';
 export { type Delegation, formatDelegation, parseDelegation, verifyDelegation } from './identity/delegation.ts';
 export { verifyWalletSignature } from './identity/signatures.ts';
@@ -67,10 +68,12 @@ export {
   buildFinalSettlement,
   buildFunding,
   buildSettlement,
+  buildTip,
   estimateFee,
   type FinalSettlementParams,
   type FundingParams,
   type SettlementParams,
+  type TipParams,
   type Tx,
   type TxContext,
   txContext,

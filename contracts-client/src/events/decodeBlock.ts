@@ -158,7 +158,35 @@ function labelGroup(
       );
     case 'refund':
       return group.map((t) => refund(remark.sessionId, t, signer, position));
+    case 'tip':
+      return tip(remark, group, signer, position);
   }
+}
+
+/**
+ * A tip is exactly one transfer of a positive amount, then its remark: several transfers under one tip remark would
+ * make one chat message carry several amounts. (A transfer to oneself emits no Transfer event, so it labels nothing.)
+ */
+function tip(
+  remark: Extract<ProtocolRemark, { kind: 'tip' }>,
+  group: Transfer[],
+  signer: string,
+  position: (eventIndex: number) => ChainPosition,
+): ProtocolEvent[] {
+  const [t] = group;
+  if (!t || group.length !== 1 || t.amount <= 0n) return [];
+  return [
+    {
+      type: 'tip',
+      ...position(t.eventIndex),
+      streamId: remark.streamId,
+      messageId: remark.messageId,
+      from: signer,
+      creator: t.to,
+      asset: t.asset,
+      amount: t.amount,
+    },
+  ];
 }
 
 function refund(

@@ -31,12 +31,14 @@ export type ProtocolRemark =
   | { kind: 'stream'; streamId: string; metadataCid: string }
   | { kind: 'fund'; sessionId: string }
   | { kind: 'pay'; streamId: string; sessionId: string; seq: number }
-  | { kind: 'refund'; sessionId: string };
+  | { kind: 'refund'; sessionId: string }
+  | { kind: 'tip'; streamId: string; messageId: string };
 
 const StreamRemark = z.tuple([z.literal('stream'), ProtocolId, CidText]);
 const FundRemark = z.tuple([z.literal('fund'), ProtocolId]);
 const PayRemark = z.tuple([z.literal('pay'), ProtocolId, ProtocolId, SeqText]);
 const RefundRemark = z.tuple([z.literal('refund'), ProtocolId]);
+const TipRemark = z.tuple([z.literal('tip'), ProtocolId, ProtocolId]);
 
 /** Remark text prefix of protocol version 1. */
 export const REMARK_PREFIX = 'ps1:';
@@ -62,6 +64,10 @@ export function parseRemark(text: string): ProtocolRemark | undefined {
       const r = RefundRemark.safeParse(parts);
       return r.success ? { kind: 'refund', sessionId: r.data[1] } : undefined;
     }
+    case 'tip': {
+      const r = TipRemark.safeParse(parts);
+      return r.success ? { kind: 'tip', streamId: r.data[1], messageId: r.data[2] } : undefined;
+    }
     default:
       return undefined;
   }
@@ -78,5 +84,7 @@ export function formatRemark(remark: ProtocolRemark): string {
       return `${REMARK_PREFIX}pay:${ProtocolId.parse(remark.streamId)}:${ProtocolId.parse(remark.sessionId)}:${Seq.parse(remark.seq)}`;
     case 'refund':
       return `${REMARK_PREFIX}refund:${ProtocolId.parse(remark.sessionId)}`;
+    case 'tip':
+      return `${REMARK_PREFIX}tip:${ProtocolId.parse(remark.streamId)}:${ProtocolId.parse(remark.messageId)}`;
   }
 }

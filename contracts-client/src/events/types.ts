@@ -55,8 +55,25 @@ export interface RefundEvent extends ChainPosition {
   readonly amount: bigint;
 }
 
+/**
+ * `ps1:tip:<streamId>:<messageId>` after exactly one transfer in the same batchAll: what the signer actually
+ * transferred to the recipient (the Transfer/Transferred event's amount, never anything the remark or a client says).
+ */
+export interface TipEvent extends ChainPosition {
+  readonly type: 'tip';
+  readonly streamId: string;
+  /** The chat message the tip carries (signaling's message id). */
+  readonly messageId: string;
+  /** The wallet that signed the batch. */
+  readonly from: string;
+  /** The recipient of the transfer; earnings count it only when it is the stream's announced creator. */
+  readonly creator: string;
+  readonly asset: Asset;
+  readonly amount: bigint;
+}
+
 /** Every event of the payment protocol decoded from the chain. */
-export type ProtocolEvent = StreamAnnouncedEvent | SessionFundedEvent | SettlementEvent | RefundEvent;
+export type ProtocolEvent = StreamAnnouncedEvent | SessionFundedEvent | SettlementEvent | RefundEvent | TipEvent;
 
 /** A block header as the decoder and watcher see it. */
 export interface BlockRef {

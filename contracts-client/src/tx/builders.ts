@@ -3,7 +3,7 @@ import type { SubmittableExtrinsic } from '@polkadot/api/types';
 import { checkU128 } from '../amount.ts';
 import { type ChainFacts, hasAssetCalls, listCalls } from '../chain/connect.ts';
 import { ContractsClientError } from '../errors.ts';
-import { formatRemark } from '../events/remark.ts';
+import { formatRemark, ProtocolId } from '../events/remark.ts';
 import type { Asset } from '../events/types.ts';
 
 /** An unsigned extrinsic ready to be signed and submitted. */
@@ -69,6 +69,35 @@ export interface SettlementParams {
 export function buildSettlement(client: TxContext, p: SettlementParams): Tx {
   if (p.amount <= 0n) throw new ContractsClientError('AMOUNT_INVALID', 'settlement amount must be positive');
   const remark = formatRemark({ kind: 'pay', streamId: p.streamId, sessionId: p.sessionId, seq: p.seq });
+  return client.api.tx.utility.batchAll([
+    transferTo(client, p.asset, p.creator, p.amount),
+    client.api.tx.system.remarkWithEvent(remark),
+  ]);
+}
+
+/** Parameters of a tip: `amount` planck of `asset` from the signing wallet to the stream's creator. */
+export interface TipParams {
+  creator: string;
+  streamId: string;
+  /** The chat message the tip rides on. */
+  messageId: string;
+  asset: Asset;
+  amount: bigint;
+}
+
+/**
+ * Wallet → creator: transfer + `ps1:tip:<streamId>:<messageId>` in one batchAll, so a tip is one signature and never
+ * a remark without its money. Throws BAD_REQUEST for an id outside the protocol's charset, AMOUNT_INVALID unless
+ * 0 < amount ≤ u128::MAX.
+ */
+export function buildTip(client: TxContext, p: TipParams): Tx {
+  for (const field of ['streamId', 'messageId'] as const) {
+    if (!ProtocolId.safeParse(p[field]).success) {
+      throw new ContractsClientError('BAD_REQUEST', `${field} must be 1-64 chars of [A-Za-z0-9_-]`, { field });
+    }
+  }
+  if (p.amount <= 0n) throw new ContractsClientError('AMOUNT_INVALID', 'tip amount must be positive');
+  const remark = formatRemark({ kind: 'tip', streamId: p.streamId, messageId: p.messageId });
   return client.api.tx.utility.batchAll([
     transferTo(client, p.asset, p.creator, p.amount),
     client.api.tx.system.remarkWithEvent(remark),

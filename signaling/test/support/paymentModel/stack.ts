@@ -219,7 +219,7 @@ export class PaymentModelStack {
       const hash = (await api.rpc.chain.getBlockHash(n)).toHex();
       const [block, records] = await Promise.all([readBlock(api, hash), readEvents(api, hash)]);
       for (const e of decodeBlockData(block, records, SS58).events) {
-        if (e.type === 'announcement') continue;
+        if (e.type === 'announcement' || e.type === 'tip') continue;
         const s = sessions.find((x) => x.sessionId === e.sessionId);
         const m = s && money.get(s.sessionId);
         if (!s || !m || e.asset !== 'native') continue;
