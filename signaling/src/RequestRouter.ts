@@ -10,6 +10,7 @@ import {
   type InterServerEvents,
   NOTIFICATIONS,
   type Payload,
+  PUBLIC_EVENTS,
   type ServerToClientEvents,
   type SocketData,
   schemas,
@@ -20,7 +21,10 @@ export type SignalingSocket = Socket<ClientToServerEvents, ServerToClientEvents,
 /** The typed Socket.IO server. */
 export type SignalingIo = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
 
-/** Handles one parsed request of an authenticated socket; throws SignalingError for refusals. */
+/**
+ * Handles one parsed request of an authenticated socket (or of any socket, for PUBLIC_EVENTS); throws SignalingError
+ * for refusals.
+ */
 export type RequestHandler<E extends ClientEvent> = (
   socket: SignalingSocket,
   payload: Payload<E>,
@@ -31,6 +35,7 @@ export type RequestHandlers = { [E in ClientEvent]?: RequestHandler<E> };
 
 const EVENTS = Object.keys(schemas) as ClientEvent[];
 const NOTIFIED = NOTIFICATIONS as Partial<Record<ClientEvent, 'tick:refused'>>;
+const PUBLIC = new Set<ClientEvent>(PUBLIC_EVENTS);
 
 /** The payload's `seq`, when it has a usable one (a refusal names the tick it was about). */
 function seqOf(payload: unknown): number | undefined {
@@ -40,8 +45,8 @@ function seqOf(payload: unknown): number | undefined {
 
 /**
  * Binds every client event of the protocol to its handler: parses the payload with its schema before anything
- * else, requires a signed-in socket, and always answers the ack — never throws into Socket.IO. A notification
- * (NOTIFICATIONS) sent without an ack is answered only when refused, with its refusal event.
+ * else, requires a signed-in socket (except for PUBLIC_EVENTS), and always answers the ack — never throws into
+ * Socket.IO. A notification (NOTIFICATIONS) sent without an ack is answered only when refused, with its refusal event.
  */
 export class RequestRouter {
   constructor(
@@ -96,7 +101,7 @@ export class RequestRouter {
       return;
     }
     const handler = this.handlers[event] as RequestHandler<E> | undefined;
-    if (!socket.data.address) {
+    if (!socket.data.address && !PUBLIC.has(event)) {
       this.reply(args, new SignalingError('UNAUTHENTICATED', 'sign in with your wallet first').toAck(), socket, event);
       return;
     }

@@ -1,5 +1,7 @@
 export { type AuthModule, authModule, getAuthModule } from './auth/AuthModule.ts';
 export { type AuthConfig, loadAuthConfig } from './auth/config.ts';
+export { type ChatModule, chatModule, chatRoom } from './chat/ChatModule.ts';
+export { type ChatConfig, loadChatConfig } from './chat/config.ts';
 export { loadSignalingConfig, type SignalingConfig } from './config.ts';
 export { SignalingError } from './errors.ts';
 export * from './ipfs/index.ts';

@@ -1,4 +1,5 @@
 import { authModule } from './auth/AuthModule.ts';
+import { chatModule } from './chat/ChatModule.ts';
 import { ipfsGatewayModule } from './ipfs/gatewayModule.ts';
 import { ledgerModule } from './ledger/ledgerModule.ts';
 import { publishingModule } from './publishing/PublishingModule.ts';
@@ -18,5 +19,6 @@ export const SIGNALING_MODULES: readonly SignalingModuleFactory[] = [
   ledgerModule,
   viewersModule(),
   rtcModule(),
+  chatModule(),
   ipfsGatewayModule,
 ];

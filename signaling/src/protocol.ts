@@ -3,6 +3,20 @@
 // exception is the per-second voucher (`tick:ack`), which may go without one (see NOTIFICATIONS).
 import type { PaymentRules, StreamPaymentTerms } from '@persecond/contracts-client/browser';
 import { z } from 'zod';
+import {
+  CHAT_MEDIA_TIME_MAX,
+  CHAT_PAGE_MAX,
+  CHAT_REACTIONS,
+  CHAT_SLOW_MODE_MAX_SECONDS,
+  type ChatMessage,
+  ChatMessageId,
+  type ChatReaction,
+  type ChatReactionCounts,
+  type ChatSettings,
+  ChatText,
+} from './chat/wire.ts';
+
+export * from './chat/wire.ts';
 
 /** Stable error codes; never renamed (clients branch on them). */
 export const ERROR_CODES = [
@@ -33,6 +47,8 @@ export const ERROR_CODES = [
   'LIMIT_REACHED',
   /** A browser request from an origin that is not the dapp's (CORS_ORIGINS): cross-site use of the session refused. */
   'ORIGIN_NOT_ALLOWED',
+  /** The stream's chat is for paying viewers only (its creator's setting) and this wallet has no live paid session. */
+  'CHAT_PAYING_ONLY',
 ] as const;
 
 /** One of the stable error codes. */
@@ -113,10 +129,39 @@ export const schemas = {
   'hls:token': z.object({}),
   'settlement:submitted': z.object({ txHash: Hex }),
   'viewer:leave': z.object({}),
+  'chat:join': z.object({ streamId: StreamId }),
+  'chat:history': z.object({
+    streamId: StreamId,
+    /** Messages before this one; absent: the newest (e.g. a replay of a stream the directory forgot). */
+    before: ChatMessageId.optional(),
+    /** Most messages to answer (default CHAT_PAGE_MAX). */
+    limit: z.number().int().min(1).max(CHAT_PAGE_MAX).optional(),
+  }),
+  'chat:send': z.object({
+    streamId: StreamId,
+    text: ChatText,
+    /** The client's id of this message: a retry with the same id answers the stored message instead of a second. */
+    clientId: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,64}$/, 'a client id')
+      .optional(),
+    /** The sender's player position in the stream (seconds). */
+    mediaTime: z.number().min(0).max(CHAT_MEDIA_TIME_MAX).optional(),
+  }),
+  'chat:leave': z.object({ streamId: StreamId }),
+  'chat:react': z.object({ streamId: StreamId, reaction: z.enum(CHAT_REACTIONS) }),
+  'chat:settings': z.object({
+    streamId: StreamId,
+    slowModeSeconds: z.number().int().min(0).max(CHAT_SLOW_MODE_MAX_SECONDS),
+    payingOnly: z.boolean(),
+  }),
 } as const;
 
 /** Name of a client request. */
 export type ClientEvent = keyof typeof schemas;
+
+/** Requests answered without sign-in: anyone on the watch page reads a stream's chat. */
+export const PUBLIC_EVENTS: readonly ClientEvent[] = ['chat:join', 'chat:history', 'chat:leave'];
 
 /**
  * Client events that may be sent without an ack callback. A voucher sent that way (the dapp's way, once per second)
@@ -196,6 +241,20 @@ export interface AckPayloads {
   'hls:token': { hlsToken: string };
   'settlement:submitted': Record<never, never>;
   'viewer:leave': { owed: string; settled: string };
+  /** The stream's last messages (newest last), its settings and the reactions it takes; `chat:*` events follow. */
+  'chat:join': {
+    streamId: string;
+    messages: ChatMessage[];
+    settings: ChatSettings;
+    reactions: readonly ChatReaction[];
+  };
+  /** Messages before `before`, or the newest (newest last); `more`: older ones remain. */
+  'chat:history': { messages: ChatMessage[]; more: boolean };
+  /** The stored message (the others in the room get it as `chat:message`). */
+  'chat:send': { message: ChatMessage };
+  'chat:leave': Record<never, never>;
+  'chat:react': Record<never, never>;
+  'chat:settings': { settings: ChatSettings };
 }
 
 /** Client → server events: each takes its payload and an ack callback (optional for NOTIFICATIONS). */
@@ -270,6 +329,14 @@ export interface ServerToClientEvents {
   'viewer:released': (p: { reason: 'idle'; owed: string; settled: string }) => void;
   /** To the creator, about once a second while live: what its viewers are watching and paying, from the ledger. */
   'stream:stats': (p: StreamStats) => void;
+  /** A message in a chat the socket joined (its sender has it in its ack instead). */
+  'chat:message': (m: ChatMessage) => void;
+  /** A message was removed by moderation (reserved: no server sends it yet). */
+  'chat:deleted': (p: { streamId: string; messageId: string }) => void;
+  /** Reactions of the last second in a joined chat, summed per node (at most one per node and second). */
+  'chat:reactions': (p: ChatReactionCounts) => void;
+  /** The creator changed the chat's settings. */
+  'chat:settings': (p: { streamId: string } & ChatSettings) => void;
 }
 
 /** A creator's live numbers (`stream:stats`); amounts in planck of the stream's asset. */

@@ -29,6 +29,7 @@ const SENTENCES: Record<ErrorCode, string> = {
   AMOUNT_OUT_OF_RANGE: 'That amount is outside what Persecond accepts. Choose a smaller price or budget.',
   LIMIT_REACHED: 'A limit of this stream was reached. Please try again later.',
   ORIGIN_NOT_ALLOWED: 'This page is not allowed to talk to the Persecond server. Open Persecond from its own address.',
+  CHAT_PAYING_ONLY: 'This chat is for paying viewers only. Start watching the stream to post.',
 };
 
 const CODES = new Set<string>(Object.keys(SENTENCES));

@@ -1,8 +1,8 @@
 import type { FastifyRateLimitStore, FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
 import type { RedisClient } from '../SignalingContext.ts';
 
-// One fixed window per key: the first request of a window starts its expiry.
-const INCR_WINDOW = `
+/** Lua: counts one hit in a fixed window per key (the first hit starts its expiry); answers {hits, pttl}. */
+export const INCR_WINDOW = `
 local current = redis.call('INCR', KEYS[1])
 if current == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return {current, redis.call('PTTL', KEYS[1])}

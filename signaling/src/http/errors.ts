@@ -26,6 +26,7 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   AMOUNT_OUT_OF_RANGE: 400,
   LIMIT_REACHED: 409,
   ORIGIN_NOT_ALLOWED: 403,
+  CHAT_PAYING_ONLY: 403,
 };
 
 /** Parses an HTTP body (or params) with `schema`; throws BAD_REQUEST naming the first problem. */

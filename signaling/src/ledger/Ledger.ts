@@ -82,6 +82,14 @@ export class Ledger {
     return this.#database.kind;
   }
 
+  /**
+   * Runs `op` on the ledger's database unless closed (close() waits for it): for the stores of other modules that
+   * keep their tables in the same database and schema (e.g. chat).
+   */
+  use<T>(op: (db: LedgerDb) => Promise<T>): Promise<T> {
+    return this.#run(op);
+  }
+
   /** Runs one operation unless closed; close() waits for running ones. */
   #run<T>(op: (db: LedgerDb) => Promise<T>): Promise<T> {
     if (this.#closing) return Promise.reject(new LedgerError('LEDGER_CLOSED', 'the ledger is closed'));

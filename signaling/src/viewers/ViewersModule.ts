@@ -1,5 +1,6 @@
 import type { ChainClient } from '@persecond/contracts-client';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import { protocolAddress } from '../accounts.ts';
 import { SignalingError } from '../errors.ts';
 import { sessionCapacity } from '../hlsEdge/FetchPolicy.ts';
 import { HlsEdgeHooks } from '../hlsEdge/hlsEdgeHooks.ts';
@@ -33,6 +34,8 @@ export interface ViewersModule extends SignalingModule, ViewerRtcSource {
   readonly meter: TickMeter;
   /** A viewer session admitted on this node, if any. */
   viewer(sessionId: string): ViewerSnapshot | undefined;
+  /** Whether `wallet` watches `streamId` on this node now (a session on a socket) with its payments current. */
+  payingHere(wallet: string, streamId: string): boolean;
 }
 
 /** `hls:token` requests allowed per socket and window: a player renews about once per token life (~10 s). */
@@ -385,6 +388,10 @@ async function createViewersModule(ctx: SignalingContext, config: ViewersConfig)
     meter,
     handlers,
     viewer: (sessionId) => registry.get(sessionId)?.snapshot(),
+    payingHere: (wallet, streamId) => {
+      const address = protocolAddress(wallet);
+      return registry.ofStream(streamId).some((s) => s.wallet === address && s.socket && !s.paused && !s.closed);
+    },
     viewerRtc: (socket) => {
       const s = registry.ofSocket(socket);
       const room = s && ctx.sfu.getRoom(s.streamId);

@@ -18,6 +18,7 @@ import type { Socket } from 'socket.io-client';
 import { authModule } from '../../src/auth/AuthModule.ts';
 import { loadAuthConfig } from '../../src/auth/config.ts';
 import type { Tick } from '../../src/index.ts';
+import type { LedgerConfig } from '../../src/ledger/config.ts';
 import type { Ledger } from '../../src/ledger/Ledger.ts';
 import { createLedgerModule, type LedgerModule } from '../../src/ledger/ledgerModule.ts';
 import { publishingModule } from '../../src/publishing/PublishingModule.ts';
@@ -45,6 +46,12 @@ export interface LiveStreamOptions {
   streamsEnv?: Record<string, string>;
   viewersEnv?: Record<string, string>;
   sfuEnv?: Record<string, string>;
+  /** Where the node's ledger keeps its data (default: an in-memory PGlite). */
+  ledger?: LedgerConfig;
+  /** Modules created after the live-stream ones (e.g. chat). */
+  extraModules?: SignalingModuleFactory[];
+  /** Environment of the node (e.g. REDIS_URL). */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** A viewer's session: its key and the `session` field of `viewer:join` (delegation signed by the wallet). */
@@ -192,13 +199,15 @@ export function liveStreamModules(opts: {
   viewersEnv: Record<string, string>;
   /** Where the ledger keeps its data (`memory://` for an in-memory PGlite). */
   ledgerDataDir: string;
+  /** Another storage for the ledger (PostgreSQL), over `ledgerDataDir`. */
+  ledger?: LedgerConfig;
 }): SignalingModuleFactory[] {
   const viewersConfig = loadViewersConfig(opts.viewersEnv);
   return [
     authModule(loadAuthConfig({ SESSION_SECRET: randomUUID() + randomUUID() })),
     streamsModule(loadStreamsConfig(opts.streamsEnv), { viewersConfig }),
     publishingModule(),
-    createLedgerModule({ config: { dataDir: opts.ledgerDataDir } }),
+    createLedgerModule({ config: opts.ledger ?? { dataDir: opts.ledgerDataDir } }),
     viewersModule(viewersConfig),
     rtcModule(),
   ];
@@ -209,12 +218,17 @@ export async function startLiveStream(opts: LiveStreamOptions = {}): Promise<Liv
   const wallets = await devWallets();
   const stack = await startSignalingStack({
     sfuEnv: opts.sfuEnv,
+    env: opts.env,
     server: {
-      modules: liveStreamModules({
-        streamsEnv: opts.streamsEnv ?? {},
-        viewersEnv: opts.viewersEnv ?? {},
-        ledgerDataDir: 'memory://',
-      }),
+      modules: [
+        ...liveStreamModules({
+          streamsEnv: opts.streamsEnv ?? {},
+          viewersEnv: opts.viewersEnv ?? {},
+          ledgerDataDir: 'memory://',
+          ...(opts.ledger ? { ledger: opts.ledger } : {}),
+        }),
+        ...(opts.extraModules ?? []),
+      ],
     },
   });
   const { client, submitter, server } = stack;

@@ -34,6 +34,8 @@ export interface SignalingStackOptions {
   server: Pick<SignalingDeps, 'modules' | 'handlers'>;
   /** Sfu environment over one worker, silent logs and a temporary HLS_DIR. */
   sfuEnv?: Record<string, string>;
+  /** Environment of the server (e.g. REDIS_URL), over a free port and silent logs. */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** Starts the dev chain, the SFU, the pinner and a signaling server on a free port; on a failure, stops what started. */
@@ -70,7 +72,7 @@ export async function startSignalingStack(opts: SignalingStackOptions): Promise<
       closers.push(() => started.close());
       return started;
     };
-    const server = await startServer(opts.server);
+    const server = await startServer(opts.server, opts.env);
     return { chain, client, submitter: new TxSubmitter(client.api), sfu, pinner, server, startServer, close };
   } catch (err) {
     await close();

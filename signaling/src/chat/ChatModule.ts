@@ -1,0 +1,175 @@
+import { sameAccount } from '../accounts.ts';
+import { SignalingError } from '../errors.ts';
+import { ledgerModuleOf } from '../ledger/ledgerModule.ts';
+import type { ClientEvent } from '../protocol.ts';
+import type { RequestHandler, RequestHandlers, SignalingSocket } from '../RequestRouter.ts';
+import type { SignalingContext, SignalingModule, SignalingModuleFactory } from '../SignalingContext.ts';
+import type { StreamRecord } from '../streams/StreamStore.ts';
+import { getStreamsModule } from '../streams/StreamsModule.ts';
+import type { ViewersModule } from '../viewers/ViewersModule.ts';
+import { ChatLimits } from './ChatLimits.ts';
+import { ChatPolicy } from './ChatPolicy.ts';
+import { ChatStore } from './ChatStore.ts';
+import { type ChatConfig, loadChatConfig } from './config.ts';
+import { chatMetrics } from './metrics.ts';
+import { chatRoom, ReactionTally } from './ReactionTally.ts';
+import { CHAT_PAGE_MAX, CHAT_REACTIONS } from './wire.ts';
+
+export { chatRoom } from './ReactionTally.ts';
+
+/** The chat module as other modules see it (`ctx.modules.get('chat')`). */
+export interface ChatModule extends SignalingModule {
+  readonly name: 'chat';
+  /** History and settings in the signaling database. */
+  readonly store: ChatStore;
+  /** Who may post and change settings (moderation plugs in here). */
+  readonly policy: ChatPolicy;
+  /** This node's reaction aggregation. */
+  readonly reactions: ReactionTally;
+  /** Stops the reaction timer and refuses further requests; safe to call twice. */
+  close(): Promise<void>;
+}
+
+/**
+ * Live chat per stream over the signaling socket (docs/ARCHITECTURE.md "Chat"): anyone reads (`chat:join`,
+ * `chat:history`), signed-in wallets post (`chat:send`) and react (`chat:react`), the creator sets slow mode and
+ * paying-only (`chat:settings`). Messages and reactions fan out through the Socket.IO room `chat:<streamId>`, so nodes
+ * sharing the Redis adapter share the chat. Needs the streams and ledger modules before it; uses the viewers module,
+ * when the node has one, for the `paying` badge. Pass `config` to override the environment.
+ */
+export function chatModule(config?: ChatConfig): SignalingModuleFactory {
+  return async (ctx) => createChatModule(ctx, config ?? loadChatConfig());
+}
+
+async function createChatModule(ctx: SignalingContext, config: ChatConfig): Promise<ChatModule> {
+  const log = ctx.log.child({ part: 'chat' });
+  const streams = getStreamsModule(ctx);
+  const store = new ChatStore(ledgerModuleOf(ctx.modules).ledger);
+  const viewers = ctx.modules.get('viewers') as ViewersModule | undefined;
+  const policy = new ChatPolicy();
+  const limits = new ChatLimits(config, ctx.redis);
+  const metrics = chatMetrics(ctx.metrics.registry);
+  const reactions = new ReactionTally(ctx.io, () => metrics.reactionEvents.inc());
+  let closed = false;
+
+  /** A stream anyone may read: announced (or pending, for its creator), live or ended. */
+  const readable = async (streamId: string, address: string | undefined): Promise<StreamRecord> => {
+    const stream = await streams.get(streamId);
+    if (!stream || (stream.status === 'pending' && !sameAccount(stream.creator, address ?? ''))) {
+      throw new SignalingError('STREAM_NOT_FOUND', `no stream ${streamId}`);
+    }
+    return stream;
+  };
+  const requireJoined = (socket: SignalingSocket, streamId: string): void => {
+    if (!socket.rooms.has(chatRoom(streamId))) {
+      throw new SignalingError('BAD_REQUEST', 'join the chat first (chat:join)');
+    }
+  };
+
+  /** Counts the socket's request and each refusal; nothing is served once the module closes. */
+  const guarded = <E extends ClientEvent>(event: E, handler: RequestHandler<E>): RequestHandler<E> => {
+    return async (socket, payload) => {
+      try {
+        if (closed) throw new SignalingError('INTERNAL', 'the node is shutting down');
+        await limits.request(socket.id);
+        return await handler(socket, payload);
+      } catch (err) {
+        if (err instanceof SignalingError) metrics.refusals.inc({ event, code: err.code });
+        throw err;
+      }
+    };
+  };
+
+  const handlers: RequestHandlers = {
+    'chat:join': guarded('chat:join', async (socket, { streamId }) => {
+      await readable(streamId, socket.data.address);
+      const room = chatRoom(streamId);
+      const joined = [...socket.rooms].filter((r) => r.startsWith('chat:') && r !== room).length;
+      if (joined >= config.CHAT_ROOMS_PER_SOCKET) {
+        throw new SignalingError('LIMIT_REACHED', 'this connection follows too many chats; leave one first', {
+          limit: 'chats-per-socket',
+          max: String(config.CHAT_ROOMS_PER_SOCKET),
+        });
+      }
+      // In the room before the history is read, so no message falls between the two (one may come twice: by id).
+      await socket.join(room);
+      const [page, settings] = await Promise.all([store.page(streamId, CHAT_PAGE_MAX), store.settings(streamId)]);
+      return { streamId, messages: page.messages, settings, reactions: CHAT_REACTIONS };
+    }),
+    'chat:history': guarded('chat:history', async (_socket, { streamId, before, limit }) =>
+      store.page(streamId, limit ?? CHAT_PAGE_MAX, before === undefined ? undefined : BigInt(before)),
+    ),
+    'chat:leave': guarded('chat:leave', async (socket, { streamId }) => {
+      await socket.leave(chatRoom(streamId));
+      return {};
+    }),
+    'chat:send': guarded('chat:send', async (socket, p) => {
+      const address = socket.data.address as string;
+      const { streamId } = p;
+      requireJoined(socket, streamId);
+      // A retry of a message already stored answers it again and spends no limit.
+      if (p.clientId) {
+        const stored = await store.byClientId(streamId, address, p.clientId);
+        if (stored) return { message: stored };
+      }
+      const stream = await readable(streamId, address);
+      if (stream.status === 'ended') {
+        throw new SignalingError('STREAM_NOT_LIVE', 'this stream has ended; its chat is read-only', {
+          reason: 'ended',
+        });
+      }
+      const settings = await store.settings(streamId);
+      const paying = viewers?.payingHere(address, streamId) ?? false;
+      const grant = await policy.admit({ address, creator: stream.creator, paying }, settings);
+      await limits.message(address);
+      if (!grant.slowModeExempt) await limits.slowMode(streamId, address, settings.slowModeSeconds);
+      const { message, fresh } = await store.add({
+        streamId,
+        sender: address,
+        displayName: null,
+        badges: grant.badges,
+        text: p.text,
+        sentAt: Date.now(),
+        mediaTime: p.mediaTime === undefined ? null : Math.round(p.mediaTime * 1000) / 1000,
+        clientId: p.clientId ?? null,
+      });
+      if (fresh) {
+        // Everyone else in the room, on every node; the sender has it in the ack.
+        socket.to(chatRoom(streamId)).emit('chat:message', message);
+        metrics.messages.inc();
+        log.debug({ streamId, id: message.id, sender: address }, 'chat message');
+      }
+      return { message };
+    }),
+    'chat:react': guarded('chat:react', async (socket, { streamId, reaction }) => {
+      requireJoined(socket, streamId);
+      limits.reaction(socket.data.address as string);
+      reactions.add(streamId, reaction);
+      metrics.reactions.inc({ reaction });
+      return {};
+    }),
+    'chat:settings': guarded('chat:settings', async (socket, { streamId, slowModeSeconds, payingOnly }) => {
+      const address = socket.data.address as string;
+      const stream = await readable(streamId, address);
+      await policy.maySetSettings(address, stream.creator);
+      const settings = await store.setSettings(streamId, { slowModeSeconds, payingOnly }, address);
+      ctx.io.to(chatRoom(streamId)).emit('chat:settings', { streamId, ...settings });
+      log.info({ streamId, ...settings }, 'chat settings changed');
+      return { settings };
+    }),
+  };
+
+  return {
+    name: 'chat',
+    store,
+    policy,
+    reactions,
+    handlers,
+    async close() {
+      if (closed) return;
+      closed = true;
+      reactions.close();
+      limits.close();
+    },
+  };
+}

@@ -1,0 +1,108 @@
+import { and, desc, eq, lt } from 'drizzle-orm';
+import type { Ledger } from '../ledger/Ledger.ts';
+import { chatMessages, chatSettings } from './schema.ts';
+import type { ChatBadge, ChatMessage, ChatSettings } from './wire.ts';
+
+/** A stream without settings of its own: everything off. */
+export const DEFAULT_CHAT_SETTINGS: ChatSettings = Object.freeze({ slowModeSeconds: 0, payingOnly: false });
+
+/** A message to store (the store gives it its id), with the sender's client id if it sent one. */
+export type NewChatMessage = Omit<ChatMessage, 'id'> & { clientId: string | null };
+
+type MessageRow = typeof chatMessages.$inferSelect;
+
+function toMessage(row: MessageRow): ChatMessage {
+  return {
+    id: row.id.toString(),
+    streamId: row.streamId,
+    sender: row.sender,
+    displayName: row.displayName,
+    badges: row.badges as ChatBadge[],
+    text: row.text,
+    sentAt: row.sentAt,
+    mediaTime: row.mediaTime,
+  };
+}
+
+/**
+ * Chat history and settings in the signaling database (the ledger's, tables `chat_messages` and `chat_settings` of
+ * schema `signaling`), through the node's Ledger: PGlite by default, PostgreSQL with DATABASE_URL.
+ */
+export class ChatStore {
+  constructor(private readonly ledger: Ledger) {}
+
+  /**
+   * Stores a message and answers it with its id; `fresh` false when the sender already stored one with the same
+   * client id in this stream (that one is answered, nothing is added).
+   */
+  add(message: NewChatMessage): Promise<{ message: ChatMessage; fresh: boolean }> {
+    return this.ledger.use(async (db) => {
+      const [row] = await db.insert(chatMessages).values(message).onConflictDoNothing().returning();
+      if (row) return { message: toMessage(row), fresh: true };
+      const stored = message.clientId && (await this.byClientId(message.streamId, message.sender, message.clientId));
+      if (!stored) throw new Error('a chat message conflicted with none stored');
+      return { message: stored, fresh: false };
+    });
+  }
+
+  /** The message `sender` stored in the stream with this client id, if any. */
+  byClientId(streamId: string, sender: string, clientId: string): Promise<ChatMessage | undefined> {
+    return this.ledger.use(async (db) => {
+      const [row] = await db
+        .select()
+        .from(chatMessages)
+        .where(
+          and(
+            eq(chatMessages.streamId, streamId),
+            eq(chatMessages.sender, sender),
+            eq(chatMessages.clientId, clientId),
+          ),
+        );
+      return row && toMessage(row);
+    });
+  }
+
+  /** Up to `limit` messages of a stream before message `before` (all when absent), newest last; `more` if older remain. */
+  page(streamId: string, limit: number, before?: bigint): Promise<{ messages: ChatMessage[]; more: boolean }> {
+    return this.ledger.use(async (db) => {
+      const where =
+        before === undefined
+          ? eq(chatMessages.streamId, streamId)
+          : and(eq(chatMessages.streamId, streamId), lt(chatMessages.id, before));
+      const rows = await db
+        .select()
+        .from(chatMessages)
+        .where(where)
+        .orderBy(desc(chatMessages.id))
+        .limit(limit + 1);
+      const more = rows.length > limit;
+      return { messages: rows.slice(0, limit).reverse().map(toMessage), more };
+    });
+  }
+
+  /** A stream's settings (the defaults when its creator set none). */
+  settings(streamId: string): Promise<ChatSettings> {
+    return this.ledger.use(async (db) => {
+      const [row] = await db
+        .select({ slowModeSeconds: chatSettings.slowModeSeconds, payingOnly: chatSettings.payingOnly })
+        .from(chatSettings)
+        .where(eq(chatSettings.streamId, streamId));
+      return row ?? DEFAULT_CHAT_SETTINGS;
+    });
+  }
+
+  /** Sets a stream's settings (`by`: who) and answers them. */
+  setSettings(streamId: string, settings: ChatSettings, by: string): Promise<ChatSettings> {
+    return this.ledger.use(async (db) => {
+      const values = { slowModeSeconds: settings.slowModeSeconds, payingOnly: settings.payingOnly };
+      await db
+        .insert(chatSettings)
+        .values({ streamId, ...values, updatedBy: by })
+        .onConflictDoUpdate({
+          target: chatSettings.streamId,
+          set: { ...values, updatedBy: by, updatedAt: new Date() },
+        });
+      return values;
+    });
+  }
+}

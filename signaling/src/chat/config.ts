@@ -1,0 +1,25 @@
+import { z } from 'zod';
+import { parseEnv } from '../env.ts';
+
+const ChatEnv = z.object({
+  /** Messages one wallet may post per window, over every stream (and every node when REDIS_URL is set). */
+  CHAT_MESSAGE_RATE_LIMIT_MAX: z.coerce.number().int().min(1).default(5),
+  CHAT_MESSAGE_RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).max(3_600).default(10),
+  /** Chat requests (join, history, send, react, settings) one socket may make per window, signed in or not. */
+  CHAT_SOCKET_RATE_LIMIT_MAX: z.coerce.number().int().min(1).default(40),
+  CHAT_SOCKET_RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).max(3_600).default(10),
+  /** Reaction presses one wallet may make per second on a node; more are refused RATE_LIMITED. */
+  CHAT_REACTIONS_PER_SECOND: z.coerce.number().int().min(1).max(1_000).default(10),
+  /** Chats one socket may have joined at once. */
+  CHAT_ROOMS_PER_SOCKET: z.coerce.number().int().min(1).max(100).default(4),
+  /** Prefix of the Redis keys of the shared limits (when REDIS_URL is set). */
+  CHAT_REDIS_PREFIX: z.string().min(1).default('persecond:chat:'),
+});
+
+/** Chat limits, parsed once from the environment. */
+export type ChatConfig = z.infer<typeof ChatEnv>;
+
+/** Parses the chat environment; empty values count as unset. */
+export function loadChatConfig(env: NodeJS.ProcessEnv = process.env): ChatConfig {
+  return parseEnv(ChatEnv, env, 'chat');
+}

@@ -1,0 +1,73 @@
+// The chat's wire types and text rules, shared by the server and the dapp through `protocol.ts` (zod only: this file
+// is loaded in the browser).
+import { z } from 'zod';
+
+/** The reactions a viewer may press; anything else is refused. */
+export const CHAT_REACTIONS = ['heart', 'fire', 'laugh', 'clap', 'wow'] as const;
+/** One of the fixed reactions. */
+export type ChatReaction = (typeof CHAT_REACTIONS)[number];
+
+/** Badges on a message: `creator` of the stream, `paying` (a live paid session of this stream), `moderator`. */
+export type ChatBadge = 'creator' | 'moderator' | 'paying';
+
+/** Longest message, in characters (Unicode code points) after cleaning. */
+export const CHAT_TEXT_MAX = 500;
+/** Most messages one page of history holds (the join's page and each `chat:history` page). */
+export const CHAT_PAGE_MAX = 100;
+/** Longest slow mode a stream may set (seconds). */
+export const CHAT_SLOW_MODE_MAX_SECONDS = 3_600;
+/** Latest media time a message may carry (seconds): a year of streaming. */
+export const CHAT_MEDIA_TIME_MAX = 366 * 86_400;
+
+// C0/C1 controls except tab and line breaks (those become spaces), and the bidi overrides and isolates that can make
+// text read in another order than it is stored (Trojan Source); zero-width joiners stay (emoji sequences need them).
+// biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control characters is the point
+const STRIPPED = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]/g;
+const SPACES = /[\t\n\r]/g;
+
+/** A message's text as it is stored and shown: breaks as spaces, controls stripped, trimmed, NFC. Never HTML. */
+export function cleanChatText(raw: string): string {
+  return raw.replace(SPACES, ' ').replace(STRIPPED, '').trim().normalize('NFC');
+}
+
+/** Message text on the wire: cleaned, then 1..CHAT_TEXT_MAX code points. */
+export const ChatText = z
+  .string()
+  .max(CHAT_TEXT_MAX * 4)
+  .transform(cleanChatText)
+  .refine((t) => t.length > 0, 'the message is empty')
+  .refine((t) => [...t].length <= CHAT_TEXT_MAX, `at most ${CHAT_TEXT_MAX} characters`);
+
+/** A message id: a positive decimal integer, made by the server; later messages of a stream have greater ids. */
+export const ChatMessageId = z.string().regex(/^[1-9][0-9]{0,17}$/, 'a message id');
+
+/** A stream's chat rules, set by its creator. */
+export interface ChatSettings {
+  /** Seconds a wallet waits between its messages (0: off); the creator is exempt. */
+  slowModeSeconds: number;
+  /** Only the creator and wallets with a live paid session of the stream may post. */
+  payingOnly: boolean;
+}
+
+/** A chat message as stored and sent; text is plain text (render it as text, never as HTML). */
+export interface ChatMessage {
+  id: string;
+  streamId: string;
+  /** The sender's wallet address. */
+  sender: string;
+  /** The sender's display name, when it has one (none yet: reserved). */
+  displayName: string | null;
+  badges: ChatBadge[];
+  text: string;
+  /** Server time of the message (ms since epoch). */
+  sentAt: number;
+  /** Where the sender's player was in the stream (seconds), if the client said. */
+  mediaTime: number | null;
+}
+
+/** Reactions pressed in one stream during the second before `at` (server ms), on one node. */
+export interface ChatReactionCounts {
+  streamId: string;
+  counts: Partial<Record<ChatReaction, number>>;
+  at: number;
+}
