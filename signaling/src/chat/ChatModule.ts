@@ -121,7 +121,7 @@ async function createChatModule(ctx: SignalingContext, config: ChatConfig): Prom
       const settings = await store.settings(streamId);
       const paying = viewers?.payingHere(address, streamId) ?? false;
       const grant = await policy.admit({ address, creator: stream.creator, paying }, settings);
-      await limits.message(address);
+      if (!grant.rateLimitExempt) await limits.message(address);
       if (!grant.slowModeExempt) await limits.slowMode(streamId, address, settings.slowModeSeconds);
       const { message, fresh } = await store.add({
         streamId,

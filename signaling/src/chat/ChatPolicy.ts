@@ -17,6 +17,8 @@ export interface PostGrant {
   badges: ChatBadge[];
   /** Skips the stream's slow mode (the creator; moderators and tipped messages later). */
   slowModeExempt: boolean;
+  /** Skips the wallet's message rate limit (moderators later; nobody yet). */
+  rateLimitExempt: boolean;
 }
 
 /**
@@ -33,7 +35,7 @@ export class ChatPolicy {
     if (settings.payingOnly && !creator && !poster.paying) {
       throw new SignalingError('CHAT_PAYING_ONLY', 'this chat is for paying viewers only: watch the stream to post');
     }
-    return { badges, slowModeExempt: creator };
+    return { badges, slowModeExempt: creator, rateLimitExempt: false };
   }
 
   /** Refuses NOT_CREATOR unless `address` may change the stream's chat settings (its creator). */

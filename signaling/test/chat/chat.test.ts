@@ -27,7 +27,7 @@ describe('chat: creator and viewers talk in a stream, anyone reads', () => {
   beforeAll(async () => {
     // Limits high enough for the paging test; they have a suite of their own.
     live = await startChatStream({
-      chatEnv: { CHAT_MESSAGE_RATE_LIMIT_MAX: '1000', CHAT_SOCKET_RATE_LIMIT_MAX: '1000' },
+      chatEnv: { CHAT_MESSAGE_RATE_LIMIT_MAX: '1000', CHAT_SOCKET_RATE_LIMIT_MAX: '1000', CHAT_ROOMS_PER_SOCKET: '1' },
     });
     ({ alice, bob, charlie } = live.wallets);
     streamId = await live.announceStream(alice, 'Chatty show', 1_000_000n);
@@ -191,6 +191,21 @@ describe('chat: creator and viewers talk in a stream, anyone reads', () => {
     expect(await call(creator.socket, 'chat:settings', change)).toMatchObject({ ok: true });
   });
 
+  it('lets a socket follow at most CHAT_ROOMS_PER_SOCKET chats (here 1), and another once it left one', async () => {
+    const other = await live.announceStream(alice, 'Second show', 1_000_000n);
+    expect(await call(anonymous.socket, 'chat:join', { streamId: other })).toMatchObject({
+      ok: false,
+      code: 'LIMIT_REACHED',
+      details: { limit: 'chats-per-socket', max: '1' },
+    });
+    // Joining the same chat again is no second chat.
+    await anonymous.join(streamId);
+    const zapper = new Reader(await anonymousOn(live));
+    await zapper.join(streamId);
+    expect(await call(zapper.socket, 'chat:leave', { streamId })).toEqual({ ok: true });
+    expect(await zapper.join(other)).toMatchObject({ streamId: other, messages: [] });
+  });
+
   it('stops sending to a socket that left, and counts messages in the metrics', async () => {
     expect(await call(viewerC.socket, 'chat:leave', { streamId })).toEqual({ ok: true });
     const after = await viewerB.say(streamId, 'Charlie left');
@@ -199,5 +214,16 @@ describe('chat: creator and viewers talk in a stream, anyone reads', () => {
     const metrics = await (await fetch(`${live.server.url}/metrics`)).text();
     expect(Number(/^signaling_chat_messages_total (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThan(130);
     expect(metrics).toMatch(/^signaling_chat_refusals_total\{event="chat:send",code="BAD_REQUEST"\} \d+$/m);
+  });
+
+  it('keeps an ended stream’s chat readable and refuses new messages', async () => {
+    expect(await call(creator.socket, 'stream:end', { streamId })).toMatchObject({ ok: true });
+    expect(await viewerB.send(streamId, 'too late')).toMatchObject({
+      ok: false,
+      code: 'STREAM_NOT_LIVE',
+      details: { reason: 'ended' },
+    });
+    const page = await call(anonymous.socket, 'chat:history', { streamId, limit: 1 });
+    expect((page.messages as ChatMessage[])[0]?.text).toBe('Charlie left');
   });
 });
