@@ -9,16 +9,22 @@ export {
   MIGRATIONS_FOLDER,
   openDatabase,
 } from './db/database.ts';
-export { type MetadataFailure, MetadataStore } from './db/MetadataStore.ts';
 export {
   type AssetAmounts,
   type Bucket,
+  EARNING_KINDS,
+  type EarningKind,
   type Earnings,
   type EarningsBucket,
+  type EarningsScope,
+  type PendingFinal,
+  type StreamAmounts,
+} from './db/earnings.ts';
+export { type MetadataFailure, MetadataStore } from './db/MetadataStore.ts';
+export {
   Queries,
   type SettlementsCursor,
   type SettlementView,
-  type StreamAmounts,
   type StreamView,
 } from './db/queries.ts';
 export { type Cursor, Store, type WrittenCounts } from './db/Store.ts';

@@ -24,6 +24,32 @@ const pay = (streamId: string, creator: string, seq: number, amount: bigint, ass
   asset,
   amount,
 });
+const tip = (streamId: string, creator: string, n: number, amount: bigint) => ({
+  type: 'tip' as const,
+  extrinsicIndex: 100 + n,
+  eventIndex: 200 + n,
+  streamId,
+  messageId: `msg-${n}`,
+  from: payer,
+  creator,
+  asset: 'native' as const,
+  amount,
+});
+/** An amounts entry as the API writes it: live and tip (pending, final) and their sums. */
+const entry = (
+  asset: string,
+  live: [number | bigint, number | bigint],
+  tips: [number | bigint, number | bigint] = [0, 0],
+) => ({
+  asset,
+  pending: String(BigInt(live[0]) + BigInt(tips[0])),
+  final: String(BigInt(live[1]) + BigInt(tips[1])),
+  kinds: {
+    live: { pending: String(live[0]), final: String(live[1]) },
+    tip: { pending: String(tips[0]), final: String(tips[1]) },
+  },
+});
+const BIG = 1_000_000_000_000_000_000_000n;
 
 describe('earnings API on PGlite', () => {
   let database: Database;
@@ -52,10 +78,22 @@ describe('earnings API on PGlite', () => {
       },
       {
         time: hour(10, 1),
-        events: [pay('cooking', alice, 1, 1_000_000_000_000_000_000_000n), pay('music', alice, 2, 7n)],
+        events: [pay('cooking', alice, 1, BIG), pay('music', alice, 2, 7n), tip('cooking', alice, 1, 100n)],
       },
-      { time: hour(10, 30), events: [pay('cooking', alice, 3, 5n), pay('news', bob, 4, 9n)] },
-      { time: hour(11, 5), events: [pay('cooking', alice, 5, 11n), pay('music', alice, 6, 3n, 1984)] },
+      {
+        time: hour(10, 30),
+        // Tips count only when paid to the stream's announced creator: not to Bob, not on the unannounced `music`.
+        events: [
+          pay('cooking', alice, 3, 5n),
+          pay('news', bob, 4, 9n),
+          tip('cooking', bob, 2, 40n),
+          tip('music', alice, 3, 8n),
+        ],
+      },
+      {
+        time: hour(11, 5),
+        events: [pay('cooking', alice, 5, 11n), pay('music', alice, 6, 3n, 1984), tip('cooking', alice, 4, 20n)],
+      },
     ]);
     await store.writeBatch(blocks, 3);
     app = buildServer({
@@ -73,27 +111,23 @@ describe('earnings API on PGlite', () => {
     await database?.close();
   });
 
-  it('sums a creator’s pending and final earnings per bucket, per stream and per asset, as decimal strings', async () => {
+  it('sums a creator’s pending and final earnings per bucket, per stream, per asset and per kind, as decimal strings', async () => {
     const from = hour(0).toISOString();
     const to = hour(23).toISOString();
     const { status, body } = await get(`/v1/creators/${alice}/earnings?from=${from}&to=${to}&bucket=hour`);
     expect(status).toBe(200);
-    expect(body.totals).toEqual([
-      { asset: 'native', pending: '11', final: '1000000000000000000012' },
-      { asset: '1984', pending: '3', final: '0' },
+    expect(body.totals).toEqual([entry('native', [11, BIG + 12n], [20, 100]), entry('1984', [3, 0])]);
+    expect(body.streams).toEqual([
+      { streamId: 'cooking', ...entry('native', [11, BIG + 5n], [20, 100]) },
+      { streamId: 'music', ...entry('native', [0, 7]) },
+      { streamId: 'music', ...entry('1984', [3, 0]) },
     ]);
-    expect(body.streams).toEqual(
-      [
-        { streamId: 'cooking', asset: 'native', pending: '11', final: '1000000000000000000005' },
-        { streamId: 'music', asset: '1984', pending: '3', final: '0' },
-        { streamId: 'music', asset: 'native', pending: '0', final: '2' },
-      ].map((s) => (s.streamId === 'music' && s.asset === 'native' ? { ...s, final: '7' } : s)),
-    );
     expect(body.buckets.map((b: { start: string }) => b.start)).toEqual([
       hour(10).toISOString(),
       hour(11).toISOString(),
     ]);
-    expect(body.buckets[0].totals).toEqual([{ asset: 'native', pending: '0', final: '1000000000000000000012' }]);
+    expect(body.buckets[0].totals).toEqual([entry('native', [0, BIG + 12n], [0, 100])]);
+    expect(body.buckets[1].totals).toEqual([entry('native', [11, 0], [20, 0]), entry('1984', [3, 0])]);
     const day = await get(`/v1/creators/${alice}/earnings?from=${from}&to=${to}&bucket=day`);
     expect(day.body.buckets).toHaveLength(1);
     expect(day.body.buckets[0].start).toBe(new Date(Date.UTC(2026, 2, 1)).toISOString());
@@ -106,7 +140,7 @@ describe('earnings API on PGlite', () => {
       `/v1/creators/${kusamaStyle}/earnings?from=${hour(10, 30).getTime()}&to=${hour(11, 5).getTime()}&bucket=hour`,
     );
     expect(body.creator).toBe(alice);
-    expect(body.totals).toEqual([{ asset: 'native', pending: '0', final: '5' }]);
+    expect(body.totals).toEqual([entry('native', [0, 5])]);
   });
 
   it('reports one stream’s earnings and its announcement', async () => {
@@ -114,7 +148,11 @@ describe('earnings API on PGlite', () => {
       `/v1/streams/cooking/earnings?from=${hour(0).toISOString()}&to=${hour(23).toISOString()}`,
     );
     expect(status).toBe(200);
-    expect(body.totals).toEqual([{ asset: 'native', pending: '11', final: '1000000000000000000005' }]);
+    expect(body.totals).toEqual([entry('native', [11, BIG + 5n], [20, 100])]);
+    const music = await get(`/v1/streams/music/earnings?from=${hour(0).toISOString()}&to=${hour(23).toISOString()}`);
+    expect(music.body.totals).toEqual([entry('native', [0, 7]), entry('1984', [3, 0])]);
+    const bobs = await get(`/v1/creators/${bob}/earnings?from=${hour(0).toISOString()}&to=${hour(23).toISOString()}`);
+    expect(bobs.body.totals).toEqual([entry('native', [0, 9])]);
     expect(body.stream).toMatchObject({ streamId: 'cooking', creator: alice, status: 'final', blockNumber: 1 });
     const list = await get(`/v1/streams?creator=${alice}`);
     expect(list.body.items.map((s: { streamId: string }) => s.streamId)).toEqual(['cooking']);

@@ -28,6 +28,7 @@ async function checkMigrated(database: Database, reopen: () => Promise<Database>
     'settlements',
     'stream_metadata',
     'streams',
+    'tips',
   ]);
 
   const amountTypes = await queryRows<{ table_name: string; precision: number; scale: number }>(
@@ -38,6 +39,7 @@ async function checkMigrated(database: Database, reopen: () => Promise<Database>
   expect(amountTypes.map((r) => [r.table_name, Number(r.precision), Number(r.scale)])).toEqual([
     ['sessions', 39, 0],
     ['settlements', 39, 0],
+    ['tips', 39, 0],
   ]);
 
   await db.insert(settlements).values({

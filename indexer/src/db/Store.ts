@@ -3,7 +3,7 @@ import { and, eq, gt, lte, sql } from 'drizzle-orm';
 import type { BlockId, IndexedBlock } from '../chain/IndexedBlock.ts';
 import { IndexerError } from '../errors.ts';
 import type { Db } from './database.ts';
-import { blocks, cursor, sessions, settlements, streams } from './schema.ts';
+import { blocks, cursor, sessions, settlements, streams, tips } from './schema.ts';
 
 const CURSOR_ID = 'main';
 /** Rows per INSERT statement; keeps the bind parameters well under PostgreSQL's 65,535. */
@@ -57,13 +57,14 @@ export class Store {
    * `finalHeight` final. Rows are keyed by chain position and inserted-or-ignored, so replaying a batch is harmless.
    */
   async writeBatch(batch: readonly IndexedBlock[], finalHeight: number): Promise<WrittenCounts> {
-    const counts: WrittenCounts = { announcement: 0, funding: 0, refund: 0, settlement: 0 };
+    const counts: WrittenCounts = { announcement: 0, funding: 0, refund: 0, settlement: 0, tip: 0 };
     const last = batch.at(-1);
     if (!last) return counts;
     const timeOf = new Map(batch.map((b) => [b.hash, b.time]));
     const announcementRows: (typeof streams.$inferInsert)[] = [];
     const sessionRows: (typeof sessions.$inferInsert)[] = [];
     const settlementRows: (typeof settlements.$inferInsert)[] = [];
+    const tipRows: (typeof tips.$inferInsert)[] = [];
     for (const b of batch) {
       for (const e of b.events) {
         counts[e.type]++;
@@ -104,6 +105,17 @@ export class Store {
               amount: e.amount,
             });
             break;
+          case 'tip':
+            tipRows.push({
+              ...ref,
+              streamId: e.streamId,
+              messageId: e.messageId,
+              tipper: e.from,
+              creator: e.creator,
+              asset: assetText(e.asset),
+              amount: e.amount,
+            });
+            break;
         }
       }
     }
@@ -118,6 +130,7 @@ export class Store {
       for (const rows of chunks(announcementRows)) await tx.insert(streams).values(rows).onConflictDoNothing();
       for (const rows of chunks(sessionRows)) await tx.insert(sessions).values(rows).onConflictDoNothing();
       for (const rows of chunks(settlementRows)) await tx.insert(settlements).values(rows).onConflictDoNothing();
+      for (const rows of chunks(tipRows)) await tx.insert(tips).values(rows).onConflictDoNothing();
       const head = { height: last.number, hash: last.hash };
       await tx
         .insert(cursor)
@@ -140,12 +153,13 @@ export class Store {
     if (target <= row.finalizedHeight && row.finalizedHash !== '') return;
     const [block] = await tx.select({ hash: blocks.hash }).from(blocks).where(eq(blocks.number, target));
     if (!block) return;
-    const pendingUpTo = (t: typeof blocks | typeof streams | typeof sessions | typeof settlements) =>
+    const pendingUpTo = (t: typeof blocks | typeof streams | typeof sessions | typeof settlements | typeof tips) =>
       and(eq(t.status, 'pending'), lte('number' in t ? t.number : t.blockNumber, target));
     await tx.update(blocks).set({ status: 'final' }).where(pendingUpTo(blocks));
     await tx.update(streams).set({ status: 'final' }).where(pendingUpTo(streams));
     await tx.update(sessions).set({ status: 'final' }).where(pendingUpTo(sessions));
     await tx.update(settlements).set({ status: 'final' }).where(pendingUpTo(settlements));
+    await tx.update(tips).set({ status: 'final' }).where(pendingUpTo(tips));
     await tx
       .update(cursor)
       .set({ finalizedHeight: target, finalizedHash: block.hash, updatedAt: sql`now()` })
@@ -173,6 +187,7 @@ export class Store {
       await tx.delete(streams).where(gt(streams.blockNumber, height));
       await tx.delete(sessions).where(gt(sessions.blockNumber, height));
       await tx.delete(settlements).where(gt(settlements.blockNumber, height));
+      await tx.delete(tips).where(gt(tips.blockNumber, height));
       await tx.delete(blocks).where(gt(blocks.number, height));
       if (keep) {
         await tx.update(cursor).set({ height, hash: keep.hash, updatedAt: sql`now()` }).where(eq(cursor.id, CURSOR_ID));

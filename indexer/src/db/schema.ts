@@ -132,6 +132,33 @@ export const settlements = pgTable(
   ],
 );
 
+/**
+ * Tips (`ps1:tip:<streamId>:<messageId>` batches): the amount the tipping wallet actually transferred. Earnings count
+ * a tip only when its recipient is the stream's announced creator (a remark can label a transfer to anyone).
+ */
+export const tips = pgTable(
+  'tips',
+  {
+    /** `<blockHash>:<extrinsicIndex>:<eventIndex>` of the transfer event. */
+    id: text('id').primaryKey(),
+    streamId: text('stream_id').notNull(),
+    messageId: text('message_id').notNull(),
+    /** The wallet that signed the batch. */
+    tipper: text('tipper').notNull(),
+    /** The transfer's recipient. */
+    creator: text('creator').notNull(),
+    asset: text('asset').notNull(),
+    amount: planck('amount').notNull(),
+    ...chainRef,
+  },
+  (t) => [
+    index('tips_creator_time_idx').on(t.creator, t.blockTime),
+    index('tips_stream_time_idx').on(t.streamId, t.blockTime),
+    index('tips_block_idx').on(t.blockNumber),
+    check('tips_amount_positive', sql`${t.amount} > 0`),
+  ],
+);
+
 /** The indexer's position: last written block and last finalized block seen (one row, id `main`). */
 export const cursor = pgTable('cursor', {
   id: text('id').primaryKey(),

@@ -1,6 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { AssetAmounts, Earnings, Queries, SettlementView, StreamAmounts, StreamView } from '../db/queries.ts';
+import {
+  type AssetAmounts,
+  EARNING_KINDS,
+  type Earnings,
+  type PendingFinal,
+  type StreamAmounts,
+} from '../db/earnings.ts';
+import type { Queries, SettlementView, StreamView } from '../db/queries.ts';
 import { IndexerError } from '../errors.ts';
 import {
   addressParam,
@@ -18,7 +25,13 @@ function parse<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
   return result.data;
 }
 
-const amounts = (a: AssetAmounts) => ({ asset: a.asset, pending: a.pending.toString(), final: a.final.toString() });
+const pendingFinal = (a: PendingFinal) => ({ pending: a.pending.toString(), final: a.final.toString() });
+/** An amounts entry on the wire: the total and each kind (`live`, `tip`) on its own, decimal strings. */
+const amounts = (a: AssetAmounts) => ({
+  asset: a.asset,
+  ...pendingFinal(a),
+  kinds: Object.fromEntries(EARNING_KINDS.map((k) => [k, pendingFinal(a.kinds[k])])),
+});
 const streamAmounts = (a: StreamAmounts) => ({ streamId: a.streamId, ...amounts(a) });
 
 function earningsJson(e: Earnings) {
