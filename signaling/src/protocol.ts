@@ -5,11 +5,15 @@ import type { PaymentRules, StreamPaymentTerms } from '@persecond/contracts-clie
 import { z } from 'zod';
 import {
   CHAT_MEDIA_TIME_MAX,
+  CHAT_MODERATORS_MAX,
+  CHAT_MODLOG_PAGE_MAX,
   CHAT_PAGE_MAX,
   CHAT_REACTIONS,
   CHAT_SLOW_MODE_MAX_SECONDS,
+  CHAT_TIMEOUT_MINUTES,
   type ChatMessage,
   ChatMessageId,
+  type ChatModAction,
   type ChatReaction,
   type ChatReactionCounts,
   type ChatSettings,
@@ -49,6 +53,12 @@ export const ERROR_CODES = [
   'ORIGIN_NOT_ALLOWED',
   /** The stream's chat is for paying viewers only (its creator's setting) and this wallet has no live paid session. */
   'CHAT_PAYING_ONLY',
+  /** The wallet is banned from the chats of this stream's creator (by the creator or a moderator). */
+  'CHAT_BANNED',
+  /** The wallet is timed out in this creator's chats until `details.until` (ms since epoch; `retryAfterMs` from now). */
+  'CHAT_TIMED_OUT',
+  /** Only the stream's creator or one of its moderators can do that. */
+  'NOT_MODERATOR',
 ] as const;
 
 /** One of the stable error codes. */
@@ -155,6 +165,31 @@ export const schemas = {
     slowModeSeconds: z.number().int().min(0).max(CHAT_SLOW_MODE_MAX_SECONDS),
     payingOnly: z.boolean(),
   }),
+  /** The creator names or removes moderators of all its streams (neither: answers the list, to moderators too). */
+  'chat:moderators': z.object({
+    streamId: StreamId,
+    add: z.array(Address).max(CHAT_MODERATORS_MAX).optional(),
+    remove: z.array(Address).max(CHAT_MODERATORS_MAX).optional(),
+  }),
+  'chat:delete': z.object({ streamId: StreamId, messageId: ChatMessageId }),
+  'chat:timeout': z.object({
+    streamId: StreamId,
+    wallet: Address,
+    minutes: z.union(CHAT_TIMEOUT_MINUTES.map((m) => z.literal(m))),
+  }),
+  'chat:ban': z.object({
+    streamId: StreamId,
+    wallet: Address,
+    /** Also end the wallet's viewer sessions of this stream on the node (settled and refunded as on leave). */
+    removeFromStream: z.boolean().optional(),
+  }),
+  'chat:unban': z.object({ streamId: StreamId, wallet: Address }),
+  'chat:modlog': z.object({
+    streamId: StreamId,
+    /** Actions before this one (by id); absent: the newest. */
+    before: ChatMessageId.optional(),
+    limit: z.number().int().min(1).max(CHAT_MODLOG_PAGE_MAX).optional(),
+  }),
 } as const;
 
 /** Name of a client request. */
@@ -255,6 +290,17 @@ export interface AckPayloads {
   'chat:leave': Record<never, never>;
   'chat:react': Record<never, never>;
   'chat:settings': { settings: ChatSettings };
+  /** The creator's moderators after the change. */
+  'chat:moderators': { moderators: string[] };
+  'chat:delete': Record<never, never>;
+  /** When the timeout ends (server ms). */
+  'chat:timeout': { until: number };
+  /** `removed`: viewer sessions of the wallet ended on this node (removeFromStream). */
+  'chat:ban': { removed: number };
+  /** `lifted`: whether a ban or timeout was recorded. */
+  'chat:unban': { lifted: boolean };
+  /** Actions in all of the creator's streams, newest first; `more` when older remain. */
+  'chat:modlog': { actions: ChatModAction[]; more: boolean };
 }
 
 /** Client → server events: each takes its payload and an ack callback (optional for NOTIFICATIONS). */
@@ -298,6 +344,12 @@ export type PaymentRequiredReason = 'voucher-lag' | 'settlement-lag' | 'voucher-
 /** Why media stopped for a viewer (`media:paused`). */
 export type MediaPauseReason = PaymentRequiredReason | 'creator-away';
 
+/**
+ * Why the server ended a viewer's session (`viewer:released`): `idle` (no media, no payment for IDLE_RELEASE_SECONDS)
+ * or `banned` (the creator or a moderator banned the wallet and removed it from the stream).
+ */
+export type ViewerReleaseReason = 'idle' | 'banned';
+
 /** Server → client events. */
 export interface ServerToClientEvents {
   tick: (tick: Tick) => void;
@@ -323,19 +375,20 @@ export interface ServerToClientEvents {
   'rtc:newProducers': (p: { streamId: string; producers: NewProducer[] }) => void;
   'stream:ended': (p: { streamId: string }) => void;
   /**
-   * The server released an admitted viewer that received no media and showed no payment for IDLE_RELEASE_SECONDS
-   * (its session is closed as on leave: settle `owed − settled`, then sweep the rest back).
+   * The server released an admitted viewer: it received no media and showed no payment for IDLE_RELEASE_SECONDS
+   * (`idle`), or the creator or a moderator banned it from the stream (`banned`). Its session is closed as on leave:
+   * settle `owed − settled`, then sweep the rest back.
    */
-  'viewer:released': (p: { reason: 'idle'; owed: string; settled: string }) => void;
+  'viewer:released': (p: { reason: ViewerReleaseReason; owed: string; settled: string }) => void;
   /** To the creator, about once a second while live: what its viewers are watching and paying, from the ledger. */
   'stream:stats': (p: StreamStats) => void;
   /** A message in a chat the socket joined (its sender has it in its ack instead). */
   'chat:message': (m: ChatMessage) => void;
-  /** A message was removed by moderation (reserved: no server sends it yet). */
-  'chat:deleted': (p: { streamId: string; messageId: string }) => void;
+  /** A message was removed by the creator or a moderator (`by`); history no longer answers it. */
+  'chat:deleted': (p: { streamId: string; messageId: string; by: string }) => void;
   /** Reactions of the last second in a joined chat, summed per node (at most one per node and second). */
   'chat:reactions': (p: ChatReactionCounts) => void;
-  /** The creator changed the chat's settings. */
+  /** The creator or a moderator changed the chat's settings. */
   'chat:settings': (p: { streamId: string } & ChatSettings) => void;
 }
 

@@ -37,12 +37,14 @@ const payload = fc.oneof(
     fc.constantFrom(
       ...['streamId', 'sessionId', 'mode', 'session', 'seq', 'owed', 'signature', 'transportId', 'kind'],
       ...['text', 'before', 'limit', 'reaction', 'clientId', 'mediaTime', 'slowModeSeconds', 'payingOnly'],
+      ...['messageId', 'wallet', 'minutes', 'add', 'remove', 'removeFromStream'],
     ),
     fc.oneof(
       fc.jsonValue(),
       fc.string(),
       fc.integer(),
-      fc.constantFrom('webrtc', 'hls', 'auto', 'stream-0001', 'heart', '1', '<b>x</b>', true),
+      fc.constantFrom('webrtc', 'hls', 'auto', 'stream-0001', 'heart', '1', '<b>x</b>', true, 5),
+      fc.constantFrom(DEV_ACCOUNTS.Bob, [DEV_ACCOUNTS.Bob], [DEV_ACCOUNTS.Alice, 'x']),
     ),
   ),
 );

@@ -30,6 +30,9 @@ const SENTENCES: Record<ErrorCode, string> = {
   LIMIT_REACHED: 'A limit of this stream was reached. Please try again later.',
   ORIGIN_NOT_ALLOWED: 'This page is not allowed to talk to the Persecond server. Open Persecond from its own address.',
   CHAT_PAYING_ONLY: 'This chat is for paying viewers only. Start watching the stream to post.',
+  CHAT_BANNED: 'You are banned from this creator’s chat and cannot post here.',
+  CHAT_TIMED_OUT: 'You are timed out in this creator’s chat. You can post again when the timeout ends.',
+  NOT_MODERATOR: 'Only the creator of this stream or one of its moderators can do that.',
 };
 
 const CODES = new Set<string>(Object.keys(SENTENCES));

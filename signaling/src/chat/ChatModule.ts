@@ -8,10 +8,12 @@ import type { StreamRecord } from '../streams/StreamStore.ts';
 import { getStreamsModule } from '../streams/StreamsModule.ts';
 import type { ViewersModule } from '../viewers/ViewersModule.ts';
 import { ChatLimits } from './ChatLimits.ts';
-import { ChatPolicy } from './ChatPolicy.ts';
+import { ChatPolicy, canonical } from './ChatPolicy.ts';
 import { ChatStore } from './ChatStore.ts';
 import { type ChatConfig, loadChatConfig } from './config.ts';
+import { ModerationStore } from './ModerationStore.ts';
 import { chatMetrics } from './metrics.ts';
+import { moderationHandlers } from './moderationHandlers.ts';
 import { chatRoom, ReactionTally } from './ReactionTally.ts';
 import { CHAT_PAGE_MAX, CHAT_REACTIONS } from './wire.ts';
 
@@ -22,8 +24,10 @@ export interface ChatModule extends SignalingModule {
   readonly name: 'chat';
   /** History and settings in the signaling database. */
   readonly store: ChatStore;
-  /** Who may post and change settings (moderation plugs in here). */
+  /** Who may post, moderate and change settings. */
   readonly policy: ChatPolicy;
+  /** Moderators, bans and timeouts per creator, and the moderation log. */
+  readonly moderation: ModerationStore;
   /** This node's reaction aggregation. */
   readonly reactions: ReactionTally;
   /** Stops the reaction timer and refuses further requests; safe to call twice. */
@@ -33,7 +37,7 @@ export interface ChatModule extends SignalingModule {
 /**
  * Live chat per stream over the signaling socket (docs/ARCHITECTURE.md "Chat"): anyone reads (`chat:join`,
  * `chat:history`), signed-in wallets post (`chat:send`) and react (`chat:react`), the creator sets slow mode and
- * paying-only (`chat:settings`). Messages and reactions fan out through the Socket.IO room `chat:<streamId>`, so nodes
+ * paying-only (`chat:settings`), the creator and its moderators moderate (`moderationHandlers.ts`). Messages and reactions fan out through the Socket.IO room `chat:<streamId>`, so nodes
  * sharing the Redis adapter share the chat. Needs the streams and ledger modules before it; uses the viewers module,
  * when the node has one, for the `paying` badge. Pass `config` to override the environment.
  */
@@ -44,9 +48,11 @@ export function chatModule(config?: ChatConfig): SignalingModuleFactory {
 async function createChatModule(ctx: SignalingContext, config: ChatConfig): Promise<ChatModule> {
   const log = ctx.log.child({ part: 'chat' });
   const streams = getStreamsModule(ctx);
-  const store = new ChatStore(ledgerModuleOf(ctx.modules).ledger);
+  const { ledger } = ledgerModuleOf(ctx.modules);
+  const store = new ChatStore(ledger);
+  const moderation = new ModerationStore(ledger);
   const viewers = ctx.modules.get('viewers') as ViewersModule | undefined;
-  const policy = new ChatPolicy();
+  const policy = new ChatPolicy(moderation);
   const limits = new ChatLimits(config, ctx.redis);
   const metrics = chatMetrics(ctx.metrics.registry);
   const reactions = new ReactionTally(ctx.io, () => metrics.reactionEvents.inc());
@@ -154,15 +160,26 @@ async function createChatModule(ctx: SignalingContext, config: ChatConfig): Prom
       await policy.maySetSettings(address, stream.creator);
       const settings = await store.setSettings(streamId, { slowModeSeconds, payingOnly }, address);
       ctx.io.to(chatRoom(streamId)).emit('chat:settings', { streamId, ...settings });
+      await moderation.record({
+        creator: canonical(stream.creator),
+        streamId,
+        actor: canonical(address),
+        action: 'settings',
+        target: null,
+        details: { slowModeSeconds: String(slowModeSeconds), payingOnly: String(payingOnly) },
+        at: Date.now(),
+      });
       log.info({ streamId, ...settings }, 'chat settings changed');
       return { settings };
     }),
+    ...moderationHandlers({ io: ctx.io, store: moderation, policy, viewers, readable, guarded, log }),
   };
 
   return {
     name: 'chat',
     store,
     policy,
+    moderation,
     reactions,
     handlers,
     async close() {

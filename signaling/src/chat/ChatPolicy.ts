@@ -1,5 +1,6 @@
-import { sameAccount } from '../accounts.ts';
+import { protocolAddress, sameAccount } from '../accounts.ts';
 import { SignalingError } from '../errors.ts';
+import type { ModerationStore } from './ModerationStore.ts';
 import type { ChatBadge, ChatSettings } from './wire.ts';
 
 /** Who wants to post, as the chat module found them. */
@@ -15,33 +16,97 @@ export interface Poster {
 /** What a poster may do: its badges, and which limits it skips. */
 export interface PostGrant {
   badges: ChatBadge[];
-  /** Skips the stream's slow mode (the creator; moderators and tipped messages later). */
+  /** Skips the stream's slow mode (the creator and its moderators; tipped messages later). */
   slowModeExempt: boolean;
-  /** Skips the wallet's message rate limit (moderators later; nobody yet). */
+  /** Skips the wallet's message rate limit (the creator and its moderators). */
   rateLimitExempt: boolean;
 }
 
+/** A wallet's part in a creator's chats. */
+export type ChatRole = 'creator' | 'moderator' | 'viewer';
+
+/** An address in the protocol's format (what the moderation tables hold). */
+export function canonical(address: string): string {
+  const a = protocolAddress(address);
+  if (!a) throw new SignalingError('BAD_REQUEST', 'not an account address');
+  return a;
+}
+
 /**
- * Decides whether a wallet may post in a stream's chat and with which badges, and who may change the chat's
- * settings: the one place moderation (moderators, timeouts, bans) plugs into.
+ * Decides whether a wallet may post in a stream's chat and with which badges, and who may moderate it: the creator,
+ * and the moderators it named; bans and timeouts (per creator, in the database) refuse posting.
  */
 export class ChatPolicy {
-  /** The poster's grant, or a refusal (CHAT_PAYING_ONLY). */
-  async admit(poster: Poster, settings: ChatSettings): Promise<PostGrant> {
-    const creator = sameAccount(poster.address, poster.creator);
-    const badges: ChatBadge[] = [];
-    if (creator) badges.push('creator');
-    if (poster.paying) badges.push('paying');
-    if (settings.payingOnly && !creator && !poster.paying) {
-      throw new SignalingError('CHAT_PAYING_ONLY', 'this chat is for paying viewers only: watch the stream to post');
-    }
-    return { badges, slowModeExempt: creator, rateLimitExempt: false };
+  constructor(private readonly moderation: ModerationStore) {}
+
+  /** The wallet's part in the creator's chats. */
+  async role(address: string, creator: string): Promise<ChatRole> {
+    if (sameAccount(address, creator)) return 'creator';
+    return (await this.moderation.isModerator(canonical(creator), canonical(address))) ? 'moderator' : 'viewer';
   }
 
-  /** Refuses NOT_CREATOR unless `address` may change the stream's chat settings (its creator). */
+  /** The poster's grant, or a refusal (CHAT_BANNED, CHAT_TIMED_OUT, CHAT_PAYING_ONLY). */
+  async admit(poster: Poster, settings: ChatSettings): Promise<PostGrant> {
+    if (sameAccount(poster.address, poster.creator)) {
+      return {
+        badges: poster.paying ? ['creator', 'paying'] : ['creator'],
+        slowModeExempt: true,
+        rateLimitExempt: true,
+      };
+    }
+    const creator = canonical(poster.creator);
+    const wallet = canonical(poster.address);
+    const [moderator, ban] = await Promise.all([
+      this.moderation.isModerator(creator, wallet),
+      this.moderation.ban(creator, wallet),
+    ]);
+    const now = Date.now();
+    if (ban && ban.until === null) {
+      throw new SignalingError('CHAT_BANNED', 'you are banned from this creator’s chat');
+    }
+    if (ban?.until != null && ban.until > now) {
+      throw new SignalingError('CHAT_TIMED_OUT', 'you are timed out in this creator’s chat', {
+        until: String(ban.until),
+        retryAfterMs: String(ban.until - now),
+      });
+    }
+    const badges: ChatBadge[] = [];
+    if (moderator) badges.push('moderator');
+    if (poster.paying) badges.push('paying');
+    if (settings.payingOnly && !moderator && !poster.paying) {
+      throw new SignalingError('CHAT_PAYING_ONLY', 'this chat is for paying viewers only: watch the stream to post');
+    }
+    return { badges, slowModeExempt: moderator, rateLimitExempt: moderator };
+  }
+
+  /** Refuses NOT_CREATOR unless `address` may change the stream's chat settings (its creator or a moderator). */
   async maySetSettings(address: string, creator: string): Promise<void> {
-    if (!sameAccount(address, creator)) {
-      throw new SignalingError('NOT_CREATOR', "only the stream's creator can change its chat settings");
+    if ((await this.role(address, creator)) === 'viewer') {
+      throw new SignalingError(
+        'NOT_CREATOR',
+        "only the stream's creator or its moderators can change its chat settings",
+      );
+    }
+  }
+
+  /** The actor's role, refusing NOT_MODERATOR unless it is the creator or a moderator. */
+  async requireModerator(address: string, creator: string): Promise<'creator' | 'moderator'> {
+    const role = await this.role(address, creator);
+    if (role === 'viewer') {
+      throw new SignalingError('NOT_MODERATOR', "only the stream's creator or its moderators can moderate its chat");
+    }
+    return role;
+  }
+
+  /** Refuses unless `actor` (of `role`) may ban or time out `target`: never the creator, a moderator only by the creator. */
+  async mayAct(role: 'creator' | 'moderator', target: string, creator: string): Promise<void> {
+    const targetRole = await this.role(target, creator);
+    if (targetRole === 'creator') {
+      throw new SignalingError('BAD_REQUEST', 'the creator cannot be banned or timed out in its own chat');
+    }
+    if (targetRole === 'moderator') {
+      if (role !== 'creator') throw new SignalingError('NOT_CREATOR', 'only the creator can act on a moderator');
+      throw new SignalingError('BAD_REQUEST', 'remove the wallet from the moderators first');
     }
   }
 }

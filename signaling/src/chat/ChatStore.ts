@@ -1,4 +1,4 @@
-import { and, desc, eq, lt } from 'drizzle-orm';
+import { and, desc, eq, isNull, lt } from 'drizzle-orm';
 import type { Ledger } from '../ledger/Ledger.ts';
 import { chatMessages, chatSettings } from './schema.ts';
 import type { ChatBadge, ChatMessage, ChatSettings } from './wire.ts';
@@ -62,13 +62,14 @@ export class ChatStore {
     });
   }
 
-  /** Up to `limit` messages of a stream before message `before` (all when absent), newest last; `more` if older remain. */
+  /**
+   * Up to `limit` messages of a stream before message `before` (all when absent), newest last, deleted ones left out;
+   * `more` if older remain.
+   */
   page(streamId: string, limit: number, before?: bigint): Promise<{ messages: ChatMessage[]; more: boolean }> {
     return this.ledger.use(async (db) => {
-      const where =
-        before === undefined
-          ? eq(chatMessages.streamId, streamId)
-          : and(eq(chatMessages.streamId, streamId), lt(chatMessages.id, before));
+      const shown = and(eq(chatMessages.streamId, streamId), isNull(chatMessages.deletedAt));
+      const where = before === undefined ? shown : and(shown, lt(chatMessages.id, before));
       const rows = await db
         .select()
         .from(chatMessages)

@@ -6,7 +6,9 @@ import {
   doublePrecision,
   index,
   integer,
+  jsonb,
   numeric,
+  primaryKey,
   text,
   timestamp,
   uniqueIndex,
@@ -37,6 +39,9 @@ export const chatMessages = signaling.table(
     tipAmount: numeric('tip_amount', { precision: 39, scale: 0, mode: 'bigint' }),
     tipTx: text('tip_tx'),
     tipStatus: text('tip_status'),
+    /** Removed by moderation: when (ms since epoch) and by whom; history leaves such messages out. */
+    deletedAt: bigint('deleted_at', { mode: 'number' }),
+    deletedBy: text('deleted_by'),
   },
   (t) => [
     index('chat_messages_stream_id_idx').on(t.streamId, t.id),
@@ -55,3 +60,48 @@ export const chatSettings = signaling.table('chat_settings', {
   updatedBy: text('updated_by').notNull(),
   updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
 });
+
+/** Moderators a creator named for all of its streams. */
+export const chatModerators = signaling.table(
+  'chat_moderators',
+  {
+    creator: text('creator').notNull(),
+    wallet: text('wallet').notNull(),
+    addedAt: timestamp('added_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.creator, t.wallet] })],
+);
+
+/** Bans (no `until`) and timeouts (`until`, ms since epoch) of a wallet in all of a creator's streams. */
+export const chatBans = signaling.table(
+  'chat_bans',
+  {
+    creator: text('creator').notNull(),
+    wallet: text('wallet').notNull(),
+    until: bigint('until', { mode: 'number' }),
+    /** The creator or moderator who banned or timed out the wallet. */
+    by: text('by').notNull(),
+    at: bigint('at', { mode: 'number' }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.creator, t.wallet] })],
+);
+
+/** Every moderation action in a creator's streams, newest with the greatest id. */
+export const chatModActions = signaling.table(
+  'chat_mod_actions',
+  {
+    id: bigserial('id', { mode: 'bigint' }).primaryKey(),
+    creator: text('creator').notNull(),
+    streamId: text('stream_id').notNull(),
+    /** Who acted (the creator or a moderator). */
+    actor: text('actor').notNull(),
+    /** `delete`, `timeout`, `ban`, `unban`, `moderators`, `settings`. */
+    action: text('action').notNull(),
+    /** The wallet acted on, if any. */
+    target: text('target'),
+    /** Machine-readable details (message id, minutes, moderators added/removed, settings). */
+    details: jsonb('details').$type<Record<string, unknown>>().notNull().default(sql`'{}'::jsonb`),
+    at: bigint('at', { mode: 'number' }).notNull(),
+  },
+  (t) => [index('chat_mod_actions_creator_idx').on(t.creator, t.id)],
+);

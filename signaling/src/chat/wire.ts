@@ -41,9 +41,9 @@ export const ChatText = z
 /** A message id: a positive decimal integer, made by the server; later messages of a stream have greater ids. */
 export const ChatMessageId = z.string().regex(/^[1-9][0-9]{0,17}$/, 'a message id');
 
-/** A stream's chat rules, set by its creator. */
+/** A stream's chat rules, set by its creator or a moderator. */
 export interface ChatSettings {
-  /** Seconds a wallet waits between its messages (0: off); the creator is exempt. */
+  /** Seconds a wallet waits between its messages (0: off); the creator and its moderators are exempt. */
   slowModeSeconds: number;
   /** Only the creator and wallets with a live paid session of the stream may post. */
   payingOnly: boolean;
@@ -69,5 +69,32 @@ export interface ChatMessage {
 export interface ChatReactionCounts {
   streamId: string;
   counts: Partial<Record<ChatReaction, number>>;
+  at: number;
+}
+
+/** Minutes a creator or moderator may time a wallet out for. */
+export const CHAT_TIMEOUT_MINUTES = [1, 5, 10, 60] as const;
+/** Most moderators a creator may name (over all of its streams). */
+export const CHAT_MODERATORS_MAX = 50;
+/** Most actions one page of the moderation log holds. */
+export const CHAT_MODLOG_PAGE_MAX = 100;
+
+/** What a moderation action did: name moderators, delete a message, time out, ban, unban, change the settings. */
+export type ChatModActionKind = 'moderators' | 'delete' | 'timeout' | 'ban' | 'unban' | 'settings';
+
+/** One recorded moderation action in a creator's streams (`chat:modlog`). */
+export interface ChatModAction {
+  /** Decimal id; later actions have greater ids. */
+  id: string;
+  /** The stream it was taken in (bans, timeouts and moderators hold in all of the creator's streams). */
+  streamId: string;
+  /** The creator or moderator who acted. */
+  actor: string;
+  action: ChatModActionKind;
+  /** The wallet acted on (the sender of a deleted message), if any. */
+  target: string | null;
+  /** E.g. `messageId`, `minutes` and `until`, `removed` sessions, `added`/`removed` moderators (comma-separated). */
+  details: Record<string, string>;
+  /** Server time (ms since epoch). */
   at: number;
 }

@@ -27,6 +27,9 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   LIMIT_REACHED: 409,
   ORIGIN_NOT_ALLOWED: 403,
   CHAT_PAYING_ONLY: 403,
+  CHAT_BANNED: 403,
+  CHAT_TIMED_OUT: 403,
+  NOT_MODERATOR: 403,
 };
 
 /** Parses an HTTP body (or params) with `schema`; throws BAD_REQUEST naming the first problem. */

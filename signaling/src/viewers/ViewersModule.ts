@@ -8,7 +8,7 @@ import { LedgerError } from '../ledger/errors.ts';
 import { ledgerModuleOf } from '../ledger/ledgerModule.ts';
 import { exposureOf, rulesFor } from '../payments/paymentRules.ts';
 import type { TickMeter } from '../payments/TickMeter.ts';
-import type { Admission, Payload } from '../protocol.ts';
+import type { Admission, Payload, ViewerReleaseReason } from '../protocol.ts';
 import type { RequestHandlers, SignalingSocket } from '../RequestRouter.ts';
 import type { ViewerRtcSource } from '../rtc/RtcModule.ts';
 import type { SignalingContext, SignalingModule, SignalingModuleFactory } from '../SignalingContext.ts';
@@ -21,6 +21,7 @@ import { viewerMetrics } from './metrics.ts';
 import { PaymentEnforcer } from './PaymentEnforcer.ts';
 import { PaymentLoop } from './PaymentLoop.ts';
 import { place, unplace } from './placement.ts';
+import { removeWallet } from './removal.ts';
 import { StreamStatsFeed } from './streamStats.ts';
 import { ViewerRegistry, watchingHere } from './ViewerRegistry.ts';
 import { ViewerSession, type ViewerSnapshot } from './ViewerSession.ts';
@@ -36,6 +37,8 @@ export interface ViewersModule extends SignalingModule, ViewerRtcSource {
   viewer(sessionId: string): ViewerSnapshot | undefined;
   /** Whether `wallet` watches `streamId` on this node now (a session on a socket) with its payments current. */
   payingHere(wallet: string, streamId: string): boolean;
+  /** Ends `wallet`'s sessions of `streamId` on this node as on leave, telling it `viewer:released`; answers how many. */
+  removeWallet(wallet: string, streamId: string, reason: ViewerReleaseReason): Promise<number>;
 }
 
 /** `hls:token` requests allowed per socket and window: a player renews about once per token life (~10 s). */
@@ -392,6 +395,7 @@ async function createViewersModule(ctx: SignalingContext, config: ViewersConfig)
       const address = protocolAddress(wallet);
       return registry.ofStream(streamId).some((s) => s.wallet === address && s.socket && !s.paused && !s.closed);
     },
+    removeWallet: (wallet, streamId, reason) => removeWallet(registry, finish, log, wallet, streamId, reason),
     viewerRtc: (socket) => {
       const s = registry.ofSocket(socket);
       const room = s && ctx.sfu.getRoom(s.streamId);

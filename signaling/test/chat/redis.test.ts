@@ -1,67 +1,32 @@
-import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { KeyringPair } from '@polkadot/keyring/types';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { chatModule } from '../../src/chat/ChatModule.ts';
-import { loadChatConfig } from '../../src/chat/config.ts';
 import type { SignalingServer } from '../../src/index.ts';
-import { openSocket, signIn } from '../support/clients.ts';
-import { type LiveStream, liveStreamModules } from '../support/liveStream.ts';
-import { deleteRedisKeys } from '../support/redisKeys.ts';
+import type { LiveStream } from '../support/liveStream.ts';
 import { type AckJson, call, callOk } from '../viewers-support.ts';
-import { anonymousOn, anonymousSocket, Reader, startChatStream } from './support.ts';
+import type { Reader } from './support.ts';
+import { startTwoChatNodes, type TwoChatNodes } from './twoNodes.ts';
 
 const REDIS_URL = process.env.REDIS_URL;
 const WAIT = { timeout: 15_000, interval: 20 };
 
 describe.skipIf(!REDIS_URL)('chat shared by two nodes through Redis', () => {
-  const prefix = `persecond:test:${randomUUID()}:`;
-  const env = { REDIS_URL, REDIS_STREAM: `${prefix}socket.io` };
-  const streamsEnv = { STREAMS_REDIS_PREFIX: `${prefix}streams:` };
-  const chatEnv = { CHAT_REDIS_PREFIX: `${prefix}chat:` };
-  // One PGlite directory: nodes of one process share its instance, as nodes share a PostgreSQL server.
-  const dataDir = mkdtempSync(join(tmpdir(), 'persecond-chat-'));
+  let nodes: TwoChatNodes;
   let live: LiveStream;
   let a: SignalingServer;
   let b: SignalingServer;
   let streamId: string;
-  const onB: Reader[] = [];
 
   /** A reader of `pair` (or anonymous) on `node`, in the stream's chat. */
-  const reader = async (node: SignalingServer, pair?: KeyringPair): Promise<Reader> => {
-    let r: Reader;
-    if (node === a) r = new Reader(pair ? await live.open(pair) : await anonymousOn(live));
-    else {
-      r = new Reader(pair ? await openSocket(b.url, await signIn(b.url, pair)) : await anonymousSocket(b.url));
-      onB.push(r);
-    }
-    await r.join(streamId);
-    return r;
-  };
+  const reader = (node: SignalingServer, pair?: KeyringPair): Promise<Reader> => nodes.reader(node, streamId, pair);
 
   beforeAll(async () => {
-    const ledger = { dataDir };
-    live = await startChatStream({ env, streamsEnv, chatEnv, ledger });
-    a = live.server;
-    b = await live.startServer(
-      {
-        modules: [
-          ...liveStreamModules({ streamsEnv, viewersEnv: {}, ledgerDataDir: dataDir }),
-          chatModule(loadChatConfig(chatEnv)),
-        ],
-      },
-      env,
-    );
+    nodes = await startTwoChatNodes(REDIS_URL as string);
+    ({ live, a, b } = nodes);
     streamId = await live.announceStream(live.wallets.alice, 'Two nodes', 1_000_000n);
   });
 
   afterAll(async () => {
-    for (const r of onB) r.socket.close();
-    await live?.close();
-    rmSync(dataDir, { recursive: true, force: true });
-    if (REDIS_URL) await deleteRedisKeys(REDIS_URL, prefix);
+    await nodes?.close();
   });
 
   it('delivers messages between readers of both nodes and shares the history', async () => {

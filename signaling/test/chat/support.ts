@@ -43,11 +43,13 @@ export class Reader {
   readonly messages: ChatMessage[] = [];
   readonly reactions: (ChatReactionCounts & { receivedAt: number })[] = [];
   readonly settings: ({ streamId: string } & ChatSettings)[] = [];
+  readonly deleted: { streamId: string; messageId: string; by: string }[] = [];
 
   constructor(readonly socket: Socket) {
     socket.on('chat:message', (m: ChatMessage) => this.messages.push(m));
     socket.on('chat:reactions', (r: ChatReactionCounts) => this.reactions.push({ ...r, receivedAt: Date.now() }));
     socket.on('chat:settings', (s: { streamId: string } & ChatSettings) => this.settings.push(s));
+    socket.on('chat:deleted', (d: { streamId: string; messageId: string; by: string }) => this.deleted.push(d));
   }
 
   /** Joins the stream's chat; resolves with the ack, failing unless it is ok. */
