@@ -16,6 +16,11 @@ const resultsDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'test-res
 const XSS = '<img src=x onerror=alert(1)><script>alert(2)</script>';
 const WAIT = { timeout: 30_000 };
 
+/** The DEV-only hook of the chat panel. */
+interface ChatHook {
+  __persecondChat?: { socket?: { connect(): void; disconnect(): void } };
+}
+
 /** The texts of the messages a page shows, oldest first. */
 const texts = (page: Page) => page.locator('[data-testid=chat-list] [data-testid=chat-text]').allTextContents();
 const joined = (page: Page) => page.locator('[data-testid=chat][data-status=joined]').waitFor(WAIT);
@@ -151,6 +156,46 @@ describe('live chat on the stack as `npm start` runs it', () => {
     // The refused text stays in the input; the others never see it.
     expect(await bob.page.getByTestId('chat-input').inputValue()).toBe('second too soon');
     expect(await texts(charlie.page)).not.toContain('second too soon');
+  });
+
+  it('a reader whose socket dropped joins again and gets what was said meanwhile, once', {
+    timeout: 60_000,
+  }, async () => {
+    const { page } = dave;
+    await page.evaluate(() => (globalThis as ChatHook).__persecondChat?.socket?.disconnect());
+    await page.locator('[data-testid=chat][data-status=reconnecting]').waitFor(WAIT);
+    await say(charlie, 'said while Dave was away');
+    await page.evaluate(() => (globalThis as ChatHook).__persecondChat?.socket?.connect());
+    await joined(page);
+    await expect.poll(async () => (await texts(page)).at(-1), WAIT).toBe('said while Dave was away');
+    const shown = await texts(page);
+    expect(new Set(shown).size).toBe(shown.length);
+    expect(shown).toEqual(await texts(charlie.page));
+  });
+
+  it('scrolled up, new messages wait behind a button that brings the reader back', { timeout: 60_000 }, async () => {
+    const { page } = dave;
+    const metrics = () =>
+      page.evaluate<{ top: number; height: number; client: number }>(
+        `(() => { const el = document.querySelector('[data-testid=chat-list]');
+          return { top: el.scrollTop, height: el.scrollHeight, client: el.clientHeight }; })()`,
+      );
+    for (let i = 1; i <= 4; i++) await say(alice, `Filler ${i}: ${'a long line that wraps on a phone '.repeat(3)}`);
+    await expect.poll(async () => (await texts(page)).at(-1), WAIT).toMatch(/^Filler 4/);
+    const full = await metrics();
+    expect(full.height).toBeGreaterThan(full.client);
+    // At the bottom: the newest is in view.
+    expect(full.height - full.top - full.client).toBeLessThan(32);
+    await page.evaluate(`document.querySelector('[data-testid=chat-list]').scrollTop = 0`);
+    await say(alice, 'while Dave reads back');
+    const button = page.getByTestId('chat-new-messages');
+    await button.waitFor(WAIT);
+    expect(await button.textContent()).toContain('1 new message');
+    expect((await metrics()).top).toBeLessThan(32);
+    await button.click();
+    await button.waitFor({ state: 'detached', ...WAIT });
+    const back = await metrics();
+    expect(back.height - back.top - back.client).toBeLessThan(32);
   });
 
   it('the chat is beside the player at 1024 px and below it at 375 px', { timeout: 60_000 }, async () => {

@@ -49,6 +49,11 @@ export class ChatRoom {
     private readonly openSocket: OpenSocket = () => openSignalingSocket(),
   ) {}
 
+  /** The room's socket, once opened. */
+  get socket(): SignalingSocket | undefined {
+    return this.#socket;
+  }
+
   /** Opens the socket and joins; joins again whenever the socket reconnects. */
   async open(): Promise<void> {
     let socket: SignalingSocket;
