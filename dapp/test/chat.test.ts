@@ -116,7 +116,17 @@ describe('live chat on the stack as `npm start` runs it', () => {
   });
 
   it('a reaction shows for everyone', { timeout: 60_000 }, async () => {
+    // Floating emoji live a few seconds: watched for on every page before the press.
+    const floated = Promise.all(
+      everyone.map((p) =>
+        p.page
+          .locator('[data-testid=chat-floats] [data-reaction=fire]')
+          .first()
+          .waitFor({ state: 'attached', ...WAIT }),
+      ),
+    );
     await charlie.page.locator('[data-testid=chat-react][data-reaction=fire]').click();
+    await floated;
     for (const p of everyone) {
       const fire = p.page.locator('[data-testid=chat-react][data-reaction=fire]');
       await expect.poll(async () => Number(await fire.getAttribute('data-count')), WAIT).toBeGreaterThanOrEqual(1);
