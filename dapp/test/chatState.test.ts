@@ -66,5 +66,7 @@ describe('chat error sentences', () => {
     expect(chatErrorSentence(slow)).toMatch(/^Slow mode is on\. .* You can send again in 15 s\.$/);
     expect(chatErrorSentence(UserFacingError.fromCode('UNAUTHENTICATED'))).toBe('Sign in to chat.');
     expect(chatErrorSentence(UserFacingError.fromCode('CHAT_PAYING_ONLY'))).toBe(explainCode('CHAT_PAYING_ONLY'));
+    const timedOut = UserFacingError.fromCode('CHAT_TIMED_OUT', { retryAfterMs: String(5 * 60_000) });
+    expect(chatErrorSentence(timedOut)).toBe(`${explainCode('CHAT_TIMED_OUT')} You can send again in 5 min.`);
   });
 });
