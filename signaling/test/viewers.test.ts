@@ -448,31 +448,37 @@ describe('viewers module: admission, ticks, vouchers, enforcement', () => {
 
   it('pauses a viewer whose settlements fall behind the payment window, and resumes it when it pays', async () => {
     onTestFailed(recoverViewer);
-    const mark = viewer.enforcement.length;
+    const id = viewer.session.sessionId;
     const pausesBefore = await counter('signaling_enforcement_pauses_total', 'reason="settlement-lag"');
     viewer.settler = undefined;
     await viewer.settling;
-    // Every settlement submitted so far is credited first: a late credit would lift the pause this test waits for.
-    await vi.waitFor(() => expect(viewers().viewer(viewer.session.sessionId)?.settled).toBe(viewer.submitted), {
+    // Every settlement submitted so far is credited first. On a loaded machine the viewer may have been held already
+    // while its last settlement was on its way (and released by its credit): the state that counts is the one after.
+    await vi.waitFor(() => expect(viewers().viewer(id)?.settled).toBe(viewer.submitted), {
       timeout: 20_000,
       interval: 50,
     });
-    await vi.waitFor(() => expect(viewer.since(mark, 'media:paused')).toHaveLength(1), {
+    await vi.waitFor(() => expect(viewers().viewer(id)?.paused).toBe('settlement-lag'), {
       timeout: 30_000,
       interval: 50,
     });
-    const [required] = viewer.since(mark, 'payment:required');
+    // The viewer heard it: its last word on media is the pause, after the payment:required that says why.
+    const lastMedia = () => viewer.enforcement.findLast((e) => e.name.startsWith('media:'))?.name;
+    await vi.waitFor(() => expect(lastMedia()).toBe('media:paused'), { timeout: 20_000, interval: 50 });
+    const required = viewer.enforcement.findLast((e) => e.name === 'payment:required');
     expect(required?.payload).toMatchObject({ reason: 'settlement-lag' });
     const { owed, settled } = (required?.payload ?? {}) as { owed: string; settled: string };
     expect(BigInt(owed) - BigInt(settled)).toBe(BigInt(SETTLE_EVERY + PAYMENT_GRACE + 1) * PRICE);
-    expect(await counter('signaling_enforcement_pauses_total', 'reason="settlement-lag"')).toBe(pausesBefore + 1);
+    expect(await counter('signaling_enforcement_pauses_total', 'reason="settlement-lag"')).toBeGreaterThan(
+      pausesBefore,
+    );
     // Nothing is metered while held. Ticks of the rounds before the pause may still be on their way (each is written
     // before it is sent, slowly on a loaded machine; `owed` above is what was sent), but none counts a second the
     // meter had not counted when it held the session.
-    const held = viewers().meter.state(viewer.session.sessionId);
+    const held = viewers().meter.state(id);
     expect(held?.paused).toBe(true);
     await meterRounds(2);
-    expect(viewers().meter.state(viewer.session.sessionId)).toEqual(held);
+    expect(viewers().meter.state(id)).toEqual(held);
     await vi.waitFor(() => expect(BigInt((viewer.lastTick as Tick).owed)).toBe(held?.owed), {
       timeout: 20_000,
       interval: 50,
@@ -482,6 +488,7 @@ describe('viewers module: admission, ticks, vouchers, enforcement', () => {
     const last = viewer.lastTick as Tick;
     const amount = BigInt(last.owed) - viewer.submitted;
     viewer.submitted = BigInt(last.owed);
+    const mark = viewer.enforcement.length;
     await settle(viewer, amount, last.seq);
     await vi.waitFor(() => expect(viewer.since(mark, 'media:resumed')).toHaveLength(1), {
       timeout: 30_000,
@@ -493,7 +500,11 @@ describe('viewers module: admission, ticks, vouchers, enforcement', () => {
 
   it('resumes the same session after a disconnect within the grace period, without counting twice', async () => {
     onTestFailed(recoverViewer);
+    // The voucher of the last tick reached the server before the connection drops (one emitted just before a close
+    // can be lost with it on a loaded machine, and is then rightly not acknowledged).
+    viewer.autoAck = false;
     const before = viewer.lastTick as Tick;
+    expect(await viewer.ack(before)).toMatchObject({ ok: true });
     rtc.close();
     viewer.socket.close();
     await vi.waitFor(() => expect(viewers().viewer(viewer.session.sessionId)).toMatchObject({ connected: false }), {
@@ -702,11 +713,24 @@ describe('viewers module: admission, ticks, vouchers, enforcement', () => {
         async () => expect((await ledger().session(session.sessionId))?.acknowledged).toBe(BigInt(last.owed)),
         { timeout: 20_000, interval: 50 },
       );
-      // Caught up on vouchers, the client settles its arrears; then media and token renewals resume.
+      // Caught up on vouchers, the client settles its arrears and 30 s ahead, as a pay-ahead viewer does (slow blocks
+      // of a loaded machine must not hold it for settlements while renewals are awaited); media and renewals resume.
       hls.autoAck = true;
-      hls.onVoucherSent(last);
+      const ahead = 30n * PRICE;
+      const arrears = BigInt(last.owed) - hls.submitted;
+      hls.submitted = BigInt(last.owed) + ahead;
+      hls.settling = hls.settling.then(() => settle(hls, arrears + ahead, last.seq));
+      await hls.settling;
+      await vi.waitFor(() => expect(viewers().viewer(session.sessionId)?.settled).toBe(hls.submitted), {
+        timeout: 30_000,
+        interval: 50,
+      });
+      // Resumed (once, or again if a tick held it for settlements before that credit landed) and not held since.
       await vi.waitFor(
-        () => expect(hls.saw('media:resumed'), `paused: ${viewers().viewer(session.sessionId)?.paused}`).toBe(1),
+        () => {
+          expect(hls.saw('media:resumed'), `paused: ${viewers().viewer(session.sessionId)?.paused}`).toBeGreaterThan(0);
+          expect(hls.events.findLast((e) => e.name.startsWith('media:'))?.name).toBe('media:resumed');
+        },
         { timeout: 20_000, interval: 50 },
       );
       // Renewals stopped while paused: the resume brings a fresh token, which the player takes.
