@@ -18,6 +18,7 @@ import {
   type ChatReactionCounts,
   type ChatSettings,
   ChatText,
+  type ChatTipUpdate,
 } from './chat/wire.ts';
 
 export * from './chat/wire.ts';
@@ -94,6 +95,18 @@ export const Asset = z.union([
     .min(0)
     .max(2 ** 32 - 1),
 ]);
+/** A chat message's fields, in `chat:send` and `chat:tip`. */
+const chatPost = {
+  streamId: StreamId,
+  text: ChatText,
+  /** The client's id of this message: a retry with the same id answers the stored message instead of a second. */
+  clientId: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, 'a client id')
+    .optional(),
+  /** The sender's player position in the stream (seconds). */
+  mediaTime: z.number().min(0).max(CHAT_MEDIA_TIME_MAX).optional(),
+};
 /** An opaque mediasoup parameter object (validated in depth by mediasoup itself). */
 const MediaParams = z.record(z.string(), z.unknown());
 
@@ -147,16 +160,17 @@ export const schemas = {
     /** Most messages to answer (default CHAT_PAGE_MAX). */
     limit: z.number().int().min(1).max(CHAT_PAGE_MAX).optional(),
   }),
-  'chat:send': z.object({
-    streamId: StreamId,
-    text: ChatText,
-    /** The client's id of this message: a retry with the same id answers the stored message instead of a second. */
-    clientId: z
-      .string()
-      .regex(/^[A-Za-z0-9_-]{1,64}$/, 'a client id')
-      .optional(),
-    /** The sender's player position in the stream (seconds). */
-    mediaTime: z.number().min(0).max(CHAT_MEDIA_TIME_MAX).optional(),
+  'chat:send': z.object(chatPost),
+  /**
+   * A message with a tip, answered unsigned to its sender, who signs `buildTip` with the message's id; shown to the
+   * room once the transfer is in a block (amount from the chain's event).
+   */
+  'chat:tip': z.object({
+    ...chatPost,
+    /** The stream's asset (anything else is refused). */
+    asset: Asset,
+    /** The planck the sender means to transfer (> 0, ≤ the node's CHAT_TIP_MAX). */
+    amount: Planck,
   }),
   'chat:leave': z.object({ streamId: StreamId }),
   'chat:react': z.object({ streamId: StreamId, reaction: z.enum(CHAT_REACTIONS) }),
@@ -287,6 +301,8 @@ export interface AckPayloads {
   'chat:history': { messages: ChatMessage[]; more: boolean };
   /** The stored message (the others in the room get it as `chat:message`). */
   'chat:send': { message: ChatMessage };
+  /** The stored message with its tip `unsigned`: only its sender has it until the transfer is in a block. */
+  'chat:tip': { message: ChatMessage };
   'chat:leave': Record<never, never>;
   'chat:react': Record<never, never>;
   'chat:settings': { settings: ChatSettings };
@@ -390,6 +406,11 @@ export interface ServerToClientEvents {
   'chat:reactions': (p: ChatReactionCounts) => void;
   /** The creator or a moderator changed the chat's settings. */
   'chat:settings': (p: { streamId: string } & ChatSettings) => void;
+  /**
+   * A tipped message's tip went `pending` (in a block: the message came as `chat:message` first) or `final`, or back
+   * to `unsigned` (its block lost a fork: hide the message until it comes again); amount from the chain.
+   */
+  'chat:tip': (p: ChatTipUpdate) => void;
 }
 
 /** A creator's live numbers (`stream:stats`); amounts in planck of the stream's asset. */
@@ -407,6 +428,8 @@ export interface StreamStats {
   settledPending: string;
   /** Σ settled on chain and final. */
   settledFinal: string;
+  /** Σ tips on the stream's chat messages, in a block (`pending`) and final, from the chain's events. */
+  tips: { pending: string; final: string };
 }
 
 /** Events between signaling nodes (Socket.IO adapter). */

@@ -37,7 +37,7 @@ const payload = fc.oneof(
     fc.constantFrom(
       ...['streamId', 'sessionId', 'mode', 'session', 'seq', 'owed', 'signature', 'transportId', 'kind'],
       ...['text', 'before', 'limit', 'reaction', 'clientId', 'mediaTime', 'slowModeSeconds', 'payingOnly'],
-      ...['messageId', 'wallet', 'minutes', 'add', 'remove', 'removeFromStream'],
+      ...['messageId', 'wallet', 'minutes', 'add', 'remove', 'removeFromStream', 'asset', 'amount'],
     ),
     fc.oneof(
       fc.jsonValue(),

@@ -38,6 +38,13 @@ export class ChatLimits {
     if (wait > 0) throw limited('too many messages; wait a moment', wait, 'wallet');
   }
 
+  /** Counts one tipped message of a wallet (a limit of their own: tips skip slow mode and the message limit). */
+  async tip(wallet: string): Promise<void> {
+    const { CHAT_TIP_RATE_LIMIT_MAX: max, CHAT_TIP_RATE_LIMIT_WINDOW_SECONDS: window } = this.config;
+    const wait = await this.#shared.take(`tip:${wallet}`, max, window * 1000);
+    if (wait > 0) throw limited('too many tips; wait a moment', wait, 'tips');
+  }
+
   /** Opens a wallet's slow-mode interval in a stream, or refuses while the last one runs. */
   async slowMode(streamId: string, wallet: string, seconds: number): Promise<void> {
     if (seconds <= 0) return;

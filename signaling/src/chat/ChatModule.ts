@@ -15,6 +15,9 @@ import { ModerationStore } from './ModerationStore.ts';
 import { chatMetrics } from './metrics.ts';
 import { moderationHandlers } from './moderationHandlers.ts';
 import { chatRoom, ReactionTally } from './ReactionTally.ts';
+import { TipFeed } from './TipFeed.ts';
+import { TipStore } from './TipStore.ts';
+import { type AdmittedPost, newMessage, tipHandlers } from './tipHandlers.ts';
 import { CHAT_PAGE_MAX, CHAT_REACTIONS } from './wire.ts';
 
 export { chatRoom } from './ReactionTally.ts';
@@ -30,14 +33,17 @@ export interface ChatModule extends SignalingModule {
   readonly moderation: ModerationStore;
   /** This node's reaction aggregation. */
   readonly reactions: ReactionTally;
+  /** The tip columns of the messages (tipped messages and the stream's tip sums). */
+  readonly tips: TipStore;
   /** Stops the reaction timer and refuses further requests; safe to call twice. */
   close(): Promise<void>;
 }
 
 /**
  * Live chat per stream over the signaling socket (docs/ARCHITECTURE.md "Chat"): anyone reads (`chat:join`,
- * `chat:history`), signed-in wallets post (`chat:send`) and react (`chat:react`), the creator sets slow mode and
- * paying-only (`chat:settings`), the creator and its moderators moderate (`moderationHandlers.ts`). Messages and reactions fan out through the Socket.IO room `chat:<streamId>`, so nodes
+ * `chat:history`), signed-in wallets post (`chat:send`), tip (`chat:tip`: `tipHandlers.ts`, `TipFeed.ts`) and react
+ * (`chat:react`), the creator sets slow mode and paying-only (`chat:settings`), the creator and its moderators
+ * moderate (`moderationHandlers.ts`). Messages and reactions fan out through the Socket.IO room `chat:<streamId>`, so nodes
  * sharing the Redis adapter share the chat. Needs the streams and ledger modules before it; uses the viewers module,
  * when the node has one, for the `paying` badge. Pass `config` to override the environment.
  */
@@ -48,8 +54,10 @@ export function chatModule(config?: ChatConfig): SignalingModuleFactory {
 async function createChatModule(ctx: SignalingContext, config: ChatConfig): Promise<ChatModule> {
   const log = ctx.log.child({ part: 'chat' });
   const streams = getStreamsModule(ctx);
-  const { ledger } = ledgerModuleOf(ctx.modules);
+  const ledgerModule = ledgerModuleOf(ctx.modules);
+  const { ledger } = ledgerModule;
   const store = new ChatStore(ledger);
+  const tips = new TipStore(ledger);
   const moderation = new ModerationStore(ledger);
   const viewers = ctx.modules.get('viewers') as ViewersModule | undefined;
   const policy = new ChatPolicy(moderation);
@@ -70,6 +78,18 @@ async function createChatModule(ctx: SignalingContext, config: ChatConfig): Prom
     if (!socket.rooms.has(chatRoom(streamId))) {
       throw new SignalingError('BAD_REQUEST', 'join the chat first (chat:join)');
     }
+  };
+
+  /** The stream (live or announced), its settings and the poster's grant (bans, timeouts, paying-only). */
+  const admitPost = async (address: string, streamId: string): Promise<AdmittedPost> => {
+    const stream = await readable(streamId, address);
+    if (stream.status === 'ended') {
+      throw new SignalingError('STREAM_NOT_LIVE', 'this stream has ended; its chat is read-only', { reason: 'ended' });
+    }
+    const settings = await store.settings(streamId);
+    const paying = viewers?.payingHere(address, streamId) ?? false;
+    const grant = await policy.admit({ address, creator: stream.creator, paying }, settings);
+    return { stream, settings, grant };
   };
 
   /** Counts the socket's request and each refusal; nothing is served once the module closes. */
@@ -118,27 +138,10 @@ async function createChatModule(ctx: SignalingContext, config: ChatConfig): Prom
         const stored = await store.byClientId(streamId, address, p.clientId);
         if (stored) return { message: stored };
       }
-      const stream = await readable(streamId, address);
-      if (stream.status === 'ended') {
-        throw new SignalingError('STREAM_NOT_LIVE', 'this stream has ended; its chat is read-only', {
-          reason: 'ended',
-        });
-      }
-      const settings = await store.settings(streamId);
-      const paying = viewers?.payingHere(address, streamId) ?? false;
-      const grant = await policy.admit({ address, creator: stream.creator, paying }, settings);
+      const { settings, grant } = await admitPost(address, streamId);
       if (!grant.rateLimitExempt) await limits.message(address);
       if (!grant.slowModeExempt) await limits.slowMode(streamId, address, settings.slowModeSeconds);
-      const { message, fresh } = await store.add({
-        streamId,
-        sender: address,
-        displayName: null,
-        badges: grant.badges,
-        text: p.text,
-        sentAt: Date.now(),
-        mediaTime: p.mediaTime === undefined ? null : Math.round(p.mediaTime * 1000) / 1000,
-        clientId: p.clientId ?? null,
-      });
+      const { message, fresh } = await store.add(newMessage(address, grant.badges, p));
       if (fresh) {
         // Everyone else in the room, on every node; the sender has it in the ack.
         socket.to(chatRoom(streamId)).emit('chat:message', message);
@@ -173,7 +176,10 @@ async function createChatModule(ctx: SignalingContext, config: ChatConfig): Prom
       return { settings };
     }),
     ...moderationHandlers({ io: ctx.io, store: moderation, policy, viewers, readable, guarded, log }),
+    ...tipHandlers({ store, limits, config, metrics, admitPost, requireJoined, guarded, log }),
   };
+  const tipFeed = new TipFeed(tips, streams, ctx.io, metrics, log);
+  const stopTips = ledgerModule.onTips((delivery) => tipFeed.deliver(delivery));
 
   return {
     name: 'chat',
@@ -181,10 +187,13 @@ async function createChatModule(ctx: SignalingContext, config: ChatConfig): Prom
     policy,
     moderation,
     reactions,
+    tips,
     handlers,
     async close() {
       if (closed) return;
       closed = true;
+      stopTips();
+      tipFeed.close();
       reactions.close();
       limits.close();
     },

@@ -16,7 +16,7 @@ export interface Poster {
 /** What a poster may do: its badges, and which limits it skips. */
 export interface PostGrant {
   badges: ChatBadge[];
-  /** Skips the stream's slow mode (the creator and its moderators; tipped messages later). */
+  /** Skips the stream's slow mode (the creator and its moderators; tipped messages skip it in `chat:tip`). */
   slowModeExempt: boolean;
   /** Skips the wallet's message rate limit (the creator and its moderators). */
   rateLimitExempt: boolean;

@@ -1,18 +1,26 @@
-import { and, desc, eq, isNull, lt } from 'drizzle-orm';
+import { and, desc, eq, isNull, lt, ne, or } from 'drizzle-orm';
 import type { Ledger } from '../ledger/Ledger.ts';
 import { chatMessages, chatSettings } from './schema.ts';
-import type { ChatBadge, ChatMessage, ChatSettings } from './wire.ts';
+import type { ChatBadge, ChatMessage, ChatSettings, ChatTipStatus } from './wire.ts';
 
 /** A stream without settings of its own: everything off. */
 export const DEFAULT_CHAT_SETTINGS: ChatSettings = Object.freeze({ slowModeSeconds: 0, payingOnly: false });
 
 /** A message to store (the store gives it its id), with the sender's client id if it sent one. */
-export type NewChatMessage = Omit<ChatMessage, 'id'> & { clientId: string | null };
+export type NewChatMessage = Omit<ChatMessage, 'id' | 'tip'> & {
+  clientId: string | null;
+  /** A tipped message's tip as declared: the asset (`native` or the id as text), planck, `unsigned`. */
+  tipAsset?: string;
+  tipAmount?: bigint;
+  tipStatus?: 'unsigned';
+};
 
-type MessageRow = typeof chatMessages.$inferSelect;
+/** A stored message row. */
+export type MessageRow = typeof chatMessages.$inferSelect;
 
-function toMessage(row: MessageRow): ChatMessage {
-  return {
+/** A stored row as the wire's message (with its tip, for a tipped message). */
+export function toMessage(row: MessageRow): ChatMessage {
+  const message: ChatMessage = {
     id: row.id.toString(),
     streamId: row.streamId,
     sender: row.sender,
@@ -22,6 +30,11 @@ function toMessage(row: MessageRow): ChatMessage {
     sentAt: row.sentAt,
     mediaTime: row.mediaTime,
   };
+  if (row.tipStatus !== null && row.tipAsset !== null && row.tipAmount !== null) {
+    const asset = row.tipAsset === 'native' ? 'native' : Number(row.tipAsset);
+    message.tip = { asset, amount: row.tipAmount.toString(), status: row.tipStatus as ChatTipStatus };
+  }
+  return message;
 }
 
 /**
@@ -63,12 +76,16 @@ export class ChatStore {
   }
 
   /**
-   * Up to `limit` messages of a stream before message `before` (all when absent), newest last, deleted ones left out;
-   * `more` if older remain.
+   * Up to `limit` messages of a stream before message `before` (all when absent), newest last, deleted ones and
+   * unsigned tips left out; `more` if older remain.
    */
   page(streamId: string, limit: number, before?: bigint): Promise<{ messages: ChatMessage[]; more: boolean }> {
     return this.ledger.use(async (db) => {
-      const shown = and(eq(chatMessages.streamId, streamId), isNull(chatMessages.deletedAt));
+      const shown = and(
+        eq(chatMessages.streamId, streamId),
+        isNull(chatMessages.deletedAt),
+        or(isNull(chatMessages.tipStatus), ne(chatMessages.tipStatus, 'unsigned')),
+      );
       const where = before === undefined ? shown : and(shown, lt(chatMessages.id, before));
       const rows = await db
         .select()

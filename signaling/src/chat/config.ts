@@ -1,3 +1,4 @@
+import { U128_MAX } from '@persecond/contracts-client';
 import { z } from 'zod';
 import { parseEnv } from '../env.ts';
 
@@ -12,6 +13,16 @@ const ChatEnv = z.object({
   CHAT_REACTIONS_PER_SECOND: z.coerce.number().int().min(1).max(1_000).default(10),
   /** Chats one socket may have joined at once. */
   CHAT_ROOMS_PER_SOCKET: z.coerce.number().int().min(1).max(100).default(4),
+  /** Largest tip a message may declare (planck, decimal); default the u128 bound. Larger: AMOUNT_OUT_OF_RANGE. */
+  CHAT_TIP_MAX: z
+    .string()
+    .regex(/^[1-9][0-9]{0,38}$/, 'a positive decimal planck amount')
+    .transform(BigInt)
+    .refine((v) => v <= U128_MAX, 'at most u128')
+    .default(U128_MAX),
+  /** Tipped messages one wallet may declare per window (they skip slow mode and the message limit). */
+  CHAT_TIP_RATE_LIMIT_MAX: z.coerce.number().int().min(1).default(10),
+  CHAT_TIP_RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).max(3_600).default(60),
   /** Prefix of the Redis keys of the shared limits (when REDIS_URL is set). */
   CHAT_REDIS_PREFIX: z.string().min(1).default('persecond:chat:'),
 });

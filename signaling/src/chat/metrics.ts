@@ -16,6 +16,12 @@ export function chatMetrics(registry: Registry) {
       help: 'chat:reactions events sent (one per stream with presses, per second)',
       registers,
     }),
+    tips: new Counter({
+      name: 'signaling_chat_tips_total',
+      help: 'Tipped messages, by status reached: unsigned (declared), pending (in a block), final',
+      labelNames: ['status'] as const,
+      registers,
+    }),
     refusals: new Counter({
       name: 'signaling_chat_refusals_total',
       help: 'Chat requests refused, by event and code',

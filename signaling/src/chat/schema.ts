@@ -48,6 +48,8 @@ export const chatMessages = signaling.table(
     uniqueIndex('chat_messages_client_id_idx')
       .on(t.streamId, t.sender, t.clientId)
       .where(sql`${t.clientId} is not null`),
+    // The studio's tip sums each round and the retraction of a block's pending tips read only tipped messages.
+    index('chat_messages_tips_idx').on(t.streamId, t.tipStatus).where(sql`${t.tipStatus} is not null`),
   ],
 );
 

@@ -49,6 +49,30 @@ export interface ChatSettings {
   payingOnly: boolean;
 }
 
+/**
+ * Where a tip riding on a message stands: `unsigned` (stored, answered to its sender only, never shown to others),
+ * `pending` (its transfer is in a block), `final` (finalized); a pending tip whose block lost its fork is `unsigned`
+ * again.
+ */
+export type ChatTipStatus = 'unsigned' | 'pending' | 'final';
+
+/** A tip on a message: the stream's asset and the planck amount (the chain's once pending, the declared one before). */
+export interface ChatTip {
+  asset: 'native' | number;
+  /** Decimal planck. */
+  amount: string;
+  status: ChatTipStatus;
+}
+
+/** A tip's progress on chain (`chat:tip`, to the room): `unsigned` when its block was retracted. */
+export interface ChatTipUpdate extends ChatTip {
+  streamId: string;
+  messageId: string;
+}
+
+/** Most minutes an unsigned tip waits for its transfer; later transfers naming it are ignored. */
+export const CHAT_TIP_SIGN_WITHIN_MINUTES = 15;
+
 /** A chat message as stored and sent; text is plain text (render it as text, never as HTML). */
 export interface ChatMessage {
   id: string;
@@ -63,6 +87,8 @@ export interface ChatMessage {
   sentAt: number;
   /** Where the sender's player was in the stream (seconds), if the client said. */
   mediaTime: number | null;
+  /** The tip riding on it, for a tipped message. */
+  tip?: ChatTip;
 }
 
 /** Reactions pressed in one stream during the second before `at` (server ms), on one node. */

@@ -1,4 +1,10 @@
-import { type ChainClient, SettlementWatcher, type WatchedBlock } from '@persecond/contracts-client';
+import {
+  type BlockRef,
+  type ChainClient,
+  SettlementWatcher,
+  type TipEvent,
+  type WatchedBlock,
+} from '@persecond/contracts-client';
 import type { Logger } from 'pino';
 import { Counter } from 'prom-client';
 import type { SignalingContext, SignalingModule, SignalingModuleFactory } from '../SignalingContext.ts';
@@ -7,6 +13,14 @@ import { type LedgerConfig, loadLedgerConfig } from './config.ts';
 import { type AppliedBlock, type FundingRecord, Ledger, type SettlementChange, type WatcherCursor } from './Ledger.ts';
 
 export type { FundingRecord, SettlementChange } from './Ledger.ts';
+
+/**
+ * The tips of one block the node's watcher delivered (`pending` in a block, then `final`), or a block that lost its
+ * fork (`retracted`), after the ledger wrote the block.
+ */
+export type TipDelivery =
+  | { status: 'pending' | 'final'; block: BlockRef; tips: TipEvent[] }
+  | { status: 'retracted'; block: BlockRef };
 
 /** Pause before restarting a settlement watcher that stopped on an error. */
 const RESTART_DELAY_MS = 1_000;
@@ -17,6 +31,11 @@ export interface LedgerModule extends SignalingModule {
   readonly ledger: Ledger;
   /** Subscribes to settlement changes (e.g. to resume a paused viewer); returns the unsubscribe function. */
   onSettlement(listener: (change: SettlementChange) => void): () => void;
+  /**
+   * Subscribes to the watcher's blocks with tips and to retracted blocks (e.g. the chat's tipped messages); the
+   * watcher waits for each listener, in chain order, and carries on when one fails. Returns the unsubscribe function.
+   */
+  onTips(listener: (delivery: TipDelivery) => Promise<void>): () => void;
   /**
    * The session's fundings seen on chain. When none recorded yet is in `blockHash` and that names a block of this
    * chain, the block is read, all its fundings recorded (final when the block is finalized), and the session's
@@ -67,6 +86,7 @@ export function createLedgerModule(opts: LedgerModuleOptions = {}): SignalingMod
     const log = ctx.log.child({ part: 'ledger' });
     const ledger = await Ledger.open(opts.config ?? loadLedgerConfig(), { log });
     const listeners = new Set<(change: SettlementChange) => void>();
+    const tipListeners = new Set<(delivery: TipDelivery) => Promise<void>>();
     const credits = new Counter({
       name: 'signaling_ledger_settlement_credits_total',
       help: 'Settlements seen on chain, by what they did to the ledger',
@@ -108,6 +128,26 @@ export function createLedgerModule(opts: LedgerModuleOptions = {}): SignalingMod
         cursor = { genesisHash: ctx.chain.facts.genesisHash, number, hash };
       }
       report(await ledger.applyBlock(delivery, cursor));
+      if (tipListeners.size > 0) await notifyTips(delivery);
+    };
+    /** Hands a block's tips (or its retraction) to the tip listeners; a failing listener does not stop the watcher. */
+    const notifyTips = async (delivery: WatchedBlock): Promise<void> => {
+      const { hash, number, parentHash } = delivery.block;
+      const block = { hash, number, parentHash };
+      let tipDelivery: TipDelivery;
+      if (delivery.status === 'retracted') tipDelivery = { status: 'retracted', block };
+      else {
+        const tips = delivery.block.events.filter((e): e is TipEvent => e.type === 'tip');
+        if (tips.length === 0) return;
+        tipDelivery = { status: delivery.status, block, tips };
+      }
+      for (const listener of tipListeners) {
+        try {
+          await listener(tipDelivery);
+        } catch (err) {
+          log.error({ err, block }, 'tip listener failed');
+        }
+      }
     };
     let watcher: SettlementWatcher | undefined;
     let retry: NodeJS.Timeout | undefined;
@@ -154,6 +194,10 @@ export function createLedgerModule(opts: LedgerModuleOptions = {}): SignalingMod
         listeners.add(listener);
         return () => listeners.delete(listener);
       },
+      onTips(listener) {
+        tipListeners.add(listener);
+        return () => tipListeners.delete(listener);
+      },
       async fundingOf(sessionId, fundingOpts = {}) {
         const recorded = await ledger.fundingsOf(sessionId);
         const { blockHash } = fundingOpts;
@@ -176,6 +220,7 @@ export function createLedgerModule(opts: LedgerModuleOptions = {}): SignalingMod
       close() {
         closing ??= (async () => {
           listeners.clear();
+          tipListeners.clear();
           clearTimeout(retry);
           await restarting;
           await watcher?.close();

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { protocolAddress } from '../accounts.ts';
+import { TipStore } from '../chat/TipStore.ts';
 import type { Ledger } from '../ledger/Ledger.ts';
 import type { SignalingIo } from '../RequestRouter.ts';
 import type { StreamsModule } from '../streams/StreamsModule.ts';
@@ -13,12 +14,14 @@ function walletRoom(address: string): string {
 /**
  * `stream:stats` to the creator of each stream watched on this node, once per tick round (a second): viewers watching here, what
  * they earn per second (Σ price of the sessions ticked in the last round), and the stream's totals from the ledger
- * (metered, acknowledged, settled pending / final). Sent to every socket of the creator's wallet on this node: each
+ * (metered, acknowledged, settled pending / final) and the tips on its chat messages (pending / final, one query on
+ * the tipped messages' index). Sent to every socket of the creator's wallet on this node: each
  * signed-in socket joins its wallet's room when it connects, so a round looks creators up instead of scanning sockets.
  */
 export class StreamStatsFeed {
   #running = false;
   #closed = false;
+  readonly #tips: TipStore;
 
   constructor(
     private readonly io: SignalingIo,
@@ -30,6 +33,7 @@ export class StreamStatsFeed {
     private readonly log: Logger,
     eachRound: (send: () => void) => void,
   ) {
+    this.#tips = new TipStore(ledger);
     // In step with the tick rounds, before their answers are in flight: the ledger query must not hold those.
     eachRound(() => this.#round());
     io.on('connection', (socket) => {
@@ -68,7 +72,7 @@ export class StreamStatsFeed {
       if (creator === undefined) continue;
       const room = walletRoom(creator);
       if (!this.io.sockets.adapter.rooms.get(room)?.size) continue;
-      const totals = await this.ledger.streamTotals(streamId);
+      const [totals, tips] = await Promise.all([this.ledger.streamTotals(streamId), this.#tips.totals(streamId)]);
       const stats = {
         streamId,
         viewers: viewers.get(streamId) ?? 0,
@@ -77,6 +81,7 @@ export class StreamStatsFeed {
         acknowledged: totals.acknowledged.toString(),
         settledPending: totals.settledPending.toString(),
         settledFinal: totals.settledFinal.toString(),
+        tips: { pending: tips.pending.toString(), final: tips.final.toString() },
       };
       // This node's numbers (its viewers), so only to the creator's sockets here.
       this.io.local.to(room).emit('stream:stats', stats);

@@ -1,0 +1,1 @@
+CREATE INDEX "chat_messages_tips_idx" ON "signaling"."chat_messages" USING btree ("stream_id","tip_status") WHERE "signaling"."chat_messages"."tip_status" is not null;
