@@ -1,20 +1,43 @@
 // Chat moderation in real Chromium on the stack as `npm start` runs it: Alice goes live and names Bob a moderator from
 // the studio; Bob learns it from his own badged message and gets the moderator menu; he deletes Charlie's message
 // (gone for everyone), times Charlie out and bans Dave (each sees the refusal's sentence when posting; Dave after a
-// reload too); the studio's log shows the actions newest first, and Alice lifts Charlie's timeout from it.
+// reload too); the studio's log shows the actions newest first, and Alice lifts Charlie's timeout from it. Charlie
+// then tips with a message: pending, then confirmed on every page with the chain's amount, and in the studio's numbers.
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { TipEvent } from '@persecond/contracts-client';
 import { Keyring } from '@polkadot/keyring';
 import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { explainCode } from '../src/lib/errors.ts';
 import { openApp } from './support/browser.ts';
+import { accountHex, protocolEvents } from './support/chainEvents.ts';
 import { connectWallet, goLive, type Person, signIn } from './support/people.ts';
 import { type Stage, setStage } from './support/stage.ts';
 
 const resultsDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'test-results', 'chat-moderation');
 const WAIT = { timeout: 30_000 };
+/** For what waits on the chain (a block, finality). */
+const LONG = { timeout: 120_000 };
+
+/** Records on a page every status its tip marks show (`globalThis.__tipStatuses`), as the DOM changes. */
+const WATCH_TIPS = `(() => {
+  const seen = (globalThis.__tipStatuses = []);
+  const mark = (el) => { if (el.getAttribute('data-testid') === 'chat-tip') seen.push(el.getAttribute('data-status')); };
+  new MutationObserver((records) => {
+    for (const r of records) {
+      if (r.type === 'attributes') { seen.push(r.oldValue); mark(r.target); }
+      for (const n of r.addedNodes) {
+        if (n.nodeType !== 1) continue;
+        mark(n);
+        n.querySelectorAll('[data-testid=chat-tip]').forEach(mark);
+      }
+    }
+  }).observe(document.querySelector('[data-testid=chat-list]'), {
+    subtree: true, childList: true, attributes: true, attributeFilter: ['data-status'], attributeOldValue: true,
+  });
+})()`;
 
 /** The texts of the messages a page shows, oldest first. */
 const texts = (page: Page) => page.locator('[data-testid=chat-list] [data-testid=chat-text]').allTextContents();
@@ -206,6 +229,54 @@ describe('chat moderation on the stack as `npm start` runs it', () => {
     for (const p of everyone) await expect.poll(() => texts(p.page), WAIT).toContain('back again');
     await page.screenshot({ path: join(resultsDir, 'studio-moderation.png'), fullPage: true });
     await bob.page.screenshot({ path: join(resultsDir, 'watch-moderator.png'), fullPage: true });
+    for (const p of everyone) expect(p.pageErrors, p.name).toEqual([]);
+  });
+
+  it('Charlie tips with a message: pending, then confirmed for everyone with the chain’s amount; the studio shows it', {
+    timeout: 240_000,
+  }, async () => {
+    if (!stage) throw new Error('not started');
+    const { api } = stage;
+    const decimals = api.registry.chainDecimals[0] ?? 12;
+    const text = 'Great stream, have a tip!';
+    // Every status a page's tip mark shows, recorded as the DOM changes (a status may last one render).
+    await Promise.all(everyone.map((p) => p.page.evaluate(WATCH_TIPS)));
+    const { page } = charlie;
+    await page.getByTestId('chat-tip-open').click();
+    await page.getByTestId('tip-amount').fill('0.5');
+    await page.getByTestId('tip-text').fill(text);
+    await page.getByTestId('tip-send').click();
+    const status = page.getByTestId('tip-status');
+    await expect
+      .poll(async () => {
+        const error = page.getByTestId('tip-error');
+        if ((await error.count()) > 0) throw new Error(`the tip failed: ${await error.textContent()}`);
+        return status.getAttribute('data-phase');
+      }, LONG)
+      .toBe('final');
+    await page.getByTestId('tip-done').waitFor(LONG);
+    const messageId = await row(page, text).getAttribute('data-id');
+    const tips = (await protocolEvents(api, stage.firstBlock)).filter(
+      (e): e is TipEvent => e.type === 'tip' && e.messageId === messageId,
+    );
+    expect(tips).toHaveLength(1);
+    const onChain = tips[0] as TipEvent;
+    expect(onChain.amount).toBe(5n * 10n ** BigInt(decimals - 1));
+    expect(accountHex(onChain.from)).toBe(accountHex(address.Charlie ?? ''));
+    expect(accountHex(onChain.creator)).toBe(accountHex(address.Alice ?? ''));
+    for (const p of everyone) {
+      const mark = row(p.page, text).getByTestId('chat-tip');
+      await expect.poll(() => mark.getAttribute('data-status'), LONG).toBe('final');
+      expect(await mark.getAttribute('data-amount'), p.name).toBe(onChain.amount.toString());
+      expect(await mark.textContent(), p.name).toMatch(/Tipped 0\.5 \S+ ✓ confirmed/);
+      const seen = await p.page.evaluate<string[]>('globalThis.__tipStatuses ?? []');
+      expect(seen.slice(0, seen.indexOf('final')), p.name).toContain('pending');
+    }
+    await expect
+      .poll(() => alice.page.getByTestId('stat-tips').getAttribute('data-final'), LONG)
+      .toBe(onChain.amount.toString());
+    await page.screenshot({ path: join(resultsDir, 'watch-tip.png'), fullPage: true });
+    await alice.page.screenshot({ path: join(resultsDir, 'studio-tip.png'), fullPage: true });
     for (const p of everyone) expect(p.pageErrors, p.name).toEqual([]);
   });
 });

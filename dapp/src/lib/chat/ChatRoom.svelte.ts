@@ -6,7 +6,7 @@ import { CHAT_PAGE_MAX, CHAT_REACTIONS } from '@persecond/signaling/protocol';
 import { explain } from '../errors.ts';
 import { openSignalingSocket, request, type SignalingSocket } from '../signaling/socket.ts';
 import { FLOAT_MS, type Float, floatsFor } from './floats.ts';
-import { afterJoin, mergeMessages, withoutMessage } from './messages.ts';
+import { afterJoin, mergeMessages, withoutMessage, withTipUpdate } from './messages.ts';
 import { chatErrorSentence } from './sendErrors.ts';
 
 /** Where the room's connection stands. */
@@ -180,6 +180,9 @@ export class ChatRoom {
     });
     on('chat:deleted', (p) => {
       if (mine(p)) this.messages = withoutMessage(this.messages, p.messageId);
+    });
+    on('chat:tip', (p) => {
+      if (mine(p)) this.messages = withTipUpdate(this.messages, p);
     });
     on('chat:settings', (p) => {
       if (mine(p)) this.settings = { slowModeSeconds: p.slowModeSeconds, payingOnly: p.payingOnly };

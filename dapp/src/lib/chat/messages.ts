@@ -1,6 +1,6 @@
 // A chat's message list as the client keeps it: one entry per id (the server may send a message twice around a join),
 // oldest first, ordered by id (the server's ids grow with time within a stream).
-import { CHAT_PAGE_MAX, type ChatMessage } from '@persecond/signaling/protocol';
+import { CHAT_PAGE_MAX, type ChatMessage, type ChatTipUpdate } from '@persecond/signaling/protocol';
 
 /** Orders two message ids (decimal strings of any length) as numbers. */
 export function compareIds(a: string, b: string): number {
@@ -38,6 +38,13 @@ export function afterJoin(
 /** `list` without the message `id` (removed by moderation). */
 export function withoutMessage(list: readonly ChatMessage[], id: string): ChatMessage[] {
   return list.filter((m) => m.id !== id);
+}
+
+/** `list` after a tip's progress: the message's tip as the chain says; back to `unsigned` (its block lost a fork) hides it. */
+export function withTipUpdate(list: readonly ChatMessage[], u: ChatTipUpdate): ChatMessage[] {
+  if (u.status === 'unsigned') return withoutMessage(list, u.messageId);
+  const tip = { asset: u.asset, amount: u.amount, status: u.status };
+  return list.map((m) => (m.id === u.messageId ? { ...m, tip } : m));
 }
 
 /** The short form of an address shown beside a message. */
