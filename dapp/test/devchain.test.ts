@@ -104,7 +104,7 @@ describe('dapp on the dev chain', () => {
   it('studio: converts the typed price exactly, shows the settlement fee from the chain and previews the camera', async () => {
     await page.setViewportSize({ width: 375, height: 800 });
     await page.locator('nav a', { hasText: 'Studio' }).click();
-    await expect.poll(() => page.locator('h1').textContent()).toBe('Studio');
+    await expect.poll(() => page.locator('h1').textContent(), { timeout: 30_000 }).toBe('Studio');
     // Signing in needs the signaling server, which is not running here: a sentence, not a stack trace.
     await page.getByTestId('sign-in').click();
     await expect.poll(() => page.getByRole('alert').first().textContent()).toContain('cannot be reached');
