@@ -16,6 +16,7 @@ const BENCHES: Record<string, string> = {
   indexer: 'indexer/run.ts',
   signaling: 'signaling/ticking.ts',
   'dapp-first-frame': 'dapp/firstFrame.ts',
+  start: 'start/startup.ts',
 };
 
 const wanted = process.argv.slice(2);

@@ -60,6 +60,12 @@ if (existsSync(vitestJson)) {
     failed++;
     failures.push('vitest ran no test');
   }
+  // Errors outside any test (an unhandled rejection, a worker that died) fail Vitest's run with every test passed:
+  // count them, or the line below would say `0 failed` for a failing run.
+  if (v.status !== 0 && report.numFailedTests === 0 && brokenFiles.length === 0) {
+    failed++;
+    failures.push(`vitest exited ${v.status ?? v.signal} with every test passed: see "Unhandled Errors" above`);
+  }
 } else {
   failed++;
   failures.push(`vitest produced no report (exit ${v.status ?? v.signal})`);
