@@ -1,6 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { EarningsSchema } from '../src/lib/api/earnings.ts';
 import { toCsv } from '../src/lib/format/csv.ts';
+import { EARNINGS_CSV_HEADER, earningsCsv } from '../src/lib/format/earningsCsv.ts';
 
 /** A small RFC 4180 reader, to check what the writer produces. */
 function parseCsv(text: string): string[][] {
@@ -48,5 +50,84 @@ describe('toCsv', () => {
         expect(parseCsv(toCsv(['a', 'b', 'c'], rows))).toEqual([['a', 'b', 'c'], ...rows]);
       }),
     );
+  });
+});
+
+/** An amounts entry as the indexer writes it: decimal strings, each kind on its own. */
+function wire(asset: string | number, live: [string, string], tip: [string, string]) {
+  const add = (i: 0 | 1) => (BigInt(live[i]) + BigInt(tip[i])).toString();
+  return {
+    asset,
+    pending: add(0),
+    final: add(1),
+    kinds: { live: { pending: live[0], final: live[1] }, tip: { pending: tip[0], final: tip[1] } },
+  };
+}
+
+/** The indexer's answer with `streams` and nothing else. */
+const answer = (streams: object[]) => ({
+  creator: '5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY',
+  from: '2026-12-06T00:00:00.000Z',
+  to: '2026-12-07T00:00:00.000Z',
+  bucket: 'hour',
+  totals: [],
+  streams,
+  buckets: [],
+});
+
+describe('earningsCsv', () => {
+  it('keeps the earlier columns and adds each kind’s pending and final planck', () => {
+    const earnings = EarningsSchema.parse(
+      answer([
+        { streamId: 'stream-one', ...wire('native', ['7', '3000000000000'], ['0', '500000000000']) },
+        { streamId: 'stream-one', ...wire('1984', ['0', '0'], ['25', '340282366920938463463374607431768211000']) },
+      ]),
+    );
+    const rows = parseCsv(earningsCsv(earnings.streams, { native: { symbol: 'ROC', decimals: 12 } }));
+    expect(rows).toEqual([
+      // The first six as before kinds existed, then each kind's.
+      'stream_id,asset,final_planck,pending_planck,final_tokens,symbol,live_pending_planck,live_final_planck,tip_pending_planck,tip_final_planck'.split(
+        ',',
+      ),
+      ['stream-one', 'native', '3500000000000', '7', '3.5', 'ROC', '7', '3000000000000', '0', '500000000000'],
+      [
+        'stream-one',
+        '1984',
+        '340282366920938463463374607431768211000',
+        '25',
+        '',
+        '',
+        '0',
+        '0',
+        '25',
+        '340282366920938463463374607431768211000',
+      ],
+    ]);
+  });
+
+  it('the kinds add up to the total columns for any amounts', () => {
+    const planck = fc.bigInt({ min: 0n, max: 10n ** 30n }).map(String);
+    const pair = fc.tuple(planck, planck);
+    fc.assert(
+      fc.property(pair, pair, (live, tip) => {
+        const earnings = EarningsSchema.parse(answer([{ streamId: 'stream-one', ...wire('native', live, tip) }]));
+        const [, row] = parseCsv(earningsCsv(earnings.streams, {}));
+        const cell = (name: (typeof EARNINGS_CSV_HEADER)[number]) =>
+          BigInt(row?.[EARNINGS_CSV_HEADER.indexOf(name)] ?? '');
+        expect(cell('live_pending_planck') + cell('tip_pending_planck')).toBe(cell('pending_planck'));
+        expect(cell('live_final_planck') + cell('tip_final_planck')).toBe(cell('final_planck'));
+      }),
+    );
+  });
+
+  it('refuses an answer without kinds, with an unknown kind, or whose kinds do not add up', () => {
+    const good = { streamId: 'stream-one', ...wire('native', ['1', '2'], ['3', '4']) };
+    expect(EarningsSchema.safeParse(answer([good])).success).toBe(true);
+    const { kinds: _, ...noKinds } = good;
+    const extraKind = { ...good, kinds: { ...good.kinds, bonus: { pending: '0', final: '0' } } };
+    const offByOne = { ...good, final: '7' };
+    for (const bad of [noKinds, extraKind, offByOne]) {
+      expect(EarningsSchema.safeParse(answer([bad])).success).toBe(false);
+    }
   });
 });

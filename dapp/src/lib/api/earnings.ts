@@ -9,10 +9,31 @@ const AssetText = z
   .union([z.literal('native'), z.number().int().min(0), z.string().regex(/^\d{1,10}$/)])
   .transform((a): AssetRef => (a === 'native' ? 'native' : Number(a)));
 
-const Amounts = z.object({ asset: AssetText, pending: Planck, final: Planck });
-const StreamAmounts = Amounts.extend({ streamId: z.string() });
+const PendingFinal = z.strictObject({ pending: Planck, final: Planck });
 
-const EarningsSchema = z.object({
+/** The kinds of earning the page shows on their own: per-second payments while watching live, and tips. */
+export const EARNING_KINDS = ['live', 'tip'] as const;
+
+/** One kind of earning. */
+export type EarningKind = (typeof EARNING_KINDS)[number];
+
+// Strict: a kind this page does not know would be left out of its columns while counted in the totals.
+const Kinds = z.strictObject({ live: PendingFinal, tip: PendingFinal });
+
+const AmountsShape = { asset: AssetText, pending: Planck, final: Planck, kinds: Kinds };
+
+/** The indexer's promise: the kinds add up to the entry. Figures that do not would contradict each other on screen. */
+function kindsAddUp(a: { pending: string; final: string; kinds: z.infer<typeof Kinds> }): boolean {
+  const sum = (status: 'pending' | 'final') => EARNING_KINDS.reduce((s, k) => s + BigInt(a.kinds[k][status]), 0n);
+  return sum('pending') === BigInt(a.pending) && sum('final') === BigInt(a.final);
+}
+const ADD_UP = { message: 'the kinds of earning do not add up to the total', path: ['kinds'] };
+
+const Amounts = z.object(AmountsShape).refine(kindsAddUp, ADD_UP);
+const StreamAmounts = z.object({ ...AmountsShape, streamId: z.string() }).refine(kindsAddUp, ADD_UP);
+
+/** The indexer's answer, checked at the trust boundary. */
+export const EarningsSchema = z.object({
   creator: z.string(),
   bucket: z.enum(['hour', 'day']),
   totals: z.array(Amounts),
@@ -22,8 +43,14 @@ const EarningsSchema = z.object({
   ),
 });
 
-/** Earnings per time bucket and per stream, pending (in a block) and final (finalized), in planck. */
+/**
+ * Earnings per time bucket and per stream, pending (in a block) and final (finalized), in planck: all kinds together
+ * and each kind (`live`, `tip`) on its own.
+ */
 export type Earnings = z.infer<typeof EarningsSchema>;
+
+/** One stream's earnings in one asset. */
+export type StreamEarnings = Earnings['streams'][number];
 
 /** Bucket size of the chart. */
 export type Bucket = 'hour' | 'day';
