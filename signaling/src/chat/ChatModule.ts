@@ -15,6 +15,7 @@ import { ModerationStore } from './ModerationStore.ts';
 import { chatMetrics } from './metrics.ts';
 import { moderationHandlers } from './moderationHandlers.ts';
 import { chatRoom, ReactionTally } from './ReactionTally.ts';
+import { StreamTipTotals } from './StreamTipTotals.ts';
 import { TipFeed } from './TipFeed.ts';
 import { TipStore } from './TipStore.ts';
 import { type AdmittedPost, newMessage, tipHandlers } from './tipHandlers.ts';
@@ -35,6 +36,8 @@ export interface ChatModule extends SignalingModule {
   readonly reactions: ReactionTally;
   /** The tip columns of the messages (tipped messages and the stream's tip sums). */
   readonly tips: TipStore;
+  /** The tip totals of the streams `stream:stats` reports, in memory, kept current by the tip deliveries. */
+  readonly tipTotals: StreamTipTotals;
   /** Stops the reaction timer and refuses further requests; safe to call twice. */
   close(): Promise<void>;
 }
@@ -58,6 +61,7 @@ async function createChatModule(ctx: SignalingContext, config: ChatConfig): Prom
   const { ledger } = ledgerModule;
   const store = new ChatStore(ledger);
   const tips = new TipStore(ledger);
+  const tipTotals = new StreamTipTotals(tips);
   const moderation = new ModerationStore(ledger);
   const viewers = ctx.modules.get('viewers') as ViewersModule | undefined;
   const policy = new ChatPolicy(moderation);
@@ -178,7 +182,7 @@ async function createChatModule(ctx: SignalingContext, config: ChatConfig): Prom
     ...moderationHandlers({ io: ctx.io, store: moderation, policy, viewers, readable, guarded, log }),
     ...tipHandlers({ store, limits, config, metrics, admitPost, requireJoined, guarded, log }),
   };
-  const tipFeed = new TipFeed(tips, streams, ctx.io, metrics, log);
+  const tipFeed = new TipFeed(tips, tipTotals, streams, ctx.io, metrics, log);
   const stopTips = ledgerModule.onTips((delivery) => tipFeed.deliver(delivery));
 
   return {
@@ -188,6 +192,7 @@ async function createChatModule(ctx: SignalingContext, config: ChatConfig): Prom
     moderation,
     reactions,
     tips,
+    tipTotals,
     handlers,
     async close() {
       if (closed) return;

@@ -7,6 +7,7 @@ import type { StreamsModule } from '../streams/StreamsModule.ts';
 import { type MessageRow, toMessage } from './ChatStore.ts';
 import type { ChatMetrics } from './metrics.ts';
 import { chatRoom } from './ReactionTally.ts';
+import type { StreamTipTotals } from './StreamTipTotals.ts';
 import type { TipStore } from './TipStore.ts';
 import { CHAT_TIP_SIGN_WITHIN_MINUTES, ChatMessageId, type ChatTipStatus } from './wire.ts';
 
@@ -23,6 +24,7 @@ export class TipFeed {
 
   constructor(
     private readonly tips: TipStore,
+    private readonly totals: StreamTipTotals,
     private readonly streams: StreamsModule,
     private readonly io: SignalingIo,
     private readonly metrics: ChatMetrics,
@@ -33,10 +35,20 @@ export class TipFeed {
   async deliver(delivery: TipDelivery): Promise<void> {
     if (this.#closed) return;
     if (delivery.status === 'retracted') {
-      for (const row of await this.tips.retract(delivery.block.hash)) this.#announce(row, false);
+      try {
+        for (const row of await this.tips.retract(delivery.block.hash)) this.#announce(row, false);
+      } finally {
+        // Another node may have retracted the block's tips first: their streams are not known here.
+        this.totals.changedAll();
+      }
       return;
     }
-    for (const tip of delivery.tips) await this.#apply(tip, delivery.status);
+    try {
+      for (const tip of delivery.tips) await this.#apply(tip, delivery.status);
+    } finally {
+      // Whether this node made the steps or another node made them first, they are written by now.
+      this.totals.changed(delivery.tips.map((tip) => tip.streamId));
+    }
   }
 
   /** Ignores further deliveries; safe to call twice. */

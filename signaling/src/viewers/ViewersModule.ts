@@ -1,6 +1,9 @@
 import type { ChainClient } from '@persecond/contracts-client';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import { protocolAddress } from '../accounts.ts';
+import type { ChatModule } from '../chat/ChatModule.ts';
+import type { TipTotalsSource } from '../chat/StreamTipTotals.ts';
+import { TipStore } from '../chat/TipStore.ts';
 import { SignalingError } from '../errors.ts';
 import { sessionCapacity } from '../hlsEdge/FetchPolicy.ts';
 import { HlsEdgeHooks } from '../hlsEdge/hlsEdgeHooks.ts';
@@ -149,6 +152,11 @@ async function createViewersModule(ctx: SignalingContext, config: ViewersConfig)
     (s) => registry.serialize(s.sessionId, () => finish(s)),
     log,
   );
+  // The chat module (created after this one) keeps the tip totals in memory; a node without it reads them each round.
+  const tipStore = new TipStore(ledger);
+  const readEachRound: TipTotalsSource = { of: (streamId) => tipStore.totals(streamId), keepOnly: () => undefined };
+  const tipTotals = (): TipTotalsSource =>
+    (ctx.modules.get('chat') as ChatModule | undefined)?.tipTotals ?? readEachRound;
   const stats = new StreamStatsFeed(
     ctx.io,
     streams,
@@ -156,6 +164,7 @@ async function createViewersModule(ctx: SignalingContext, config: ViewersConfig)
     registry,
     (streamId) => payments.earningPerSecond(streamId),
     () => ctx.sfu.openStreamIds(),
+    tipTotals,
     log,
     (send) => payments.atEachRound(send),
   );

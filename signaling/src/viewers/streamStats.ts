@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { protocolAddress } from '../accounts.ts';
-import { TipStore } from '../chat/TipStore.ts';
+import type { TipTotalsSource } from '../chat/StreamTipTotals.ts';
 import type { Ledger } from '../ledger/Ledger.ts';
 import type { SignalingIo } from '../RequestRouter.ts';
 import type { StreamsModule } from '../streams/StreamsModule.ts';
@@ -14,14 +14,13 @@ function walletRoom(address: string): string {
 /**
  * `stream:stats` to the creator of each stream watched on this node, once per tick round (a second): viewers watching here, what
  * they earn per second (Σ price of the sessions ticked in the last round), and the stream's totals from the ledger
- * (metered, acknowledged, settled pending / final) and the tips on its chat messages (pending / final, one query on
- * the tipped messages' index). Sent to every socket of the creator's wallet on this node: each
+ * (metered, acknowledged, settled pending / final) and the tips on its chat messages (pending / final, kept in memory
+ * by the chat module: no query per round). Sent to every socket of the creator's wallet on this node: each
  * signed-in socket joins its wallet's room when it connects, so a round looks creators up instead of scanning sockets.
  */
 export class StreamStatsFeed {
   #running = false;
   #closed = false;
-  readonly #tips: TipStore;
 
   constructor(
     private readonly io: SignalingIo,
@@ -30,10 +29,10 @@ export class StreamStatsFeed {
     private readonly registry: ViewerRegistry,
     private readonly earningPerSecond: (streamId: string) => bigint,
     private readonly roomsHere: () => Iterable<string>,
+    private readonly tips: () => TipTotalsSource,
     private readonly log: Logger,
     eachRound: (send: () => void) => void,
   ) {
-    this.#tips = new TipStore(ledger);
     // In step with the tick rounds, before their answers are in flight: the ledger query must not hold those.
     eachRound(() => this.#round());
     io.on('connection', (socket) => {
@@ -64,27 +63,37 @@ export class StreamStatsFeed {
     for (const s of this.registry.all()) if (s.socket) viewers.set(s.streamId, (viewers.get(s.streamId) ?? 0) + 1);
     const live = new Set(viewers.keys());
     for (const streamId of this.roomsHere()) live.add(streamId);
-    if (live.size === 0) return;
-    for (const streamId of live) {
-      const stream = await this.streams.get(streamId);
-      if (stream?.status !== 'live') continue;
-      const creator = protocolAddress(stream.creator);
-      if (creator === undefined) continue;
-      const room = walletRoom(creator);
-      if (!this.io.sockets.adapter.rooms.get(room)?.size) continue;
-      const [totals, tips] = await Promise.all([this.ledger.streamTotals(streamId), this.#tips.totals(streamId)]);
-      const stats = {
-        streamId,
-        viewers: viewers.get(streamId) ?? 0,
-        earningsPerSecond: this.earningPerSecond(streamId).toString(),
-        owed: totals.owed.toString(),
-        acknowledged: totals.acknowledged.toString(),
-        settledPending: totals.settledPending.toString(),
-        settledFinal: totals.settledFinal.toString(),
-        tips: { pending: tips.pending.toString(), final: tips.final.toString() },
-      };
-      // This node's numbers (its viewers), so only to the creator's sockets here.
-      this.io.local.to(room).emit('stream:stats', stats);
+    const tips = this.tips();
+    // Streams reported this round; the others' tip totals are dropped (ended, or no creator's socket here).
+    const reported = new Set<string>();
+    try {
+      for (const streamId of live) if (await this.#report(streamId, viewers, tips)) reported.add(streamId);
+    } finally {
+      tips.keepOnly(reported);
     }
+  }
+
+  /** Sends one stream's stats to its creator's sockets here; false when it is not live or its creator is not here. */
+  async #report(streamId: string, viewers: ReadonlyMap<string, number>, tipTotals: TipTotalsSource): Promise<boolean> {
+    const stream = await this.streams.get(streamId);
+    if (stream?.status !== 'live') return false;
+    const creator = protocolAddress(stream.creator);
+    if (creator === undefined) return false;
+    const room = walletRoom(creator);
+    if (!this.io.sockets.adapter.rooms.get(room)?.size) return false;
+    const [totals, tips] = await Promise.all([this.ledger.streamTotals(streamId), tipTotals.of(streamId)]);
+    const stats = {
+      streamId,
+      viewers: viewers.get(streamId) ?? 0,
+      earningsPerSecond: this.earningPerSecond(streamId).toString(),
+      owed: totals.owed.toString(),
+      acknowledged: totals.acknowledged.toString(),
+      settledPending: totals.settledPending.toString(),
+      settledFinal: totals.settledFinal.toString(),
+      tips: { pending: tips.pending.toString(), final: tips.final.toString() },
+    };
+    // This node's numbers (its viewers), so only to the creator's sockets here.
+    this.io.local.to(room).emit('stream:stats', stats);
+    return true;
   }
 }

@@ -108,6 +108,8 @@ describe('chat tips: a tipped message shows once its transfer is on chain, with 
       tip: { asset: 'native', amount: declared.toString(), status: 'unsigned' },
     });
     expect((await history(anonymous)).map((m) => m.id)).not.toContain(message.id);
+    // The creator's numbers before any tip: the node holds the stream's tip totals from here on.
+    await vi.waitFor(() => expect(stats.at(-1)?.tips).toEqual({ pending: '0', final: '0' }), WAIT);
 
     // The wallet signs another amount than it declared: the chain's is the one shown.
     const paid = await signTip(w.bob, message.id, 7_000_000_000n);
@@ -160,6 +162,11 @@ describe('chat tips: a tipped message shows once its transfer is on chain, with 
     expect(anonymous.tipsOf(message.id)).toHaveLength(2);
     expect(anonymous.received([message.id])).toHaveLength(1);
     expect((await chat.tips.totals(streamId)).final).toBe(before + paid + 1_000_000_000n);
+    // The numbers the node holds followed each step: the ignored tips added nothing.
+    await vi.waitFor(
+      () => expect(stats.at(-1)?.tips).toEqual({ pending: '0', final: (before + paid + 1_000_000_000n).toString() }),
+      WAIT,
+    );
   });
 
   it('never shows an unsigned tip to anyone else, nor in history or a join’s page', async () => {
