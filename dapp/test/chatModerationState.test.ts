@@ -1,7 +1,8 @@
-// The chat's moderation helpers: addresses compared by account, log entries as sentences.
-import type { ChatModAction } from '@persecond/signaling/protocol';
+// The chat's moderation helpers: addresses compared by account, whether the page moderates, log entries as sentences.
+import type { ChatMessage, ChatModAction } from '@persecond/signaling/protocol';
 import { describe, expect, it } from 'vitest';
 import { isAddress, sameAccount } from '../src/lib/chat/accounts.ts';
+import { badgedToAsk, roleFromList } from '../src/lib/chat/moderationRole.ts';
 import { modActionText } from '../src/lib/chat/modlogText.ts';
 
 // //Alice in SS58 42 and in Polkadot's format 0; //Bob in 42.
@@ -18,6 +19,17 @@ const action = (a: Partial<ChatModAction>): ChatModAction => ({
   details: {},
   at: 1_700_000_000_000,
   ...a,
+});
+
+const message = (id: string, sender: string, badges: ChatMessage['badges']): ChatMessage => ({
+  id,
+  streamId: 's1',
+  sender,
+  displayName: null,
+  text: `m${id}`,
+  badges,
+  sentAt: 1_700_000_000_000,
+  mediaTime: null,
 });
 
 describe('chat moderation helpers', () => {
@@ -53,5 +65,24 @@ describe('chat moderation helpers', () => {
         action({ action: 'settings', target: null, details: { slowModeSeconds: '30', payingOnly: 'true' } }),
       ),
     ).toBe('set slow mode to 30 s, paying viewers only on');
+  });
+
+  it('reads the role from a moderator list: on it a moderator, else the creator (whatever the address format)', () => {
+    expect(roleFromList([BOB, ALICE_0], ALICE_42)).toBe('moderator');
+    expect(roleFromList([BOB], ALICE_42)).toBe('creator');
+    expect(roleFromList([], ALICE_42)).toBe('creator');
+  });
+
+  it('asks whether it moderates only for a new own message badged moderator, while it does not moderate', () => {
+    const own = message('3', ALICE_0, ['moderator']);
+    const messages = [message('1', ALICE_42, []), message('2', BOB, ['moderator']), own, message('4', BOB, [])];
+    expect(badgedToAsk(messages, ALICE_42, undefined, '')).toBe(own);
+    // Asked already about that message, or the join said it moderates: nothing to ask.
+    expect(badgedToAsk(messages, ALICE_42, undefined, '3')).toBeUndefined();
+    expect(badgedToAsk(messages, ALICE_42, 'moderator', '')).toBeUndefined();
+    expect(badgedToAsk(messages, ALICE_42, 'creator', '')).toBeUndefined();
+    // Another wallet's badge, or no badge of its own: nothing to ask.
+    expect(badgedToAsk(messages.slice(0, 2), ALICE_42, undefined, '')).toBeUndefined();
+    expect(badgedToAsk([...messages, message('5', ALICE_42, ['moderator'])], ALICE_42, undefined, '3')?.id).toBe('5');
   });
 });

@@ -11,6 +11,7 @@ import {
   CHAT_REACTIONS,
   CHAT_SLOW_MODE_MAX_SECONDS,
   CHAT_TIMEOUT_MINUTES,
+  type ChatJoinRole,
   type ChatMessage,
   ChatMessageId,
   type ChatModAction,
@@ -290,12 +291,17 @@ export interface AckPayloads {
   'hls:token': { hlsToken: string };
   'settlement:submitted': Record<never, never>;
   'viewer:leave': { owed: string; settled: string };
-  /** The stream's last messages (newest last), its settings and the reactions it takes; `chat:*` events follow. */
+  /**
+   * The stream's last messages (newest last), its settings, the reactions it takes and whether the signed-in wallet
+   * moderates the chat (`role`: its creator or one of its moderators; null otherwise and for anonymous sockets);
+   * `chat:*` events follow.
+   */
   'chat:join': {
     streamId: string;
     messages: ChatMessage[];
     settings: ChatSettings;
     reactions: readonly ChatReaction[];
+    role: ChatJoinRole;
   };
   /** Messages before `before`, or the newest (newest last); `more`: older ones remain. */
   'chat:history': { messages: ChatMessage[]; more: boolean };

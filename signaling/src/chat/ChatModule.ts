@@ -112,7 +112,8 @@ async function createChatModule(ctx: SignalingContext, config: ChatConfig): Prom
 
   const handlers: RequestHandlers = {
     'chat:join': guarded('chat:join', async (socket, { streamId }) => {
-      await readable(streamId, socket.data.address);
+      const address = socket.data.address;
+      const stream = await readable(streamId, address);
       const room = chatRoom(streamId);
       const joined = [...socket.rooms].filter((r) => r.startsWith('chat:') && r !== room).length;
       if (joined >= config.CHAT_ROOMS_PER_SOCKET) {
@@ -123,8 +124,19 @@ async function createChatModule(ctx: SignalingContext, config: ChatConfig): Prom
       }
       // In the room before the history is read, so no message falls between the two (one may come twice: by id).
       await socket.join(room);
-      const [page, settings] = await Promise.all([store.page(streamId, CHAT_PAGE_MAX), store.settings(streamId)]);
-      return { streamId, messages: page.messages, settings, reactions: CHAT_REACTIONS };
+      // Whether the wallet moderates, so a client asks chat:moderators only when it does (one lookup by key).
+      const [page, settings, role] = await Promise.all([
+        store.page(streamId, CHAT_PAGE_MAX),
+        store.settings(streamId),
+        address ? policy.role(address, stream.creator) : undefined,
+      ]);
+      return {
+        streamId,
+        messages: page.messages,
+        settings,
+        reactions: CHAT_REACTIONS,
+        role: role === 'creator' || role === 'moderator' ? role : null,
+      };
     }),
     'chat:history': guarded('chat:history', async (_socket, { streamId, before, limit }) =>
       store.page(streamId, limit ?? CHAT_PAGE_MAX, before === undefined ? undefined : BigInt(before)),

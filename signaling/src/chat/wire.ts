@@ -98,6 +98,9 @@ export interface ChatReactionCounts {
   at: number;
 }
 
+/** A signed-in wallet's part in the moderation of a stream's chat, as `chat:join` answers it (null: none, or anonymous). */
+export type ChatJoinRole = 'creator' | 'moderator' | null;
+
 /** Minutes a creator or moderator may time a wallet out for. */
 export const CHAT_TIMEOUT_MINUTES = [1, 5, 10, 60] as const;
 /** Most moderators a creator may name (over all of its streams). */

@@ -76,6 +76,17 @@ describe('chat moderation: moderators, deletions, timeouts, bans, the log', () =
     expect((await moderator.say(streamId, 'I keep order here')).badges).toEqual(['moderator']);
   });
 
+  it('answers chat:join with the wallet’s part in the moderation: creator, moderator (named above) or null', async () => {
+    expect((await creator.join(streamId)).role).toBe('creator');
+    expect((await moderator.join(streamId)).role).toBe('moderator');
+    const eve = await reader(w.eve);
+    expect((await eve.join(streamId)).role).toBeNull();
+    expect((await watcher.join(streamId)).role).toBeNull();
+    // A moderator of the creator moderates all of its streams.
+    const other = await live.announceStream(w.alice, 'Another show', 1_000_000n);
+    expect((await moderator.join(other)).role).toBe('moderator');
+  });
+
   it('refuses moderation to wallets that are neither creator nor moderator (NOT_MODERATOR)', async () => {
     const eve = await reader(w.eve);
     const target = w.charlie.address;

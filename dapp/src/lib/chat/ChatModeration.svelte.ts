@@ -1,17 +1,14 @@
 // What a signed-in page may do to moderate a stream's chat, over its ChatRoom's socket: learn whether it moderates (the
-// moderator list is answered to the creator and its moderators only), delete messages, time wallets out, ban and unban
-// them, name moderators (the creator) and read the moderation log. Each action's result or refusal is one sentence.
-import type { ChatMessage, ChatModAction } from '@persecond/signaling/protocol';
+// join answers it; see moderationRole.ts), delete messages, time wallets out, ban and unban them, name moderators and
+// read their list (the creator) and the moderation log. Each action's result or refusal is one sentence.
+import type { ChatJoinRole, ChatMessage, ChatModAction } from '@persecond/signaling/protocol';
 import { CHAT_MODLOG_PAGE_MAX } from '@persecond/signaling/protocol';
 import { UserFacingError } from '../errors.ts';
 import { request } from '../signaling/socket.ts';
-import { sameAccount } from './accounts.ts';
 import type { ChatRoom } from './ChatRoom.svelte.ts';
 import { shortAddress } from './messages.ts';
+import { badgedToAsk, type ModRole, roleFromList } from './moderationRole.ts';
 import { chatErrorSentence } from './sendErrors.ts';
-
-/** This page's part in the chat's moderation. */
-export type ModRole = 'creator' | 'moderator';
 
 /** Minutes a wallet may be timed out for (the server's CHAT_TIMEOUT_MINUTES). */
 export type TimeoutMinutes = 1 | 5 | 10 | 60;
@@ -24,9 +21,9 @@ export interface ModOutcome {
 
 /** The chat's moderation for one signed-in account, reactive for the panel. */
 export class ChatModeration {
-  /** Undefined until the server answered the moderator list to this account (it is no moderator then). */
+  /** As the last join answered, or a moderator list answered since; undefined: this account does not moderate. */
   role = $state<ModRole | undefined>();
-  /** The creator's moderators (the protocol's address format), as last answered. */
+  /** The creator's moderators (the protocol's address format), as last answered (read only when shown). */
   moderators = $state<string[]>([]);
   /** The moderation log, newest first, as far as loaded. */
   log = $state<ChatModAction[]>([]);
@@ -38,6 +35,8 @@ export class ChatModeration {
 
   /** Newest own message id that made the page ask whether it moderates (its moderator badge). */
   #askedFor = '';
+  /** The moderator list is shown: read again after each join. */
+  #listShown = false;
   /** The log is shown (loaded once): each action reloads it. */
   #logShown = false;
   #closed = false;
@@ -48,6 +47,19 @@ export class ChatModeration {
     readonly account: string,
   ) {}
 
+  /** Takes the role a join answered; the creator reads the moderator list again when it is shown. */
+  joined(role: ChatJoinRole): void {
+    if (this.#closed) return;
+    this.role = role ?? undefined;
+    if (role === 'creator' && this.#listShown) void this.refresh();
+  }
+
+  /** Reads the moderator list for the page that shows it (the creator's editor), and again after each join. */
+  showModerators(): Promise<void> {
+    this.#listShown = true;
+    return this.refresh();
+  }
+
   /** Asks the server for the moderator list: answered, the page moderates (as creator unless it is on the list). */
   async refresh(): Promise<void> {
     const socket = this.room.socket;
@@ -56,7 +68,7 @@ export class ChatModeration {
       const { moderators } = await request(socket, 'chat:moderators', { streamId: this.room.streamId });
       if (this.#closed) return;
       this.moderators = moderators;
-      this.role = moderators.some((m) => sameAccount(m, this.account)) ? 'moderator' : 'creator';
+      this.role = roleFromList(moderators, this.account);
     } catch (err) {
       if (err instanceof UserFacingError && (err.code === 'NOT_MODERATOR' || err.code === 'NOT_CREATOR')) {
         this.role = undefined;
@@ -66,9 +78,8 @@ export class ChatModeration {
 
   /** Asks again when one of the account's own messages carries the moderator badge the page does not know of. */
   notice(messages: readonly ChatMessage[]): void {
-    if (this.role) return;
-    const badged = messages.findLast((m) => m.badges.includes('moderator') && sameAccount(m.sender, this.account));
-    if (!badged || badged.id === this.#askedFor) return;
+    const badged = badgedToAsk(messages, this.account, this.role, this.#askedFor);
+    if (!badged) return;
     this.#askedFor = badged.id;
     void this.refresh();
   }

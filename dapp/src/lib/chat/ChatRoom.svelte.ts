@@ -1,7 +1,13 @@
 // One stream's chat as the page shows it: joins on open (and again after each reconnect, merging what it missed),
 // keeps the messages by id, pages back on request, sends, reacts and changes the creator's settings. Its own socket,
 // opened as the page is signed in (or not: reading needs no sign-in).
-import type { ChatMessage, ChatReaction, ChatSettings, ServerToClientEvents } from '@persecond/signaling/protocol';
+import type {
+  ChatJoinRole,
+  ChatMessage,
+  ChatReaction,
+  ChatSettings,
+  ServerToClientEvents,
+} from '@persecond/signaling/protocol';
 import { CHAT_PAGE_MAX, CHAT_REACTIONS } from '@persecond/signaling/protocol';
 import { explain } from '../errors.ts';
 import { openSignalingSocket, request, type SignalingSocket } from '../signaling/socket.ts';
@@ -21,6 +27,8 @@ export class ChatRoom {
   messages = $state<ChatMessage[]>([]);
   /** The chat's rules (slow mode, paying-only), as the server last said. */
   settings = $state<ChatSettings>({ slowModeSeconds: 0, payingOnly: false });
+  /** Whether the signed-in account moderates this chat (its creator or a moderator), as the last join answered. */
+  role = $state<ChatJoinRole>(null);
   /** The reactions the server takes. */
   reactions = $state<readonly ChatReaction[]>(CHAT_REACTIONS);
   /** Presses of each reaction heard since the room opened (everyone's, the server's sums). */
@@ -158,6 +166,7 @@ export class ChatRoom {
       if (gap || this.messages.length === joined.messages.length) this.more = joined.messages.length >= CHAT_PAGE_MAX;
       this.settings = joined.settings;
       this.reactions = joined.reactions;
+      this.role = joined.role;
       this.problem = undefined;
       this.status = 'joined';
     } catch (err) {
