@@ -1,4 +1,5 @@
 import type { TipEvent } from '@persecond/contracts-client';
+import pRetry from 'p-retry';
 import type { Logger } from 'pino';
 import { sameAccount } from '../accounts.ts';
 import type { TipDelivery } from '../ledger/ledgerModule.ts';
@@ -12,15 +13,24 @@ import type { TipStore } from './TipStore.ts';
 import { CHAT_TIP_SIGN_WITHIN_MINUTES, ChatMessageId, type ChatTipStatus } from './wire.ts';
 
 const SIGN_WITHIN_MS = CHAT_TIP_SIGN_WITHIN_MINUTES * 60_000;
+/**
+ * A final step that failed to write is tried again this often, 1 s apart at first and doubling up to a minute (about
+ * 4 min in all): no later delivery names the tip again, so without it the tip would stay pending.
+ */
+const FINAL_RETRY = { retries: 8, minTimeout: 1_000, factor: 2, maxTimeout: 60_000 } as const;
 
 /**
  * Turns the chain's tips into the chat's tipped messages: a tip event naming an unsigned tip message of its stream,
  * signed by the message's sender and paid to the stream's creator, makes the message `pending` (shown to the room as
  * `chat:message` for the first time) with the chain's amount, then `final`; each step is also `chat:tip` to the room.
  * Anything else is ignored (debug log), and each step is a compare and set in the database, so nothing counts twice.
+ * A step that fails to write is logged; a final one is tried again with backoff (`FINAL_RETRY`), a pending one is left
+ * to the final step (which also moves an unsigned tip).
  */
 export class TipFeed {
   #closed = false;
+  /** Ends the final steps' retries on close. */
+  readonly #stop = new AbortController();
 
   constructor(
     private readonly tips: TipStore,
@@ -44,7 +54,13 @@ export class TipFeed {
       return;
     }
     try {
-      for (const tip of delivery.tips) await this.#apply(tip, delivery.status);
+      for (const tip of delivery.tips) {
+        try {
+          await this.#apply(tip, delivery.status);
+        } catch (err) {
+          this.#failed(tip, delivery.status, err);
+        }
+      }
     } finally {
       // Whether this node made the steps or another node made them first, they are written by now.
       this.totals.changed(delivery.tips.map((tip) => tip.streamId));
@@ -54,9 +70,31 @@ export class TipFeed {
   /** Ignores further deliveries; safe to call twice. */
   close(): void {
     this.#closed = true;
+    this.#stop.abort();
+  }
+
+  /** Logs a step that could not be written (e.g. the database briefly unreachable); retries a final one. */
+  #failed(tip: TipEvent, to: 'pending' | 'final', err: unknown): void {
+    const at = { tip: tip.id, messageId: tip.messageId, status: to };
+    if (to === 'pending') {
+      this.log.warn({ err, ...at }, 'tip step not written; its final step will make it');
+      return;
+    }
+    this.log.warn({ err, ...at }, 'tip step not written; trying again');
+    pRetry(() => this.#apply(tip, 'final'), {
+      ...FINAL_RETRY,
+      signal: this.#stop.signal,
+      onFailedAttempt: ({ error, attemptNumber, retriesLeft }) =>
+        this.log.warn({ err: error, ...at, attempt: attemptNumber, retriesLeft }, 'tip step not written again'),
+    })
+      .then(() => this.totals.changed([tip.streamId]))
+      .catch((lastErr: unknown) => {
+        if (!this.#closed) this.log.error({ err: lastErr, ...at }, 'tip step not written; gave up: it stays pending');
+      });
   }
 
   async #apply(tip: TipEvent, to: 'pending' | 'final'): Promise<void> {
+    if (this.#closed) return;
     const ignore = (why: string) => this.log.debug({ tip: tip.id, messageId: tip.messageId, why }, 'tip ignored');
     if (!ChatMessageId.safeParse(tip.messageId).success) return ignore('not a chat message id');
     const row = await this.tips.row(BigInt(tip.messageId));

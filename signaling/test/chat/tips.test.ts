@@ -1,11 +1,15 @@
 // Tipped chat messages on the real parts: a viewer declares a tip (chat:tip), signs buildTip on the dev chain with
 // the message's id, and the room sees the message once the transfer is in a block, with the chain's amount, then
 // final; the creator's stream:stats carry the stream's tips. Tips by other wallets or to other recipients are ignored.
+// A final step the database refuses once is written on a later try.
 import { buildTip } from '@persecond/contracts-client';
 import type { KeyringPair } from '@polkadot/keyring/types';
+import { sql } from 'drizzle-orm';
 import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { ChatModule } from '../../src/chat/ChatModule.ts';
+import { type LedgerModule, ledgerModuleOf } from '../../src/ledger/ledgerModule.ts';
+import { rowsOf } from '../../src/ledger/rows.ts';
 import type { ChatMessage, ChatTipUpdate, StreamStats } from '../../src/protocol.ts';
 import type { LiveStream } from '../support/liveStream.ts';
 import { type AckJson, call, callOk } from '../viewers-support.ts';
@@ -74,6 +78,12 @@ describe('chat tips: a tipped message shows once its transfer is on chain, with 
   };
   const history = async (r: Reader): Promise<ChatMessage[]> =>
     (await callOk(r.socket, 'chat:history', { streamId })).messages as unknown as ChatMessage[];
+  /** The node's signaling_chat_tips_total{status}, as scraped. */
+  const tipsCounted = async (status: 'pending' | 'final'): Promise<number> => {
+    const text = await (await fetch(`${live.server.url}/metrics`)).text();
+    const line = new RegExp(`^signaling_chat_tips_total\\{status="${status}"\\} (\\d+)$`, 'm').exec(text);
+    return Number(line?.[1] ?? 0);
+  };
 
   beforeAll(async () => {
     live = await startChatStream({
@@ -167,6 +177,62 @@ describe('chat tips: a tipped message shows once its transfer is on chain, with 
       () => expect(stats.at(-1)?.tips).toEqual({ pending: '0', final: (before + paid + 1_000_000_000n).toString() }),
       WAIT,
     );
+  });
+
+  it('writes a final step that failed once on a later try: the tip becomes final, counted once', async () => {
+    const ledger: LedgerModule = ledgerModuleOf(live.server.modules);
+    const bob = await reader(w.bob);
+    const message = await declare(bob, 'Tipped through a failing write', 1_000_000_000n);
+    const finalBefore = await tipsCounted('final');
+    const totalsBefore = await chat.tips.totals(streamId);
+    // The database refuses this message's first final write; a sequence, not rolled back with the failed update,
+    // counts the final writes tried.
+    const id = sql.raw(String(BigInt(message.id)));
+    await ledger.ledger.use(async (db) => {
+      await db.execute(sql`CREATE SEQUENCE signaling.tip_final_writes`);
+      await db.execute(sql`
+        CREATE FUNCTION signaling.fail_first_final_write() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          IF NEW.id = ${id} AND NEW.tip_status = 'final' THEN
+            IF nextval('signaling.tip_final_writes') = 1 THEN
+              RAISE EXCEPTION 'test: the first final write of message % fails', NEW.id;
+            END IF;
+          END IF;
+          RETURN NEW;
+        END $$`);
+      await db.execute(sql`
+        CREATE TRIGGER fail_first_final_write BEFORE UPDATE ON signaling.chat_messages
+        FOR EACH ROW EXECUTE FUNCTION signaling.fail_first_final_write()`);
+    });
+    try {
+      const paid = await signTip(w.bob, message.id, 2_000_000_000n);
+      await vi.waitFor(
+        () => expect(anonymous.tipsOf(message.id).map((t) => t.status)).toEqual(['pending', 'final']),
+        WAIT,
+      );
+      // Refused once, written on the second try.
+      const tried = await ledger.ledger.use((db) =>
+        rowsOf<{ n: string }>(db, sql`SELECT last_value::text AS n FROM signaling.tip_final_writes`),
+      );
+      expect(tried).toEqual([{ n: '2' }]);
+      expect((await history(anonymous)).find((m) => m.id === message.id)?.tip).toEqual({
+        asset: 'native',
+        amount: paid.toString(),
+        status: 'final',
+      });
+      expect(await tipsCounted('final')).toBe(finalBefore + 1);
+      expect(await chat.tips.totals(streamId)).toEqual({ pending: 0n, final: totalsBefore.final + paid });
+      await vi.waitFor(
+        () => expect(stats.at(-1)?.tips).toEqual({ pending: '0', final: (totalsBefore.final + paid).toString() }),
+        WAIT,
+      );
+    } finally {
+      await ledger.ledger.use(async (db) => {
+        await db.execute(sql`DROP TRIGGER fail_first_final_write ON signaling.chat_messages`);
+        await db.execute(sql`DROP FUNCTION signaling.fail_first_final_write()`);
+        await db.execute(sql`DROP SEQUENCE signaling.tip_final_writes`);
+      });
+    }
   });
 
   it('never shows an unsigned tip to anyone else, nor in history or a join’s page', async () => {
