@@ -9,6 +9,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const bin = (name) => join(root, 'node_modules', '.bin', name);
 const resultsDir = join(root, '.test-results');
 const vitestJson = join(resultsDir, 'vitest.json');
+const unhandledJson = join(resultsDir, 'unhandled.json');
 const extraArgs = process.argv.slice(2);
 
 let passed = 0;
@@ -39,10 +40,18 @@ if (extraArgs.length === 0) {
 
 mkdirSync(resultsDir, { recursive: true });
 rmSync(vitestJson, { force: true });
+rmSync(unhandledJson, { force: true });
 console.log('\n=== vitest');
 const v = spawnSync(
   bin('vitest'),
-  ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${vitestJson}`, ...extraArgs],
+  [
+    'run',
+    '--reporter=default',
+    '--reporter=json',
+    '--reporter=./scripts/unhandledErrorsReporter.ts',
+    `--outputFile.json=${vitestJson}`,
+    ...extraArgs,
+  ],
   { cwd: root, stdio: 'inherit' },
 );
 if (existsSync(vitestJson)) {
@@ -62,9 +71,14 @@ if (existsSync(vitestJson)) {
   }
   // Errors outside any test (an unhandled rejection, a worker that died) fail Vitest's run with every test passed:
   // count them, or the line below would say `0 failed` for a failing run.
+  const unhandled = existsSync(unhandledJson) ? JSON.parse(readFileSync(unhandledJson, 'utf8')) : [];
+  for (const e of unhandled)
+    failures.push(
+      `unhandled error${e.file ? ` in ${e.file}` : ''}${e.test ? ` (${e.test})` : ''}: ${e.message}${e.at ? ` ${e.at}` : ''}`,
+    );
   if (v.status !== 0 && report.numFailedTests === 0 && brokenFiles.length === 0) {
     failed++;
-    failures.push(`vitest exited ${v.status ?? v.signal} with every test passed: see "Unhandled Errors" above`);
+    if (unhandled.length === 0) failures.push(`vitest exited ${v.status ?? v.signal} with every test passed`);
   }
 } else {
   failed++;

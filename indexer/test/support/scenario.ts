@@ -21,7 +21,17 @@ export const SAMPLE_CID = 'bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa
  * Transactions are immortal: a mortal one is anchored to the head the API last saw, which a `dev_setHead` may abandon.
  */
 export async function sealBlock(client: ChainClient, txs: Array<[Tx, KeyringPair]>): Promise<boolean[]> {
+  // Nonces from storage: `nonce: -1` has polkadot.js run the AccountNonceApi in chopsticks' wasm for every signer, and
+  // 15 of those at once on a loaded machine outlasted the client's 15 s RPC timeout.
+  const nonces = new Map<string, number>();
+  for (const [, signer] of txs) {
+    if (nonces.has(signer.address)) continue;
+    const account = await client.api.query.system.account(signer.address);
+    nonces.set(signer.address, account.nonce.toNumber());
+  }
   const submissions = txs.map(([tx, signer]) => {
+    const nonce = nonces.get(signer.address)!;
+    nonces.set(signer.address, nonce + 1);
     let markReady!: () => void;
     let settle!: { resolve: (ok: boolean) => void; reject: (err: Error) => void };
     const ready = new Promise<void>((resolve) => {
@@ -30,7 +40,7 @@ export async function sealBlock(client: ChainClient, txs: Array<[Tx, KeyringPair
     const included = new Promise<boolean>((resolve, reject) => {
       settle = { resolve, reject };
     });
-    const submitted = tx.signAndSend(signer, { nonce: -1, era: 0 }, ({ status, dispatchError }) => {
+    const submitted = tx.signAndSend(signer, { nonce, era: 0 }, ({ status, dispatchError }) => {
       if (status.isReady || status.isBroadcast) markReady();
       // chopsticks reports Finalized 100 ms after InBlock, and polkadot.js drops the InBlock result (it switches to
       // the newer status) when fetching that block's events takes longer: Finalized alone must count as included.
