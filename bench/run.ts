@@ -15,6 +15,7 @@ const BENCHES: Record<string, string> = {
   'signaling-ledger': 'signaling/ledger.ts',
   indexer: 'indexer/run.ts',
   signaling: 'signaling/ticking.ts',
+  chat: 'signaling/chat.ts',
   'dapp-first-frame': 'dapp/firstFrame.ts',
   start: 'start/startup.ts',
 };

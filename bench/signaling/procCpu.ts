@@ -62,3 +62,11 @@ export function rssMegabytes(pid: number): number | undefined {
     return undefined;
   }
 }
+
+/** CPU seconds the whole machine has spent busy (every core; /proc/stat's first line less idle and iowait). */
+export function machineBusySeconds(): number {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]?.trim().split(/\s+/).slice(1).map(Number) ?? [];
+  // user nice system idle iowait irq softirq steal (guest time is counted in user already).
+  const busy = f.slice(0, 8).reduce((a, x, i) => (i === 3 || i === 4 ? a : a + x), 0);
+  return busy / CLK_TCK;
+}
