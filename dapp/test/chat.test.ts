@@ -7,8 +7,9 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openApp } from './support/browser.ts';
+import { expectNoPageErrors, stopAtFirstFailure } from './support/pageFailures.ts';
 import { connectWallet, expectNoSidewaysScroll, goLive, type Person, signIn } from './support/people.ts';
 import { type Stage, setStage } from './support/stage.ts';
 
@@ -47,13 +48,8 @@ describe('live chat on the stack as `npm start` runs it', () => {
   let everyone: Person[] = [];
   let streamId = '';
   const dialogs: string[] = [];
-  let broken = false;
-  beforeEach((ctx) => {
-    if (broken) ctx.skip('an earlier step failed');
-    ctx.onTestFailed(async () => {
-      broken = true;
-      await stage?.report(resultsDir);
-    });
+  stopAtFirstFailure(async () => {
+    await stage?.report(resultsDir);
   });
 
   beforeAll(async () => {
@@ -227,7 +223,7 @@ describe('live chat on the stack as `npm start` runs it', () => {
     await expectNoSidewaysScroll(dave.page);
     await dave.page.screenshot({ path: join(resultsDir, 'watch-chat-375.png'), fullPage: true });
     await alice.page.screenshot({ path: join(resultsDir, 'studio-chat.png'), fullPage: true });
-    for (const p of everyone) expect(p.pageErrors, p.name).toEqual([]);
+    expectNoPageErrors(everyone);
     expect(dialogs).toEqual([]);
   });
 });

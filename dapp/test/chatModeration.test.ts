@@ -9,10 +9,11 @@ import { fileURLToPath } from 'node:url';
 import type { TipEvent } from '@persecond/contracts-client';
 import { Keyring } from '@polkadot/keyring';
 import type { Locator, Page } from 'playwright-core';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { explainCode } from '../src/lib/errors.ts';
 import { openApp } from './support/browser.ts';
 import { accountHex, protocolEvents } from './support/chainEvents.ts';
+import { expectNoPageErrors, stopAtFirstFailure } from './support/pageFailures.ts';
 import { connectWallet, goLive, type Person, signIn } from './support/people.ts';
 import { type Stage, setStage } from './support/stage.ts';
 
@@ -94,13 +95,8 @@ describe('chat moderation on the stack as `npm start` runs it', () => {
   let everyone: Person[] = [];
   let watchPage = '';
   const address: Record<string, string> = {};
-  let broken = false;
-  beforeEach((ctx) => {
-    if (broken) ctx.skip('an earlier step failed');
-    ctx.onTestFailed(async () => {
-      broken = true;
-      await stage?.report(resultsDir);
-    });
+  stopAtFirstFailure(async () => {
+    await stage?.report(resultsDir);
   });
 
   beforeAll(async () => {
@@ -229,7 +225,7 @@ describe('chat moderation on the stack as `npm start` runs it', () => {
     for (const p of everyone) await expect.poll(() => texts(p.page), WAIT).toContain('back again');
     await page.screenshot({ path: join(resultsDir, 'studio-moderation.png'), fullPage: true });
     await bob.page.screenshot({ path: join(resultsDir, 'watch-moderator.png'), fullPage: true });
-    for (const p of everyone) expect(p.pageErrors, p.name).toEqual([]);
+    expectNoPageErrors(everyone);
   });
 
   it('Charlie tips with a message: pending, then confirmed for everyone with the chain’s amount; the studio shows it', {
@@ -277,6 +273,6 @@ describe('chat moderation on the stack as `npm start` runs it', () => {
       .toBe(onChain.amount.toString());
     await page.screenshot({ path: join(resultsDir, 'watch-tip.png'), fullPage: true });
     await alice.page.screenshot({ path: join(resultsDir, 'studio-tip.png'), fullPage: true });
-    for (const p of everyone) expect(p.pageErrors, p.name).toEqual([]);
+    expectNoPageErrors(everyone);
   });
 });

@@ -11,10 +11,11 @@ import { fileURLToPath } from 'node:url';
 import { ApiPromise, WsProvider } from '@polkadot/api';
 import { Keyring } from '@polkadot/keyring';
 import { cryptoWaitReady } from '@polkadot/util-crypto';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchSharedBrowser, openApp, type SharedBrowser, WEBRTC_ARGS } from './support/browser.ts';
 import { accountHex, freeBalance, headNumber, nativeMoves, total } from './support/chainEvents.ts';
 import { buildInjectedWallet } from './support/injectedWallet.ts';
+import { collectPageProblems, expectNoPageErrors, reportPages, stopAtFirstFailure } from './support/pageFailures.ts';
 import {
   connectWallet,
   expectNoSidewaysScroll,
@@ -61,24 +62,9 @@ describe('the journey on the stack as `npm start` runs it', () => {
   let firstBlock = 0;
   let bobBefore = 0n;
   const keyring = new Keyring({ type: 'sr25519', ss58Format: 42 });
-  /** Steps build on each other: once one failed, the later ones stop at once instead of waiting out timeouts. */
-  let broken = false;
-  beforeEach((ctx) => {
-    if (broken) ctx.skip('an earlier step of the journey failed');
-    ctx.onTestFailed(async () => {
-      broken = true;
-      // What each person saw, and what the stack logged, to tell why.
-      for (const p of [alice, bob, charlie, empty, dave]) {
-        if (!p) continue;
-        await shot(p, `failure-${p.name}`).catch(() => undefined);
-        const text = await p.page
-          .locator('main')
-          .textContent({ timeout: 2_000 })
-          .catch(() => '');
-        console.error(`--- ${p.name} (${p.page.url()}):\n${text}\n${p.pageErrors.join('\n')}`);
-      }
-      console.error(`--- stack (last lines):\n${stack?.output().split('\n').slice(-60).join('\n')}`);
-    });
+  stopAtFirstFailure(async () => {
+    const people = [alice, bob, charlie, empty, dave].filter((p): p is Person => p !== undefined);
+    await reportPages(resultsDir, people, stack?.output() ?? '');
   });
   const shot = (p: Person, name: string) =>
     p.page.screenshot({ path: join(resultsDir, `${name}.png`), fullPage: true });
@@ -316,7 +302,7 @@ describe('the journey on the stack as `npm start` runs it', () => {
     // Back in the first browser: the budget from the last visit is offered; Watch carries the session on, and
     // leaving pays what it owes.
     const back = await dave.context.newPage();
-    back.on('pageerror', (err) => dave.pageErrors.push(err.message));
+    collectPageProblems(back, dave, dave.name);
     dave.page = back;
     await openApp(back, watchPage);
     await connectWallet(dave);
@@ -363,7 +349,7 @@ describe('the journey on the stack as `npm start` runs it', () => {
 
     // A second tab: leaving the studio page would end Alice's stream.
     const page = await alice.context.newPage();
-    page.on('pageerror', (e) => alice.pageErrors.push(e.message));
+    collectPageProblems(page, alice, alice.name);
     await openApp(page, `${stack.dapp}/earnings`);
     const shown = async () => {
       await page.getByTestId('earnings-refresh').click();
@@ -377,6 +363,6 @@ describe('the journey on the stack as `npm start` runs it', () => {
     expect(await row.count()).toBe(1);
     await expectNoSidewaysScroll(page);
     await page.screenshot({ path: join(resultsDir, 'earnings-375.png'), fullPage: true });
-    for (const p of [alice, bob, charlie, empty, dave]) expect(p.pageErrors, p.name).toEqual([]);
+    expectNoPageErrors([alice, bob, charlie, empty, dave]);
   });
 });

@@ -11,9 +11,10 @@ import type { StreamStats } from '@persecond/signaling/protocol';
 import type { ApiPromise } from '@polkadot/api';
 import { Keyring } from '@polkadot/keyring';
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openApp } from './support/browser.ts';
 import { accountHex, freeBalance, nativeMoves, protocolEvents, total } from './support/chainEvents.ts';
+import { expectNoPageErrors, stopAtFirstFailure } from './support/pageFailures.ts';
 import { connectWallet, goLive, type Person, signIn } from './support/people.ts';
 import { type Stage, setStage } from './support/stage.ts';
 
@@ -68,14 +69,8 @@ describe('payment rules from the studio to the chain, on the stack as `npm start
   let firstBlock = 0;
   const keyring = new Keyring({ type: 'sr25519', ss58Format: 42 });
   const address = (p: Person) => keyring.addFromUri(`//${p.name}`).address;
-  /** Steps build on each other: once one failed, the later ones stop at once instead of waiting out timeouts. */
-  let broken = false;
-  beforeEach((ctx) => {
-    if (broken) ctx.skip('an earlier step failed');
-    ctx.onTestFailed(async () => {
-      broken = true;
-      await stage?.report(resultsDir);
-    });
+  stopAtFirstFailure(async () => {
+    await stage?.report(resultsDir);
   });
 
   beforeAll(async () => {
@@ -273,7 +268,7 @@ describe('payment rules from the studio to the chain, on the stack as `npm start
     expect(refund).toHaveLength(1);
     expect(refund[0]?.amount).toBe(funded - paidTotal - total(fees.filter((f) => f.who === session)));
     expect(await freeBalance(api, funding.sessionAccount)).toBe(0n);
-    for (const p of [alice, ferdie, bob, charlie, dave]) expect(p.pageErrors, p.name).toEqual([]);
+    expectNoPageErrors([alice, ferdie, bob, charlie, dave]);
     // For the record: how often the server held media for payment on this (busy) machine, by reason.
     const metrics = await (await fetch(`${stage?.stack.signaling}/metrics`)).text();
     console.log(

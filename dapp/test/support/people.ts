@@ -2,23 +2,22 @@
 import type { BrowserContext, Page } from 'playwright-core';
 import { openApp } from './browser.ts';
 import { injectWallet } from './injectedWallet.ts';
+import { collectPageProblems, type PageProblems } from './pageFailures.ts';
 
-/** One person: their browser context (with their wallet injected), page, and the page errors seen so far. */
-export interface Person {
+/** One person: their browser context (with their wallet injected), page, and the page's problems seen so far. */
+export interface Person extends PageProblems {
   name: string;
   context: BrowserContext;
   page: Page;
-  pageErrors: string[];
 }
 
 /** Opens a page in `context` with an injected wallet holding `uri` (named after it, e.g. `//Bob` → Bob). */
 export async function person(context: BrowserContext, bundlePath: string, uri: string): Promise<Person> {
   await injectWallet(context, bundlePath, [uri]);
   const page = await context.newPage();
-  const pageErrors: string[] = [];
-  page.on('pageerror', (e) => pageErrors.push(e.message));
-  if (process.env.PERSECOND_TEST_CONSOLE) page.on('console', (m) => console.log(`[${uri}] ${m.type()} ${m.text()}`));
-  return { name: uri.replace('//', ''), context, page, pageErrors };
+  const problems: PageProblems = { pageErrors: [], consoleErrors: [] };
+  collectPageProblems(page, problems, uri);
+  return { name: uri.replace('//', ''), context, page, ...problems };
 }
 
 /** Connects the injected wallet from the header and closes the wallet panel again. */

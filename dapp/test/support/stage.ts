@@ -1,11 +1,11 @@
 // A browser test's stage: the stack as `npm start` runs it, one shared Chromium, the injected wallet bundle, a chain
 // connection, and one person (browser context with their dev wallet) per name; what each saw is printed on failure.
-import { join } from 'node:path';
 import { ApiPromise, WsProvider } from '@polkadot/api';
 import { cryptoWaitReady } from '@polkadot/util-crypto';
 import { launchSharedBrowser, WEBRTC_ARGS } from './browser.ts';
 import { headNumber } from './chainEvents.ts';
 import { buildInjectedWallet } from './injectedWallet.ts';
+import { reportPages } from './pageFailures.ts';
 import { type Person, person } from './people.ts';
 import { type Stack, type StackOptions, startStack } from './stack.ts';
 
@@ -17,7 +17,7 @@ export interface Stage {
   people: Record<string, Person>;
   /** The first block after the stage was set: chain reads of the test start here. */
   firstBlock: number;
-  /** Screenshots into `dir`, each person's page text and errors, and the stack's last lines, to tell why. */
+  /** Screenshots into `dir`, each person's page text and problems, and the stack's last lines, to tell why. */
   report(dir: string): Promise<void>;
   close(): Promise<void>;
 }
@@ -39,17 +39,7 @@ export async function setStage(names: readonly string[], opts: StackOptions = {}
     api,
     people,
     firstBlock,
-    async report(dir) {
-      for (const p of list) {
-        await p.page.screenshot({ path: join(dir, `failure-${p.name}.png`), fullPage: true }).catch(() => undefined);
-        const text = await p.page
-          .locator('main')
-          .textContent({ timeout: 2_000 })
-          .catch(() => '');
-        console.error(`--- ${p.name} (${p.page.url()}):\n${text}\n${p.pageErrors.join('\n')}`);
-      }
-      console.error(`--- stack (last lines):\n${stack.output().split('\n').slice(-60).join('\n')}`);
-    },
+    report: (dir) => reportPages(dir, list, stack.output()),
     async close() {
       await browser.close();
       await api.disconnect();
