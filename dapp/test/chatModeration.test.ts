@@ -2,7 +2,8 @@
 // the studio; Bob learns it from his own badged message and gets the moderator menu; he deletes Charlie's message
 // (gone for everyone), times Charlie out and bans Dave (each sees the refusal's sentence when posting; Dave after a
 // reload too); the studio's log shows the actions newest first, and Alice lifts Charlie's timeout from it. Charlie
-// then tips with a message: pending, then confirmed on every page with the chain's amount, and in the studio's numbers.
+// then tips with a message: pending, then confirmed on every page with the chain's amount, and in the studio's numbers;
+// Alice's earnings page shows it as a final tip of that amount.
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { explainCode } from '../src/lib/errors.ts';
 import { openApp } from './support/browser.ts';
 import { accountHex, protocolEvents } from './support/chainEvents.ts';
-import { expectNoPageErrors, stopAtFirstFailure } from './support/pageFailures.ts';
+import { collectPageProblems, expectNoPageErrors, stopAtFirstFailure } from './support/pageFailures.ts';
 import { connectWallet, goLive, type Person, signIn } from './support/people.ts';
 import { type Stage, setStage } from './support/stage.ts';
 
@@ -94,6 +95,9 @@ describe('chat moderation on the stack as `npm start` runs it', () => {
   let dave: Person;
   let everyone: Person[] = [];
   let watchPage = '';
+  let streamId = '';
+  /** Charlie's tip as the chain's event tells it. */
+  let tip: TipEvent | undefined;
   const address: Record<string, string> = {};
   stopAtFirstFailure(async () => {
     await stage?.report(resultsDir);
@@ -119,7 +123,7 @@ describe('chat moderation on the stack as `npm start` runs it', () => {
 
   it('Alice goes live; Bob, Charlie and Dave sign in on the watch page', { timeout: 240_000 }, async () => {
     if (!stage) throw new Error('not started');
-    const streamId = await goLive(alice, stage.stack.dapp, 'Moderated live');
+    streamId = await goLive(alice, stage.stack.dapp, 'Moderated live');
     await joined(alice.page);
     watchPage = `${stage.stack.dapp}/watch/${streamId}`;
     for (const p of [bob, charlie, dave]) {
@@ -257,6 +261,7 @@ describe('chat moderation on the stack as `npm start` runs it', () => {
     );
     expect(tips).toHaveLength(1);
     const onChain = tips[0] as TipEvent;
+    tip = onChain;
     expect(onChain.amount).toBe(5n * 10n ** BigInt(decimals - 1));
     expect(accountHex(onChain.from)).toBe(accountHex(address.Charlie ?? ''));
     expect(accountHex(onChain.creator)).toBe(accountHex(address.Alice ?? ''));
@@ -274,5 +279,44 @@ describe('chat moderation on the stack as `npm start` runs it', () => {
     await page.screenshot({ path: join(resultsDir, 'watch-tip.png'), fullPage: true });
     await alice.page.screenshot({ path: join(resultsDir, 'studio-tip.png'), fullPage: true });
     expectNoPageErrors(everyone);
+  });
+
+  it('Alice’s earnings page shows the tip on its own, final, with the chain’s amount', {
+    timeout: 120_000,
+  }, async () => {
+    if (!stage || !tip) throw new Error('no tip on chain');
+    const amount = tip.amount.toString();
+    // A second tab: leaving the studio page would end Alice's stream.
+    const page = await alice.context.newPage();
+    collectPageProblems(page, alice, alice.name);
+    await openApp(page, `${stage.stack.dapp}/earnings`);
+    await page.getByTestId('creator-address').fill(address.Alice ?? '');
+    const planck = (id: string) => page.getByTestId('earnings-totals').getByTestId(id).getAttribute('data-planck');
+    // The indexer follows the chain on its own: refreshed until it counts the tip as final (else what the page says).
+    // It calls a block final only under a few more (npm start: INDEXER_FINALITY_DEPTH 3), and the dev chain builds
+    // blocks only for transactions: while the page shows the tip pending, the chain gets one more block per round.
+    const { api } = stage;
+    const tipFinal = async () => {
+      await page.getByTestId('earnings-refresh').click();
+      const status = page.getByTestId('earnings-status');
+      if ((await status.count()) > 0) return `status: ${await status.textContent()}`;
+      if ((await page.getByTestId('total-tip-final').count()) === 0) {
+        return `shown: ${await page.getByTestId('earnings-totals').textContent()}`;
+      }
+      const final = await planck('total-tip-final');
+      if (final !== amount && (await planck('total-tip-pending')) !== '0') await api.rpc('dev_newBlock' as never);
+      return final;
+    };
+    await expect.poll(tipFinal, { timeout: 90_000, interval: 1_000 }).toBe(amount);
+    expect(await planck('total-tip-pending')).toBe('0');
+    // Nobody paid to watch this stream: the tip is all there is, and none of it counts as live earnings.
+    expect([await planck('total-live-final'), await planck('total-live-pending')]).toEqual(['0', '0']);
+    expect(await planck('total-final')).toBe(amount);
+    const stream = page.locator(`[data-testid=earnings-table] tr[data-stream-id="${streamId}"]`);
+    expect(await stream.getByTestId('stream-tip-final').getAttribute('data-planck')).toBe(amount);
+    expect(await stream.getByTestId('stream-tip-pending').getAttribute('data-planck')).toBe('0');
+    await page.screenshot({ path: join(resultsDir, 'earnings-tip.png'), fullPage: true });
+    await page.close();
+    expectNoPageErrors([alice]);
   });
 });
