@@ -3,7 +3,8 @@
 // (gone for everyone), times Charlie out and bans Dave (each sees the refusal's sentence when posting; Dave after a
 // reload too); the studio's log shows the actions newest first, and Alice lifts Charlie's timeout from it. Charlie
 // then tips with a message: pending, then confirmed on every page with the chain's amount, and in the studio's numbers;
-// Alice's earnings page shows it as a final tip of that amount.
+// Alice's earnings page shows it as a final tip of that amount. Alice ends the stream and goes live with another: Dave's
+// ban holds there (refused with the sentence), while Charlie chats.
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -318,5 +319,29 @@ describe('chat moderation on the stack as `npm start` runs it', () => {
     await page.screenshot({ path: join(resultsDir, 'earnings-tip.png'), fullPage: true });
     await page.close();
     expectNoPageErrors([alice]);
+  });
+
+  it('on Alice’s next stream Dave is still banned: refused with the sentence, while Charlie chats', {
+    timeout: 240_000,
+  }, async () => {
+    if (!stage) throw new Error('not started');
+    await alice.page.getByTestId('end-stream').click();
+    await alice.page.getByText('Your stream has ended.').waitFor(WAIT);
+    const next = await goLive(alice, stage.stack.dapp, 'Moderated live, the next one');
+    expect(next).not.toBe(streamId);
+    await joined(alice.page);
+    for (const p of [charlie, dave]) {
+      await openApp(p.page, `${stage.stack.dapp}/watch/${next}`);
+      await connectWallet(p);
+      await signIn(p);
+      await p.page.getByTestId('chat-input').waitFor(WAIT);
+      await joined(p.page);
+    }
+    expect(await post(dave, 'a new stream, a new start?')).toBe(explainCode('CHAT_BANNED'));
+    await say(charlie, 'Charlie on the next stream');
+    await expect.poll(() => texts(alice.page), WAIT).toContain('Charlie on the next stream');
+    for (const p of [alice, charlie]) expect(await texts(p.page), p.name).not.toContain('a new stream, a new start?');
+    await dave.page.screenshot({ path: join(resultsDir, 'watch-banned-next-stream.png'), fullPage: true });
+    expectNoPageErrors(everyone);
   });
 });
