@@ -8,6 +8,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { embeddedStartEnv } from '../../scripts/start/embeddedEnv.ts';
 import { median } from '../stats.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -27,20 +28,10 @@ interface Run {
 /** One `npm start` on free ports and a fresh data directory, stopped with Ctrl-C once it is ready. */
 async function once(): Promise<Run> {
   const dataDir = mkdtempSync(join(tmpdir(), 'persecond-bench-start-'));
-  const { DATABASE_URL: _db, REDIS_URL: _redis, ...inherited } = process.env;
   const t0 = performance.now();
   const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'scripts', 'start.ts')], {
     cwd: root,
-    env: {
-      ...inherited,
-      DEVCHAIN_PORT: '0',
-      SIGNALING_PORT: '0',
-      INDEXER_PORT: '0',
-      DAPP_PORT: '0',
-      SFU_NUM_WORKERS: '1',
-      PERSECOND_DATA_DIR: dataDir,
-      PERSECOND_START_JSON: '1',
-    },
+    env: embeddedStartEnv(dataDir, { SFU_NUM_WORKERS: '1' }),
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

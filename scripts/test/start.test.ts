@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, describe, expect, it, vi } from 'vitest';
+import { embeddedStartEnv } from '../start/embeddedEnv.ts';
 import { rpcCall } from '../start/health.ts';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -83,20 +84,11 @@ function indexedAtLeast(indexer: string, n: number): Promise<void> {
 
 describe('npm start', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'persecond-start-'));
-  // The embedded defaults: no PostgreSQL, no Redis, even where CI provides them.
-  const { DATABASE_URL: _db, REDIS_URL: _redis, ...inherited } = process.env;
-  const env = {
-    ...inherited,
-    DEVCHAIN_PORT: '0',
-    SIGNALING_PORT: '0',
-    INDEXER_PORT: '0',
-    DAPP_PORT: '0',
+  const env = embeddedStartEnv(dataDir, {
     SFU_NUM_WORKERS: '1',
-    PERSECOND_DATA_DIR: dataDir,
-    PERSECOND_START_JSON: '1',
     // Blocks count as final at once, so the second start meets final rows of a chain that no longer exists.
     INDEXER_FINALITY_DEPTH: '0',
-  };
+  });
   const first = startStack(env);
   let second: ReturnType<typeof startStack> | undefined;
 

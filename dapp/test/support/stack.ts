@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { embeddedStartEnv } from '../../../scripts/start/embeddedEnv.ts';
 import { ownKitOutDir } from './kitOutDir.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -50,22 +51,10 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   }
   const dataDir = mkdtempSync(join(tmpdir(), 'persecond-stack-'));
   const outDir = ownKitOutDir();
-  // The embedded defaults, as `npm start` runs on a fresh machine: no PostgreSQL or Redis even where CI sets them.
-  const { DATABASE_URL: _db, REDIS_URL: _redis, ...inherited } = process.env;
   const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'scripts', 'start.ts')], {
     cwd: root,
-    env: {
-      ...inherited,
-      DEVCHAIN_PORT: '0',
-      SIGNALING_PORT: '0',
-      INDEXER_PORT: '0',
-      DAPP_PORT: '0',
-      HLS_EDGE_PORT: '0',
-      PERSECOND_DATA_DIR: dataDir,
-      PERSECOND_START_JSON: '1',
-      ...outDir.env,
-      ...opts.env,
-    },
+    // The embedded defaults, as `npm start` runs on a fresh machine.
+    env: embeddedStartEnv(dataDir, { ...outDir.env, ...opts.env }),
     stdio: ['ignore', 'pipe', 'pipe'],
     // Its own process group: a SIGKILL after the grace period reaches whatever it left behind.
     detached: true,
