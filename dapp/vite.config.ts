@@ -17,6 +17,10 @@ export default defineConfig({
       'zod',
     ],
   },
+  // A dev server a test starts pre-bundles into its own cache (under its own outDir): the optimizer's hash differs per
+  // outDir, so servers sharing node_modules/.vite re-optimized over each other, and a page of one got
+  // "504 Outdated Optimize Dep" for a module it loaded later (going live failed in a stressed run).
+  ...(process.env.PERSECOND_KIT_OUT_DIR ? { cacheDir: `${process.env.PERSECOND_KIT_OUT_DIR}/vite` } : {}),
   server: {
     host: '127.0.0.1',
     // A dev server a test starts (its own kit outDir, see svelte.config.js) must not watch the other test servers'
