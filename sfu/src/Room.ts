@@ -62,6 +62,7 @@ export type RoomConfig = Pick<
   | 'hlsDir'
   | 'hlsLingerMs'
   | 'hlsSegmentSeconds'
+  | 'hlsLadder'
   | 'ffmpegPath'
 >;
 
@@ -486,6 +487,7 @@ export class Room extends EventEmitter<RoomEvents> {
         dir,
         ffmpegPath: this.#cfg.ffmpegPath,
         segmentSeconds: this.#cfg.hlsSegmentSeconds,
+        ladder: this.#cfg.hlsLadder,
         logger: this.#log,
       });
       this.#hls = starting;

@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { DEFAULT_HLS_LADDER, HlsLadder, type Rendition } from './hls/ladder.ts';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -17,6 +18,7 @@ const envSchema = z
     HLS_DIR: z.string().min(1).default('.data/hls'),
     HLS_LINGER_SECONDS: z.coerce.number().min(0).default(30),
     HLS_SEGMENT_SECONDS: z.coerce.number().min(0.5).max(6).default(1),
+    HLS_LADDER: z.string().default(DEFAULT_HLS_LADDER).pipe(HlsLadder),
     FFMPEG_PATH: z.string().min(1).default('ffmpeg'),
     LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   })
@@ -43,6 +45,8 @@ export interface SfuConfig {
   hlsLingerMs: number;
   /** Target HLS segment duration. */
   hlsSegmentSeconds: number;
+  /** Renditions the HLS relay encodes, highest first (`HLS_LADDER`). */
+  hlsLadder: Rendition[];
   ffmpegPath: string;
   logLevel: (typeof LOG_LEVELS)[number];
 }
@@ -62,6 +66,7 @@ export function loadSfuConfig(env: NodeJS.ProcessEnv = process.env): SfuConfig {
     hlsDir: resolve(e.HLS_DIR),
     hlsLingerMs: Math.round(e.HLS_LINGER_SECONDS * 1000),
     hlsSegmentSeconds: e.HLS_SEGMENT_SECONDS,
+    hlsLadder: e.HLS_LADDER,
     ffmpegPath: e.FFMPEG_PATH,
     logLevel: e.LOG_LEVEL,
   };

@@ -8,8 +8,11 @@ export {
   type SfuErrorCode,
 } from './errors.ts';
 export { FfmpegHls, type FfmpegHlsOptions, type FfmpegInput, PLAYLIST_NAME } from './hls/FfmpegHls.ts';
+export { hlsEncodeArgs } from './hls/ffmpegArgs.ts';
 export { type HlsFile, HlsReader, hlsDirOf } from './hls/HlsReader.ts';
 export { HlsRelay } from './hls/HlsRelay.ts';
+export { DEFAULT_HLS_LADDER, parseHlsLadder, type Rendition } from './hls/ladder.ts';
+export { type HlsFileName, parseHlsFileName, variantPlaylistName } from './hls/names.ts';
 export { ROUTER_MEDIA_CODECS } from './mediaCodecs.ts';
 export { loadMediasoup } from './mediasoupLoader.ts';
 export {

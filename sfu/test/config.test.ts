@@ -11,6 +11,10 @@ describe('loadSfuConfig', () => {
     expect(c.announcedIp).toBeUndefined();
     expect(c.rtcMinPort).toBeLessThan(c.rtcMaxPort);
     expect(c.hlsDir).toBe(resolve('.data/hls'));
+    // The default HLS ladder: the source up to 720p and 360p.
+    expect(c.hlsLadder.map((r) => `${r.name}:${r.maxHeight}:${r.videoKbps}`).join(',')).toBe(
+      'high:720:2500,low:360:600',
+    );
     expect(c.logLevel).toBe('info');
   });
 

@@ -1,25 +1,10 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FfmpegHls, HlsReader, PLAYLIST_NAME } from '../src/index.ts';
+import { type FfmpegHls, HlsReader, PLAYLIST_NAME } from '../src/index.ts';
 import { parsePlaylist, probeCodecs } from './helpers/ffprobe.ts';
+import { startLavfiEncoder } from './helpers/lavfi.ts';
 import { processAlive, waitFor } from './helpers/wait.ts';
-
-// ffmpeg's own test sources stand in for the RTP input here; the relay test feeds real RTP from mediasoup.
-const LAVFI_INPUT = [
-  '-re',
-  '-f',
-  'lavfi',
-  '-i',
-  'testsrc2=size=320x240:rate=25',
-  '-re',
-  '-f',
-  'lavfi',
-  '-i',
-  'sine=frequency=440:sample_rate=48000',
-];
 
 /** FfmpegHls's first restart delay after a crash (its default). */
 const FIRST_RESTART_DELAY_MS = 250;
@@ -27,24 +12,17 @@ const FIRST_RESTART_DELAY_MS = 250;
 describe('FfmpegHls (real ffmpeg)', () => {
   let root: string;
   let enc: FfmpegHls;
+  let close: (() => Promise<void>) | undefined;
   const reader = () => new HlsReader(root);
   const playlist = async () => (await reader().read('s1', PLAYLIST_NAME))?.body.toString('utf8') ?? '';
 
   beforeAll(async () => {
-    root = await mkdtemp(join(tmpdir(), 'sfu-hls-'));
-    enc = new FfmpegHls({
-      ffmpegPath: 'ffmpeg',
-      dir: join(root, 's1'),
-      input: { kind: 'args', args: LAVFI_INPUT },
-      segmentSeconds: 1,
-      logger: pino({ level: 'silent' }),
-    });
-    await enc.start();
+    // A ladder of one rendition: a single media playlist, as before ladders.
+    ({ root, enc, close } = await startLavfiEncoder('high:720:2500', '320x240'));
   });
 
   afterAll(async () => {
-    await enc?.close();
-    await rm(root, { recursive: true, force: true });
+    await close?.();
   });
 
   it('writes a live playlist whose segments are H.264 + AAC', async () => {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSfuConfig, PLAYLIST_NAME, type Room, Sfu } from '../src/index.ts';
-import { parsePlaylist, probeCodecs } from './helpers/ffprobe.ts';
+import { parseMaster, parsePlaylist, probeCodecs, probeVideo, segmentDurations } from './helpers/ffprobe.ts';
 import { type Publisher, startPublisher } from './helpers/peers.ts';
 import { processAlive, waitFor } from './helpers/wait.ts';
 
@@ -14,7 +14,9 @@ describe('HLS relay from a real WebRTC publisher (PlainTransport -> ffmpeg)', ()
   let sfu: Sfu;
   let room: Room;
   let publisher: Publisher;
-  const playlist = async () => (await sfu.hls.read('hls-live', PLAYLIST_NAME))?.body.toString('utf8') ?? '';
+  const read = async (file: string) => (await sfu.hls.read('hls-live', file))?.body.toString('utf8') ?? '';
+  // The default ladder (high + low): the high rendition's playlist is rewritten at every segment.
+  const playlist = () => read('high.m3u8');
   const segmentsNow = async () => parsePlaylist(await playlist()).segments;
 
   beforeAll(async () => {
@@ -55,6 +57,38 @@ describe('HLS relay from a real WebRTC publisher (PlainTransport -> ffmpeg)', ()
     expect(codecs.video).toEqual(['h264']);
     expect(codecs.audio).toEqual(['aac']);
     expect(codecs.duration).toBeGreaterThan(0.3);
+  });
+
+  it('lists both renditions in the master playlist, and both advance with aligned segments', async () => {
+    const variants = parseMaster(await read(PLAYLIST_NAME));
+    expect(variants.map((v) => v.uri)).toEqual(['high.m3u8', 'low.m3u8']);
+    for (const v of variants) {
+      expect(Number(v.attrs.BANDWIDTH)).toBeGreaterThan(0);
+      expect(v.attrs.RESOLUTION).toMatch(/^\d+x\d+$/);
+      expect(v.attrs.CODECS).toContain('avc1.');
+    }
+    const seqOf = (n: string) => Number(/_(\d+)\.ts$/.exec(n)?.[1]);
+    const before = parsePlaylist(await read('low.m3u8')).segments.map(seqOf);
+    const aligned = await waitFor(
+      'new segments in both renditions',
+      async () => {
+        const [h, l] = [await read('high.m3u8'), await read('low.m3u8')];
+        const hs = parsePlaylist(h).segments.map(seqOf);
+        const ls = parsePlaylist(l).segments.map(seqOf);
+        const fresh = ls.filter((s) => !before.includes(s) && hs.includes(s));
+        return fresh.length >= 2 ? { fresh, hd: segmentDurations(h), ld: segmentDurations(l) } : null;
+      },
+      30_000,
+    );
+    const name = (r: string, seq: number) => `${r}_${String(seq).padStart(5, '0')}.ts`;
+    for (const seq of aligned.fresh) {
+      expect(aligned.hd.get(name('high', seq))).toBeCloseTo(aligned.ld.get(name('low', seq)) as number, 2);
+    }
+    const seq = aligned.fresh[0] as number;
+    const [h, l] = await Promise.all(['high', 'low'].map((r) => probeVideo(join(hlsDir, 'hls-live', name(r, seq)))));
+    // The same first frame in both: the one decode feeds every rendition.
+    expect(Math.abs((h?.startTime as number) - (l?.startTime as number))).toBeLessThan(0.001);
+    expect(l?.height).toBeLessThanOrEqual(360);
   });
 
   it('brings the playlist back after ffmpeg is killed mid-stream, restarted after the first back-off step', async () => {

@@ -4,20 +4,15 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { SfuClosedError } from '../errors.ts';
+import { type FfmpegInput, type HlsEncodeSpec, hlsEncodeArgs } from './ffmpegArgs.ts';
+import { PLAYLIST_NAME, variantPlaylistName } from './names.ts';
 
-/** Name of the live playlist inside a stream's HLS directory. */
-export const PLAYLIST_NAME = 'index.m3u8';
+export type { FfmpegInput };
+export { PLAYLIST_NAME };
 
-/** Where ffmpeg reads media from: an SDP document (written to its stdin) or raw input arguments. */
-export type FfmpegInput = { kind: 'sdp'; sdp: string } | { kind: 'args'; args: string[] };
-
-/** Settings of one supervised ffmpeg HLS encoder. */
-export interface FfmpegHlsOptions {
+/** Settings of one supervised ffmpeg HLS encoder (`dir` is created if missing). */
+export interface FfmpegHlsOptions extends HlsEncodeSpec {
   ffmpegPath: string;
-  /** Output directory (created if missing). */
-  dir: string;
-  input: FfmpegInput;
-  segmentSeconds: number;
   logger: Logger;
   /** First restart delay after a crash; doubles per consecutive crash. */
   restartDelayMs?: number;
@@ -36,8 +31,8 @@ const STABLE_RUN_MS = 10_000;
 const KILL_GRACE_MS = 3_000;
 
 /**
- * ffmpeg transcoding its input to H.264 + AAC live HLS (MPEG-TS segments), restarted with back-off whenever it
- * exits on its own. `close()` stops it (SIGTERM, then SIGKILL) and waits for the process to be gone.
+ * ffmpeg transcoding its input to H.264 + AAC live HLS (MPEG-TS segments) in every rendition of its ladder (see
+ * `hlsEncodeArgs`), restarted with back-off whenever it exits on its own. `close()` stops it (SIGTERM, then SIGKILL) and waits for the process to be gone.
  */
 export class FfmpegHls extends EventEmitter<FfmpegHlsEvents> {
   readonly #opts: FfmpegHlsOptions;
@@ -56,9 +51,16 @@ export class FfmpegHls extends EventEmitter<FfmpegHlsEvents> {
     this.#log = opts.logger.child({ part: 'ffmpeg-hls' });
   }
 
-  /** Path of the live playlist. */
+  /** Path of the playlist players open (the master playlist of a ladder). */
   get playlistPath(): string {
     return join(this.#opts.dir, PLAYLIST_NAME);
+  }
+
+  /** Path of the first (highest) rendition's media playlist: rewritten at every segment. */
+  get mediaPlaylistPath(): string {
+    const { ladder, dir } = this.#opts;
+    const top = ladder[0];
+    return ladder.length === 1 || !top ? this.playlistPath : join(dir, variantPlaylistName(top.name));
   }
 
   /** Pid of the running ffmpeg, if any. */
@@ -94,90 +96,9 @@ export class FfmpegHls extends EventEmitter<FfmpegHlsEvents> {
     return this.#closing;
   }
 
-  #args(): string[] {
-    const { input, segmentSeconds, dir } = this.#opts;
-    const inputArgs =
-      input.kind === 'sdp'
-        ? [
-            // RTP over UDP from mediasoup; the SDP arrives on stdin.
-            '-protocol_whitelist',
-            'pipe,udp,rtp',
-            '-fflags',
-            '+genpts+discardcorrupt',
-            '-analyzeduration',
-            '2000000',
-            '-probesize',
-            '5000000',
-            '-reorder_queue_size',
-            '128',
-            '-f',
-            'sdp',
-            '-i',
-            'pipe:0',
-          ]
-        : input.args;
-    const gop = `expr:gte(t,n_forced*${segmentSeconds})`;
-    return [
-      '-hide_banner',
-      '-nostats',
-      '-loglevel',
-      'warning',
-      ...inputArgs,
-      '-map',
-      '0:v:0',
-      '-map',
-      // Audio is optional: a stream may be video only.
-      input.kind === 'sdp' ? '0:a:0?' : '1:a:0?',
-      // RTP timestamps make ffmpeg guess a huge constant frame rate and duplicate frames to fill it: keep the
-      // source's own frame timing instead.
-      '-fps_mode:v',
-      'vfr',
-      '-c:v',
-      'libx264',
-      '-preset',
-      'veryfast',
-      '-tune',
-      'zerolatency',
-      '-profile:v',
-      'main',
-      '-pix_fmt',
-      'yuv420p',
-      '-force_key_frames',
-      gop,
-      '-sc_threshold',
-      '0',
-      '-maxrate',
-      '2500k',
-      '-bufsize',
-      '5000k',
-      '-c:a',
-      'aac',
-      '-b:a',
-      '96k',
-      '-ac',
-      '2',
-      '-ar',
-      '48000',
-      '-f',
-      'hls',
-      '-hls_time',
-      String(segmentSeconds),
-      '-hls_list_size',
-      '6',
-      '-hls_delete_threshold',
-      '2',
-      // append_list continues numbering across restarts; discont_start marks the restart for players.
-      '-hls_flags',
-      'delete_segments+independent_segments+omit_endlist+append_list+discont_start+temp_file',
-      '-hls_segment_filename',
-      join(dir, 'seg_%05d.ts'),
-      join(dir, PLAYLIST_NAME),
-    ];
-  }
-
   #spawn(): void {
     const startedAt = Date.now();
-    const child = spawn(this.#opts.ffmpegPath, this.#args(), { stdio: ['pipe', 'ignore', 'pipe'] });
+    const child = spawn(this.#opts.ffmpegPath, hlsEncodeArgs(this.#opts), { stdio: ['pipe', 'ignore', 'pipe'] });
     this.#child = child;
     const stderrTail: string[] = [];
     child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {

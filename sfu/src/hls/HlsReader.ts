@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PLAYLIST_NAME } from './FfmpegHls.ts';
+import { parseHlsFileName } from './names.ts';
 
 // Served on its own (`@persecond/sfu/hls-reader`) so an HLS edge process reads files without loading mediasoup.
-export { PLAYLIST_NAME };
+export { type HlsFileName, PLAYLIST_NAME, parseHlsFileName, variantPlaylistName } from './names.ts';
 
 /** A file of a stream's HLS output, ready to serve. */
 export interface HlsFile {
@@ -14,7 +14,6 @@ export interface HlsFile {
 }
 
 const STREAM_ID = /^[A-Za-z0-9_-]{1,128}$/;
-const SEGMENT = /^seg_\d{5,10}\.ts$/;
 
 /** Directory of one stream's HLS output under `rootDir`, or undefined when the id is unfit for a path. */
 export function hlsDirOf(rootDir: string, streamId: string): string | undefined {
@@ -30,12 +29,15 @@ export class HlsReader {
     return hlsDirOf(this.rootDir, streamId);
   }
 
-  /** The playlist or a segment of a stream, or null when the name is invalid or the file does not exist (yet). */
+  /**
+   * A playlist (master or a rendition's) or a segment of a stream, or null when the name is invalid
+   * (`parseHlsFileName`) or the file does not exist (yet).
+   */
   async read(streamId: string, fileName: string): Promise<HlsFile | null> {
     const dir = this.dirOf(streamId);
-    if (!dir) return null;
-    const isPlaylist = fileName === PLAYLIST_NAME;
-    if (!isPlaylist && !SEGMENT.test(fileName)) return null;
+    const name = parseHlsFileName(fileName);
+    if (!dir || !name) return null;
+    const isPlaylist = name.kind === 'playlist';
     try {
       const body = await readFile(join(dir, fileName));
       return isPlaylist

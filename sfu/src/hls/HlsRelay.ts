@@ -4,6 +4,7 @@ import type { types } from 'mediasoup';
 import type { Logger } from 'pino';
 import { SfuBadRequestError, SfuClosedError } from '../errors.ts';
 import { FfmpegHls } from './FfmpegHls.ts';
+import type { Rendition } from './ladder.ts';
 import { buildRecvSdp, type SdpMedia } from './sdp.ts';
 import { findFreeUdpPortPair } from './udpPorts.ts';
 
@@ -15,6 +16,8 @@ export interface HlsRelayOptions {
   dir: string;
   ffmpegPath: string;
   segmentSeconds: number;
+  /** Renditions to encode, highest first (`HLS_LADDER`). */
+  ladder: Rendition[];
   logger: Logger;
 }
 
@@ -31,7 +34,8 @@ const KEYFRAME_RETRY_MS = 700;
 const RTP_IP = '127.0.0.1';
 
 /**
- * PlainTransport consumers sending the stream's RTP to a supervised ffmpeg that writes live HLS (H.264 + AAC).
+ * PlainTransport consumers sending the stream's RTP to a supervised ffmpeg that writes live HLS (H.264 + AAC), one
+ * rendition per rung of its ladder (one decode, one process).
  * `close()` stops ffmpeg, closes the transports and deletes the output directory.
  */
 export class HlsRelay extends EventEmitter<HlsRelayEvents> {
@@ -121,6 +125,8 @@ export class HlsRelay extends EventEmitter<HlsRelayEvents> {
       ffmpegPath: this.#opts.ffmpegPath,
       dir: this.#opts.dir,
       input: { kind: 'sdp', sdp: buildRecvSdp(RTP_IP, media) },
+      audio: audio !== undefined,
+      ladder: this.#opts.ladder,
       segmentSeconds: this.#opts.segmentSeconds,
       logger: this.#log,
     });
@@ -130,12 +136,14 @@ export class HlsRelay extends EventEmitter<HlsRelayEvents> {
     await rm(this.#opts.dir, { recursive: true, force: true });
     await ffmpeg.start();
     await Promise.all(this.#consumers.map((c) => c.resume()));
-    this.#log.info({ ffmpegPid: ffmpeg.pid, kinds: media.map((m) => m.kind) }, 'hls relay started');
+    const renditions = this.#opts.ladder.map((r) => r.name);
+    this.#log.info({ ffmpegPid: ffmpeg.pid, kinds: media.map((m) => m.kind), renditions }, 'hls relay started');
   }
 
   #requestKeyFrames(): void {
     const video = this.#consumers.find((c) => c.kind === 'video');
-    const playlist = this.#ffmpeg?.playlistPath;
+    // The master playlist is written once: a rendition's playlist tells that segments are being cut.
+    const playlist = this.#ffmpeg?.mediaPlaylistPath;
     if (!video || !playlist) return;
     const since = Date.now();
     clearInterval(this.#keyframeTimer);

@@ -33,3 +33,47 @@ export function parsePlaylist(text: string): { segments: string[]; mediaSequence
     mediaSequence: seq ? Number(seq[1]) : 0,
   };
 }
+
+/** The first video stream's height and start time (s) of a media file, from the real ffprobe. */
+export async function probeVideo(file: string): Promise<{ height: number; startTime: number }> {
+  const { stdout } = await run('ffprobe', [
+    '-v',
+    'error',
+    '-select_streams',
+    'v:0',
+    '-show_entries',
+    'stream=height,start_time',
+    '-of',
+    'json',
+    file,
+  ]);
+  const s = (JSON.parse(stdout) as { streams: { height: number; start_time: string }[] }).streams[0];
+  return { height: s?.height ?? 0, startTime: Number(s?.start_time ?? Number.NaN) };
+}
+
+/** A master playlist's variants: their URI and attributes (BANDWIDTH, RESOLUTION, CODECS). */
+export function parseMaster(text: string): { uri: string; attrs: Record<string, string> }[] {
+  const lines = text.split('\n').map((l) => l.trim());
+  const out: { uri: string; attrs: Record<string, string> }[] = [];
+  lines.forEach((l, i) => {
+    if (!l.startsWith('#EXT-X-STREAM-INF:')) return;
+    const attrs: Record<string, string> = {};
+    for (const m of l.slice('#EXT-X-STREAM-INF:'.length).matchAll(/([A-Z-]+)=("[^"]*"|[^,]*)/g)) {
+      attrs[m[1] as string] = (m[2] as string).replace(/^"|"$/g, '');
+    }
+    const uri = lines.slice(i + 1).find((u) => u !== '' && !u.startsWith('#'));
+    if (uri) out.push({ uri, attrs });
+  });
+  return out;
+}
+
+/** The EXTINF durations of a media playlist, by segment name. */
+export function segmentDurations(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  let duration: number | undefined;
+  for (const l of text.split('\n')) {
+    if (l.startsWith('#EXTINF:')) duration = Number.parseFloat(l.slice('#EXTINF:'.length));
+    else if (l !== '' && !l.startsWith('#') && duration !== undefined) out.set(l.trim(), duration);
+  }
+  return out;
+}

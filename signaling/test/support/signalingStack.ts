@@ -28,11 +28,17 @@ export interface SignalingStack {
   close(): Promise<void>;
 }
 
+/** The HLS ladder of the test stacks unless a test asks for another: one rendition, as before ladders. */
+const SINGLE_RENDITION_LADDER = 'high:720:2500';
+
 /** Options of startSignalingStack(). */
 export interface SignalingStackOptions {
   /** Modules and extra handlers of the server. */
   server: Pick<SignalingDeps, 'modules' | 'handlers'>;
-  /** Sfu environment over one worker, silent logs and a temporary HLS_DIR. */
+  /**
+   * Sfu environment over one worker, silent logs, a temporary HLS_DIR and an HLS ladder of one rendition (a single
+   * media playlist, which the tests' plain HTTP players read; tests of the ladder set `HLS_LADDER`).
+   */
   sfuEnv?: Record<string, string>;
   /** Environment of the server (e.g. REDIS_URL), over a free port and silent logs. */
   env?: NodeJS.ProcessEnv;
@@ -63,7 +69,13 @@ export async function startSignalingStack(opts: SignalingStackOptions): Promise<
     const pinner = await createPinner({ backend: 'helia', dir: ipfsDir });
     closers.push(() => pinner.close());
     const sfu = await Sfu.create(
-      loadSfuConfig({ SFU_NUM_WORKERS: '1', LOG_LEVEL: 'silent', HLS_DIR: hlsDir, ...opts.sfuEnv }),
+      loadSfuConfig({
+        SFU_NUM_WORKERS: '1',
+        LOG_LEVEL: 'silent',
+        HLS_DIR: hlsDir,
+        HLS_LADDER: SINGLE_RENDITION_LADDER,
+        ...opts.sfuEnv,
+      }),
     );
     closers.push(() => sfu.close());
     const startServer: SignalingStack['startServer'] = async (server, env = {}) => {

@@ -1,0 +1,127 @@
+import { join } from 'node:path';
+import type { Rendition } from './ladder.ts';
+import { PLAYLIST_NAME, SINGLE_RENDITION } from './names.ts';
+
+/** Where ffmpeg reads media from: an SDP document (written to its stdin) or raw input arguments. */
+export type FfmpegInput = { kind: 'sdp'; sdp: string } | { kind: 'args'; args: string[] };
+
+/** What one ffmpeg HLS encoder is asked to do. */
+export interface HlsEncodeSpec {
+  input: FfmpegInput;
+  /** Renditions, highest first; one: a single media playlist, more: a master playlist over one per rendition. */
+  ladder: Rendition[];
+  /** Whether the input has audio to map (a stream may be video only; default true, optional in the mapping). */
+  audio?: boolean;
+  segmentSeconds: number;
+  dir: string;
+}
+
+const AUDIO_KBPS = 96;
+
+/** RTP over UDP from mediasoup; the SDP arrives on stdin. */
+const SDP_INPUT = [
+  '-protocol_whitelist',
+  'pipe,udp,rtp',
+  '-fflags',
+  '+genpts+discardcorrupt',
+  '-analyzeduration',
+  '2000000',
+  '-probesize',
+  '5000000',
+  '-reorder_queue_size',
+  '128',
+  '-f',
+  'sdp',
+  '-i',
+  'pipe:0',
+];
+
+/**
+ * ffmpeg's arguments for live HLS (H.264 + AAC in MPEG-TS segments) from one decode of the input: the video is split
+ * and scaled once per rendition (never up), each rendition encoded with the same forced keyframes (one per segment,
+ * no scene cuts) so every rendition cuts its segment N at the same media time and a player switches between them
+ * seamlessly. Audio is encoded per rendition and muxed into its segments (a player fetches one file per second).
+ */
+export function hlsEncodeArgs(spec: HlsEncodeSpec): string[] {
+  const { input, ladder, segmentSeconds, dir } = spec;
+  const audio = spec.audio ?? true;
+  const inputArgs = input.kind === 'sdp' ? SDP_INPUT : input.args;
+  const audioIn = input.kind === 'sdp' ? '0:a:0' : '1:a:0';
+  const n = ladder.length;
+  const scales = ladder.map((r, i) => `[v${i}]scale=-2:'min(${r.maxHeight},ih)'[o${i}]`);
+  const filter = `[0:v:0]split=${n}${ladder.map((_, i) => `[v${i}]`).join('')};${scales.join(';')}`;
+  const maps: string[] = [];
+  ladder.forEach((_, i) => {
+    maps.push('-map', `[o${i}]`);
+    // Optional when the caller does not know (raw input args): then a video-only input still encodes.
+    if (audio) maps.push('-map', spec.audio === undefined ? `${audioIn}?` : audioIn);
+  });
+  // Quality-driven (x264's default CRF) under a cap: the cap is also the BANDWIDTH the master playlist announces.
+  const rates = ladder.flatMap((r, i) => [
+    `-maxrate:v:${i}`,
+    `${r.videoKbps}k`,
+    `-bufsize:v:${i}`,
+    `${r.videoKbps * 2}k`,
+  ]);
+  const single = n === 1;
+  const output = single
+    ? ['-hls_segment_filename', join(dir, `${SINGLE_RENDITION}_%05d.ts`), join(dir, PLAYLIST_NAME)]
+    : [
+        '-var_stream_map',
+        ladder.map((r, i) => (audio ? `v:${i},a:${i},name:${r.name}` : `v:${i},name:${r.name}`)).join(' '),
+        '-master_pl_name',
+        PLAYLIST_NAME,
+        '-hls_segment_filename',
+        join(dir, '%v_%05d.ts'),
+        join(dir, '%v.m3u8'),
+      ];
+  return [
+    '-hide_banner',
+    '-nostats',
+    '-loglevel',
+    'warning',
+    ...inputArgs,
+    '-filter_complex',
+    filter,
+    ...maps,
+    // RTP timestamps make ffmpeg guess a huge constant frame rate and duplicate frames to fill it: keep the
+    // source's own frame timing instead.
+    '-fps_mode:v',
+    'vfr',
+    '-c:v',
+    'libx264',
+    '-preset',
+    'veryfast',
+    '-tune',
+    'zerolatency',
+    '-profile:v',
+    'main',
+    '-pix_fmt',
+    'yuv420p',
+    '-force_key_frames',
+    `expr:gte(t,n_forced*${segmentSeconds})`,
+    '-sc_threshold',
+    '0',
+    ...rates,
+    '-c:a',
+    'aac',
+    '-b:a',
+    `${AUDIO_KBPS}k`,
+    '-ac',
+    '2',
+    '-ar',
+    '48000',
+    '-f',
+    'hls',
+    '-hls_time',
+    String(segmentSeconds),
+    '-hls_list_size',
+    '6',
+    '-hls_delete_threshold',
+    '2',
+    // append_list continues numbering across restarts; discont_start marks the restart for players.
+    '-hls_flags',
+    'delete_segments+independent_segments+omit_endlist+append_list+discont_start+temp_file',
+    ...output,
+  ];
+}
