@@ -1,3 +1,4 @@
+import { DeliveredSegments } from './DeliveredSegments.ts';
 import { DeliveryLog } from './DeliveryLog.ts';
 
 /** An HLS viewer session the signaling process allowed (or paused) on this edge. */
@@ -6,6 +7,8 @@ export interface EdgeSession {
   /** Set while payments are behind: requests are answered 402 with this reason. */
   paused: string | undefined;
   readonly delivery: DeliveryLog;
+  /** The segments it was delivered, per rendition: a media second is charged once whatever the rendition. */
+  readonly segments: DeliveredSegments;
 }
 
 /**
@@ -32,7 +35,12 @@ export class EdgeSessions {
       known.paused = paused;
       return;
     }
-    this.#sessions.set(sessionId, { streamId, paused, delivery: new DeliveryLog() });
+    this.#sessions.set(sessionId, {
+      streamId,
+      paused,
+      delivery: new DeliveryLog(),
+      segments: new DeliveredSegments(),
+    });
   }
 
   /** Refuses `sessionId` from now on: paused (402, kept) or forgotten (401). */

@@ -1,4 +1,4 @@
-import { PLAYLIST_NAME } from '@persecond/sfu/hls-reader';
+import { parseHlsFileName } from '@persecond/sfu/hls-reader';
 import type { ErrorCode } from '../protocol.ts';
 import type { EdgeSession, EdgeSessions } from './EdgeSessions.ts';
 import type { HlsTokens } from './HlsTokens.ts';
@@ -39,12 +39,14 @@ export function sessionCapacity(segmentSeconds: number): number {
  * reason), and no more than one player's worth of media per session (else 429 LIMIT_REACHED with `Retry-After`).
  *
  * One player's worth is a token bucket per session in media seconds (`MediaBucket`): `sessionCapacity` to start
- * with, one media second regained per wall second, each segment spends its duration, a playlist nothing. Every
- * segment served is charged its duration, a re-fetch too (the edge cannot tell a retry from a second player using
- * the token). So however many players share a token, what they are served together within `t` seconds of the
- * session's first fetch is at most `t + capacity` media seconds, all of it charged to the session; the rest is
- * refused. A bucket left full is dropped (a new one starts full: nothing is lost); an edge restart starts every
- * bucket full again, at most one capacity more per restart.
+ * with, one media second regained per wall second, each segment served spends its duration whatever its rendition,
+ * a playlist (master or a rendition's) nothing. What is charged is media seconds (`DeliveredSegments`): a segment's
+ * duration, once per sequence number whatever the rendition (a player switching renditions may fetch segment N in
+ * both), and again for a re-fetch in the same rendition (the edge cannot tell a retry from a second player using the
+ * token). So however many players share a token, in however many renditions, what they are served together within
+ * `t` seconds of the session's first fetch is at most `t + capacity` media seconds, every distinct second of it
+ * charged; the rest is refused. A bucket left full is dropped (a new one starts full: nothing is lost); an edge
+ * restart starts every bucket full again, at most one capacity more per restart.
  */
 export class FetchPolicy {
   /** Media seconds a session may take at once (its bucket's capacity). */
@@ -103,7 +105,9 @@ export class FetchPolicy {
     if (session.paused !== undefined) {
       return { ...refusal(402, 'PAYMENT_REQUIRED', 'payments are behind'), details: { reason: session.paused } };
     }
-    const seconds = file === PLAYLIST_NAME ? 0 : this.segmentSeconds;
+    const name = parseHlsFileName(file);
+    // An unknown name is read as nothing (404), but weighed as a segment until then.
+    const seconds = name?.kind === 'playlist' ? 0 : this.segmentSeconds;
     if (seconds > 0) {
       const bucket = this.#buckets.get(sessionId) ?? new MediaBucket(this.capacity, now);
       const waitMs = spend ? bucket.take(seconds, now) : bucket.wait(seconds, now);
@@ -116,7 +120,8 @@ export class FetchPolicy {
       }
       if (spend) {
         this.#buckets.set(sessionId, bucket);
-        this.sessions.delivered(sessionId, session, seconds);
+        const charged = name?.kind !== 'segment' || session.segments.note(name.rendition, name.seq);
+        if (charged) this.sessions.delivered(sessionId, session, seconds);
         this.#sweep(now);
       }
     }

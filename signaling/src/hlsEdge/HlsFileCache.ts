@@ -1,4 +1,4 @@
-import { type HlsFile, type HlsReader, PLAYLIST_NAME } from '@persecond/sfu/hls-reader';
+import { type HlsFile, type HlsReader, parseHlsFileName } from '@persecond/sfu/hls-reader';
 
 /** Sizes and lifetimes of the edge's file cache. */
 export interface HlsFileCacheOptions {
@@ -39,7 +39,8 @@ export class HlsFileCache {
   /** The playlist or a segment of a stream, or null when the name is invalid or the file does not exist (yet). */
   get(streamId: string, file: string, now = Date.now()): Promise<HlsFile | null> | HlsFile {
     const key = `${streamId}/${file}`;
-    if (file === PLAYLIST_NAME) {
+    const playlist = isPlaylist(file);
+    if (playlist) {
       const cached = this.#playlists.get(key);
       if (cached && cached.expiresAt > now) {
         this.#hits++;
@@ -61,7 +62,7 @@ export class HlsFileCache {
     const read = this.reader
       .read(streamId, file)
       .then((found) => {
-        if (found) this.#keep(key, file, found);
+        if (found) this.#keep(key, playlist, found);
         return found;
       })
       .finally(() => this.#reading.delete(key));
@@ -76,8 +77,8 @@ export class HlsFileCache {
     this.#segmentBytes = 0;
   }
 
-  #keep(key: string, file: string, found: HlsFile): void {
-    if (file === PLAYLIST_NAME) {
+  #keep(key: string, playlist: boolean, found: HlsFile): void {
+    if (playlist) {
       if (this.#playlists.size >= 10_000) this.#dropExpiredPlaylists();
       this.#playlists.set(key, { file: found, expiresAt: Date.now() + this.options.playlistTtlMs });
       return;
@@ -96,4 +97,9 @@ export class HlsFileCache {
     const now = Date.now();
     for (const [key, p] of this.#playlists) if (p.expiresAt <= now) this.#playlists.delete(key);
   }
+}
+
+/** The master playlist or a rendition's: rewritten as the stream goes on, so kept only briefly. */
+function isPlaylist(file: string): boolean {
+  return parseHlsFileName(file)?.kind === 'playlist';
 }
