@@ -5,6 +5,7 @@ import type { Device } from 'mediasoup-client/types';
 import { config } from '../config.ts';
 import type { ProgressSample } from '../payment/meter.ts';
 import { request, type SignalingSocket } from '../signaling/socket.ts';
+import type { QualityControl } from './hlsQuality.ts';
 import { type HlsPlayback, type Playback, playHls, playWebRtc } from './player.ts';
 import { loadDevice } from './publisher.ts';
 
@@ -130,6 +131,11 @@ export class ViewerPlayback {
     const target = { socket, streamId: this.streamId, video, device: () => this.loadDevice(), tokens: this.tokens };
     this.#playback = await startPlayback(admission, target);
     return this.#playback.mode;
+  }
+
+  /** The quality menu's control of the running HLS playback (none for WebRTC or a native HLS player). */
+  get quality(): QualityControl | undefined {
+    return this.#playback?.mode === 'hls' ? (this.#playback as HlsPlayback).quality : undefined;
   }
 
   /** One sample of the running playback's progress. */

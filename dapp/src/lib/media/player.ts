@@ -1,6 +1,7 @@
 // Plays a stream into a <video>: WebRTC through mediasoup-client, or HLS through hls.js (native where supported).
 import type { Consumer, Device, Transport } from 'mediasoup-client/types';
 import { request, type SignalingSocket } from '../signaling/socket.ts';
+import { hlsQualityControl, type QualityControl } from './hlsQuality.ts';
 import { loadDevice, transportOptions } from './publisher.ts';
 
 /** A running playback. */
@@ -98,6 +99,8 @@ export interface HlsPlayback extends Playback {
   readonly mode: 'hls';
   /** Uses `token` for every later playlist and segment request. */
   renewToken(token: string): void;
+  /** The quality menu's control (hls.js only: a native player picks renditions on its own). */
+  readonly quality: QualityControl | undefined;
 }
 
 /** How long to wait before loading again after a fatal network error (e.g. while payments are behind). */
@@ -141,6 +144,7 @@ export async function playHls(
   };
   const { default: Hls } = await import('hls.js');
   let hls: InstanceType<typeof Hls> | undefined;
+  let quality: QualityControl | undefined;
   let retry: ReturnType<typeof setTimeout> | undefined;
   let closed = false;
   let native = false;
@@ -182,6 +186,7 @@ export async function playHls(
         expired ? 0 : HLS_RETRY_MS,
       );
     });
+    quality = hlsQualityControl(hls, Hls.Events);
     hls.loadSource(withToken(playlistUrl));
     hls.attachMedia(video);
   } else if (video.canPlayType('application/vnd.apple.mpegurl')) {
@@ -198,6 +203,7 @@ export async function playHls(
   await video.play().catch(() => undefined);
   return {
     mode: 'hls',
+    quality,
     async framesDecoded() {
       return video.getVideoPlaybackQuality?.().totalVideoFrames;
     },

@@ -4,6 +4,7 @@
 // server credited the payment.
 import type { StreamView } from '../api/streams.ts';
 import { explain, UserFacingError } from '../errors.ts';
+import type { QualityControl } from '../media/hlsQuality.ts';
 import { WebRtcUnavailableError } from '../media/playback.ts';
 import type { SignalingSocket } from '../signaling/socket.ts';
 import type { Wallet } from '../wallet/wallet.svelte.ts';
@@ -46,6 +47,8 @@ export interface JoiningSession {
   watchedSeconds: number;
   owed: bigint;
   mode: 'webrtc' | 'hls' | undefined;
+  /** The HLS player's quality menu control, while one plays. */
+  quality: QualityControl | undefined;
 }
 
 /** What a join works with besides the figures. */
@@ -87,6 +90,7 @@ export async function join(s: JoiningSession, p: JoinParts, mode: JoinMode): Pro
   p.stopPlayback();
   try {
     s.mode = await link.player.start(admission, socket, video);
+    s.quality = link.player.quality;
   } catch (err) {
     if (!(err instanceof WebRtcUnavailableError)) throw err;
     if (mode !== 'hls') return p.join('hls');

@@ -10,6 +10,7 @@ import type { StreamView } from '../api/streams.ts';
 import type { AuthSession } from '../auth/session.svelte.ts';
 import type { TxPhase } from '../chain/txPhase.ts';
 import { explain, UserFacingError } from '../errors.ts';
+import type { QualityControl } from '../media/hlsQuality.ts';
 import type { Wallet } from '../wallet/wallet.svelte.ts';
 import type { Delegated } from './admission.ts';
 import type { OutstandingDebt } from './debtRepayment.ts';
@@ -39,6 +40,8 @@ export class WatchSession {
   /** A funded session (this visit's or one left from an earlier visit) that "Watch" starts at once. */
   ready = $state<{ budget: bigint; reused: boolean } | undefined>();
   mode = $state<'webrtc' | 'hls' | undefined>();
+  /** The HLS player's quality menu control while watching over hls.js (set with `mode`). */
+  quality = $state.raw<QualityControl | undefined>();
   connection = $state<'good' | 'reconnecting' | 'lost'>('good');
   mediaPaused = $state(false);
   /** Why media stopped (`voucher-lag`, `settlement-lag`, `voucher-invalid`, `creator-away`), while `mediaPaused`. */
