@@ -11,6 +11,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const BENCHES: Record<string, string> = {
   'contracts-client': 'contracts-client/bench.ts',
   sfu: 'sfu/consumers.ts',
+  'sfu-hls-ladder': 'sfu/hlsLadder.ts',
   'signaling-meter': 'signaling/meter.ts',
   'signaling-ledger': 'signaling/ledger.ts',
   indexer: 'indexer/run.ts',

@@ -85,6 +85,8 @@ describe('HLS relay from a real WebRTC publisher (PlainTransport -> ffmpeg)', ()
       expect(aligned.hd.get(name('high', seq))).toBeCloseTo(aligned.ld.get(name('low', seq)) as number, 2);
     }
     const seq = aligned.fresh[0] as number;
+    // Numbered from the wall clock (seconds at 1-s segments), so a rebuilt relay goes on above the old numbers.
+    expect(seq).toBeGreaterThan(1_700_000_000);
     const [h, l] = await Promise.all(['high', 'low'].map((r) => probeVideo(join(hlsDir, 'hls-live', name(r, seq)))));
     // The same first frame in both: the one decode feeds every rendition.
     expect(Math.abs((h?.startTime as number) - (l?.startTime as number))).toBeLessThan(0.001);

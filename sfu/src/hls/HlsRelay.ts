@@ -128,6 +128,10 @@ export class HlsRelay extends EventEmitter<HlsRelayEvents> {
       audio: audio !== undefined,
       ladder: this.#opts.ladder,
       segmentSeconds: this.#opts.segmentSeconds,
+      // Numbered from the wall clock, so a relay rebuilt for the same stream (the creator republished) goes on above
+      // the numbers it used before: players see the sequence move forward, and the edge never takes a new segment
+      // for one a session was delivered in another rendition.
+      startNumber: Math.floor(Date.now() / (this.#opts.segmentSeconds * 1000)),
       logger: this.#log,
     });
     this.#ffmpeg = ffmpeg;

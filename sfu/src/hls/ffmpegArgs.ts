@@ -14,6 +14,11 @@ export interface HlsEncodeSpec {
   audio?: boolean;
   segmentSeconds: number;
   dir: string;
+  /**
+   * Sequence number of the first segment (ffmpeg's default: 0). After a crash ffmpeg goes on from its playlists
+   * (`append_list`) instead.
+   */
+  startNumber?: number;
 }
 
 const AUDIO_KBPS = 96;
@@ -117,6 +122,8 @@ export function hlsEncodeArgs(spec: HlsEncodeSpec): string[] {
     String(segmentSeconds),
     '-hls_list_size',
     '6',
+    '-start_number',
+    String(spec.startNumber ?? 0),
     '-hls_delete_threshold',
     '2',
     // append_list continues numbering across restarts; discont_start marks the restart for players.
