@@ -1,18 +1,17 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type ChainClient, decodeBlockData } from '@persecond/contracts-client';
+import type { ChainClient } from '@persecond/contracts-client';
 import {
   createLogger,
   Follower,
-  type IndexedBlock,
   IndexerMetrics,
   openDatabase,
+  type ReadWindow,
   Store,
   schema,
 } from '@persecond/indexer';
-import type { EventRecord, SignedBlock } from '@polkadot/types/interfaces';
-import { count } from 'drizzle-orm';
+import { count, sum } from 'drizzle-orm';
 
 /** One backfill: a fresh database, blocks 0..head fetched, decoded and written in batches. */
 export interface BackfillRun {
@@ -20,18 +19,8 @@ export interface BackfillRun {
   blocks: number;
   blocksPerSecond: number;
   settlementsPerSecond: number;
-}
-
-/** Time to write already decoded blocks into a fresh database (the follower's write step alone). */
-export interface WriteRun {
-  seconds: number;
-  blocksPerSecond: number;
-}
-
-/** Time to fetch every block and its events over RPC, and to decode them (the follower's read steps alone). */
-export interface ReadRun {
-  fetchSeconds: number;
-  decodeSeconds: number;
+  /** Load average when the run ended. */
+  loadavg?: number[];
 }
 
 /** A fresh PGlite directory (removed by `dispose`) or the given PostgreSQL database. */
@@ -53,7 +42,7 @@ async function freshDatabase(databaseUrl: string | undefined) {
  */
 export async function backfillOnce(
   client: ChainClient,
-  target: { databaseUrl?: string; batchSize: number; settlements: number },
+  target: { databaseUrl?: string; batchSize: number; read: ReadWindow; settlements: number; planck: bigint },
 ): Promise<BackfillRun> {
   const head = (await client.api.rpc.chain.getHeader()).number.toNumber();
   const { database, dispose } = await freshDatabase(target.databaseUrl);
@@ -61,6 +50,7 @@ export async function backfillOnce(
   const follower = new Follower(store, {
     from: 0,
     batchSize: target.batchSize,
+    read: target.read,
     finalityDepth: 0,
     ss58: 42,
     logger: createLogger('warn'),
@@ -75,9 +65,14 @@ export async function backfillOnce(
       await new Promise((r) => setTimeout(r, 20));
     }
     const seconds = (performance.now() - t0) / 1000;
-    const [written] = await database.db.select({ n: count() }).from(schema.settlements);
-    if (written?.n !== target.settlements) {
-      throw new Error(`backfill wrote ${written?.n} settlements, the chain has ${target.settlements}`);
+    const [written] = await database.db
+      .select({ n: count(), planck: sum(schema.settlements.amount) })
+      .from(schema.settlements);
+    if (written?.n !== target.settlements || BigInt(written.planck ?? 0) !== target.planck) {
+      throw new Error(
+        `backfill wrote ${written?.n} settlements (${written?.planck} planck), ` +
+          `the chain has ${target.settlements} (${target.planck})`,
+      );
     }
     return {
       seconds,
@@ -87,63 +82,6 @@ export async function backfillOnce(
     };
   } finally {
     await follower.close();
-    await dispose();
-  }
-}
-
-/** The block's time from its `timestamp.set` inherent (genesis has none), as the indexer reads it. */
-function blockTime(block: SignedBlock): Date {
-  const set = block.block.extrinsics.find((ex) => ex.method.section === 'timestamp' && ex.method.method === 'set');
-  return new Date(set ? Number(set.method.args[0]!.toString()) : 0);
-}
-
-/**
- * Reads blocks 0..head like the follower does (`batchSize` requests in flight over the one WebSocket), timing the
- * RPC fetch and the decoding apart; returns the decoded blocks for write-only runs.
- */
-export async function readOnce(client: ChainClient, batchSize: number): Promise<ReadRun & { blocks: IndexedBlock[] }> {
-  const { api } = client;
-  const head = (await api.rpc.chain.getHeader()).number.toNumber();
-  const raw: Array<{ hash: string; block: SignedBlock; records: EventRecord[] }> = [];
-  const t0 = performance.now();
-  for (let from = 0; from <= head; from += batchSize) {
-    const numbers = Array.from({ length: Math.min(batchSize, head - from + 1) }, (_, i) => from + i);
-    raw.push(
-      ...(await Promise.all(
-        numbers.map(async (n) => {
-          const hash = (await api.rpc.chain.getBlockHash(n)).toHex();
-          const [block, at] = await Promise.all([api.rpc.chain.getBlock(hash), api.at(hash)]);
-          return { hash, block, records: (await at.query.system.events()) as unknown as EventRecord[] };
-        }),
-      )),
-    );
-  }
-  const t1 = performance.now();
-  const blocks = raw.map(({ hash, block, records }) => ({
-    ...decodeBlockData(block, records, 42),
-    hash,
-    time: blockTime(block),
-  }));
-  const t2 = performance.now();
-  return { fetchSeconds: (t1 - t0) / 1000, decodeSeconds: (t2 - t1) / 1000, blocks };
-}
-
-/** Writes decoded blocks in batches of `batchSize` (each block final) into a fresh database; timed. */
-export async function writeOnce(
-  blocks: readonly IndexedBlock[],
-  target: { databaseUrl?: string; batchSize: number },
-): Promise<WriteRun> {
-  const { database, dispose } = await freshDatabase(target.databaseUrl);
-  try {
-    const store = new Store(database.db);
-    const t0 = performance.now();
-    for (let i = 0; i < blocks.length; i += target.batchSize) {
-      const batch = blocks.slice(i, i + target.batchSize);
-      await store.writeBatch(batch, batch.at(-1)!.number);
-    }
-    const seconds = (performance.now() - t0) / 1000;
-    return { seconds, blocksPerSecond: blocks.length / seconds };
-  } finally {
     await dispose();
   }
 }

@@ -1,36 +1,44 @@
-// Indexer throughput and query latency.
-// 1. Backfill: a Manual-mode dev chain filled with settlement blocks, indexed from block 0 by the real Follower into
-//    a fresh PGlite directory and (with DATABASE_URL) a fresh PostgreSQL database: fetch + decode + write, blocks/s.
-//    The same blocks are also read alone (RPC fetch and decode timed apart) and written alone (decoded blocks into a
-//    fresh database), to show where the time goes.
-// 2. Earnings query: 1,000,000 settlement rows in PostgreSQL (DATABASE_URL), p95 of GET /v1/creators/:a/earnings.
+// Indexer throughput and query latency (issue 16).
+// 0. The chain: a Manual-mode dev chain (chopsticks, real Asset Hub runtime) of `--blocks` blocks with `--perBlock`
+//    settlements each, built once and kept in chopsticks' sqlite database under .data/bench-indexer/ (cachedChain.ts);
+//    served from a child process of its own so its RPC work does not share the indexer's event loop.
+// 1. RPC ceiling: the follower's raw reads of every block (one chain_getBlockHash per chunk, chain_getBlock and
+//    state_getStorage(System.Events) per block), no decoding or writing, swept over the chunks in flight; the best
+//    concurrency is then run `--runs` times. The decoding of those blocks is timed apart.
+// 2. End to end: the real Follower from block 0 to the head into a fresh PGlite directory and (with DATABASE_URL) a
+//    fresh PostgreSQL database, at the best read window; every settlement and its planck checked. Written alone too.
+// 3. Earnings query: 1,000,000 settlement rows in PostgreSQL (DATABASE_URL), p95 of the creator earnings query.
 // Usage: DATABASE_URL=postgres://postgres@127.0.0.1:5432/test node --import tsx bench/indexer/run.ts
-//        [--runs=3] [--blocks=500] [--perBlock=8] [--batch=100] [--rows=1000000]
+//        [--runs=3] [--blocks=2000] [--perBlock=8] [--pad=0] [--batch=200] [--chunk=25]
+//        [--concurrency=1,2,4,8,16] [--rows=1000000]
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { connect, startDevChain } from '@persecond/contracts-client';
+import { connect } from '@persecond/contracts-client';
 import pg from 'pg';
 import { median } from '../stats.ts';
-import { type BackfillRun, backfillOnce, type ReadRun, readOnce, type WriteRun, writeOnce } from './backfill.ts';
+import { type BackfillRun, backfillOnce } from './backfill.ts';
+import { spawnCachedChain } from './cachedChain.ts';
+import { type CeilingRun, decodeOnce, readRawOnce } from './ceiling.ts';
 import { earningsQueryLatency } from './earningsQuery.ts';
-import { buildSettlementChain } from './settlementChain.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const opt = Object.fromEntries(
-  process.argv.slice(2).map((a) => {
-    const [k, v] = a.replace(/^--/, '').split('=');
-    return [k, Number(v)];
-  }),
-) as Record<string, number | undefined>;
-const RUNS = opt.runs ?? 3;
-const BLOCKS = opt.blocks ?? 500;
-const PER_BLOCK = opt.perBlock ?? 8;
-const BATCH = opt.batch ?? 100;
-const ROWS = opt.rows ?? 1_000_000;
+const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
+const num = (name: string, fallback: number) => Number(arg(name) ?? fallback);
+const RUNS = num('runs', 3);
+const BLOCKS = num('blocks', 2000);
+const PER_BLOCK = num('perBlock', 8);
+const PAD = num('pad', 0);
+const BATCH = num('batch', 200);
+const CHUNK = num('chunk', 25);
+const CONCURRENCIES = (arg('concurrency') ?? '1,2,4,8,16').split(',').map(Number);
+const ROWS = num('rows', 1_000_000);
 const pgUrl = process.env.DATABASE_URL;
+/** Issue 16's figures before this work (fresh idle machine, 200 blocks × 8 settlements, PGlite). */
+const STARTING = { endToEndPgliteBlocksPerSecond: 71.6, sequentialFetchBlocksPerSecond: 88 };
+const load = () => loadavg().map((x) => Number(x.toFixed(2)));
 
 /** A scratch database on the server of `base`; returns its URL and a drop function. */
 async function scratchDatabase(base: string): Promise<{ url: string; drop: () => Promise<void> }> {
@@ -52,92 +60,64 @@ async function scratchDatabase(base: string): Promise<{ url: string; drop: () =>
   };
 }
 
-const machine = {
-  cpus: availableParallelism(),
-  model: cpus()[0]?.model ?? 'unknown',
-  loadavgAtStart: loadavg().map((x) => Number(x.toFixed(2))),
-  node: process.version,
-};
-
-const chain = await startDevChain({ mode: 'Manual' });
-const client = await connect(chain.wsUrl, { ss58: 42 });
-interface BackendResult {
-  runs: BackfillRun[];
-  medianBlocksPerSecond: number;
-  medianSettlementsPerSecond: number;
-  writeOnly: { runs: WriteRun[]; medianSeconds: number; medianBlocksPerSecond: number };
-}
-const backfill: Record<string, BackendResult> = {};
-let read: { runs: ReadRun[]; medianFetchSeconds: number; medianDecodeSeconds: number } | undefined;
-let chainBlocks = 0;
-let settlementsOnChain = 0;
-let buildSeconds = 0;
+const startedAt = new Date();
+const loadAtStart = load();
+const chain = await spawnCachedChain({ blocks: BLOCKS, perBlock: PER_BLOCK, pad: PAD });
+const client = await connect(chain.wsUrl, { ss58: 42, timeoutMs: 300_000 });
+const sweep: CeilingRun[] = [];
+const ceilingRuns: CeilingRun[] = [];
+const decodeSeconds: number[] = [];
+const backfill: Record<string, { runs: BackfillRun[] }> = {};
 let query: Awaited<ReturnType<typeof earningsQueryLatency>> | undefined;
+let head = 0;
+let truth = { settlements: 0, planck: 0n, blocksWithSettlements: 0 };
+let best: CeilingRun | undefined;
 try {
-  console.error(`building ${BLOCKS} blocks × ${PER_BLOCK} settlements…`);
-  const built = performance.now();
-  const submitted = await buildSettlementChain(client, chain.wsUrl, BLOCKS, PER_BLOCK);
-  // What the chain holds (chopsticks drops the odd extrinsic it cannot apply); every read and backfill must match it.
-  let settlements = -1;
-  buildSeconds = (performance.now() - built) / 1000;
-  chainBlocks = (await client.api.rpc.chain.getHeader()).number.toNumber() + 1;
-
-  const readRuns: ReadRun[] = [];
-  let decoded: Awaited<ReturnType<typeof readOnce>>['blocks'] = [];
+  head = (await client.api.rpc.chain.getHeader()).number.toNumber();
+  console.error(`chain: ${head + 1} blocks (${JSON.stringify(chain.layout)})`);
+  for (const concurrency of CONCURRENCIES) {
+    const run = await readRawOnce(client, head, { chunkSize: CHUNK, concurrency });
+    sweep.push({ ...run, raws: undefined } as CeilingRun);
+    console.error(`ceiling sweep: ${CHUNK} × ${concurrency} in flight: ${run.blocksPerSecond.toFixed(0)} blocks/s`);
+  }
+  const top = sweep.reduce((a, b) => (b.blocksPerSecond > a.blocksPerSecond ? b : a));
   for (let r = 0; r < RUNS; r++) {
-    const run = await readOnce(client, BATCH);
-    const found = run.blocks.reduce((n, b) => n + b.events.filter((e) => e.type === 'settlement').length, 0);
-    if (settlements === -1) {
-      settlements = found;
-      settlementsOnChain = found;
-      if (found < submitted * 0.9) throw new Error(`only ${found} of ${submitted} settlements made it on chain`);
-    }
-    if (found !== settlements) throw new Error(`read ${found} settlements, then ${settlements}`);
-    decoded = run.blocks;
-    readRuns.push({ fetchSeconds: run.fetchSeconds, decodeSeconds: run.decodeSeconds });
+    const { raws, ...run } = await readRawOnce(client, head, { chunkSize: CHUNK, concurrency: top.concurrency });
+    ceilingRuns.push(run);
+    const decoded = await decodeOnce(client, raws, CHUNK);
+    decodeSeconds.push(decoded.seconds);
+    const settlements = decoded.blocks.flatMap((b) => b.events.filter((e) => e.type === 'settlement'));
+    const found = {
+      settlements: settlements.length,
+      planck: settlements.reduce((n, e) => n + (e.type === 'settlement' ? e.amount : 0n), 0n),
+      blocksWithSettlements: decoded.blocks.filter((b) => b.events.some((e) => e.type === 'settlement')).length,
+    };
+    if (r === 0) truth = found;
+    else if (found.settlements !== truth.settlements) throw new Error('decoded settlements differ between runs');
     console.error(
-      `read run ${r + 1}: fetch ${run.fetchSeconds.toFixed(2)} s, decode ${run.decodeSeconds.toFixed(2)} s`,
+      `ceiling run ${r + 1}: ${run.blocksPerSecond.toFixed(0)} blocks/s; decode ${decoded.seconds.toFixed(2)} s`,
     );
   }
-  read = {
-    runs: readRuns,
-    medianFetchSeconds: median(readRuns.map((x) => x.fetchSeconds)),
-    medianDecodeSeconds: median(readRuns.map((x) => x.decodeSeconds)),
-  };
-
-  for (const backend of pgUrl ? ['pglite', 'postgres'] : ['pglite']) {
-    const runs: BackfillRun[] = [];
-    const writes: WriteRun[] = [];
-    for (let r = 0; r < RUNS; r++) {
-      for (const step of ['backfill', 'write'] as const) {
-        const scratch = backend === 'postgres' ? await scratchDatabase(pgUrl!) : undefined;
-        try {
-          if (step === 'backfill') {
-            runs.push(await backfillOnce(client, { databaseUrl: scratch?.url, batchSize: BATCH, settlements }));
-          } else {
-            writes.push(await writeOnce(decoded, { databaseUrl: scratch?.url, batchSize: BATCH }));
-          }
-        } finally {
-          await scratch?.drop();
-        }
-      }
-      console.error(
-        `${backend} run ${r + 1}: ${runs.at(-1)!.blocksPerSecond.toFixed(1)} blocks/s end to end, ` +
-          `write alone ${writes.at(-1)!.seconds.toFixed(2)} s`,
-      );
-    }
-    backfill[backend] = {
-      runs,
-      medianBlocksPerSecond: median(runs.map((x) => x.blocksPerSecond)),
-      medianSettlementsPerSecond: median(runs.map((x) => x.settlementsPerSecond)),
-      writeOnly: {
-        runs: writes,
-        medianSeconds: median(writes.map((x) => x.seconds)),
-        medianBlocksPerSecond: median(writes.map((x) => x.blocksPerSecond)),
-      },
-    };
+  if (truth.settlements !== chain.layout.settlementsSubmitted) {
+    throw new Error(`the chain holds ${truth.settlements} settlements, ${chain.layout.settlementsSubmitted} submitted`);
   }
-  if (pgUrl) {
+  best = { ...top, blocksPerSecond: median(ceilingRuns.map((r) => r.blocksPerSecond)) };
+  const read = { chunkSize: CHUNK, concurrency: top.concurrency };
+  for (const backend of pgUrl ? ['pglite', 'postgres'] : ['pglite']) {
+    const result = { runs: [] as BackfillRun[] };
+    backfill[backend] = result;
+    for (let r = 0; r < RUNS; r++) {
+      const scratch = backend === 'postgres' ? await scratchDatabase(pgUrl!) : undefined;
+      try {
+        const target = { databaseUrl: scratch?.url, batchSize: BATCH, read, ...truth };
+        result.runs.push({ ...(await backfillOnce(client, target)), loadavg: load() });
+      } finally {
+        await scratch?.drop();
+      }
+      console.error(`${backend} run ${r + 1}: ${result.runs.at(-1)!.blocksPerSecond.toFixed(0)} blocks/s end to end`);
+    }
+  }
+  if (pgUrl && ROWS > 0) {
     const scratch = await scratchDatabase(pgUrl);
     try {
       console.error(`loading ${ROWS} settlement rows into PostgreSQL…`);
@@ -157,60 +137,109 @@ try {
   await chain.close();
 }
 
-const SQD = { low: 58, high: 76 };
-const result = {
-  machine: { ...machine, loadavgAtEnd: loadavg().map((x) => Number(x.toFixed(2))) },
-  backfill: {
-    chain:
-      `chopsticks Manual mode (real Asset Hub runtime), ${BLOCKS} settlement blocks × ${PER_BLOCK} ps1:pay ` +
-      'batches each, after the funding blocks; read over one local WebSocket',
-    blocks: chainBlocks,
-    settlements: settlementsOnChain,
-    settlementsSubmitted: BLOCKS * PER_BLOCK,
-    chainBuildSeconds: buildSeconds,
-    batchSize: BATCH,
-    method:
-      `median of ${RUNS} runs; end to end = the Follower from block 0 to the head into a fresh database; ` +
-      'read = RPC fetch of every block and its events, then decode (no database); write = the decoded blocks ' +
-      'written alone in batches into a fresh database',
-    anchor: 'SQD: 58–76 blocks/s syncing over RPC',
-    read: read && {
-      ...read,
-      fetchBlocksPerSecond: chainBlocks / read.medianFetchSeconds,
-      decodeBlocksPerSecond: chainBlocks / read.medianDecodeSeconds,
-    },
-    ...backfill,
-  },
-  earningsQuery: query && {
-    rows: query.rows,
-    loadSeconds: query.loadSeconds,
-    targetP95Ms: 50,
-    medianP50Ms: median(query.runs.map((r) => r.p50Ms)),
-    medianP95Ms: median(query.runs.map((r) => r.p95Ms)),
-    runs: query.runs,
-  },
-};
-console.table(
-  Object.entries(backfill).map(([backend, b]) => ({
-    backend,
-    blocks: chainBlocks,
-    'blocks/s end to end (median)': b.medianBlocksPerSecond.toFixed(1),
-    'settlements/s': b.medianSettlementsPerSecond.toFixed(0),
-    'fetch s': read?.medianFetchSeconds.toFixed(2),
-    'decode s': read?.medianDecodeSeconds.toFixed(2),
-    'write s': b.writeOnly.medianSeconds.toFixed(2),
-    'write-only blocks/s': b.writeOnly.medianBlocksPerSecond.toFixed(0),
-    'vs SQD 58–76 blocks/s': `${(b.medianBlocksPerSecond / SQD.high).toFixed(2)}–${(b.medianBlocksPerSecond / SQD.low).toFixed(2)}×`,
-  })),
+const ceiling = best!.blocksPerSecond;
+const endToEnd = Object.fromEntries(
+  Object.entries(backfill).map(([backend, b]) => {
+    const blocksPerSecond = median(b.runs.map((x) => x.blocksPerSecond));
+    return [
+      backend,
+      {
+        runs: b.runs,
+        medianBlocksPerSecond: blocksPerSecond,
+        medianSettlementsPerSecond: median(b.runs.map((x) => x.settlementsPerSecond)),
+        shareOfCeiling: blocksPerSecond / ceiling,
+      },
+    ];
+  }),
 );
-if (result.earningsQuery) {
-  console.table([
-    {
-      rows: result.earningsQuery.rows,
-      'p50 ms': result.earningsQuery.medianP50Ms.toFixed(2),
-      'p95 ms': result.earningsQuery.medianP95Ms.toFixed(2),
-      'target p95 ms': 50,
-    },
-  ]);
+const queryP95 = query && median(query.runs.map((r) => r.p95Ms));
+const targets: Record<string, { target: string; value: number; pass: boolean }> = {};
+for (const [backend, e] of Object.entries(endToEnd)) {
+  targets[`${backend}BlocksPerSecond`] = {
+    target: `≥ 500 blocks/s end to end on ${backend} (median of ${RUNS})`,
+    value: Number(e.medianBlocksPerSecond.toFixed(1)),
+    pass: e.medianBlocksPerSecond >= 500,
+  };
+  targets[`${backend}ShareOfCeiling`] = {
+    target: `end to end on ${backend} ≥ 80 % of the measured RPC ceiling`,
+    value: Number(e.shareOfCeiling.toFixed(3)),
+    pass: e.shareOfCeiling >= 0.8,
+  };
 }
+if (queryP95 !== undefined) {
+  targets.earningsQueryP95 = {
+    target: 'p95 earnings query < 50 ms at 1,000,000 rows',
+    value: queryP95,
+    pass: queryP95 < 50,
+  };
+}
+const { layout } = chain;
+const result = {
+  name: 'indexer',
+  date: startedAt.toISOString(),
+  machine: {
+    cpus: availableParallelism(),
+    model: cpus()[0]?.model ?? 'unknown',
+    node: process.version,
+    loadavgAtStart: loadAtStart,
+    loadavgAtEnd: load(),
+    note: 'each end-to-end run records the load average at its end (loadavg)',
+  },
+  chain: {
+    shape:
+      `chopsticks Manual mode (real Asset Hub runtime): genesis setup, ${layout.fundingBlocks} funding blocks, then ` +
+      `${layout.settlementBlocks} blocks of ${layout.perBlock} settlement transactions each (${layout.perBlock} session ` +
+      `accounts, one utility.batchAll(transferKeepAlive + ps1:pay remark) each, paying Alice, Bob or Charlie)` +
+      (layout.emptyBlocks > 0 ? `, then ${layout.emptyBlocks} empty blocks` : ''),
+    blocks: head + 1,
+    blocksWithSettlements: truth.blocksWithSettlements,
+    settlements: truth.settlements,
+    settlementPlanck: truth.planck.toString(),
+    buildSeconds: layout.buildSeconds,
+    cache: '.data/bench-indexer/ (chopsticks sqlite db; built once, resumed by every run)',
+    served: 'by a child process of its own over one local WebSocket',
+  },
+  method: {
+    ceiling:
+      `raw reads of blocks 0..head as the follower issues them: per chunk of ${CHUNK} blocks one chain_getBlockHash ` +
+      'with the list of numbers, per block chain_getBlock and state_getStorage(System.Events) at its hash, no ' +
+      `decoding or writing; swept over ${CONCURRENCIES.join('/')} chunks in flight, the best run ${RUNS} times (median)`,
+    decode:
+      'the ceiling run’s raw blocks decoded as the follower does (spec version per chunk, registry per version, ' +
+      'events and only the remarked extrinsics + the timestamp inherent), timed apart',
+    endToEnd:
+      `the real Follower from block 0 to the head into a fresh database (PGlite directory on disk; PostgreSQL scratch ` +
+      `database), read window ${CHUNK} × best concurrency, ${BATCH} blocks per write transaction, every block final ` +
+      `(rows inserted final); median of ${RUNS}; each run checks the settlement count and planck sum equal the chain's`,
+    earningsQuery:
+      'bench/indexer/earningsQuery.ts: 1,000 creators × 1,000 settlements in PostgreSQL, 200 queries a run',
+  },
+  startingFigure: STARTING,
+  ceiling: {
+    sweep,
+    best: { chunkSize: CHUNK, concurrency: best!.concurrency },
+    runs: ceilingRuns,
+    medianBlocksPerSecond: ceiling,
+    medianDecodeSeconds: median(decodeSeconds),
+    decodeBlocksPerSecond: (head + 1) / median(decodeSeconds),
+  },
+  endToEnd,
+  earningsQuery: query && { rows: query.rows, loadSeconds: query.loadSeconds, medianP95Ms: queryP95, runs: query.runs },
+  targets,
+};
+console.table([
+  {
+    step: 'start (issue 16)',
+    'blocks/s': STARTING.endToEndPgliteBlocksPerSecond,
+    note: 'PGlite end to end, 200 blocks',
+  },
+  { step: 'RPC ceiling', 'blocks/s': ceiling.toFixed(0), note: `${CHUNK} × ${best!.concurrency} in flight` },
+  { step: 'decode alone', 'blocks/s': result.ceiling.decodeBlocksPerSecond.toFixed(0), note: '' },
+  ...Object.entries(endToEnd).map(([backend, e]) => ({
+    step: `end to end ${backend}`,
+    'blocks/s': e.medianBlocksPerSecond.toFixed(0),
+    note: `${(e.shareOfCeiling * 100).toFixed(0)} % of ceiling, ${e.medianSettlementsPerSecond.toFixed(0)} settlements/s`,
+  })),
+]);
+console.table(Object.entries(targets).map(([name, t]) => ({ name, ...t })));
 writeFileSync(join(here, '..', 'results', 'indexer.json'), `${JSON.stringify(result, null, 2)}\n`);

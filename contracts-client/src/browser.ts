@@ -22,7 +22,7 @@ export {
 } from './chain/connect.ts';
 export { readBlock, readEvents, readFinalizedHash, readHeader } from './chain/rawReads.ts';
 export { ContractsClientError, ErrorCode } from './errors.ts';
-export { decodeBlock, decodeBlockData, fetchDecodedBlock } from './events/decodeBlock.ts';
+export { decodeBlock, decodeBlockData, decodeBlockParts, fetchDecodedBlock } from './events/decodeBlock.ts';
 export {
   CidText,
   formatRemark,

@@ -122,6 +122,7 @@ export async function startIndexer(config: IndexerConfig, deps: IndexerDeps = {}
     const follower = new Follower(store, {
       from: config.INDEXER_FROM_BLOCK,
       batchSize: config.INDEXER_BATCH_SIZE,
+      read: { chunkSize: config.INDEXER_READ_CHUNK, concurrency: config.INDEXER_READ_CONCURRENCY },
       finalityDepth: config.INDEXER_FINALITY_DEPTH,
       ss58: config.SS58_PREFIX,
       onBatch: async (batch) => {

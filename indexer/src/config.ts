@@ -16,6 +16,10 @@ const IndexerEnv = z.object({
   INDEXER_FROM_BLOCK: z.coerce.number().int().min(0).default(0),
   /** Blocks written per transaction while backfilling. */
   INDEXER_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(100),
+  /** Consecutive blocks read per chunk (one hash request and one runtime version check per chunk). */
+  INDEXER_READ_CHUNK: z.coerce.number().int().min(1).max(1000).default(25),
+  /** Chunks read at once: INDEXER_READ_CHUNK × this many blocks in flight, committed in order. */
+  INDEXER_READ_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(8),
   /**
    * Extra confirmations before a block counts as final, on top of the chain's own finality. Chopsticks reports every
    * head as finalized, so the dev chain needs a depth to have a pending window at all.

@@ -1,5 +1,12 @@
-export { fetchIndexedBlock } from './chain/fetchBlock.ts';
+export { ChainReader, type RawBlock, SYSTEM_EVENTS_KEY } from './chain/ChainReader.ts';
+export { decodeRawBlock } from './chain/decodeRaw.ts';
 export type { BlockId, IndexedBlock } from './chain/IndexedBlock.ts';
+export {
+  type BlockLink,
+  RuntimeRegistries,
+  type RuntimeSource,
+  type VersionedRegistry,
+} from './chain/RuntimeRegistries.ts';
 export { type IndexerConfig, loadIndexerConfig } from './config.ts';
 export {
   type Database,
@@ -29,8 +36,14 @@ export {
 } from './db/queries.ts';
 export { type Cursor, Store, type WrittenCounts } from './db/Store.ts';
 export * as schema from './db/schema.ts';
-export { IndexerError, type IndexerErrorCode } from './errors.ts';
-export { type ChainView, Follower, type FollowerOptions } from './follower/Follower.ts';
+export { errorCode, errorKind, IndexerError, type IndexerErrorCode } from './errors.ts';
+export {
+  type ChainView,
+  Follower,
+  type FollowerFailure,
+  type FollowerOptions,
+} from './follower/Follower.ts';
+export { type BlockSource, type ReadWindow, readRange } from './follower/readRange.ts';
 export { buildServer, type ServerDeps } from './http/server.ts';
 export { type Indexer, type IndexerDeps, startIndexer } from './Indexer.ts';
 export { createLogger } from './logger.ts';

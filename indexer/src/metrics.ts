@@ -21,6 +21,15 @@ export class IndexerMetrics {
     ['outcome'],
   );
   readonly syncErrors = this.counter('indexer_sync_errors_total', 'Failed sync rounds (retried)');
+  readonly fatalErrors = this.counter(
+    'indexer_fatal_errors_total',
+    'Errors that stopped the follower (not retried), by code',
+    ['code'],
+  );
+  readonly followerStopped = this.gauge(
+    'indexer_follower_stopped',
+    '1 once a fatal error stopped the follower (see indexer_fatal_errors_total and GET /v1/status)',
+  );
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });

@@ -82,6 +82,7 @@ describe('follower against the dev chain', () => {
         finalizedHead: null,
         chain: { best: null, finalized: null },
         lag: null,
+        stopped: null,
       });
     } finally {
       await indexer.close();

@@ -47,24 +47,41 @@ function stepsOf(call: Call): Step[] | undefined {
  */
 export function decodeBlockData(block: SignedBlock, records: readonly EventRecord[], ss58: number): DecodedBlock {
   const header = block.block.header;
-  const blockHash = header.hash.toHex();
-  const blockNumber = header.number.toNumber();
-  const parentHash = header.parentHash.toHex();
+  return decodeBlockParts(
+    { hash: header.hash.toHex(), number: header.number.toNumber(), parentHash: header.parentHash.toHex() },
+    block.block.extrinsics.map((ex, index) => [index, ex] as const),
+    records,
+    ss58,
+  );
+}
+
+/**
+ * Like decodeBlockData, from the block's identity and the extrinsics that may carry protocol events, each with its
+ * index in the block. Only signed extrinsics with a `System.Remarked` event can: a reader that decodes the others
+ * lazily passes just those (the result is the same).
+ */
+export function decodeBlockParts(
+  block: { hash: string; number: number; parentHash: string },
+  extrinsics: Iterable<readonly [number, GenericExtrinsic]>,
+  records: readonly EventRecord[],
+  ss58: number,
+): DecodedBlock {
+  const { hash: blockHash, number: blockNumber, parentHash } = block;
   // MultiAddress/AccountId codecs print as SS58; re-encode in the requested format.
   const fmt = (who: { toString(): string }): string => encodeAddress(decodeAddress(who.toString()), ss58);
   const out: ProtocolEvent[] = [];
 
-  block.block.extrinsics.forEach((ex: GenericExtrinsic, extrinsicIndex) => {
-    if (!ex.isSigned) return;
+  for (const [extrinsicIndex, ex] of extrinsics) {
+    if (!ex.isSigned) continue;
     const steps = stepsOf(ex.method as Call);
-    if (!steps) return;
+    if (!steps) continue;
     const mine = records
       .map((record, index) => ({ record, index }))
       .filter(
         ({ record }) => record.phase.isApplyExtrinsic && record.phase.asApplyExtrinsic.toNumber() === extrinsicIndex,
       );
     if (!mine.some(({ record }) => record.event.section === 'system' && record.event.method === 'ExtrinsicSuccess'))
-      return;
+      continue;
     const signer = fmt(ex.signer);
     const remarked = mine.filter(
       ({ record }) => record.event.section === 'system' && record.event.method === 'Remarked',
@@ -108,7 +125,7 @@ export function decodeBlockData(block: SignedBlock, records: readonly EventRecor
       if (remark && remarkEvent) out.push(...labelGroup(remark, group, signer, remarkEvent.index, position));
       group = [];
     }
-  });
+  }
   return { hash: blockHash, number: blockNumber, parentHash, events: out };
 }
 

@@ -54,7 +54,8 @@ export class Store {
 
   /**
    * Writes consecutive blocks, their protocol events and the cursor in one transaction, and marks everything up to
-   * `finalHeight` final. Rows are keyed by chain position and inserted-or-ignored, so replaying a batch is harmless.
+   * `finalHeight` final (rows of the batch at or below it are inserted final). Rows are keyed by chain position and
+   * inserted-or-ignored, so replaying a batch is harmless; each table's rows go in multi-row INSERTs.
    */
   async writeBatch(batch: readonly IndexedBlock[], finalHeight: number): Promise<WrittenCounts> {
     const counts: WrittenCounts = { announcement: 0, funding: 0, refund: 0, settlement: 0, tip: 0 };
@@ -69,6 +70,8 @@ export class Store {
       for (const e of b.events) {
         counts[e.type]++;
         const ref = {
+          // Rows of blocks already final are written final: no update pass over them afterwards.
+          status: e.blockNumber <= finalHeight ? ('final' as const) : ('pending' as const),
           id: e.id,
           blockNumber: e.blockNumber,
           blockHash: e.blockHash,
@@ -124,6 +127,7 @@ export class Store {
       hash: b.hash,
       parentHash: b.parentHash,
       blockTime: b.time,
+      status: b.number <= finalHeight ? ('final' as const) : ('pending' as const),
     }));
     await this.db.transaction(async (tx) => {
       for (const rows of chunks(blockRows)) await tx.insert(blocks).values(rows).onConflictDoNothing();

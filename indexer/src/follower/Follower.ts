@@ -1,17 +1,21 @@
 import type { ApiPromise } from '@polkadot/api';
 import type { Logger } from 'pino';
-import { fetchIndexedBlock } from '../chain/fetchBlock.ts';
+import { ChainReader } from '../chain/ChainReader.ts';
 import type { BlockId, IndexedBlock } from '../chain/IndexedBlock.ts';
+import { RuntimeRegistries } from '../chain/RuntimeRegistries.ts';
 import type { Cursor, Store } from '../db/Store.ts';
-import { IndexerError } from '../errors.ts';
+import { errorCode, errorKind, IndexerError } from '../errors.ts';
 import type { IndexerMetrics } from '../metrics.ts';
+import { type BlockSource, type ReadWindow, readRange } from './readRange.ts';
 
 /** How the follower walks the chain. */
 export interface FollowerOptions {
   /** First block to index when the database has no cursor. */
   from: number;
-  /** Blocks fetched and written per transaction. */
+  /** Blocks written per transaction. */
   batchSize: number;
+  /** Blocks read at once: chunks of consecutive blocks, several chunks in flight (default 25 × 8). */
+  read?: Partial<ReadWindow>;
   /** Confirmations on top of the chain's finality before a block is final (chopsticks finalizes every head). */
   finalityDepth: number;
   /** Address format of stored addresses. */
@@ -20,17 +24,29 @@ export interface FollowerOptions {
   pollMs?: number;
   /** Called after each written batch (e.g. to fetch new stream metadata); errors are logged, not fatal. */
   onBatch?: (batch: readonly IndexedBlock[]) => Promise<void>;
+  /** Called once when a fatal error stops the follower. */
+  onFatal?: (failure: FollowerFailure) => void;
+  /** First and longest delay between retries of a failed round, in ms (default 1,000 and 30,000). */
+  retryMs?: { min: number; max: number };
   logger: Logger;
   metrics: IndexerMetrics;
 }
 
-/** What the follower last saw of the chain. */
+/** What the follower last saw of the chain, and why it stopped if a fatal error stopped it. */
 export interface ChainView {
   best?: BlockId;
   finalized?: BlockId;
+  failure?: FollowerFailure;
 }
 
-const RETRY_MS = 1000;
+/** The fatal error that stopped the follower. */
+export interface FollowerFailure {
+  readonly code: string;
+  readonly message: string;
+  readonly at: Date;
+}
+
+const DEFAULT_READ: ReadWindow = { chunkSize: 25, concurrency: 8 };
 
 /**
  * Follows the chain into the store: backfills from the cursor (or `from`) to the best head in batches, rolls back
@@ -39,6 +55,7 @@ const RETRY_MS = 1000;
  */
 export class Follower {
   #api: ApiPromise | undefined;
+  #source: BlockSource | undefined;
   readonly #store: Store;
   readonly #opts: FollowerOptions;
   readonly #log: Logger;
@@ -67,6 +84,9 @@ export class Follower {
     if (this.#closed) throw new IndexerError('CLOSED', 'follower is closed');
     if (this.#api) throw new IndexerError('INTERNAL', 'follower already started');
     this.#api = api;
+    const reader = new ChainReader(api);
+    const base = { specVersion: api.runtimeVersion.specVersion.toNumber(), registry: api.registry };
+    this.#source = { reader, runtimes: new RuntimeRegistries(reader, base), ss58: this.#opts.ss58 };
     const kick = () => this.#schedule();
     this.#unsubs.push(await api.rpc.chain.subscribeNewHeads(kick));
     this.#unsubs.push(await api.rpc.chain.subscribeFinalizedHeads(kick));
@@ -103,21 +123,48 @@ export class Follower {
   }
 
   async #loop(): Promise<void> {
+    const retry = this.#opts.retryMs ?? { min: 1000, max: 30_000 };
+    let delay = retry.min;
     while (this.#dirty && !this.#closed) {
       this.#dirty = false;
       try {
         await this.#syncOnce();
+        delay = retry.min;
       } catch (err) {
         if (this.#closed) return;
+        if (errorKind(err) === 'fatal') {
+          this.#fail(err);
+          return;
+        }
         this.#opts.metrics.syncErrors.inc();
-        this.#log.error({ err }, 'sync failed; retrying');
+        this.#log.error({ err, retryInMs: delay }, 'sync failed; retrying');
         this.#dirty = true;
         await new Promise<void>((resolve) => {
-          this.#retry = { timer: setTimeout(resolve, RETRY_MS), resolve };
+          this.#retry = { timer: setTimeout(resolve, delay), resolve };
         });
         this.#retry = undefined;
+        delay = Math.min(delay * 2, retry.max);
       }
     }
+  }
+
+  /** Stops following for good on an error retrying cannot fix: says why in the log, the metrics and the status. */
+  #fail(err: unknown): void {
+    const code = errorCode(err);
+    const message = err instanceof Error ? err.message : String(err);
+    const failure: FollowerFailure = { code, message, at: new Date() };
+    this.#chain.failure = failure;
+    this.#closed = true;
+    clearInterval(this.#poll);
+    for (const unsub of this.#unsubs.splice(0)) unsub();
+    this.#opts.metrics.fatalErrors.inc({ code });
+    this.#opts.metrics.followerStopped.set(1);
+    this.#log.fatal(
+      { err, code },
+      `indexer stopped: ${code}: ${message}. Not retried: it would fail the same way. ` +
+        'The API keeps serving what was indexed; fix the cause (see the code in docs/ARCHITECTURE.md) and restart.',
+    );
+    this.#opts.onFatal?.(failure);
   }
 
   get #connected(): ApiPromise {
@@ -125,9 +172,13 @@ export class Follower {
     return this.#api;
   }
 
-  async #canonicalHash(number: number): Promise<string | undefined> {
-    const hash = await this.#connected.rpc.chain.getBlockHash(number);
-    return hash.isEmpty ? undefined : hash.toHex();
+  get #reader(): BlockSource {
+    if (!this.#source) throw new IndexerError('CHAIN_UNAVAILABLE', 'follower has no chain connection');
+    return this.#source;
+  }
+
+  #canonicalHash(number: number): Promise<string | undefined> {
+    return this.#reader.reader.hashAt(number);
   }
 
   /** One round: read the heads, undo abandoned blocks, write new blocks in batches, advance finality. */
@@ -147,46 +198,49 @@ export class Follower {
 
     let cur = await this.#store.cursor();
     if (cur) cur = await this.#reconcile(cur);
-    let next = cur ? cur.head.number + 1 : this.#opts.from;
+    const next = cur ? cur.head.number + 1 : this.#opts.from;
     let parent = cur?.head.hash;
-    while (next <= best.number && !this.#closed) {
-      const end = Math.min(next + this.#opts.batchSize - 1, best.number);
-      const stop = this.#opts.metrics.batchSeconds.startTimer();
-      const numbers: number[] = [];
-      for (let n = next; n <= end; n++) numbers.push(n);
-      // One round trip per request, all in flight together over the one WebSocket.
-      const fetched = await Promise.all(
-        numbers.map(async (n) => {
-          const hash = await this.#canonicalHash(n);
-          return hash === undefined ? undefined : fetchIndexedBlock(api, hash, this.#opts.ss58);
-        }),
-      );
-      const batch: IndexedBlock[] = [];
-      for (const block of fetched) {
-        // The chain moved under us (reorg or head set back): stop here and let the next round reconcile.
-        if (!block || (parent !== undefined && block.parentHash !== parent)) break;
-        batch.push(block);
-        parent = block.hash;
-      }
-      if (batch.length === 0) {
-        this.#dirty = true;
-        return;
-      }
-      const counts = await this.#store.writeBatch(batch, finalTarget);
+    let batch: IndexedBlock[] = [];
+    let stop = this.#opts.metrics.batchSeconds.startTimer();
+    /** Writes the first `size` blocks read (all by default) as one transaction. */
+    const flush = async (size = batch.length) => {
+      if (size === 0) return;
+      const written = batch.slice(0, size);
+      batch = batch.slice(size);
+      const counts = await this.#store.writeBatch(written, finalTarget);
       stop();
-      const last = batch.at(-1)!;
-      this.#opts.metrics.blocksWritten.inc(batch.length);
+      stop = this.#opts.metrics.batchSeconds.startTimer();
+      const last = written.at(-1)!;
+      this.#opts.metrics.blocksWritten.inc(written.length);
       this.#opts.metrics.indexedHeight.set(last.number);
       for (const [type, n] of Object.entries(counts)) if (n > 0) this.#opts.metrics.eventsWritten.inc({ type }, n);
-      this.#log.debug({ from: next, to: last.number, ...counts }, 'batch written');
+      this.#log.debug({ from: written[0]!.number, to: last.number, ...counts }, 'batch written');
       if (this.#opts.onBatch) {
-        await this.#opts.onBatch(batch).catch((err) => this.#log.warn({ err }, 'after-batch hook failed'));
+        await this.#opts.onBatch(written).catch((err) => this.#log.warn({ err }, 'after-batch hook failed'));
       }
-      if (batch.length < fetched.length) {
-        this.#dirty = true;
-        return;
+    };
+    const window = { ...DEFAULT_READ, ...this.#opts.read };
+    let expected = next;
+    for await (const chunk of readRange(this.#reader, next, best.number, window)) {
+      if (this.#closed) break;
+      for (const block of chunk) {
+        // The chain moved under us (reorg or head set back): write what links up, let the next round reconcile.
+        if (parent !== undefined && block.parentHash !== parent) {
+          while (batch.length > 0) await flush(Math.min(batch.length, this.#opts.batchSize));
+          this.#dirty = true;
+          return;
+        }
+        batch.push(block);
+        parent = block.hash;
+        expected = block.number + 1;
       }
-      next = last.number + 1;
+      while (batch.length >= this.#opts.batchSize) await flush(this.#opts.batchSize);
+    }
+    while (batch.length > 0) await flush(Math.min(batch.length, this.#opts.batchSize));
+    // Fewer blocks than the head we saw: the chain moved; another round picks it up.
+    if (expected <= best.number && !this.#closed) {
+      this.#dirty = true;
+      return;
     }
     await this.#store.finalize(finalTarget);
     const after = await this.#store.cursor();

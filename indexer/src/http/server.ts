@@ -23,6 +23,9 @@ const HTTP_STATUS: Record<IndexerError['code'], number> = {
   BAD_REQUEST: 400,
   NOT_FOUND: 404,
   CHAIN_UNAVAILABLE: 503,
+  RPC_FAILED: 503,
+  DECODE_FAILED: 500,
+  CHAIN_DATA_INVALID: 500,
   FINALITY_VIOLATION: 500,
   CLOSED: 503,
   INTERNAL: 500,
@@ -63,6 +66,8 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
       finalizedHead: cursor && cursor.finalized.hash !== '' ? cursor.finalized : null,
       chain: { best: chain.best ?? null, finalized: chain.finalized ?? null },
       lag: chain.best ? chain.best.number - (indexed?.number ?? -1) : null,
+      // Set once a fatal error stopped the follower: what stopped it (it is not retried).
+      stopped: chain.failure ?? null,
     };
   });
 

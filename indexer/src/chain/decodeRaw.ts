@@ -1,0 +1,70 @@
+import { decodeBlockParts } from '@persecond/contracts-client';
+import type { GenericExtrinsic } from '@polkadot/types';
+import type { EventRecord } from '@polkadot/types/interfaces';
+import type { Registry } from '@polkadot/types/types';
+import { compactFromU8a, hexToU8a } from '@polkadot/util';
+import { IndexerError } from '../errors.ts';
+import type { RawBlock } from './ChainReader.ts';
+import type { IndexedBlock } from './IndexedBlock.ts';
+
+/** Is this SCALE extrinsic an unsigned `timestamp.set`? Reads its version byte and call index only. */
+function isTimestampSet(registry: Registry, bytes: Uint8Array): boolean {
+  const [offset] = compactFromU8a(bytes);
+  const version = bytes[offset];
+  // Signed (bit 7 set) extrinsics are never the inherent; bare v4/v5 ones have the call index right after.
+  if (version === undefined || (version & 0x80) !== 0 || bytes.length < offset + 3) return false;
+  try {
+    const call = registry.findMetaCall(bytes.subarray(offset + 1, offset + 3));
+    return call.section === 'timestamp' && call.method === 'set';
+  } catch {
+    return false;
+  }
+}
+
+function decodeExtrinsic(registry: Registry, hex: string): GenericExtrinsic {
+  return registry.createType('Extrinsic', hex) as unknown as GenericExtrinsic;
+}
+
+/** The block's time from its `timestamp.set` inherent; genesis has none (time 0). */
+function blockTime(raw: RawBlock, registry: Registry): Date {
+  for (const hex of raw.extrinsics) {
+    if (!isTimestampSet(registry, hexToU8a(hex))) continue;
+    const now = decodeExtrinsic(registry, hex).method.args[0] as unknown as { toString(): string };
+    return new Date(Number(now.toString()));
+  }
+  if (raw.number === 0) return new Date(0);
+  throw new IndexerError('CHAIN_DATA_INVALID', `block ${raw.number} (${raw.hash}) has no timestamp.set inherent`);
+}
+
+/**
+ * Decodes a raw block with the registry of the runtime it was built with: its event records, its time, and the
+ * protocol events (contracts-client's decoding). Only the extrinsics that can carry protocol events — those with a
+ * `System.Remarked` event — and the timestamp inherent are decoded; the rest (the parachain's large validation-data
+ * inherent among them) are skipped. A decoding failure is fatal (DECODE_FAILED): retrying cannot change the bytes.
+ */
+export function decodeRawBlock(raw: RawBlock, registry: Registry, ss58: number): IndexedBlock {
+  try {
+    const records = [...registry.createType('Vec<EventRecord>', raw.events)] as EventRecord[];
+    const remarked = new Set<number>();
+    for (const r of records) {
+      if (r.phase.isApplyExtrinsic && r.event.section === 'system' && r.event.method === 'Remarked') {
+        remarked.add(r.phase.asApplyExtrinsic.toNumber());
+      }
+    }
+    const extrinsics = [...remarked]
+      .sort((a, b) => a - b)
+      .map((index) => {
+        const hex = raw.extrinsics[index];
+        if (hex === undefined) throw new Error(`event of extrinsic ${index}, which the block does not have`);
+        return [index, decodeExtrinsic(registry, hex)] as const;
+      });
+    const block = { hash: raw.hash, number: raw.number, parentHash: raw.parentHash };
+    return { ...decodeBlockParts(block, extrinsics, records, ss58), time: blockTime(raw, registry) };
+  } catch (err) {
+    if (err instanceof IndexerError) throw err;
+    const detail = err instanceof Error ? err.message : String(err);
+    throw new IndexerError('DECODE_FAILED', `block ${raw.number} (${raw.hash}) does not decode: ${detail}`, {
+      cause: err,
+    });
+  }
+}
