@@ -219,6 +219,11 @@ export class Room extends EventEmitter<RoomEvents> {
     return transportParams(transport);
   }
 
+  /** One of the creator's send transports, to follow its ICE and DTLS states (e.g. an ingest session's). */
+  publisherTransport(transportId: string): types.WebRtcTransport | undefined {
+    return this.#publisherTransports.get(transportId);
+  }
+
   /** Completes DTLS on a publisher or viewer transport (mediasoup-client 'connect' event). */
   async connectTransport(transportId: string, dtlsParameters: types.DtlsParameters): Promise<void> {
     this.#assertOpen();

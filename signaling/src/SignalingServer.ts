@@ -14,6 +14,7 @@ import { trustProxyOption } from './http/trustProxy.ts';
 import { parseIpfsConfig } from './ipfs/config.ts';
 import { createPinner } from './ipfs/createPinner.ts';
 import type { Pinner } from './ipfs/Pinner.ts';
+import { LOG_REDACTION } from './logRedaction.ts';
 import { SignalingMetrics } from './metrics.ts';
 import { SIGNALING_MODULES } from './modules.ts';
 import { type RequestHandlers, RequestRouter, type SignalingIo } from './RequestRouter.ts';
@@ -49,7 +50,7 @@ export async function createSignalingServer(
   config: SignalingConfig,
   deps: SignalingDeps = {},
 ): Promise<SignalingServer> {
-  const log = deps.logger ?? pino({ name: 'signaling', level: config.LOG_LEVEL });
+  const log = deps.logger ?? pino({ name: 'signaling', level: config.LOG_LEVEL, redact: LOG_REDACTION });
   const ownsSfu = !deps.sfu;
   // One logger per node: the SFU's lines go through it (part=sfu), not to stdout on their own.
   const sfu = deps.sfu ?? (await Sfu.create(loadSfuConfig(), { logger: log.child({ part: 'sfu' }) }));

@@ -1,5 +1,6 @@
 import { authModule } from './auth/AuthModule.ts';
 import { chatModule } from './chat/ChatModule.ts';
+import { ingestModule } from './ingest/IngestModule.ts';
 import { ipfsGatewayModule } from './ipfs/gatewayModule.ts';
 import { ledgerModule } from './ledger/ledgerModule.ts';
 import { publishingModule } from './publishing/PublishingModule.ts';
@@ -19,6 +20,7 @@ export const SIGNALING_MODULES: readonly SignalingModuleFactory[] = [
   ledgerModule,
   viewersModule(),
   rtcModule(),
+  ingestModule(),
   chatModule(),
   ipfsGatewayModule,
 ];

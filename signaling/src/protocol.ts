@@ -61,6 +61,14 @@ export const ERROR_CODES = [
   'CHAT_TIMED_OUT',
   /** Only the stream's creator or one of its moderators can do that. */
   'NOT_MODERATOR',
+  /** An ingest (WHIP) without a stream key, or with one that is not a key in use (unknown, malformed, rotated away). */
+  'STREAM_KEY_INVALID',
+  /** The stream key was revoked by its creator: it never works again. */
+  'STREAM_KEY_REVOKED',
+  /** The signed-in creator has no such stream key (key management). */
+  'STREAM_KEY_NOT_FOUND',
+  /** The key already publishes (`details.reason` key), another key publishes the stream (stream), or the studio does. */
+  'ALREADY_PUBLISHING',
 ] as const;
 
 /** One of the stable error codes. */

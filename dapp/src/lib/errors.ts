@@ -33,6 +33,10 @@ const SENTENCES: Record<ErrorCode, string> = {
   CHAT_BANNED: 'You are banned from this creator’s chat and cannot post here.',
   CHAT_TIMED_OUT: 'You are timed out in this creator’s chat. You can post again when the timeout ends.',
   NOT_MODERATOR: 'Only the creator of this stream or one of its moderators can do that.',
+  STREAM_KEY_INVALID: 'That stream key is not valid. Copy the key again from the studio.',
+  STREAM_KEY_REVOKED: 'That stream key was revoked. Create a new key in the studio.',
+  STREAM_KEY_NOT_FOUND: 'That stream key no longer exists. Reload the page to see your keys.',
+  ALREADY_PUBLISHING: 'This stream is already being published. Stop the other broadcast first.',
 };
 
 const CODES = new Set<string>(Object.keys(SENTENCES));

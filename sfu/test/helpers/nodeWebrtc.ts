@@ -29,6 +29,8 @@ export async function loadDevice(routerRtpCapabilities: unknown): Promise<Device
 export interface TestMedia {
   /** Produces the track of `kind` on `transport` (video capped at ~500 kbps). */
   produce(transport: types.Transport, kind: MediaKind): Promise<types.Producer>;
+  /** The tracks themselves, for a peer connection of one's own (e.g. a WHIP client). */
+  readonly tracks: Record<MediaKind, Wrtc.MediaStreamTrack>;
   /** Stops the timers and both tracks; safe to call twice. */
   stop(): void;
 }
@@ -61,6 +63,7 @@ export function startTestMedia(): TestMedia {
   }, 20);
 
   return {
+    tracks: { video: videoTrack, audio: audioTrack },
     produce: (transport, kind) =>
       kind === 'video'
         ? transport.produce({ track: videoTrack as never, encodings: [{ maxBitrate: 500_000 }] })

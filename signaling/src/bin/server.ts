@@ -2,10 +2,11 @@
 // Signaling process for `npm start`: prints one JSON line `{"event":"ready","url":...}` on stdout when serving.
 import { pino } from 'pino';
 import { loadSignalingConfig } from '../config.ts';
+import { LOG_REDACTION } from '../logRedaction.ts';
 import { createSignalingServer } from '../SignalingServer.ts';
 
 const config = loadSignalingConfig();
-const log = pino({ name: 'signaling', level: config.LOG_LEVEL }, pino.destination(2));
+const log = pino({ name: 'signaling', level: config.LOG_LEVEL, redact: LOG_REDACTION }, pino.destination(2));
 const server = await createSignalingServer(config, { logger: log });
 process.stdout.write(`${JSON.stringify({ event: 'ready', url: server.url, workers: server.sfu.health().workers })}\n`);
 

@@ -30,6 +30,10 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   CHAT_BANNED: 403,
   CHAT_TIMED_OUT: 403,
   NOT_MODERATOR: 403,
+  STREAM_KEY_INVALID: 401,
+  STREAM_KEY_REVOKED: 401,
+  STREAM_KEY_NOT_FOUND: 404,
+  ALREADY_PUBLISHING: 409,
 };
 
 /** Parses an HTTP body (or params) with `schema`; throws BAD_REQUEST naming the first problem. */

@@ -52,6 +52,8 @@ export class OriginPolicy {
   guardWrites(app: FastifyInstance): void {
     app.addHook('onRequest', async (request, reply) => {
       if (!WRITE_METHODS.has(request.method)) return;
+      // Routes that read no cookie (a bearer stream key is their credential) are not the session's to guard.
+      if ((request.routeOptions.config as { bearerOnly?: boolean } | undefined)?.bearerOnly) return;
       const origin = request.headers.origin;
       if (this.verdict(origin) !== 'foreign') return;
       const error = this.refusal(origin);

@@ -41,6 +41,20 @@ export interface StreamsModule extends SignalingModule {
   adjustViewers(streamId: string, delta: number): Promise<number>;
   /** Subscribes to the lifecycle of the streams this node hosts; returns the unsubscribe function. */
   onLifecycle(listener: StreamLifecycleListener): () => void;
+  /**
+   * Takes an announced stream of `creator` live without a socket, for an ingest (WHIP, RTMP): as `stream:goLive`, the
+   * same refusals. The answer's `leave()` is the ingest stopping: the creator-away path (grace, then the end) unless
+   * the stream was taken live again since.
+   */
+  goLiveFor(creator: string, streamId: string): Promise<CreatorPresence>;
+  /** The creator's streams that can go live: live ones first, then announced ones, newest first. */
+  liveableOf(creator: string): Promise<StreamRecord[]>;
+}
+
+/** An ingest holding a stream live for its creator (`goLiveFor`). */
+export interface CreatorPresence {
+  /** The ingest stopped publishing; safe to call twice. */
+  leave(): void;
 }
 
 /** The Socket.IO room of a stream's creator and viewers; `stream:ended` is emitted to it. */
@@ -109,8 +123,11 @@ async function createStreamsModule(
     const graceMs = config.STREAM_CREATOR_GRACE_SECONDS * 1000;
     /** Streams whose SFU room this node hosts. */
     const hosted = new Set<string>();
-    /** The socket that took each hosted stream live, and the grace timers of the streams whose creator is away. */
-    const creators = new Map<string, SignalingSocket>();
+    /**
+     * What took each hosted stream live (the creator's socket, or an ingest's presence), and the grace timers of the
+     * streams whose creator is away.
+     */
+    const creators = new Map<string, object>();
     const awayTimers = new Map<string, NodeJS.Timeout>();
     const hookedSockets = new WeakSet<SignalingSocket>();
     const listeners = new Set<StreamLifecycleListener>();
@@ -206,9 +223,11 @@ async function createStreamsModule(
       log,
     });
 
-    const requireCreatorOf = async (socket: SignalingSocket, streamId: string): Promise<StoredStream> => {
+    const requireCreatorOf = async (socket: SignalingSocket, streamId: string): Promise<StoredStream> =>
+      requireCreator(socket.data.address ?? '', streamId);
+    const requireCreator = async (address: string, streamId: string): Promise<StoredStream> => {
       const stream = await store.get(streamId);
-      const isCreator = stream !== undefined && sameAccount(stream.creator, socket.data.address ?? '');
+      const isCreator = stream !== undefined && sameAccount(stream.creator, address);
       if (!stream || (stream.status === 'pending' && !isCreator)) {
         throw new SignalingError('STREAM_NOT_FOUND', `no stream ${streamId}`);
       }
@@ -229,10 +248,10 @@ async function createStreamsModule(
       log.info({ streamId }, 'stream ended');
     };
 
-    /** The creator's socket that took streams live is gone: each waits for it for the grace period, then ends. */
-    const creatorLeft = (socket: SignalingSocket): void => {
+    /** What took streams live (socket or ingest) is gone: each waits for the creator for the grace, then ends. */
+    const creatorLeft = (holder: object): void => {
       for (const [streamId, s] of creators) {
-        if (s !== socket || !hosted.has(streamId)) continue;
+        if (s !== holder || !hosted.has(streamId)) continue;
         creators.delete(streamId);
         clearTimeout(awayTimers.get(streamId));
         awayTimers.set(
@@ -248,6 +267,35 @@ async function createStreamsModule(
       }
     };
 
+    /** Refuses what cannot go live: an ended stream, or one whose announcement is not on chain yet. */
+    const checkGoLive = (stream: StoredStream): void => {
+      if (stream.status === 'ended') {
+        throw new SignalingError('STREAM_NOT_LIVE', 'this stream has ended', { reason: 'ended' });
+      }
+      if (stream.status === 'pending') {
+        throw new SignalingError('STREAM_NOT_LIVE', 'the announcement is not on chain yet', {
+          reason: 'not-announced',
+        });
+      }
+    };
+
+    /** Opens the stream's room here and makes `holder` the one the stream waits for (a return within the grace). */
+    const takeLive = async (streamId: string, holder: object): Promise<void> => {
+      await ctx.sfu.openRoom(streamId);
+      hosted.add(streamId);
+      // Going live again (a reconnect within the grace period) keeps the room and its viewers.
+      if (awayTimers.has(streamId)) log.info({ streamId }, 'creator back');
+      clearTimeout(awayTimers.get(streamId));
+      awayTimers.delete(streamId);
+      creators.set(streamId, holder);
+    };
+
+    const markLive = async (streamId: string): Promise<void> => {
+      await store.markLive(streamId, nodeId, new Date());
+      await handoff.publish({ type: 'hosted', streamId, node: nodeId });
+      log.info({ streamId }, 'stream live');
+    };
+
     let closing: Promise<void> | undefined;
     return {
       name: 'streams',
@@ -258,33 +306,32 @@ async function createStreamsModule(
         listeners.add(listener);
         return () => listeners.delete(listener);
       },
+      goLiveFor: async (creator, streamId) => {
+        checkGoLive(await requireCreator(creator, streamId));
+        const presence = { leave: () => creatorLeft(presence) };
+        await takeLive(streamId, presence);
+        await markLive(streamId);
+        return presence;
+      },
+      liveableOf: async (creator) =>
+        (await store.listPublic())
+          .filter((s) => sameAccount(s.creator, creator) && (s.status === 'announced' || s.status === 'live'))
+          .sort(
+            (a, b) =>
+              Number(b.status === 'live') - Number(a.status === 'live') || b.createdAt.localeCompare(a.createdAt),
+          )
+          .map(withTerms),
       handlers: {
         'stream:goLive': async (socket, { streamId }) => {
-          const stream = await requireCreatorOf(socket, streamId);
-          if (stream.status === 'ended') {
-            throw new SignalingError('STREAM_NOT_LIVE', 'this stream has ended', { reason: 'ended' });
-          }
-          if (stream.status === 'pending') {
-            throw new SignalingError('STREAM_NOT_LIVE', 'the announcement is not on chain yet', {
-              reason: 'not-announced',
-            });
-          }
-          await ctx.sfu.openRoom(streamId);
-          hosted.add(streamId);
-          // Going live again (a reconnect within the grace period) keeps the room and its viewers.
-          if (awayTimers.has(streamId)) log.info({ streamId }, 'creator back');
-          clearTimeout(awayTimers.get(streamId));
-          awayTimers.delete(streamId);
-          creators.set(streamId, socket);
+          checkGoLive(await requireCreatorOf(socket, streamId));
+          await takeLive(streamId, socket);
           if (!hookedSockets.has(socket)) {
             hookedSockets.add(socket);
             socket.on('disconnect', () => creatorLeft(socket));
           }
           if (!socket.connected) creatorLeft(socket);
           await socket.join(streamRoom(streamId));
-          await store.markLive(streamId, nodeId, new Date());
-          await handoff.publish({ type: 'hosted', streamId, node: nodeId });
-          log.info({ streamId }, 'stream live');
+          await markLive(streamId);
           return { streamId };
         },
         'stream:end': async (socket, { streamId }) => {

@@ -1,0 +1,47 @@
+import { getAuthModule } from '../auth/AuthModule.ts';
+import { ledgerModuleOf } from '../ledger/ledgerModule.ts';
+import type { SignalingModule, SignalingModuleFactory } from '../SignalingContext.ts';
+import { getStreamsModule } from '../streams/StreamsModule.ts';
+import { type IngestConfig, loadIngestConfig } from './config.ts';
+import { registerKeyRoutes } from './keyRoutes.ts';
+import { StreamKeys } from './StreamKeys.ts';
+import { registerWhipRoutes } from './WhipEndpoint.ts';
+import { WhipSessions } from './WhipSessions.ts';
+
+/** The ingest module as others see it (an RTMP ingest would check its keys with `keys`). */
+export interface IngestModule extends SignalingModule {
+  readonly name: 'ingest';
+  readonly keys: StreamKeys;
+  readonly sessions: WhipSessions;
+}
+
+/**
+ * The `ingest` module: creators' stream keys (`/v1/stream-keys`, stored hashed in the signaling database) and WHIP
+ * ingest (`/whip`, RFC 9725) for OBS and other encoders. A WHIP session takes the key's stream live for its creator
+ * and publishes into the stream's room through the same publisher transport and producers as the browser studio,
+ * so WebRTC viewers, the HLS relay, metering and enforcement see no difference; its end is the creator-away path.
+ * Needs the auth, streams and ledger modules before it. Pass `config` to override the environment.
+ */
+export function ingestModule(config?: IngestConfig): SignalingModuleFactory {
+  return async (ctx): Promise<IngestModule> => {
+    const cfg = config ?? loadIngestConfig();
+    const log = ctx.log.child({ part: 'ingest' });
+    const auth = getAuthModule(ctx);
+    const streams = getStreamsModule(ctx);
+    const keys = new StreamKeys(ledgerModuleOf(ctx.modules).ledger);
+    const sessions = new WhipSessions();
+    await registerKeyRoutes({ app: ctx.app, auth, keys, streams, sessions, config: cfg, log });
+    await registerWhipRoutes({ app: ctx.app, keys, streams, sfu: ctx.sfu, sessions, config: cfg, log });
+    let closing: Promise<void> | undefined;
+    return {
+      name: 'ingest',
+      keys,
+      sessions,
+      close() {
+        // The rooms close with the node: the sessions end with their streams, not as the creator going away.
+        closing ??= Promise.resolve(sessions.closeAll('stream-ended'));
+        return closing;
+      },
+    };
+  };
+}
