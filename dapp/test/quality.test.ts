@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { levelIndexFor, qualityChoices, qualityState, qualityText, renditionLabel } from '../src/lib/media/quality.ts';
 
-// hls.js lists levels in the master playlist's order (the relay writes the highest first), but not every server does.
+// hls.js orders its levels by bit rate, lowest first (the master playlist lists the highest first): both orders work.
 const LADDER = [
   { height: 720, bitrate: 2_855_600 },
   { height: 360, bitrate: 765_600 },

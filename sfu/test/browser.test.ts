@@ -15,6 +15,8 @@ interface PageApi {
   inboundVideo(): Promise<{ framesDecoded: number; codec?: string } | null>;
   playHls(src: string): void;
   playback(): { t: number; w: number; h: number };
+  hlsLevels(): { heights: number[]; playing: number };
+  pinLevel(level: number): void;
   errors: string[];
 }
 
@@ -28,7 +30,13 @@ describe('Chromium: H.264 publisher, WebRTC viewer and hls.js viewer', () => {
   beforeAll(async () => {
     hlsDir = await mkdtemp(join(tmpdir(), 'sfu-browser-'));
     sfu = await Sfu.create(
-      loadSfuConfig({ SFU_NUM_WORKERS: '1', LOG_LEVEL: process.env.SFU_TEST_LOG ?? 'silent', HLS_DIR: hlsDir }),
+      loadSfuConfig({
+        SFU_NUM_WORKERS: '1',
+        LOG_LEVEL: process.env.SFU_TEST_LOG ?? 'silent',
+        HLS_DIR: hlsDir,
+        // The fake camera sends 320x240: a ladder whose two renditions differ at that size.
+        HLS_LADDER: 'high:240:800,low:120:200',
+      }),
     );
     room = await sfu.openRoom('browser-live');
     harness = await startBrowserHarness(sfu, room);
@@ -61,7 +69,8 @@ describe('Chromium: H.264 publisher, WebRTC viewer and hls.js viewer', () => {
     await waitFor(
       'two HLS segments',
       async () => {
-        const file = await sfu.hls.read('browser-live', PLAYLIST_NAME);
+        // The top rendition's playlist (index.m3u8 is the master playlist of the default ladder).
+        const file = await sfu.hls.read('browser-live', 'high.m3u8');
         return file && parsePlaylist(file.body.toString('utf8')).segments.length >= 2;
       },
       20_000,
@@ -84,6 +93,23 @@ describe('Chromium: H.264 publisher, WebRTC viewer and hls.js viewer', () => {
     );
     const p = await page.evaluate(() => (globalThis as unknown as PageApi).playback());
     expect(p.w).toBeGreaterThan(0);
+    // The master playlist's two renditions; pinning the low one (the dapp's "Low") plays it.
+    const levels = await page.evaluate(() => (globalThis as unknown as PageApi).hlsLevels());
+    // hls.js orders its levels by bit rate, lowest first.
+    expect(levels.heights).toEqual([120, 240]);
+    const low = 0;
+    await page.evaluate((i) => (globalThis as unknown as PageApi).pinLevel(i), low);
+    await waitFor(
+      'the low rendition to play',
+      async () => {
+        const [l, now] = await page.evaluate(() => {
+          const api = globalThis as unknown as PageApi;
+          return [api.hlsLevels(), api.playback()] as const;
+        });
+        return l.playing === low && now.h === 120;
+      },
+      30_000,
+    );
     expect(await page.evaluate(() => (globalThis as unknown as PageApi).errors)).toEqual([]);
     await page.close();
     room.removeHlsViewer('hls-viewer');

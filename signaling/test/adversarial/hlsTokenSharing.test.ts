@@ -4,8 +4,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { sessionCapacity } from '../../src/hlsEdge/FetchPolicy.ts';
-import { type LiveStream, PayingViewer } from '../support/liveStream.ts';
+import type { LiveStream } from '../support/liveStream.ts';
 import { callOk } from '../viewers-support.ts';
+import { expectChargedExactly, joinHlsPayer } from './hlsPayer.ts';
 import { liveStreamOf, NO_SETTLEMENT_ENV } from './viewerAttacks.ts';
 
 const PRICE = 1_000_000n;
@@ -71,14 +72,7 @@ describe("an HLS token shared with other players is worth one player's media, al
   });
 
   it('serves four players on one token at most elapsed + capacity seconds, refuses the rest 429, charges all served', async () => {
-    const wallet = live.wallets.bob;
-    const session = live.newSession(wallet, streamId);
-    await live.fund(wallet, session);
-    const socket = await live.open(wallet);
-    const payer = new PayingViewer(socket, live.client.facts.genesisHash, streamId, session);
-    const admission = await callOk(socket, 'viewer:join', { streamId, mode: 'hls', session: session.payload });
-    const playlistUrl = admission.playlistUrl as string;
-    payer.hlsToken = admission.token as string;
+    const { socket, payer, playlistUrl } = await joinHlsPayer(live, streamId);
     const token = () => payer.hlsToken as string;
 
     // The relay needs a few seconds for its first segments; playlists spend nothing.
@@ -110,28 +104,7 @@ describe("an HLS token shared with other players is worth one player's media, al
     expect(out.other.filter((s) => s !== 404)).toEqual([]);
 
     // Every second served is reported by the edge and metered on the session: as many seconds as were delivered.
-    const reported = async () => {
-      const text = await (await fetch(`${live.server.url}/metrics`)).text();
-      return {
-        delivered: Number(/^signaling_hls_edge_delivered_seconds_total (\S+)$/m.exec(text)?.[1] ?? 0),
-        limited: Number(/^signaling_hls_edge_limited_total (\S+)$/m.exec(text)?.[1] ?? 0),
-      };
-    };
-    await vi.waitFor(
-      async () => expect(await reported()).toEqual({ delivered: servedSeconds, limited: out.refused.length }),
-      {
-        timeout: 10_000,
-        interval: 100,
-      },
-    );
-    // The meter spends the credit at one second per round: wait for the ticks to catch up, then nothing more.
-    await vi.waitFor(() => expect(payer.lastTick?.watchedSeconds).toBe(servedSeconds), {
-      timeout: 60_000,
-      interval: 200,
-    });
-    await sleep(2_500);
-    expect(payer.lastTick?.watchedSeconds).toBe(servedSeconds);
-    expect(BigInt(payer.lastTick?.owed ?? '0')).toBe(BigInt(servedSeconds) * PRICE);
+    await expectChargedExactly(live, payer, { seconds: servedSeconds, price: PRICE, limited: out.refused.length });
     await callOk(socket, 'viewer:leave', {});
   });
 });
