@@ -162,6 +162,14 @@ describe('the journey on the stack as `npm start` runs it', () => {
       .poll(async () => (await mediaTime(c)) - charlieFrom, { timeout: 90_000, interval: 1_000 })
       .toBeGreaterThan(14);
     expect(await c.getByTestId('mode').textContent()).toContain('Standard (HLS)');
+    // The quality menu (HLS ladder, issue 17): Auto shows the rendition hls.js plays; Low pins the lowest (≤ 360p).
+    const quality = () => c.getByTestId('quality-playing').textContent();
+    await expect.poll(quality, { timeout: 30_000 }).toMatch(/^Auto · \d+p$/);
+    await c.getByTestId('quality-menu').selectOption('low');
+    await expect
+      .poll(async () => Number(/^Low · (\d+)p$/.exec((await quality()) ?? '')?.[1] ?? 0), { timeout: 30_000 })
+      .toBeGreaterThan(0);
+    expect(Number(/(\d+)p$/.exec((await quality()) ?? '')?.[1])).toBeLessThanOrEqual(360);
     await expectNoSidewaysScroll(c);
     await shot(charlie, 'watch-hls-375');
 
