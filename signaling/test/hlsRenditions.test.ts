@@ -6,6 +6,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DeliveredSegments } from '../src/hlsEdge/DeliveredSegments.ts';
 import { HlsEdgeServer } from '../src/hlsEdge/HlsEdgeServer.ts';
 import { HlsTokens } from '../src/hlsEdge/HlsTokens.ts';
 
@@ -131,5 +132,21 @@ describe('HLS edge over a rendition ladder', () => {
     expect(server.sessions.drain()).toEqual({ [session]: seconds });
     expect(server.policy.drainLimited()).toEqual({ [session]: 60 - served.length });
     server.sessions.deny(session);
+  });
+});
+
+describe('DeliveredSegments', () => {
+  it('charges a sequence number once across renditions, again in the same one, and forgets the oldest past 64', () => {
+    const d = new DeliveredSegments();
+    expect([d.note('high', 1), d.note('low', 1), d.note('low', 1), d.note('high', 1)]).toEqual([
+      true,
+      false,
+      true,
+      true,
+    ]);
+    for (let n = 2; n <= 65; n++) expect(d.note('high', n)).toBe(true);
+    // 65 numbers seen: the oldest (1) is forgotten, so it counts as new again (charged, never less than before).
+    expect(d.note('mid', 1)).toBe(true);
+    expect(d.note('low', 65)).toBe(false);
   });
 });
