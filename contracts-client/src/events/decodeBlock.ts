@@ -40,6 +40,21 @@ function stepsOf(call: Call): Step[] | undefined {
   return steps.some((s) => s.kind === 'remark' && s.remark) ? steps : undefined;
 }
 
+/** SS58 texts by (format, account codec bytes): the same accounts recur block after block, and base58 is what costs. */
+const addressCache = new Map<string, string>();
+const ADDRESS_CACHE_MAX = 10_000;
+
+function formatAddress(who: { toHex(): string; toString(): string }, ss58: number): string {
+  const key = `${ss58}:${who.toHex()}`;
+  let address = addressCache.get(key);
+  if (address === undefined) {
+    if (addressCache.size >= ADDRESS_CACHE_MAX) addressCache.clear();
+    address = encodeAddress(decodeAddress(who.toString()), ss58);
+    addressCache.set(key, address);
+  }
+  return address;
+}
+
 /**
  * Decodes the protocol events of one block from its extrinsics and event records (pure: no chain access).
  * A remark labels the transfer calls that precede it in the batch (since the previous remark); amounts are those of
@@ -57,32 +72,39 @@ export function decodeBlockData(block: SignedBlock, records: readonly EventRecor
 
 /**
  * Like decodeBlockData, from the block's identity and the extrinsics that may carry protocol events, each with its
- * index in the block. Only signed extrinsics with a `System.Remarked` event can: a reader that decodes the others
- * lazily passes just those (the result is the same).
+ * index in the block (and its hash when the caller has it from the raw bytes: the codec's re-encodes the extrinsic).
+ * Only signed extrinsics with a `System.Remarked` event can: a reader that decodes the others lazily passes just
+ * those (the result is the same).
  */
 export function decodeBlockParts(
   block: { hash: string; number: number; parentHash: string },
-  extrinsics: Iterable<readonly [number, GenericExtrinsic]>,
+  extrinsics: Iterable<readonly [number, GenericExtrinsic, string?]>,
   records: readonly EventRecord[],
   ss58: number,
 ): DecodedBlock {
   const { hash: blockHash, number: blockNumber, parentHash } = block;
   // MultiAddress/AccountId codecs print as SS58; re-encode in the requested format.
-  const fmt = (who: { toString(): string }): string => encodeAddress(decodeAddress(who.toString()), ss58);
+  const fmt = (who: { toHex(): string; toString(): string }): string => formatAddress(who, ss58);
   const out: ProtocolEvent[] = [];
+  // Each extrinsic's event records with their index in the block, grouped once.
+  const byExtrinsic = new Map<number, { record: EventRecord; index: number }[]>();
+  records.forEach((record, index) => {
+    if (!record.phase.isApplyExtrinsic) return;
+    const at = record.phase.asApplyExtrinsic.toNumber();
+    const list = byExtrinsic.get(at);
+    if (list) list.push({ record, index });
+    else byExtrinsic.set(at, [{ record, index }]);
+  });
 
-  for (const [extrinsicIndex, ex] of extrinsics) {
+  for (const [extrinsicIndex, ex, knownHash] of extrinsics) {
     if (!ex.isSigned) continue;
     const steps = stepsOf(ex.method as Call);
     if (!steps) continue;
-    const mine = records
-      .map((record, index) => ({ record, index }))
-      .filter(
-        ({ record }) => record.phase.isApplyExtrinsic && record.phase.asApplyExtrinsic.toNumber() === extrinsicIndex,
-      );
+    const mine = byExtrinsic.get(extrinsicIndex) ?? [];
     if (!mine.some(({ record }) => record.event.section === 'system' && record.event.method === 'ExtrinsicSuccess'))
       continue;
     const signer = fmt(ex.signer);
+    const extrinsicHash = knownHash ?? ex.hash.toHex();
     const remarked = mine.filter(
       ({ record }) => record.event.section === 'system' && record.event.method === 'Remarked',
     );
@@ -109,7 +131,7 @@ export function decodeBlockParts(
       parentHash,
       extrinsicIndex,
       eventIndex,
-      extrinsicHash: ex.hash.toHex(),
+      extrinsicHash,
     });
 
     let group: (Transfer & { call: string })[] = [];

@@ -1,11 +1,15 @@
-import { decodeBlockParts } from '@persecond/contracts-client';
+import { decodeBlockParts, REMARK_PREFIX } from '@persecond/contracts-client';
 import type { GenericExtrinsic } from '@polkadot/types';
 import type { EventRecord } from '@polkadot/types/interfaces';
 import type { Registry } from '@polkadot/types/types';
-import { compactFromU8a, hexToU8a } from '@polkadot/util';
+import { compactFromU8a, hexToU8a, stringToHex } from '@polkadot/util';
+import { blake2AsHex } from '@polkadot/util-crypto';
 import { IndexerError } from '../errors.ts';
 import type { RawBlock } from './ChainReader.ts';
 import type { IndexedBlock } from './IndexedBlock.ts';
+
+/** The protocol's remark prefix as it appears in an extrinsic's hex (a remark's bytes are encoded verbatim). */
+const REMARK_MARK = stringToHex(REMARK_PREFIX).slice(2);
 
 /** Is this SCALE extrinsic an unsigned `timestamp.set`? Reads its version byte and call index only. */
 function isTimestampSet(registry: Registry, bytes: Uint8Array): boolean {
@@ -28,7 +32,8 @@ function decodeExtrinsic(registry: Registry, hex: string): GenericExtrinsic {
 /** The block's time from its `timestamp.set` inherent; genesis has none (time 0). */
 function blockTime(raw: RawBlock, registry: Registry): Date {
   for (const hex of raw.extrinsics) {
-    if (!isTimestampSet(registry, hexToU8a(hex))) continue;
+    // Only the head matters: the length prefix (≤ 5 bytes), the version byte and the call index.
+    if (!isTimestampSet(registry, hexToU8a(hex.slice(0, 2 + 2 * 8)))) continue;
     const now = decodeExtrinsic(registry, hex).method.args[0] as unknown as { toString(): string };
     return new Date(Number(now.toString()));
   }
@@ -37,13 +42,18 @@ function blockTime(raw: RawBlock, registry: Registry): Date {
 }
 
 /**
- * Decodes a raw block with the registry of the runtime it was built with: its event records, its time, and the
- * protocol events (contracts-client's decoding). Only the extrinsics that can carry protocol events — those with a
- * `System.Remarked` event — and the timestamp inherent are decoded; the rest (the parachain's large validation-data
- * inherent among them) are skipped. A decoding failure is fatal (DECODE_FAILED): retrying cannot change the bytes.
+ * Decodes a raw block with the registry of the runtime it was built with: its time and protocol events
+ * (contracts-client's decoding). Only what can carry protocol events is decoded: the event records when some extrinsic
+ * holds the `ps1:` remark prefix at all, then only the extrinsics with a `System.Remarked` event, and the timestamp
+ * inherent; the rest (the parachain's large validation-data inherent among them) is skipped. A decoding failure is fatal (DECODE_FAILED): retrying cannot change the bytes.
  */
 export function decodeRawBlock(raw: RawBlock, registry: Registry, ss58: number): IndexedBlock {
   try {
+    const block = { hash: raw.hash, number: raw.number, parentHash: raw.parentHash };
+    // No extrinsic holds the remark prefix: the block has no protocol event, its events need no decoding.
+    if (!raw.extrinsics.some((hex) => hex.includes(REMARK_MARK))) {
+      return { ...block, events: [], time: blockTime(raw, registry) };
+    }
     const records = [...registry.createType('Vec<EventRecord>', raw.events)] as EventRecord[];
     const remarked = new Set<number>();
     for (const r of records) {
@@ -52,13 +62,13 @@ export function decodeRawBlock(raw: RawBlock, registry: Registry, ss58: number):
       }
     }
     const extrinsics = [...remarked]
+      .filter((index) => raw.extrinsics[index]?.includes(REMARK_MARK) !== false)
       .sort((a, b) => a - b)
       .map((index) => {
         const hex = raw.extrinsics[index];
         if (hex === undefined) throw new Error(`event of extrinsic ${index}, which the block does not have`);
-        return [index, decodeExtrinsic(registry, hex)] as const;
+        return [index, decodeExtrinsic(registry, hex), blake2AsHex(hex, 256)] as const;
       });
-    const block = { hash: raw.hash, number: raw.number, parentHash: raw.parentHash };
     return { ...decodeBlockParts(block, extrinsics, records, ss58), time: blockTime(raw, registry) };
   } catch (err) {
     if (err instanceof IndexerError) throw err;

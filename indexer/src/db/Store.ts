@@ -157,8 +157,13 @@ export class Store {
     if (target <= row.finalizedHeight && row.finalizedHash !== '') return;
     const [block] = await tx.select({ hash: blocks.hash }).from(blocks).where(eq(blocks.number, target));
     if (!block) return;
-    const pendingUpTo = (t: typeof blocks | typeof streams | typeof sessions | typeof settlements | typeof tips) =>
-      and(eq(t.status, 'pending'), lte('number' in t ? t.number : t.blockNumber, target));
+    // Everything at or below the previous final height is final already: only the blocks above it can change, so a
+    // round touches its new rows, not every row of the chain.
+    const above = row.finalizedHash === '' ? -1 : row.finalizedHeight;
+    const pendingUpTo = (t: typeof blocks | typeof streams | typeof sessions | typeof settlements | typeof tips) => {
+      const number = 'number' in t ? t.number : t.blockNumber;
+      return and(eq(t.status, 'pending'), gt(number, above), lte(number, target));
+    };
     await tx.update(blocks).set({ status: 'final' }).where(pendingUpTo(blocks));
     await tx.update(streams).set({ status: 'final' }).where(pendingUpTo(streams));
     await tx.update(sessions).set({ status: 'final' }).where(pendingUpTo(sessions));
