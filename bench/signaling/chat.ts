@@ -6,13 +6,15 @@
 // --runs windows without chat traffic (baseline), then --runs with it; medians over the windows of each kind.
 // Usage: node --import tsx bench/signaling/chat.ts [--chatters=1000] [--messages=50] [--reactions=500]
 //   [--viewers=200] [--runs=3] [--window=20] [--warmup=3] [--drain=5] [--chatter-procs=2] [--viewer-procs=1]
-//   [--database=pglite|postgres] [--out=<results file>]
+//   [--database=pglite|postgres] [--out=<results file>] [--profile] (the server's CPU profile over each chat window,
+//   through its inspector, summarized in the results)
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { cryptoWaitReady } from '@polkadot/util-crypto';
+import { freePort } from '../../scripts/start/freePort.ts';
 import { median } from '../stats.ts';
 import {
   type ChatWindowStats,
@@ -21,6 +23,7 @@ import {
   type SparseHistogram,
   type ToChatters,
 } from './chatProtocol.ts';
+import { longTasks, summarizeCpuProfile } from './cpuProfile.ts';
 import { machineBusySeconds, processGroup, procStat } from './procCpu.ts';
 import {
   addViewers,
@@ -42,9 +45,10 @@ import {
   waitTicking,
 } from './stack.ts';
 import type { WindowStats } from './tickingProtocol.ts';
+import { openWindowProfiler } from './windowProfiler.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const { opt } = benchArgs();
+const { opt, flag } = benchArgs();
 const CHATTERS = Number(opt('chatters', '1000'));
 const MESSAGES_PER_S = Number(opt('messages', '50'));
 const REACTIONS_PER_S = Number(opt('reactions', '500'));
@@ -59,6 +63,7 @@ const CHATTER_PROCS = Number(opt('chatter-procs', '2'));
 const VIEWER_PROCS = Number(opt('viewer-procs', '1'));
 const PER_WALLET = 25;
 const FETCH_EVERY_MS = 2_000;
+const PROFILE = flag('profile');
 const DATABASE = opt('database', 'pglite') as 'pglite' | 'postgres';
 const SERVER_ENTRY = join(root, 'signaling', 'src', 'bin', 'server.ts');
 const RESULTS_FILE = opt('out', join(here, '..', 'results', 'chat.json'));
@@ -97,13 +102,21 @@ async function main(): Promise<void> {
   await cryptoWaitReady();
   const date = new Date().toISOString();
   const loadAvgAtStart = load();
+  const inspectPort = PROFILE ? await freePort() : 0;
   const stack = await startStack({
     database: DATABASE,
     serverEntry: SERVER_ENTRY,
-    serverNodeArgs: [],
+    serverNodeArgs: PROFILE ? [`--inspect=127.0.0.1:${inspectPort}`] : [],
     title: 'Chat bench',
   });
   const { server, serverPid, url, streamId } = stack;
+  const profileDir = join(stack.dataDir, 'profile');
+  const profiler = await openWindowProfiler(PROFILE, inspectPort, profileDir, (close) => cleanups.push(close));
+  const profiles: {
+    run: number;
+    top: ReturnType<typeof summarizeCpuProfile>;
+    longTasks: ReturnType<typeof longTasks>;
+  }[] = [];
 
   // ---- paying viewers ----
   const viewerProcs = await startViewerProcesses(stack, VIEWER_PROCS, FETCH_EVERY_MS);
@@ -170,8 +183,15 @@ async function main(): Promise<void> {
     for (const p of viewerProcs) p.send({ type: 'window-start' });
     const c0 = await serverCounters(url);
     const s0 = cpuSnapshot();
+    if (chat) await profiler?.start();
     await sleep(WINDOW_S * 1000);
     const s1 = cpuSnapshot();
+    if (chat && profiler) {
+      const file = join(profileDir, `server-chat-${run + 1}.cpuprofile`);
+      await profiler.stop(file);
+      profiles.push({ run: run + 1, top: summarizeCpuProfile(file, 30), longTasks: longTasks(file) });
+      console.log(`server profile ${file}:`, JSON.stringify(profiles.at(-1)));
+    }
     const c1 = await serverCounters(url);
     for (const p of viewerProcs) p.send({ type: 'window-end' });
     if (chat) for (const p of chatterProcs) p.send({ type: 'traffic', messagesPerSecond: 0, reactionsPerSecond: 0 });
@@ -349,7 +369,7 @@ async function main(): Promise<void> {
         'as the ticking bench: AUTH_RATE_LIMIT_MAX and JOIN_RATE_LIMIT_MAX 1e6 (all sign-ins from 127.0.0.1), SETTLE_EVERY_SECONDS and PAYMENT_GRACE_SECONDS 3600, fixed FEE_RESERVE_PLANCK; the chat limits are the defaults (CHAT_MESSAGE_RATE_LIMIT 5 per 10 s per wallet, CHAT_REACTIONS_PER_SECOND 10 per wallet, CHAT_SOCKET_RATE_LIMIT 40 per 10 s per socket): the traffic respects them',
       chatters: `${CHATTERS} wallets (//PersecondChatter<n> derived from the dev phrase's root pair), each signed in (sr25519 sign-in) on its own socket.io-client websocket and joined to the stream's chat (chat:join), in ${CHATTER_PROCS} forked processes; the messages (${MESSAGES_PER_S}/s) and reaction presses (${REACTIONS_PER_S}/s, the five reactions in turn) are sent every 10 ms as they fall due, each from the next chatter in turn, so a wallet sends a message every ${r1(CHATTERS / MESSAGES_PER_S)} s and a reaction every ${r2(CHATTERS / REACTIONS_PER_S)} s (within the default limits)`,
       deliveries:
-        'a message reaches the other chatters as chat:message (the sender has it in its ack); reactions are summed per stream and second by the server (ReactionTally) and reach every chatter as one chat:reactions a second, so deliveries/s = message receipts + tally receipts per second',
+        'a message reaches the other chatters in a chat:messages batch (the server coalesces a room’s messages: at once when the room was quiet for CHAT_BATCH_WINDOW_MS, else one batch per window; the sender gets the batch too but has its message from the ack, so only the others’ receipts count); reactions are summed per stream and second by the server (ReactionTally) and reach every chatter as one chat:reactions a second, so deliveries/s = message receipts + tally receipts per second',
       latency: `one clock: the host's wall clock with sub-ms resolution (performance.timeOrigin + performance.now()) in every chatter process; a message carries its send time in its text and each receiver takes receipt − send (histogram of ${LATENCY_BUCKET_MS} ms buckets, quantiles as bucket upper bounds); reaction tallies: the server's flush time (ChatReactionCounts.at, Date.now() in ms) → receipt, i.e. fan-out only (a press waits up to 1 s for its tally by design); messages and tallies counted by send/flush time inside the window, received until ${DRAIN_S} s after it`,
       cpu: 'utime+stime of the signaling Node process from /proc/<pid>/stat over each window (mediasoup, ffmpeg and the HLS edge reported together as media, the client processes apart); server cores per 1,000 deliveries/s = server cores in a chat window / (deliveries per second / 1000), which includes the ticking viewers and the idle server; marginalServerCoresPer1000DeliveriesPerSecond subtracts the baseline windows’ server cores',
       meter: `${added.ok} ticking paying viewers (tickingViewers.ts in ${VIEWER_PROCS} process(es), HLS, each acknowledging every tick with an ed25519-signed voucher, as in the ticking bench) throughout; tick→voucher from the server's signaling_tick_voucher_seconds histogram over each window (interpolated within buckets), compared between windows without chat traffic (baseline: the chatters connected and idle) and with it`,
@@ -369,6 +389,7 @@ async function main(): Promise<void> {
     },
     targets,
     windows,
+    ...(PROFILE ? { profiles } : {}),
   };
   writeFileSync(RESULTS_FILE, `${JSON.stringify(result, null, 2)}\n`);
   console.log(`wrote ${RESULTS_FILE}`);

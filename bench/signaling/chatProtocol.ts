@@ -27,7 +27,7 @@ export interface ChatWindowStats {
   /** Reaction presses in the window accepted, and refusals by code. */
   reactionsSent: number;
   reactionsRefused: Record<string, number>;
-  /** `chat:message` receipts of messages sent in the window (by every chatter of this process). */
+  /** Receipts (in `chat:messages` batches) of others' messages sent in the window, by every chatter of this process. */
   messagesReceived: number;
   /** Send (client clock) → receipt, per receipt. */
   messageLatency: SparseHistogram;

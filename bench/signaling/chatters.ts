@@ -1,13 +1,13 @@
 // A chatter process of the chat bench (forked by bench/signaling/chat.ts, driven over IPC): signs its wallets in, one
 // Socket.IO connection each, joins the stream's chat with all of them, sends messages and reaction presses at the
-// rates it is given (spread over its chatters in turn) and times every `chat:message` and `chat:reactions` each of
-// its chatters receives.
+// rates it is given (spread over its chatters in turn) and times every message (`chat:messages` batches; a chatter's
+// own messages aside) and `chat:reactions` each of its chatters receives.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { DEV_PHRASE, Keyring } from '@polkadot/keyring';
 import type { KeyringPair } from '@polkadot/keyring/types';
 import { cryptoWaitReady } from '@polkadot/util-crypto';
 import type { Socket } from 'socket.io-client';
-import { CHAT_REACTIONS, type ChatMessage, type ChatReactionCounts } from '../../signaling/src/protocol.ts';
+import { CHAT_REACTIONS, type ChatMessageBatch, type ChatReactionCounts } from '../../signaling/src/protocol.ts';
 import { openSocket, signIn } from '../../signaling/test/support/clients.ts';
 import {
   type ChatWindowStats,
@@ -74,14 +74,17 @@ const bump = (rec: Record<string, number>, key: string) => {
   rec[key] = (rec[key] ?? 0) + 1;
 };
 
-/** Records what one chatter's socket receives. */
-function listen(socket: Socket): void {
-  socket.on('chat:message', (m: ChatMessage) => {
+/** Records what one chatter's socket (wallet `address`) receives; its own messages (it had them in the ack) aside. */
+function listen(socket: Socket, address: string): void {
+  socket.on('chat:messages', (batch: ChatMessageBatch) => {
     const at = now();
-    const sentAt = Number(TEXT.exec(m.text)?.[1]);
-    if (!inWindow(sentAt)) return;
-    stats.messagesReceived++;
-    stats.messageLatency.add(at - sentAt);
+    for (const m of batch.messages) {
+      if (m.sender === address) continue;
+      const sentAt = Number(TEXT.exec(m.text)?.[1]);
+      if (!inWindow(sentAt)) continue;
+      stats.messagesReceived++;
+      stats.messageLatency.add(at - sentAt);
+    }
   });
   socket.on('chat:reactions', (r: ChatReactionCounts) => {
     const at = now();
@@ -103,8 +106,9 @@ async function joinAll(m: Init): Promise<void> {
     while (next < m.count) {
       const g = m.first + next++;
       try {
-        const socket = await openSocket(m.url, await signIn(m.url, devRoot.derive(`//PersecondChatter${g}`)));
-        listen(socket);
+        const pair = devRoot.derive(`//PersecondChatter${g}`);
+        const socket = await openSocket(m.url, await signIn(m.url, pair));
+        listen(socket, pair.address);
         const res: Ack = await socket.emitWithAck('chat:join', { streamId: m.streamId });
         if (!res.ok) {
           bump(failed, res.code ?? 'unknown');

@@ -41,7 +41,7 @@ import {
   waitTicking,
 } from './stack.ts';
 import type { WindowStats } from './tickingProtocol.ts';
-import { WindowProfiler } from './windowProfiler.ts';
+import { openWindowProfiler } from './windowProfiler.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { flag, opt } = benchArgs();
@@ -169,12 +169,7 @@ async function runBackend(database: 'pglite' | 'postgres') {
   });
   const { postgres, server, url, serverPid } = stack;
   const profileDir = join(stack.dataDir, 'profile');
-  const profiler = PROFILE ? new WindowProfiler(inspectPort) : undefined;
-  if (profiler) {
-    await profiler.connect();
-    mkdirSync(profileDir, { recursive: true });
-    cleanups.push(() => profiler.close());
-  }
+  const profiler = await openWindowProfiler(PROFILE, inspectPort, profileDir, (close) => cleanups.push(close));
   const profiles: {
     viewers: number;
     run: number;

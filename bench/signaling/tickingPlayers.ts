@@ -46,7 +46,10 @@ const bump = (rec: Record<string, number>, key: string) => {
   rec[key] = (rec[key] ?? 0) + 1;
 };
 
-/** One viewer's player: every `fetchEveryMs` the playlist, then each segment it lists not fetched yet. */
+/**
+ * One viewer's player: every `fetchEveryMs` the media playlist (the first variant of a master playlist, as a player
+ * starting on the ladder's first rendition), then each segment it lists not fetched yet.
+ */
 class Player {
   /** Segments already fetched: the server charges HLS viewers per segment delivered, as a player fetches them. */
   readonly #segments = new Set<string>();
@@ -77,10 +80,23 @@ class Player {
     this.#timer = setTimeout(() => this.#loop(), fetchEveryMs);
   }
 
+  /** The media playlist: the stream's playlist, or the first variant its master playlist lists (the HLS ladder). */
+  #media: string | undefined;
+
   async #fetch(): Promise<void> {
     const t0 = performance.now();
     try {
-      const res = await httpGet(`${this.playlist}?token=${encodeURIComponent(this.token)}`, true);
+      let res = await httpGet(`${this.#media ?? this.playlist}?token=${encodeURIComponent(this.token)}`, true);
+      if (res.status === 200 && this.#media === undefined) {
+        const variant = res.body.includes('#EXT-X-STREAM-INF')
+          ? res.body
+              .split('\n')
+              .map((l) => l.trim())
+              .find((l) => l !== '' && !l.startsWith('#'))
+          : undefined;
+        this.#media = variant ? this.playlist.replace(/[^/]+$/, variant) : this.playlist;
+        if (variant) res = await httpGet(`${this.#media}?token=${encodeURIComponent(this.token)}`, true);
+      }
       // A lapsed token is renewed on request, as the dapp's player does (by the sockets' thread).
       if (res.status === 401) send({ type: 'need-token', id: this.id });
       if (res.status === 200) {
@@ -88,7 +104,7 @@ class Player {
           const file = line.trim();
           if (file === '' || file.startsWith('#') || this.#segments.has(file)) continue;
           const segment = await httpGet(
-            `${this.playlist.replace(/[^/]+$/, file)}?token=${encodeURIComponent(this.token)}`,
+            `${(this.#media ?? this.playlist).replace(/[^/]+$/, file)}?token=${encodeURIComponent(this.token)}`,
             false,
           );
           if (segment.status !== 200) continue;

@@ -1,6 +1,6 @@
 // CPU profiles of a running Node process over chosen windows only, through its inspector (node --inspect): the
 // steady state of the server, without its start-up and the joins (which a whole-life --cpu-prof mixes in).
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import WebSocket from 'ws';
 
 /** Starts and stops the V8 sampling profiler of the process whose inspector listens on `port`. */
@@ -63,4 +63,22 @@ export class WindowProfiler {
       ws.send(JSON.stringify({ id, method, params }));
     });
   }
+}
+
+/**
+ * With `on`, a profiler connected to the inspector on `port` and `dir` made for its profiles; `onClose` is handed its
+ * close (the bench's cleanups). Undefined otherwise.
+ */
+export async function openWindowProfiler(
+  on: boolean,
+  port: number,
+  dir: string,
+  onClose: (close: () => void) => void,
+): Promise<WindowProfiler | undefined> {
+  if (!on) return undefined;
+  const profiler = new WindowProfiler(port);
+  await profiler.connect();
+  mkdirSync(dir, { recursive: true });
+  onClose(() => profiler.close());
+  return profiler;
 }

@@ -27,6 +27,14 @@ describe('the chat list', () => {
     expect(merged[2]?.text).toBe('again');
   });
 
+  it('merges chat:messages batches: the sender’s own message from its ack once, batches of two nodes in id order', () => {
+    const acked = mergeMessages([msg(1)], [msg(3)]);
+    const fromNodeB = mergeMessages(acked, [msg(4), msg(6)]);
+    const fromNodeA = mergeMessages(fromNodeB, [msg(2), msg(3), msg(5)]);
+    expect(ids(fromNodeA)).toEqual(['1', '2', '3', '4', '5', '6']);
+    expect(mergeMessages(fromNodeA, [])).toEqual(fromNodeA);
+  });
+
   it('merges a re-join that overlaps what it held, and restarts after a gap of more than a page', () => {
     const held = range(1, 20);
     expect(ids(afterJoin(held, range(15, 30)).messages)).toEqual(ids(range(1, 30)));

@@ -13,6 +13,7 @@ import {
   CHAT_TIMEOUT_MINUTES,
   type ChatJoinRole,
   type ChatMessage,
+  type ChatMessageBatch,
   ChatMessageId,
   type ChatModAction,
   type ChatReaction,
@@ -412,8 +413,16 @@ export interface ServerToClientEvents {
   'viewer:released': (p: { reason: ViewerReleaseReason; owed: string; settled: string }) => void;
   /** To the creator, about once a second while live: what its viewers are watching and paying, from the ledger. */
   'stream:stats': (p: StreamStats) => void;
-  /** A message in a chat the socket joined (its sender has it in its ack instead). */
+  /**
+   * A tipped message in a chat the socket joined, once its tip is in a block (ordinary messages come in
+   * `chat:messages`).
+   */
   'chat:message': (m: ChatMessage) => void;
+  /**
+   * New messages in a chat the socket joined, oldest first, sent in batches (at most one per room, node and
+   * CHAT_BATCH_WINDOW_MS); the senders get their own too (they had it in the ack first): clients keep one per id.
+   */
+  'chat:messages': (p: ChatMessageBatch) => void;
   /** A message was removed by the creator or a moderator (`by`); history no longer answers it. */
   'chat:deleted': (p: { streamId: string; messageId: string; by: string }) => void;
   /** Reactions of the last second in a joined chat, summed per node (at most one per node and second). */
@@ -446,8 +455,20 @@ export interface StreamStats {
   tips: { pending: string; final: string };
 }
 
-/** Events between signaling nodes (Socket.IO adapter). */
-export type InterServerEvents = Record<never, never>;
+/** What changed in a chat's state another node may hold in memory (`chat:invalidate`, see chat/ChatInvalidation.ts). */
+export const ChatInvalidation = z.discriminatedUnion('kind', [
+  /** A creator's moderators, bans or timeouts (address in the protocol's format). */
+  z.object({ kind: z.literal('creator'), creator: z.string().min(1).max(64) }),
+  /** A stream's chat settings. */
+  z.object({ kind: z.literal('settings'), streamId: StreamId }),
+]);
+export type ChatInvalidation = z.infer<typeof ChatInvalidation>;
+
+/** Events between signaling nodes (Socket.IO adapter's `serverSideEmit`). */
+export interface InterServerEvents {
+  /** Drop the named chat state held in memory; acknowledged once dropped. */
+  'chat:invalidate': (m: ChatInvalidation, ack: (done: boolean) => void) => void;
+}
 
 /** What the server keeps on each authenticated socket. */
 export interface SocketData {

@@ -7,14 +7,18 @@ import type { SignalingContext, SignalingModule, SignalingModuleFactory } from '
 import type { StreamRecord } from '../streams/StreamStore.ts';
 import { getStreamsModule } from '../streams/StreamsModule.ts';
 import type { ViewersModule } from '../viewers/ViewersModule.ts';
+import { CHAT_BATCH_MAX, CHAT_FANOUT_SLICES, ChatBatcher, chatSliceRoom, isChatSliceRoom } from './ChatBatcher.ts';
+import { ChatInvalidationBus } from './ChatInvalidation.ts';
 import { ChatLimits } from './ChatLimits.ts';
 import { ChatPolicy, canonical } from './ChatPolicy.ts';
+import { ChatStateCache } from './ChatStateCache.ts';
 import { ChatStore } from './ChatStore.ts';
 import { type ChatConfig, loadChatConfig } from './config.ts';
 import { ModerationStore } from './ModerationStore.ts';
 import { chatMetrics } from './metrics.ts';
 import { moderationHandlers } from './moderationHandlers.ts';
 import { chatRoom, ReactionTally } from './ReactionTally.ts';
+import { RecentPosts } from './RecentPosts.ts';
 import { StreamTipTotals } from './StreamTipTotals.ts';
 import { TipFeed } from './TipFeed.ts';
 import { TipStore } from './TipStore.ts';
@@ -38,6 +42,10 @@ export interface ChatModule extends SignalingModule {
   readonly tips: TipStore;
   /** The tip totals of the streams `stream:stats` reports, in memory, kept current by the tip deliveries. */
   readonly tipTotals: StreamTipTotals;
+  /** Moderators, bans and settings in memory (the hot path of `chat:send`), invalidated on writes on any node. */
+  readonly state: ChatStateCache;
+  /** This node's new messages, stored and sent in batches per room. */
+  readonly batcher: ChatBatcher;
   /** Stops the reaction timer and refuses further requests; safe to call twice. */
   close(): Promise<void>;
 }
@@ -64,10 +72,30 @@ async function createChatModule(ctx: SignalingContext, config: ChatConfig): Prom
   const tipTotals = new StreamTipTotals(tips);
   const moderation = new ModerationStore(ledger);
   const viewers = ctx.modules.get('viewers') as ViewersModule | undefined;
-  const policy = new ChatPolicy(moderation);
+  const state = new ChatStateCache(moderation, store);
+  const invalidation = new ChatInvalidationBus(
+    ctx.io,
+    ctx.redis !== undefined,
+    (m) => (m.kind === 'creator' ? state.invalidateCreator(m.creator) : state.invalidateSettings(m.streamId)),
+    log,
+  );
+  const policy = new ChatPolicy(state);
   const limits = new ChatLimits(config, ctx.redis);
   const metrics = chatMetrics(ctx.metrics.registry);
   const reactions = new ReactionTally(ctx.io, () => metrics.reactionEvents.inc());
+  const batcher = new ChatBatcher(
+    ctx.io,
+    store,
+    log,
+    {
+      windowMs: config.CHAT_BATCH_WINDOW_MS,
+      maxQueued: config.CHAT_QUEUE_MAX,
+      maxBatch: CHAT_BATCH_MAX,
+      slices: CHAT_FANOUT_SLICES,
+    },
+    (n) => metrics.messages.inc(n),
+  );
+  const recent = new RecentPosts();
   let closed = false;
 
   /** A stream anyone may read: announced (or pending, for its creator), live or ended. */
@@ -90,7 +118,7 @@ async function createChatModule(ctx: SignalingContext, config: ChatConfig): Prom
     if (stream.status === 'ended') {
       throw new SignalingError('STREAM_NOT_LIVE', 'this stream has ended; its chat is read-only', { reason: 'ended' });
     }
-    const settings = await store.settings(streamId);
+    const settings = await state.settings(streamId);
     const paying = viewers?.payingHere(address, streamId) ?? false;
     const grant = await policy.admit({ address, creator: stream.creator, paying }, settings);
     return { stream, settings, grant };
@@ -122,12 +150,14 @@ async function createChatModule(ctx: SignalingContext, config: ChatConfig): Prom
           max: String(config.CHAT_ROOMS_PER_SOCKET),
         });
       }
-      // In the room before the history is read, so no message falls between the two (one may come twice: by id).
-      await socket.join(room);
+      // In the room before the history is read, so no message falls between the two (one may come twice: by id);
+      // and in one part of it, which new messages go to (once, however often the socket joins).
+      const inSlice = [...socket.rooms].some((r) => isChatSliceRoom(r, streamId));
+      await socket.join(inSlice ? room : [room, chatSliceRoom(streamId, batcher.nextSlice())]);
       // Whether the wallet moderates, so a client asks chat:moderators only when it does (one lookup by key).
       const [page, settings, role] = await Promise.all([
         store.page(streamId, CHAT_PAGE_MAX),
-        store.settings(streamId),
+        state.settings(streamId),
         address ? policy.role(address, stream.creator) : undefined,
       ]);
       return {
@@ -143,27 +173,34 @@ async function createChatModule(ctx: SignalingContext, config: ChatConfig): Prom
     ),
     'chat:leave': guarded('chat:leave', async (socket, { streamId }) => {
       await socket.leave(chatRoom(streamId));
+      for (const r of [...socket.rooms]) if (isChatSliceRoom(r, streamId)) await socket.leave(r);
       return {};
     }),
     'chat:send': guarded('chat:send', async (socket, p) => {
       const address = socket.data.address as string;
-      const { streamId } = p;
+      const { streamId, clientId } = p;
       requireJoined(socket, streamId);
-      // A retry of a message already stored answers it again and spends no limit.
-      if (p.clientId) {
-        const stored = await store.byClientId(streamId, address, p.clientId);
-        if (stored) return { message: stored };
-      }
+      // A retry of a message posted lately (stored or being stored) answers it again and spends no limit.
+      const earlier = clientId ? recent.get(streamId, address, clientId) : undefined;
+      if (earlier) return { message: (await earlier).message };
+      // A full queue refuses before any limit is spent: the retry is not counted twice.
+      batcher.refuseWhenFull();
       const { settings, grant } = await admitPost(address, streamId);
-      if (!grant.rateLimitExempt) await limits.message(address);
-      if (!grant.slowModeExempt) await limits.slowMode(streamId, address, settings.slowModeSeconds);
-      const { message, fresh } = await store.add(newMessage(address, grant.badges, p));
-      if (fresh) {
-        // Everyone else in the room, on every node; the sender has it in the ack.
-        socket.to(chatRoom(streamId)).emit('chat:message', message);
-        metrics.messages.inc();
-        log.debug({ streamId, id: message.id, sender: address }, 'chat message');
+      try {
+        if (!grant.rateLimitExempt) await limits.message(address);
+        if (!grant.slowModeExempt) await limits.slowMode(streamId, address, settings.slowModeSeconds);
+      } catch (err) {
+        // A retry of a message stored before this node's memory (another node, a restart) is answered, not refused.
+        const stored = clientId ? await store.byClientId(streamId, address, clientId) : undefined;
+        if (stored) return { message: stored };
+        throw err;
       }
+      // Stored with the room's next batch and sent to the room (the sender too) as chat:messages; a retry whose
+      // client id is stored already is answered that message (not sent again).
+      const posted = batcher.post(newMessage(address, grant.badges, p));
+      if (clientId) recent.set(streamId, address, clientId, posted);
+      const { message, fresh } = await posted;
+      if (fresh) log.debug({ streamId, id: message.id, sender: address }, 'chat message');
       return { message };
     }),
     'chat:react': guarded('chat:react', async (socket, { streamId, reaction }) => {
@@ -178,6 +215,7 @@ async function createChatModule(ctx: SignalingContext, config: ChatConfig): Prom
       const stream = await readable(streamId, address);
       await policy.maySetSettings(address, stream.creator);
       const settings = await store.setSettings(streamId, { slowModeSeconds, payingOnly }, address);
+      await invalidation.publish({ kind: 'settings', streamId });
       ctx.io.to(chatRoom(streamId)).emit('chat:settings', { streamId, ...settings });
       await moderation.record({
         creator: canonical(stream.creator),
@@ -191,7 +229,16 @@ async function createChatModule(ctx: SignalingContext, config: ChatConfig): Prom
       log.info({ streamId, ...settings }, 'chat settings changed');
       return { settings };
     }),
-    ...moderationHandlers({ io: ctx.io, store: moderation, policy, viewers, readable, guarded, log }),
+    ...moderationHandlers({
+      io: ctx.io,
+      store: moderation,
+      policy,
+      viewers,
+      readable,
+      guarded,
+      changed: (creator) => invalidation.publish({ kind: 'creator', creator }),
+      log,
+    }),
     ...tipHandlers({ store, limits, config, metrics, admitPost, requireJoined, guarded, log }),
   };
   const tipFeed = new TipFeed(tips, tipTotals, streams, ctx.io, metrics, log);
@@ -205,6 +252,8 @@ async function createChatModule(ctx: SignalingContext, config: ChatConfig): Prom
     reactions,
     tips,
     tipTotals,
+    state,
+    batcher,
     handlers,
     async close() {
       if (closed) return;
@@ -212,6 +261,9 @@ async function createChatModule(ctx: SignalingContext, config: ChatConfig): Prom
       stopTips();
       tipFeed.close();
       reactions.close();
+      batcher.close();
+      invalidation.close();
+      state.clear();
       limits.close();
     },
   };

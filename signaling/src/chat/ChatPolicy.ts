@@ -1,6 +1,6 @@
 import { protocolAddress, sameAccount } from '../accounts.ts';
 import { SignalingError } from '../errors.ts';
-import type { ModerationStore } from './ModerationStore.ts';
+import type { ModerationView } from './ChatStateCache.ts';
 import type { ChatBadge, ChatSettings } from './wire.ts';
 
 /** Who wants to post, as the chat module found them. */
@@ -25,19 +25,28 @@ export interface PostGrant {
 /** A wallet's part in a creator's chats. */
 export type ChatRole = 'creator' | 'moderator' | 'viewer';
 
+/** Addresses already put in the protocol's format (a decode and an encode each: hashed checksums, on every post). */
+const canonicalMemo = new Map<string, string>();
+const CANONICAL_MEMO_MAX = 50_000;
+
 /** An address in the protocol's format (what the moderation tables hold). */
 export function canonical(address: string): string {
+  const known = canonicalMemo.get(address);
+  if (known) return known;
   const a = protocolAddress(address);
   if (!a) throw new SignalingError('BAD_REQUEST', 'not an account address');
+  if (canonicalMemo.size >= CANONICAL_MEMO_MAX) canonicalMemo.clear();
+  canonicalMemo.set(address, a);
   return a;
 }
 
 /**
  * Decides whether a wallet may post in a stream's chat and with which badges, and who may moderate it: the creator,
- * and the moderators it named; bans and timeouts (per creator, in the database) refuse posting.
+ * and the moderators it named; bans and timeouts (per creator, in the database, read through the node's memory of
+ * them: `ChatStateCache`) refuse posting.
  */
 export class ChatPolicy {
-  constructor(private readonly moderation: ModerationStore) {}
+  constructor(private readonly moderation: ModerationView) {}
 
   /** The wallet's part in the creator's chats. */
   async role(address: string, creator: string): Promise<ChatRole> {
@@ -47,15 +56,15 @@ export class ChatPolicy {
 
   /** The poster's grant, or a refusal (CHAT_BANNED, CHAT_TIMED_OUT, CHAT_PAYING_ONLY). */
   async admit(poster: Poster, settings: ChatSettings): Promise<PostGrant> {
-    if (sameAccount(poster.address, poster.creator)) {
+    const creator = canonical(poster.creator);
+    const wallet = canonical(poster.address);
+    if (wallet === creator) {
       return {
         badges: poster.paying ? ['creator', 'paying'] : ['creator'],
         slowModeExempt: true,
         rateLimitExempt: true,
       };
     }
-    const creator = canonical(poster.creator);
-    const wallet = canonical(poster.address);
     const [moderator, ban] = await Promise.all([
       this.moderation.isModerator(creator, wallet),
       this.moderation.ban(creator, wallet),

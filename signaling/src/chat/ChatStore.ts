@@ -58,6 +58,43 @@ export class ChatStore {
     });
   }
 
+  /**
+   * Stores messages with one multi-row insert and answers each with its id, in the order given; as `add` for each
+   * (`fresh` false: the sender stored one with that client id already, answered from the database).
+   */
+  addMany(messages: readonly NewChatMessage[]): Promise<{ message: ChatMessage; fresh: boolean }[]> {
+    if (messages.length === 0) return Promise.resolve([]);
+    return this.ledger.use(async (db) => {
+      const rows = await db
+        .insert(chatMessages)
+        .values([...messages])
+        .onConflictDoNothing()
+        .returning();
+      // Rows back to the messages they store (a conflict returns no row): by sender, client id, time and text.
+      const key = (m: { sender: string; clientId: string | null; sentAt: number; text: string }) =>
+        `${m.sender}\u0000${m.clientId ?? ''}\u0000${m.sentAt}\u0000${m.text}`;
+      const byKey = new Map<string, MessageRow[]>();
+      for (const row of rows) {
+        const k = key(row);
+        const list = byKey.get(k);
+        if (list) list.push(row);
+        else byKey.set(k, [row]);
+      }
+      const out: { message: ChatMessage; fresh: boolean }[] = [];
+      for (const m of messages) {
+        const row = byKey.get(key(m))?.shift();
+        if (row) {
+          out.push({ message: toMessage(row), fresh: true });
+          continue;
+        }
+        const stored = m.clientId && (await this.byClientId(m.streamId, m.sender, m.clientId));
+        if (!stored) throw new Error('a chat message conflicted with none stored');
+        out.push({ message: stored, fresh: false });
+      }
+      return out;
+    });
+  }
+
   /** The message `sender` stored in the stream with this client id, if any. */
   byClientId(streamId: string, sender: string, clientId: string): Promise<ChatMessage | undefined> {
     return this.ledger.use(async (db) => {

@@ -89,6 +89,17 @@ export class ModerationStore {
     });
   }
 
+  /** Every ban and timeout recorded in the creator's streams, by wallet (expired timeouts included). */
+  bans(creator: string): Promise<Map<string, ChatBan>> {
+    return this.ledger.use(async (db) => {
+      const rows = await db
+        .select({ wallet: chatBans.wallet, until: chatBans.until, by: chatBans.by, at: chatBans.at })
+        .from(chatBans)
+        .where(eq(chatBans.creator, creator));
+      return new Map(rows.map(({ wallet, ...ban }) => [wallet, ban]));
+    });
+  }
+
   /** Bans (`until` null) or times out a wallet, replacing what was recorded. */
   setBan(creator: string, wallet: string, ban: ChatBan): Promise<void> {
     return this.ledger.use(async (db) => {

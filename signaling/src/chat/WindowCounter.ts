@@ -11,12 +11,13 @@ export interface WindowCounter {
   close(): void;
 }
 
-/** Memory entries above which a take sweeps out ended windows first (no timer: expiry is lazy). */
+/** Memory entries above which a take sweeps out ended windows first, once a second at most (no timer: lazy). */
 const SWEEP_ABOVE = 10_000;
 
 /** Counters of this node only. */
 export class MemoryWindowCounter implements WindowCounter {
   readonly #windows = new Map<string, { hits: number; endsAt: number }>();
+  #sweptAt = 0;
 
   async take(key: string, max: number, windowMs: number): Promise<number> {
     return this.takeNow(key, max, windowMs);
@@ -25,7 +26,9 @@ export class MemoryWindowCounter implements WindowCounter {
   /** `take` without a promise, for hot paths (reactions). */
   takeNow(key: string, max: number, windowMs: number): number {
     const now = Date.now();
-    if (this.#windows.size > SWEEP_ABOVE) {
+    // At most one sweep a second: with more live windows than SWEEP_ABOVE, not one per take.
+    if (this.#windows.size > SWEEP_ABOVE && now - this.#sweptAt >= 1_000) {
+      this.#sweptAt = now;
       for (const [k, w] of this.#windows) if (w.endsAt <= now) this.#windows.delete(k);
     }
     let w = this.#windows.get(key);

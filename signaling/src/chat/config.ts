@@ -23,6 +23,16 @@ const ChatEnv = z.object({
   /** Tipped messages one wallet may declare per window (they skip slow mode and the message limit). */
   CHAT_TIP_RATE_LIMIT_MAX: z.coerce.number().int().min(1).default(10),
   CHAT_TIP_RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).max(3_600).default(60),
+  /**
+   * Least time between two sends of a room's new messages (ms): a quiet room's message is stored and sent at once,
+   * a busy room's are stored with one insert and sent as one `chat:messages` per window.
+   */
+  CHAT_BATCH_WINDOW_MS: z.coerce.number().int().min(0).max(1_000).default(50),
+  /**
+   * Messages admitted on a node and not yet stored, past which `chat:send` is refused RATE_LIMITED (reason
+   * `overload`): chat never queues without bound ahead of the payment meter.
+   */
+  CHAT_QUEUE_MAX: z.coerce.number().int().min(1).max(100_000).default(1_000),
   /** Prefix of the Redis keys of the shared limits (when REDIS_URL is set). */
   CHAT_REDIS_PREFIX: z.string().min(1).default('persecond:chat:'),
 });

@@ -24,6 +24,8 @@ export interface ModerationDeps {
   readable: (streamId: string, address: string | undefined) => Promise<StreamRecord>;
   /** Wraps a handler with the chat's socket limit, refusal metrics and shutdown check. */
   guarded: <E extends ClientEvent>(event: E, handler: RequestHandler<E>) => RequestHandler<E>;
+  /** After a write to the creator's moderators or bans: drops what every node holds of them (waits for the nodes). */
+  changed: (creator: string) => Promise<void>;
   log: Logger;
 }
 
@@ -68,6 +70,7 @@ export function moderationHandlers(d: ModerationDeps): RequestHandlers {
         });
       }
       const moderators = await store.setModerators(creator, added, removed);
+      await d.changed(creator);
       const details = { added: added.join(','), removed: removed.join(',') };
       await record({ creator, streamId, actor: creator, action: 'moderators', target: null, details, at: Date.now() });
       d.log.info({ streamId, creator, ...details }, 'chat moderators changed');
@@ -104,6 +107,7 @@ export function moderationHandlers(d: ModerationDeps): RequestHandlers {
       const at = Date.now();
       const until = at + minutes * 60_000;
       await store.setBan(creator, target, { until, by: actor, at });
+      await d.changed(creator);
       const details = { minutes: String(minutes), until: String(until) };
       await record({ creator, streamId, actor, action: 'timeout', target, details, at });
       d.log.info({ streamId, target, ...details }, 'wallet timed out in chat');
@@ -116,6 +120,7 @@ export function moderationHandlers(d: ModerationDeps): RequestHandlers {
       await policy.mayAct(role, target, stream.creator);
       const at = Date.now();
       await store.setBan(creator, target, { until: null, by: actor, at });
+      await d.changed(creator);
       const removed = removeFromStream ? ((await d.viewers?.removeWallet(target, streamId, 'banned')) ?? 0) : 0;
       const details = { removeFromStream: String(removeFromStream ?? false), removed: String(removed) };
       await record({ creator, streamId, actor, action: 'ban', target, details, at });
@@ -127,6 +132,7 @@ export function moderationHandlers(d: ModerationDeps): RequestHandlers {
       const { creator, actor } = await moderated(socket.data.address as string, streamId);
       const target = canonical(wallet);
       const lifted = await store.liftBan(creator, target);
+      if (lifted) await d.changed(creator);
       if (lifted) await record({ creator, streamId, actor, action: 'unban', target, details: {}, at: Date.now() });
       return { lifted };
     }),

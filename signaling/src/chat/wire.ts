@@ -91,6 +91,12 @@ export interface ChatMessage {
   tip?: ChatTip;
 }
 
+/** New messages of one stream's chat, oldest first (`chat:messages`). */
+export interface ChatMessageBatch {
+  streamId: string;
+  messages: ChatMessage[];
+}
+
 /** Reactions pressed in one stream during the second before `at` (server ms), on one node. */
 export interface ChatReactionCounts {
   streamId: string;

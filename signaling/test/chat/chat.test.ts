@@ -41,7 +41,7 @@ describe('chat: creator and viewers talk in a stream, anyone reads', () => {
     await live?.close();
   });
 
-  it('delivers each message to everyone else in the room, with sender, badges, server and media time', async () => {
+  it('delivers each message to everyone in the room (the sender too, after its ack), with sender, badges, server and media time', async () => {
     const before = Date.now();
     const hello = await creator.say(streamId, 'Welcome, everyone!');
     expect(hello).toEqual({
@@ -62,10 +62,7 @@ describe('chat: creator and viewers talk in a stream, anyone reads', () => {
 
     const all = [hello.id, reply.id, third.id];
     await vi.waitFor(() => {
-      expect(anonymous.received(all)).toEqual([hello, reply, third]);
-      expect(creator.received(all)).toEqual([reply, third]);
-      expect(viewerB.received(all)).toEqual([hello, third]);
-      expect(viewerC.received(all)).toEqual([hello, reply]);
+      for (const r of [anonymous, creator, viewerB, viewerC]) expect(r.received(all)).toEqual([hello, reply, third]);
     }, WAIT);
   });
 
@@ -110,6 +107,20 @@ describe('chat: creator and viewers talk in a stream, anyone reads', () => {
       more: true,
       messages: sent.slice(-5),
     });
+  });
+
+  it('sends a busy room’s messages in batches (chat:messages), in id order, each once', async () => {
+    const before = anonymous.batches.length;
+    // The creator skips the wallet limit: twelve at once.
+    const sent = await Promise.all(Array.from({ length: 12 }, (_, i) => creator.say(streamId, `burst ${i}`)));
+    const ids = sent.map((m) => m.id);
+    await vi.waitFor(() => expect(anonymous.received(ids)).toHaveLength(12), WAIT);
+    const batches = anonymous.batches.slice(before).filter((b) => b.messages.some((m) => ids.includes(m.id)));
+    expect(batches.length).toBeLessThan(12);
+    const got = batches.flatMap((b) => b.messages.map((m) => BigInt(m.id)));
+    expect(got).toEqual([...got].sort((x, y) => (x < y ? -1 : 1)));
+    expect(new Set(got).size).toBe(got.length);
+    expect(batches.every((b) => b.streamId === streamId)).toBe(true);
   });
 
   it('stores and echoes markup and script verbatim, as text', async () => {

@@ -65,4 +65,22 @@ describe.skipIf(!REDIS_URL)('chat moderation shared by two nodes through Redis a
     await callOk(creatorOnA.socket, 'chat:unban', { streamId, wallet: charlie.address });
     expect(await call(charlieOnA.socket, 'chat:send', { streamId, text: 'back' })).toMatchObject({ ok: true });
   });
+
+  it('holds settings changed on one node on the other, which held the old ones in memory', async () => {
+    const { alice, ferdie } = live.wallets;
+    const creatorOnB = await nodes.reader(nodes.b, streamId, alice);
+    const ferdieOnA = await nodes.reader(nodes.a, streamId, ferdie);
+    // A holds the settings (slow mode off) and Ferdie's standing once it posted.
+    expect(await ferdieOnA.send(streamId, 'first')).toMatchObject({ ok: true });
+    await callOk(creatorOnB.socket, 'chat:settings', { streamId, slowModeSeconds: 60, payingOnly: false });
+    expect(await ferdieOnA.send(streamId, 'second')).toMatchObject({ ok: true });
+    expect(await ferdieOnA.send(streamId, 'too soon')).toMatchObject({
+      ok: false,
+      code: 'RATE_LIMITED',
+      details: { reason: 'slow-mode' },
+    });
+    await callOk(creatorOnB.socket, 'chat:settings', { streamId, slowModeSeconds: 0, payingOnly: true });
+    expect(await ferdieOnA.send(streamId, 'third')).toMatchObject({ ok: false, code: 'CHAT_PAYING_ONLY' });
+    await callOk(creatorOnB.socket, 'chat:settings', { streamId, slowModeSeconds: 0, payingOnly: false });
+  });
 });

@@ -3,7 +3,7 @@
 import { io as connectSocket, type Socket } from 'socket.io-client';
 import { type ChatModule, chatModule } from '../../src/chat/ChatModule.ts';
 import { loadChatConfig } from '../../src/chat/config.ts';
-import type { ChatMessage, ChatReactionCounts, ChatSettings } from '../../src/protocol.ts';
+import type { ChatMessage, ChatMessageBatch, ChatReactionCounts, ChatSettings } from '../../src/protocol.ts';
 import { type LiveStream, type LiveStreamOptions, startLiveStream } from '../support/liveStream.ts';
 import { type AckJson, call } from '../viewers-support.ts';
 
@@ -40,13 +40,20 @@ export async function anonymousSocket(url: string): Promise<Socket> {
 
 /** A socket in a stream's chat, recording what the chat sends it. */
 export class Reader {
+  /** Messages received (`chat:messages` batches in order, and tipped ones as `chat:message`), in arrival order. */
   readonly messages: ChatMessage[] = [];
+  /** The `chat:messages` batches received. */
+  readonly batches: ChatMessageBatch[] = [];
   readonly reactions: (ChatReactionCounts & { receivedAt: number })[] = [];
   readonly settings: ({ streamId: string } & ChatSettings)[] = [];
   readonly deleted: { streamId: string; messageId: string; by: string }[] = [];
 
   constructor(readonly socket: Socket) {
     socket.on('chat:message', (m: ChatMessage) => this.messages.push(m));
+    socket.on('chat:messages', (b: ChatMessageBatch) => {
+      this.batches.push(b);
+      this.messages.push(...b.messages);
+    });
     socket.on('chat:reactions', (r: ChatReactionCounts) => this.reactions.push({ ...r, receivedAt: Date.now() }));
     socket.on('chat:settings', (s: { streamId: string } & ChatSettings) => this.settings.push(s));
     socket.on('chat:deleted', (d: { streamId: string; messageId: string; by: string }) => this.deleted.push(d));

@@ -184,8 +184,12 @@ export class ChatRoom {
       this.#unbind.push(() => s.off(event, fn));
     };
     const mine = (p: { streamId: string }) => p.streamId === this.streamId;
+    // Tipped messages (once in a block) one by one; the others in batches, oldest first, the sender's own included.
     on('chat:message', (m) => {
       if (mine(m)) this.messages = mergeMessages(this.messages, [m]);
+    });
+    on('chat:messages', (p) => {
+      if (mine(p) && p.messages.length > 0) this.messages = mergeMessages(this.messages, p.messages);
     });
     on('chat:deleted', (p) => {
       if (mine(p)) this.messages = withoutMessage(this.messages, p.messageId);
