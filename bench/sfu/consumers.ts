@@ -5,7 +5,7 @@
 // Usage: node --import tsx bench/sfu/consumers.ts [--runs=3] [--window=3] [--max=1200] [--step=100] [--srtp=1]
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -13,23 +13,18 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { loadSfuConfig, MEDIASOUP_VERSION, Sfu } from '@persecond/sfu';
 import type { types } from 'mediasoup';
+import { cpuSeconds, numericArgs } from '../proc.ts';
 import { median } from '../stats.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const resultsFile = (srtp: boolean) => join(here, '..', 'results', srtp ? 'sfu.json' : 'sfu-plain-rtp.json');
-const opt = Object.fromEntries(
-  process.argv.slice(2).map((a) => {
-    const [k, v] = a.replace(/^--/, '').split('=');
-    return [k, Number(v)];
-  }),
-) as Record<string, number | undefined>;
+const opt = numericArgs();
 const RUNS = opt.runs ?? 3;
 const WINDOW_S = opt.window ?? 3;
 const MAX_VIEWERS = opt.max ?? 1200;
 const STEP = opt.step ?? 100;
 const SRTP = (opt.srtp ?? 1) !== 0;
 const CPU_LIMIT = 80;
-const CLK_TCK = 100;
 /**
  * A level whose producer input fell below this share of the idle level's input is "starved": the worker did not get
  * the CPU it needed (on a shared machine, usually other processes) and dropped input, so it also did less work.
@@ -43,13 +38,6 @@ const VIDEO_SSRC = 11111111;
 const AUDIO_SSRC = 22222222;
 
 const run = promisify(execFile);
-
-/** CPU seconds (user + system) a process has used, from /proc. */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
-}
 
 /** Percent of one core used by `pid` over `seconds`. */
 async function cpuPercent(pid: number, seconds: number): Promise<number> {

@@ -19,21 +19,16 @@ import {
   type Rendition,
   SINGLE_RENDITION,
 } from '@persecond/sfu';
+import { cpuSeconds, numericArgs } from '../proc.ts';
 import { median } from '../stats.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const RESULTS = join(here, '..', 'results', 'sfu-hls-ladder.json');
-const opt = Object.fromEntries(
-  process.argv.slice(2).map((a) => {
-    const [k, v] = a.replace(/^--/, '').split('=');
-    return [k, Number(v)];
-  }),
-) as Record<string, number | undefined>;
+const opt = numericArgs();
 const WINDOWS = opt.windows ?? 3;
 const WINDOW_S = opt.window ?? 10;
 const WARMUP_S = opt.warmup ?? 5;
 const CLIP_S = 30;
-const CLK_TCK = 100;
 const SEGMENT_SECONDS = 1;
 const run = promisify(execFile);
 
@@ -44,13 +39,6 @@ const CASES: Record<string, string[]> = {
   '3 renditions (720p + 480p + 360p)': ['high:720:2500,mid:480:1200,low:360:600'],
   '2 renditions as 2 processes': ['high:720:2500', 'low:360:600'],
 };
-
-/** CPU seconds (user + system) a process has used, from /proc. */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
-}
 
 /** The machine's busy and total jiffies (all cores), from /proc/stat. */
 function machineJiffies(): { busy: number; total: number } {
