@@ -35,7 +35,8 @@ export interface KeyRoutesDeps {
  * `GET /v1/stream-keys` lists the keys in use with what each publishes now and the WHIP path; `POST /v1/stream-keys`
  * `{ streamId? }` creates a key for one of the creator's streams (not ended) or, without `streamId`, a channel key;
  * `POST /v1/stream-keys/:keyId/rotate` gives a key a new secret (a running ingest goes on; the old secret no longer
- * starts one); `DELETE /v1/stream-keys/:keyId` revokes it and ends its ingest. The token is in the answer of a
+ * starts one); `POST /v1/stream-keys/:keyId/revoke` revokes it and ends its ingest (POST, as the dapp's other writes:
+ * the node's CORS allows the dapp GET and POST). The token is in the answer of a
  * creation or rotation only, never again.
  */
 export async function registerKeyRoutes(deps: KeyRoutesDeps): Promise<void> {
@@ -91,7 +92,7 @@ export async function registerKeyRoutes(deps: KeyRoutesDeps): Promise<void> {
       return { ok: true, whipPath: WHIP_PATH, key: view(issued.key), token: issued.token };
     });
 
-    scope.delete('/v1/stream-keys/:keyId', async (request) => {
+    scope.post('/v1/stream-keys/:keyId/revoke', async (request) => {
       const creator = auth.requireAddress(request);
       const { keyId } = parseInput(KeyParams, request.params);
       if (!(await keys.revoke(creator, keyId))) throw notFound();

@@ -180,7 +180,7 @@ describe('WHIP ingest with stream keys', () => {
   });
 
   it('a revoked key ends its session and is refused as revoked; a lost connection is the creator away too', async () => {
-    const revoked = await keysApi(`/${channelKey.keyId}`, aliceToken, { method: 'DELETE' });
+    const revoked = await keysApi(`/${channelKey.keyId}/revoke`, aliceToken, { body: {} });
     expect(revoked.body).toMatchObject({ ok: true, keyId: channelKey.keyId });
     expect(live.sfu.getRoom(streamId)?.producers).toEqual([]);
     await vi.waitFor(() => expect(viewer.viewer.saw('media:paused')).toBe(2), { timeout: 15_000 });

@@ -44,10 +44,7 @@ export function rotateStreamKey(baseUrl: string, keyId: string): Promise<IssuedS
 
 /** Revokes a key for good; a broadcast running with it ends. */
 export async function revokeStreamKey(baseUrl: string, keyId: string): Promise<void> {
-  await getJson(`${baseUrl}/v1/stream-keys/${keyId}`, z.object({ ok: z.literal(true) }), {
-    method: 'DELETE',
-    credentials: 'include',
-  });
+  await postJson(`${baseUrl}/v1/stream-keys/${keyId}/revoke`, {}, z.object({ ok: z.literal(true) }));
 }
 
 /** The WHIP URL to paste into OBS (Settings → Stream → Service: WHIP → Server). */
