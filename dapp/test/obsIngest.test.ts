@@ -95,6 +95,9 @@ describe('going live from OBS (WHIP) with a stream key from the studio', () => {
         { timeout: 30_000 },
       )
       .toMatch(new RegExp(`publishing with key [0-9a-f]{16} to stream ${streamId}`));
+    // The studio no longer offers to go live from the camera: the stream is live from OBS.
+    await alice.page.getByTestId('obs-live').waitFor({ timeout: 10_000 });
+    expect(await alice.page.getByTestId('go-live').count()).toBe(0);
 
     const { page } = bob;
     await openApp(page, `${stack.dapp}/watch/${streamId}`);
