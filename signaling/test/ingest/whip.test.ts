@@ -8,6 +8,7 @@ import { type IngestModule, ingestModule } from '../../src/ingest/IngestModule.t
 import { request, signIn } from '../support/clients.ts';
 import { type LiveStream, startLiveStream } from '../support/liveStream.ts';
 import { startWhipPublisher, type WhipPublisher, whipPost } from '../support/whipClient.ts';
+import { callOk } from '../viewers-support.ts';
 
 const PRICE = 1_000_000n;
 const GRACE_SECONDS = 30;
@@ -208,5 +209,15 @@ describe('WHIP ingest with stream keys', () => {
     whip = await publish(streamKey.token);
     expect(whip.answer.status, whip.answer.text).toBe(201);
     await whip.connected();
+  });
+
+  it('ends with the stream: stream:end from the studio closes the WHIP session, and its key is then refused', async () => {
+    const studio = await live.open(live.wallets.alice);
+    await callOk(studio, 'stream:end', { streamId });
+    await vi.waitFor(() => expect(viewer.viewer.payloads('stream:ended')).toEqual([{ streamId }]), { timeout: 15_000 });
+    await vi.waitFor(() => expect(ingest().sessions.size).toBe(0), { timeout: 10_000, interval: 100 });
+    expect(live.sfu.getRoom(streamId)).toBeUndefined();
+    const after = await whipPost(whipUrl, offerSdp, { token: streamKey.token });
+    expect([after.status, after.json?.code, after.json?.details?.reason]).toEqual([409, 'STREAM_NOT_LIVE', 'ended']);
   });
 });
