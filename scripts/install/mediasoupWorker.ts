@@ -5,7 +5,9 @@ import {
   existsSync,
   lstatSync,
   mkdirSync,
+  mkdtempSync,
   readFileSync,
+  renameSync,
   rmSync,
   symlinkSync,
   writeFileSync,
@@ -50,41 +52,56 @@ async function tryPrebuilt(version: string, target: string): Promise<boolean> {
   }
 }
 
-/** Builds the worker from the npm tarball against the system libraries (Debian), without meson wraps or PyPI. */
-function buildFromSource(version: string, target: string): void {
-  const buildRoot = join(persecondCacheDir(), 'build', `mediasoup-${version}`);
-  rmSync(buildRoot, { recursive: true, force: true });
-  mkdirSync(buildRoot, { recursive: true });
-  log.info(`building mediasoup worker ${version} from source in ${buildRoot} (takes 4-6 minutes on 2 cores)`);
-  const tarball = execFileSync('npm', ['pack', `mediasoup@${version}`, '--silent', '--pack-destination', buildRoot], {
-    encoding: 'utf8',
-    cwd: buildRoot,
-  })
-    .trim()
-    .split('\n')
-    .pop() as string;
-  execFileSync('tar', ['xzf', join(buildRoot, tarball), '-C', buildRoot]);
-  const worker = join(buildRoot, 'package', 'worker');
-  execFileSync('/usr/bin/python3', [join(HERE, 'patch-mediasoup-worker.py'), worker], { stdio: 'inherit' });
-  const out = join(worker, 'out', 'Release', 'build');
-  const run = (args: string[]) => execFileSync('meson', args, { cwd: worker, stdio: 'inherit' });
-  run([
-    'setup',
-    out,
-    '--buildtype',
-    'release',
-    '-Db_ndebug=true',
-    '--wrap-mode=nodownload',
-    '-Dms_disable_liburing=true',
-  ]);
-  // flatbuffers code generation has no dependency edge to the worker target in meson.build: build it first.
-  run(['compile', '-C', out, 'flatbuffers-generator']);
-  run(['compile', '-C', out, `-j${availableParallelism()}`, 'mediasoup-worker']);
+/** Puts `file` at `target` by a rename, so an install running at the same time never sees half a binary. */
+function placeAtomically(file: string, target: string): void {
   mkdirSync(dirname(target), { recursive: true });
-  copyFileSync(join(out, 'mediasoup-worker'), target);
-  chmodSync(target, 0o755);
-  if (!workerRuns(target)) throw new Error(`built mediasoup worker at ${target} does not run`);
-  rmSync(buildRoot, { recursive: true, force: true });
+  const partial = `${target}.partial-${process.pid}`;
+  copyFileSync(file, partial);
+  chmodSync(partial, 0o755);
+  renameSync(partial, target);
+}
+
+/**
+ * Builds the worker from the npm tarball against the system libraries (Debian), without meson wraps or PyPI. Each
+ * install builds in a directory of its own: two installs at once on one machine (a clone beside the checkout) once
+ * shared one directory and removed each other's object files mid-build.
+ */
+function buildFromSource(version: string, target: string): void {
+  const builds = join(persecondCacheDir(), 'build');
+  mkdirSync(builds, { recursive: true });
+  const buildRoot = mkdtempSync(join(builds, `mediasoup-${version}-`));
+  try {
+    log.info(`building mediasoup worker ${version} from source in ${buildRoot} (takes 4-6 minutes on 2 cores)`);
+    const tarball = execFileSync('npm', ['pack', `mediasoup@${version}`, '--silent', '--pack-destination', buildRoot], {
+      encoding: 'utf8',
+      cwd: buildRoot,
+    })
+      .trim()
+      .split('\n')
+      .pop() as string;
+    execFileSync('tar', ['xzf', join(buildRoot, tarball), '-C', buildRoot]);
+    const worker = join(buildRoot, 'package', 'worker');
+    execFileSync('/usr/bin/python3', [join(HERE, 'patch-mediasoup-worker.py'), worker], { stdio: 'inherit' });
+    const out = join(worker, 'out', 'Release', 'build');
+    const run = (args: string[]) => execFileSync('meson', args, { cwd: worker, stdio: 'inherit' });
+    run([
+      'setup',
+      out,
+      '--buildtype',
+      'release',
+      '-Db_ndebug=true',
+      '--wrap-mode=nodownload',
+      '-Dms_disable_liburing=true',
+    ]);
+    // flatbuffers code generation has no dependency edge to the worker target in meson.build: build it first.
+    run(['compile', '-C', out, 'flatbuffers-generator']);
+    run(['compile', '-C', out, `-j${availableParallelism()}`, 'mediasoup-worker']);
+    const built = join(out, 'mediasoup-worker');
+    if (!workerRuns(built)) throw new Error(`built mediasoup worker at ${built} does not run`);
+    placeAtomically(built, target);
+  } finally {
+    rmSync(buildRoot, { recursive: true, force: true });
+  }
 }
 
 /** Links node_modules/mediasoup's default worker path to the cached binary, so mediasoup finds it even without the env var. */
@@ -124,9 +141,7 @@ export async function ensureMediasoupWorker(root: string): Promise<string> {
   } else {
     const own = join(root, 'node_modules', 'mediasoup', 'worker', 'out', 'Release', 'mediasoup-worker');
     if (workerRuns(own) && !lstatSync(own).isSymbolicLink()) {
-      mkdirSync(dirname(target), { recursive: true });
-      copyFileSync(own, target);
-      chmodSync(target, 0o755);
+      placeAtomically(own, target);
       log.info(`mediasoup worker: cached the one mediasoup built at ${target}`);
     } else if (!(await tryPrebuilt(version, target))) {
       buildFromSource(version, target);
