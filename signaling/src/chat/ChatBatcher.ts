@@ -70,8 +70,9 @@ interface RoomQueue {
 /**
  * A room's new messages, coalesced: each flush stores the waiting messages with one multi-row insert, emits the new
  * ones to the room as one `chat:messages` (oldest first; on every node through the adapter, the senders too: clients
- * key by id; one part of the room a turn, see `chatSliceRoom`) and then answers each sender. A room flushes at once (next turn of the event loop) when its last flush
- * was more than `windowMs` ago, else `windowMs` after it, and never two flushes of a room at a time. At most
+ * key by id; one part of the room a turn, see `chatSliceRoom`) and then answers each sender. A room flushes at once
+ * (the next turn of the event loop) when its last flush was more than `windowMs` ago, else `windowMs` after it, and
+ * never two flushes of a room at a time. At most
  * `maxQueued` messages wait on the node: past it a post is refused RATE_LIMITED (reason `overload`, retryable), so
  * chat never queues work without bound ahead of the payment meter's rounds. `close()` (idempotent) refuses what
  * still waits.
@@ -171,7 +172,7 @@ export class ChatBatcher {
       const refusal = new SignalingError('INTERNAL', 'the message could not be stored; try again');
       for (const w of batch) w.reject(refusal);
     } finally {
-      this.#queued -= batch.length;
+      this.#queued = Math.max(0, this.#queued - batch.length);
       room.flushing = false;
       if (room.waiting.length > 0) this.#schedule(streamId, room);
       else if (!this.#closed) {
