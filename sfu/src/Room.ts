@@ -5,6 +5,7 @@ import type { SfuConfig } from './config.ts';
 import { CapacityFullError, RoomClosedError, SfuBadRequestError } from './errors.ts';
 import { hlsDirOf } from './hls/HlsReader.ts';
 import { HlsRelay } from './hls/HlsRelay.ts';
+import { applyLayerPick, currentLayersOf, type LayerPick, type ViewerLayers, watchLayers } from './layers.ts';
 import { ROUTER_MEDIA_CODECS } from './mediaCodecs.ts';
 import type { PooledWorker, WorkerPool } from './WorkerPool.ts';
 
@@ -46,6 +47,8 @@ export type RoomEvents = {
   hlsRestart: [{ attempt: number; delayMs: number }];
   /** The HLS relay stopped (stream end, or no HLS viewer for the linger time). */
   hlsStopped: [];
+  /** The simulcast layer a viewer's video consumer forwards changed (bandwidth estimation or the viewer's pick). */
+  viewerLayers: [{ viewerId: string } & ViewerLayers];
   /** A viewer was refused with CAPACITY_FULL. */
   capacityFull: [];
   close: [{ reason: RoomCloseReason }];
@@ -335,6 +338,7 @@ export class Room extends EventEmitter<RoomEvents> {
           viewer.transport.consume({ producerId, rtpCapabilities, paused: true, appData: { viewerId } }),
         );
         viewer.consumers.set(consumer.id, consumer);
+        watchLayers(consumer, (l) => this.emit('viewerLayers', { viewerId, ...l }));
         consumer.observer.once('close', () => {
           viewer.consumers.delete(consumer.id);
           viewer.clientReady.delete(consumer.id);
@@ -367,6 +371,19 @@ export class Room extends EventEmitter<RoomEvents> {
       viewer.clientReady.add(id);
     }
     if (!viewer.enforcedPause) await Promise.all(ids.map((id) => viewer.consumers.get(id)?.resume()));
+  }
+
+  /** The viewer's pick of simulcast layer for one of its own consumers (other viewers' ids are unknown here). */
+  async setViewerLayers(viewerId: string, consumerId: string, pick: LayerPick): Promise<void> {
+    const consumer = this.#viewer(viewerId).consumers.get(consumerId);
+    if (!consumer) throw new SfuBadRequestError(`unknown consumer ${consumerId}`);
+    await applyLayerPick(consumer, pick);
+  }
+
+  /** The layers a viewer's video consumer forwards now, if it has one. */
+  viewerVideoLayers(viewerId: string): ViewerLayers | undefined {
+    const c = [...this.#viewer(viewerId).consumers.values()].find((x) => x.kind === 'video');
+    return c && currentLayersOf(c);
   }
 
   /** Payment enforcement: stops all media to the viewer at once (the client cannot undo it). */

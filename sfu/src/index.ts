@@ -13,6 +13,14 @@ export { type HlsFile, HlsReader, hlsDirOf } from './hls/HlsReader.ts';
 export { HlsRelay } from './hls/HlsRelay.ts';
 export { DEFAULT_HLS_LADDER, parseHlsLadder, type Rendition } from './hls/ladder.ts';
 export { type HlsFileName, parseHlsFileName, SINGLE_RENDITION, variantPlaylistName } from './hls/names.ts';
+export {
+  applyLayerPick,
+  LAYER_PICKS,
+  type LayerPick,
+  layerCounts,
+  preferredLayersFor,
+  type ViewerLayers,
+} from './layers.ts';
 export { ROUTER_MEDIA_CODECS } from './mediaCodecs.ts';
 export { loadMediasoup } from './mediasoupLoader.ts';
 export {

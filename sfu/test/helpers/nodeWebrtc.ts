@@ -77,14 +77,20 @@ export function startTestMedia(): TestMedia {
   };
 }
 
-/** Calls `onFrame` for every frame decoded from a received track of `kind`; `stop()` detaches. */
-export function countFrames(track: unknown, kind: MediaKind, onFrame: () => void): { stop(): void } {
+/** Size of a decoded video frame. */
+export interface FrameSize {
+  width: number;
+  height: number;
+}
+
+/** Calls `onFrame` for every frame decoded from a received track of `kind` (with its size for video); `stop()` detaches. */
+export function countFrames(track: unknown, kind: MediaKind, onFrame: (size?: FrameSize) => void): { stop(): void } {
   if (kind === 'video') {
     const sink = new wrtc.nonstandard.RTCVideoSink(track as never);
-    sink.onframe = onFrame;
+    sink.onframe = ({ frame }: { frame: FrameSize }) => onFrame({ width: frame.width, height: frame.height });
     return sink;
   }
   const sink = new wrtc.nonstandard.RTCAudioSink(track as never);
-  sink.ondata = onFrame;
+  sink.ondata = () => onFrame();
   return sink;
 }

@@ -1,6 +1,8 @@
 // Real WebRTC peers of a Room in Node: libwebrtc from @roamhq/wrtc driven by mediasoup-client (as in a browser).
+
+import type { types } from 'mediasoup-client';
 import type { Room } from '../../src/index.ts';
-import { countFrames, loadDevice, startTestMedia } from './nodeWebrtc.ts';
+import { countFrames, type FrameSize, loadDevice, startTestMedia } from './nodeWebrtc.ts';
 
 /** A creator sending a moving 320x240 VP8 picture (~500 kbps cap) and a 440 Hz tone. */
 export interface Publisher {
@@ -9,7 +11,8 @@ export interface Publisher {
   close(): void;
 }
 
-export async function startPublisher(room: Room): Promise<Publisher> {
+/** A send transport of the room's publisher, signalled straight to the room. */
+export async function publisherTransport(room: Room): Promise<types.Transport> {
   const device = await loadDevice(room.rtpCapabilities);
   const params = await room.createPublisherTransport();
   const send = device.createSendTransport(params);
@@ -19,6 +22,11 @@ export async function startPublisher(room: Room): Promise<Publisher> {
   send.on('produce', ({ kind, rtpParameters }, ok, fail) => {
     room.produce(send.id, kind, rtpParameters as never).then((id) => ok({ id }), fail);
   });
+  return send;
+}
+
+export async function startPublisher(room: Room): Promise<Publisher> {
+  const send = await publisherTransport(room);
   const media = startTestMedia();
   const vp = await media.produce(send, 'video');
   const ap = await media.produce(send, 'audio');
@@ -32,10 +40,13 @@ export async function startPublisher(room: Room): Promise<Publisher> {
   };
 }
 
-/** A viewer decoding the room's video; `frames` counts decoded frames. */
+/** A viewer decoding the room's video; `frames` counts decoded frames, `lastSize` is the newest one's size. */
 export interface Viewer {
   readonly id: string;
   readonly frames: number;
+  /** The viewer's video consumer. */
+  readonly videoConsumerId: string | undefined;
+  readonly lastSize: FrameSize | undefined;
   close(): void;
 }
 
@@ -47,6 +58,8 @@ export async function startViewer(room: Room, viewerId: string): Promise<Viewer>
     room.connectTransport(recv.id, dtlsParameters).then(ok, fail);
   });
   let frames = 0;
+  let lastSize: FrameSize | undefined;
+  let videoConsumerId: string | undefined;
   const sinks: { stop(): void }[] = [];
   for (const c of await room.consume(viewerId, device.rtpCapabilities as never)) {
     const consumer = await recv.consume({
@@ -55,13 +68,24 @@ export async function startViewer(room: Room, viewerId: string): Promise<Viewer>
       kind: c.kind,
       rtpParameters: c.rtpParameters as never,
     });
-    if (c.kind === 'video') sinks.push(countFrames(consumer.track, 'video', () => frames++));
+    if (c.kind !== 'video') continue;
+    videoConsumerId = c.id;
+    sinks.push(
+      countFrames(consumer.track, 'video', (size) => {
+        frames++;
+        lastSize = size;
+      }),
+    );
   }
   await room.resumeConsumer(viewerId);
   return {
     id: viewerId,
+    videoConsumerId,
     get frames() {
       return frames;
+    },
+    get lastSize() {
+      return lastSize;
     },
     close() {
       for (const s of sinks) s.stop();
