@@ -78,6 +78,17 @@ function ledgerSuite(name: string, makeBackend: () => Promise<LedgerBackend>): v
     });
     afterAll(() => closeLedgerOn({ backend, ledger }));
 
+    it('runs an operation once when it returns a drizzle query as is (a lazy thenable)', async () => {
+      const seq = `use_once_${randomBytes(4).toString('hex')}`;
+      await ledger.use(async (db) => db.execute(sql.raw(`create sequence ${seq}`)));
+      // Not async: the query object itself, which runs on every then() it gets.
+      await ledger.use((db) => db.execute(sql.raw(`select nextval('${seq}')`)));
+      const rows = await ledger.use(async (db) => db.execute(sql.raw(`select last_value::int as v from ${seq}`)));
+      const v = (Array.isArray(rows) ? rows : (rows as { rows: { v: number }[] }).rows)[0] as { v: number };
+      expect(v.v).toBe(1);
+      await ledger.use(async (db) => db.execute(sql.raw(`drop sequence ${seq}`)));
+    });
+
     it('opens a session in canonical form and resumes it with its state', async () => {
       const s = opening({ wallet: account(0), asset: 1984, pricePerSecond: 250n });
       const { session, resumed } = await ledger.openSession(s);

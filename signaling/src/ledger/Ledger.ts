@@ -93,7 +93,9 @@ export class Ledger {
   /** Runs one operation unless closed; close() waits for running ones. */
   #run<T>(op: (db: LedgerDb) => Promise<T>): Promise<T> {
     if (this.#closing) return Promise.reject(new LedgerError('LEDGER_CLOSED', 'the ledger is closed'));
-    const p = op(this.#database.db);
+    // Wrapped so a drizzle query returned as is (a lazy thenable that runs on every then()) runs once, not once for
+    // the in-flight bookkeeping and again for the caller.
+    const p = (async () => op(this.#database.db))();
     this.#inflight.add(p);
     const done = () => this.#inflight.delete(p);
     p.then(done, done);
