@@ -123,6 +123,9 @@ const MediaParams = z.record(z.string(), z.unknown());
 /** Viewer delivery mode; `auto` is WebRTC while capacity allows, else HLS. */
 export const ViewerMode = z.enum(['webrtc', 'hls', 'auto']);
 
+/** A viewer's simulcast layer pick (the player's Auto/High/Medium/Low). */
+export const LayerPick = z.enum(['auto', 'high', 'medium', 'low']);
+
 export const schemas = {
   'stream:goLive': z.object({ streamId: StreamId }),
   'stream:end': z.object({ streamId: StreamId }),
@@ -136,6 +139,8 @@ export const schemas = {
   }),
   'rtc:consume': z.object({ transportId: z.string().min(1).max(64), rtpCapabilities: MediaParams }),
   'rtc:resume': z.object({ consumerId: z.string().min(1).max(64) }),
+  /** A WebRTC viewer's pick of simulcast layer for its own video consumer; `auto` lets bandwidth estimation pick. */
+  'rtc:setLayers': z.object({ consumerId: z.string().min(1).max(64), layers: LayerPick }),
   'viewer:join': z.object({
     streamId: StreamId,
     mode: ViewerMode,
@@ -289,6 +294,7 @@ export interface AckPayloads {
     consumers: { id: string; producerId: string; kind: 'audio' | 'video'; rtpParameters: unknown }[];
   };
   'rtc:resume': Record<never, never>;
+  'rtc:setLayers': Record<never, never>;
   'viewer:join': Admission;
   /**
    * `acknowledged`: the cumulative amount of the session's newest VERIFIED voucher, as the ledger holds it. Signatures
@@ -381,6 +387,17 @@ export type MediaPauseReason = PaymentRequiredReason | 'creator-away';
  */
 export type ViewerReleaseReason = 'idle' | 'banned';
 
+/**
+ * The layer a viewer's video consumer forwards: spatial 0 is the lowest of `spatialLayers`; `null` while it forwards
+ * none (paused, or no bandwidth for even the lowest layer).
+ */
+export interface ConsumerLayers {
+  consumerId: string;
+  spatialLayer: number | null;
+  temporalLayer: number | null;
+  spatialLayers: number;
+}
+
 /** Server → client events. */
 export interface ServerToClientEvents {
   tick: (tick: Tick) => void;
@@ -404,6 +421,8 @@ export interface ServerToClientEvents {
    * `rtc:consume` again (it answers only the consumers it does not have yet), then `rtc:resume` for each.
    */
   'rtc:newProducers': (p: { streamId: string; producers: NewProducer[] }) => void;
+  /** To a WebRTC viewer: the simulcast layer its video consumer forwards changed (bandwidth or its own pick). */
+  'consumer:layers': (p: ConsumerLayers) => void;
   'stream:ended': (p: { streamId: string }) => void;
   /**
    * The server released an admitted viewer: it received no media and showed no payment for IDLE_RELEASE_SECONDS

@@ -78,12 +78,8 @@ export interface Publisher {
   close(): void;
 }
 
-/** Publishes `kinds` through the signaling socket of the stream's creator, as the dapp's studio does. */
-export async function startPublisher(
-  socket: Socket,
-  streamId: string,
-  kinds: readonly MediaKind[] = ['video', 'audio'],
-): Promise<Publisher> {
+/** A send transport of the stream's creator, connected and producing through `rtc:*` on its socket. */
+export async function openSendTransport(socket: Socket, streamId: string): Promise<types.Transport> {
   const { transport: send } = await openTransport(socket, streamId, 'send');
   send.on('produce', ({ kind, rtpParameters }, ok, fail) => {
     callOk(socket, 'rtc:produce', { transportId: send.id, kind, rtpParameters }).then(
@@ -91,6 +87,16 @@ export async function startPublisher(
       fail,
     );
   });
+  return send;
+}
+
+/** Publishes `kinds` through the signaling socket of the stream's creator, as the dapp's studio does. */
+export async function startPublisher(
+  socket: Socket,
+  streamId: string,
+  kinds: readonly MediaKind[] = ['video', 'audio'],
+): Promise<Publisher> {
+  const send = await openSendTransport(socket, streamId);
   const media = startTestMedia();
   const producerIds: string[] = [];
   const add = async (kind: MediaKind): Promise<string> => {

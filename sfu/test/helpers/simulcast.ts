@@ -20,8 +20,8 @@ export interface SimulcastPublisher {
   close(): void;
 }
 
-export async function startSimulcastPublisher(room: Room, width = 960, height = 540): Promise<SimulcastPublisher> {
-  const send = await publisherTransport(room);
+/** Sends a moving picture of `width`×`height` in the three encodings on `send`, until `stop()`. */
+export async function produceSimulcast(send: types.Transport, width = 960, height = 540): Promise<SimulcastPublisher> {
   const source = new wrtc.nonstandard.RTCVideoSource();
   const track = source.createTrack();
   const frame = { width, height, data: new Uint8Array(width * height * 1.5) };
@@ -42,4 +42,9 @@ export async function startSimulcastPublisher(room: Room, width = 960, height = 
       track.stop();
     },
   };
+}
+
+/** A creator of `room` sending the three encodings straight to the room. */
+export async function startSimulcastPublisher(room: Room, width = 960, height = 540): Promise<SimulcastPublisher> {
+  return produceSimulcast(await publisherTransport(room), width, height);
 }

@@ -77,6 +77,14 @@ export function rtcModule(): SignalingModuleFactory {
       return {};
     };
 
+    // Only the socket's own consumers: the room looks the id up among this viewer's consumers alone.
+    const setLayers: RequestHandler<'rtc:setLayers'> = async (socket, p) => {
+      const v = viewerOf(socket);
+      if (!v) throw new SignalingError('BAD_REQUEST', 'join the stream as a WebRTC viewer first (viewer:join)');
+      await sfuCall(() => v.room.setViewerLayers(v.sessionId, p.consumerId, p.layers));
+      return {};
+    };
+
     const handlers: RequestHandlers = {
       'rtc:capabilities': capabilities,
       'rtc:createTransport': createTransport,
@@ -84,6 +92,7 @@ export function rtcModule(): SignalingModuleFactory {
       'rtc:produce': produce,
       'rtc:consume': consume,
       'rtc:resume': resume,
+      'rtc:setLayers': setLayers,
     };
     return { name: 'rtc', handlers };
   };

@@ -12,9 +12,10 @@ export interface LeaveTotals {
 }
 
 /**
- * What the creator's side does to the viewers of a stream: producers added (`rtc:newProducers`; the first after an
+ * What the room does to the viewers of a stream: producers added (`rtc:newProducers`; the first after an
  * absence resumes media), the creator away (`media:paused {reason: 'creator-away'}`), the stream ended (each session
- * closed at what was metered; totals kept for the `viewer:leave` a client still sends).
+ * closed at what was metered; totals kept for the `viewer:leave` a client still sends), and the simulcast layer each
+ * WebRTC viewer's consumer forwards (`consumer:layers`, to that viewer's socket only).
  */
 export class CreatorEvents {
   /** Streams whose creator is away: media stopped for their viewers until the creator publishes again. */
@@ -54,6 +55,9 @@ export class CreatorEvents {
         // The creator's absence is not the viewer's: it is not idle for it.
         if (back) s.lastActiveAt = Date.now();
       }
+    });
+    room.on('viewerLayers', ({ viewerId, ...layers }) => {
+      this.registry.get(viewerId)?.socket?.emit('consumer:layers', layers);
     });
   }
 
