@@ -59,10 +59,16 @@ if (existsSync(vitestJson)) {
   passed += report.numPassedTests;
   failed += report.numFailedTests;
   skipped += report.numPendingTests + report.numTodoTests;
-  // A suite that fails to load has no failed test but must still fail the run.
-  const brokenFiles = report.testResults.filter((f) => f.status === 'failed' && f.assertionResults.length === 0);
+  // A suite that fails to load, or whose beforeAll fails (its tests then show as skipped), has no failed test but
+  // must still fail the run and the count.
+  const brokenFiles = report.testResults.filter(
+    (f) => f.status === 'failed' && !f.assertionResults.some((a) => a.status === 'failed'),
+  );
   failed += brokenFiles.length;
-  for (const f of brokenFiles) failures.push(`${f.name}: ${f.message.split('\n')[0]}`);
+  for (const f of brokenFiles)
+    failures.push(
+      `${f.name}: ${f.message.split('\n')[0] || 'a hook failed, so its tests were skipped (see the log above)'}`,
+    );
   for (const f of report.testResults)
     for (const a of f.assertionResults) if (a.status === 'failed') failures.push(a.fullName);
   if (report.numTotalTests === 0) {

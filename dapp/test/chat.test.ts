@@ -68,7 +68,7 @@ describe('live chat on the stack as `npm start` runs it', () => {
         void d.dismiss();
       });
     }
-  }, 240_000);
+  }, 420_000);
 
   afterAll(async () => {
     await stage?.close();

@@ -116,7 +116,7 @@ describe('chat moderation on the stack as `npm start` runs it', () => {
     };
     [alice, bob, charlie, dave] = ['Alice', 'Bob', 'Charlie', 'Dave'].map(named) as [Person, Person, Person, Person];
     everyone = [alice, bob, charlie, dave];
-  }, 240_000);
+  }, 420_000);
 
   afterAll(async () => {
     await stage?.close();

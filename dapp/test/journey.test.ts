@@ -89,7 +89,7 @@ describe('the journey on the stack as `npm start` runs it', () => {
       b.newContext().then((c) => person(c, wallet, EMPTY_URI)),
       b.newContext().then((c) => person(c, wallet, '//Dave')),
     ]);
-  }, 240_000);
+  }, 420_000);
 
   afterAll(async () => {
     await browser?.close();

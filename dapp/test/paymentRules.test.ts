@@ -89,7 +89,7 @@ describe('payment rules from the studio to the chain, on the stack as `npm start
       Person,
       Person,
     ];
-  }, 240_000);
+  }, 420_000);
 
   afterAll(async () => {
     await stage?.close();

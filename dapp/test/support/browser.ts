@@ -78,8 +78,11 @@ export async function launchSharedBrowser(args: string[] = []): Promise<SharedBr
   };
 }
 
-/** Navigates to `url` and waits until the app is hydrated (interactive). */
+/**
+ * Navigates to `url` and waits until the app is hydrated (interactive). The bounds are generous: on a machine at load
+ * 25 a dev-server page took over 30 s to hydrate; they only decide how long a page that never loads takes to fail.
+ */
 export async function openApp(page: Page, url: string): Promise<void> {
-  await page.goto(url);
-  await page.waitForSelector('html[data-ready="true"]', { state: 'attached' });
+  await page.goto(url, { timeout: 90_000 });
+  await page.waitForSelector('html[data-ready="true"]', { state: 'attached', timeout: 90_000 });
 }

@@ -88,7 +88,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     return closing;
   };
 
-  const timeoutMs = opts.readyTimeoutMs ?? 150_000;
+  const timeoutMs = opts.readyTimeoutMs ?? 300_000;
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
     const info = await Promise.race([
