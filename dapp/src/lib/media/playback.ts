@@ -133,9 +133,9 @@ export class ViewerPlayback {
     return this.#playback.mode;
   }
 
-  /** The quality menu's control of the running HLS playback (none for WebRTC or a native HLS player). */
+  /** The quality menu's control of the running playback (simulcast layers or HLS renditions; none for native HLS). */
   get quality(): QualityControl | undefined {
-    return this.#playback?.mode === 'hls' ? (this.#playback as HlsPlayback).quality : undefined;
+    return this.#playback?.quality;
   }
 
   /** One sample of the running playback's progress. */

@@ -3,10 +3,13 @@ import type { Consumer, Device, Transport } from 'mediasoup-client/types';
 import { request, type SignalingSocket } from '../signaling/socket.ts';
 import { hlsQualityControl, type QualityControl } from './hlsQuality.ts';
 import { loadDevice, transportOptions } from './publisher.ts';
+import { rtcQualityControl } from './rtcQuality.ts';
 
 /** A running playback. */
 export interface Playback {
   readonly mode: 'webrtc' | 'hls';
+  /** The quality menu's control (WebRTC: simulcast layers; hls.js: renditions; none for a native HLS player). */
+  readonly quality: QualityControl | undefined;
   /** Video frames decoded so far (WebRTC) — progress for the watch meter. */
   framesDecoded(): Promise<number | undefined>;
   /** Stops playback; safe to call twice. */
@@ -31,6 +34,7 @@ export async function playWebRtc(
   });
   const consumers: Consumer[] = [];
   const media = new MediaStream();
+  const quality = rtcQualityControl(socket, () => consumers.find((c) => c.kind === 'video' && !c.closed)?.id, video);
   /** Consumes what the server offers that this viewer does not have yet, attaches the tracks and resumes them. */
   const consumeOffered = async (): Promise<void> => {
     const { consumers: offered } = await request(socket, 'rtc:consume', {
@@ -61,6 +65,7 @@ export async function playWebRtc(
     video.srcObject = media;
     await video.play().catch(() => undefined);
   } catch (err) {
+    quality.close();
     transport.close();
     throw err;
   }
@@ -76,6 +81,7 @@ export async function playWebRtc(
   socket.on('rtc:newProducers', onNewProducers);
   return {
     mode: 'webrtc',
+    quality,
     async framesDecoded() {
       const v = consumers.find((c) => c.kind === 'video');
       if (!v || v.closed) return undefined;
@@ -87,6 +93,7 @@ export async function playWebRtc(
       if (closed) return;
       closed = true;
       socket.off('rtc:newProducers', onNewProducers);
+      quality.close();
       for (const c of consumers) c.close();
       transport.close();
       video.srcObject = null;
@@ -99,8 +106,6 @@ export interface HlsPlayback extends Playback {
   readonly mode: 'hls';
   /** Uses `token` for every later playlist and segment request. */
   renewToken(token: string): void;
-  /** The quality menu's control (hls.js only: a native player picks renditions on its own). */
-  readonly quality: QualityControl | undefined;
 }
 
 /** How long to wait before loading again after a fatal network error (e.g. while payments are behind). */

@@ -4,6 +4,7 @@ import type { TransportInfo } from '@persecond/signaling/protocol';
 import type { Device, Producer, RtpCapabilities, Transport, TransportOptions } from 'mediasoup-client/types';
 import { UserFacingError } from '../errors.ts';
 import { request, type SignalingSocket } from '../signaling/socket.ts';
+import { videoEncodings } from './simulcast.ts';
 
 /** Builds mediasoup-client transport options from the server's description. */
 export function transportOptions(t: TransportInfo): TransportOptions {
@@ -40,6 +41,19 @@ async function goLive(socket: SignalingSocket, streamId: string, waitMs: number)
       await new Promise((r) => setTimeout(r, ANNOUNCE_POLL_MS));
     }
   }
+}
+
+/** Produces a track: the camera in simulcast where the browser can, else (or if that is refused) as one layer. */
+async function produceTrack(transport: Transport, device: Device, track: MediaStreamTrack): Promise<Producer> {
+  const encodings = track.kind === 'video' ? videoEncodings(device) : undefined;
+  if (encodings) {
+    try {
+      return await transport.produce({ track, encodings });
+    } catch (err) {
+      if (err instanceof UserFacingError) throw err;
+    }
+  }
+  return transport.produce({ track });
 }
 
 /** The creator's outgoing media for one stream. */
@@ -79,7 +93,7 @@ export class Publisher {
     });
     const producers: Producer[] = [];
     try {
-      for (const track of media.getTracks()) producers.push(await transport.produce({ track }));
+      for (const track of media.getTracks()) producers.push(await produceTrack(transport, device, track));
     } catch (err) {
       transport.close();
       throw err;

@@ -2,8 +2,8 @@
 // lowest rendition of the stream's ladder by hand, and which rendition plays now. Pure: the player feeds it hls.js's
 // levels and indices.
 
-/** What the viewer picked in the quality menu. */
-export type QualityChoice = 'auto' | 'high' | 'low';
+/** What the viewer picked in the quality menu (Medium: WebRTC simulcast's middle layer; HLS offers the others). */
+export type QualityChoice = 'auto' | 'high' | 'medium' | 'low';
 
 /** One rendition as the player knows it from the master playlist. */
 export interface QualityLevel {
@@ -23,7 +23,12 @@ export interface QualityState {
   switching: boolean;
 }
 
-export const CHOICE_LABELS: Readonly<Record<QualityChoice, string>> = { auto: 'Auto', high: 'High', low: 'Low' };
+export const CHOICE_LABELS: Readonly<Record<QualityChoice, string>> = {
+  auto: 'Auto',
+  high: 'High',
+  medium: 'Medium',
+  low: 'Low',
+};
 
 /** Orders renditions by height, then bit rate. */
 const rank = (l: QualityLevel) => l.height * 1e9 + l.bitrate;
@@ -33,9 +38,9 @@ export function qualityChoices(levels: readonly QualityLevel[]): QualityChoice[]
   return levels.length >= 2 ? ['auto', 'high', 'low'] : ['auto'];
 }
 
-/** The hls.js level index for a choice: -1 (automatic) for Auto or when the ladder has no such rendition. */
+/** The hls.js level index for a choice: -1 (automatic) for Auto, Medium (not offered) or a ladder without such a rendition. */
 export function levelIndexFor(choice: QualityChoice, levels: readonly QualityLevel[]): number {
-  if (choice === 'auto' || levels.length < 2) return -1;
+  if (choice === 'auto' || choice === 'medium' || levels.length < 2) return -1;
   let best = 0;
   levels.forEach((l, i) => {
     const better =

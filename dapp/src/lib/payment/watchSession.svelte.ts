@@ -40,7 +40,7 @@ export class WatchSession {
   /** A funded session (this visit's or one left from an earlier visit) that "Watch" starts at once. */
   ready = $state<{ budget: bigint; reused: boolean } | undefined>();
   mode = $state<'webrtc' | 'hls' | undefined>();
-  /** The HLS player's quality menu control while watching over hls.js (set with `mode`). */
+  /** The quality menu control (simulcast layers over WebRTC, renditions over hls.js; set with `mode`). */
   quality = $state.raw<QualityControl | undefined>();
   connection = $state<'good' | 'reconnecting' | 'lost'>('good');
   mediaPaused = $state(false);

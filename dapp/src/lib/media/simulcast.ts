@@ -1,0 +1,19 @@
+// The studio's simulcast: the camera goes out as three VP8 encodings (a quarter, half and the full picture), so the
+// SFU can forward each WebRTC viewer the layer its downlink allows, or the one it picked (Auto/High/Medium/Low).
+import type { Device, RtpEncodingParameters } from 'mediasoup-client/types';
+
+/** Lowest layer first, as mediasoup numbers spatial layers (0 = low, 2 = high). */
+export const SIMULCAST_ENCODINGS: readonly RtpEncodingParameters[] = [
+  { rid: 'r0', scaleResolutionDownBy: 4, maxBitrate: 150_000 },
+  { rid: 'r1', scaleResolutionDownBy: 2, maxBitrate: 500_000 },
+  { rid: 'r2', scaleResolutionDownBy: 1, maxBitrate: 2_000_000 },
+];
+
+/**
+ * The encodings to send the camera with: simulcast when the device can send VP8 (the browser's sender then drops
+ * layers a small camera picture cannot fill), else undefined (one layer).
+ */
+export function videoEncodings(device: Device): RtpEncodingParameters[] | undefined {
+  const vp8 = device.rtpCapabilities.codecs?.some((c) => c.mimeType.toLowerCase() === 'video/vp8');
+  return vp8 && device.canProduce('video') ? SIMULCAST_ENCODINGS.map((e) => ({ ...e })) : undefined;
+}
