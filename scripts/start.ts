@@ -19,6 +19,8 @@ const config = z
     INDEXER_PORT: port.default(8788),
     DAPP_PORT: port.default(5173),
     HLS_EDGE_PORT: port.default(8789),
+    /** RTMP ingest for OBS (rtmp://127.0.0.1:<port>/live, the stream key as stream name). */
+    RTMP_PORT: port.default(1935),
     PERSECOND_DATA_DIR: z.string().default(join(root, '.data')),
     HEALTH_TIMEOUT_MS: z.coerce.number().int().positive().default(60_000),
   })
@@ -69,8 +71,10 @@ async function main(): Promise<void> {
   const t0 = Date.now();
   // Ports are fixed up front so that all four services can start at once, each knowing the others' URLs
   // (the RPC clients in signaling and the indexer reconnect until the chain answers).
-  const [signalingPort, indexerPort, dappPort, hlsEdgePort] = await Promise.all(
-    [config.SIGNALING_PORT, config.INDEXER_PORT, config.DAPP_PORT, config.HLS_EDGE_PORT].map(concretePort),
+  const [signalingPort, indexerPort, dappPort, hlsEdgePort, rtmpPort] = await Promise.all(
+    [config.SIGNALING_PORT, config.INDEXER_PORT, config.DAPP_PORT, config.HLS_EDGE_PORT, config.RTMP_PORT].map(
+      concretePort,
+    ),
   );
   const chain = start('chain', 'contracts-client/src/bin/devchain.ts', { DEVCHAIN_PORT: String(config.DEVCHAIN_PORT) });
   // A free port picked here could be taken by another process before the chain binds it (chopsticks would then move to
@@ -84,6 +88,7 @@ async function main(): Promise<void> {
   const indexerUrl = `http://127.0.0.1:${indexerPort}`;
   const dappUrl = `http://127.0.0.1:${dappPort}`;
   const hlsEdgeUrl = `http://127.0.0.1:${hlsEdgePort}`;
+  const rtmpUrl = `rtmp://127.0.0.1:${rtmpPort}/live`;
   const signaling = start(
     'signaling',
     'signaling/src/bin/server.ts',
@@ -96,6 +101,8 @@ async function main(): Promise<void> {
       HLS_DIR: join(dataDir, 'hls'),
       // The HLS edge: a child process of signaling that serves playlists and segments to HLS viewers.
       HLS_EDGE_PORT: String(hlsEdgePort),
+      // RTMP ingest (OBS's default output), served by signaling itself.
+      RTMP_PORT: String(rtmpPort),
     },
     SIGNALING_NODE_FLAGS,
   );
@@ -151,6 +158,7 @@ async function main(): Promise<void> {
     `  dapp        ${dappUrl}`,
     `  signaling   ${signalingUrl}   (health ${signalingUrl}/healthz, metrics ${signalingUrl}/metrics)`,
     `  hls edge    ${hlsEdgeUrl}   (HLS segments, a child of signaling; health ${hlsEdgeUrl}/healthz)`,
+    `  rtmp ingest ${rtmpUrl}   (OBS: Service Custom, this Server, a stream key from the studio)`,
     `  indexer     ${indexerUrl}   (status ${indexerUrl}/v1/status)`,
     `  chain       ${wsUrl}   (${String(chainName)}, chopsticks)`,
     `  data        ${dataDir}`,
@@ -168,6 +176,7 @@ async function main(): Promise<void> {
         dapp: dappUrl,
         signaling: signalingUrl,
         hlsEdge: hlsEdgeUrl,
+        rtmp: rtmpUrl,
         indexer: indexerUrl,
         chain: wsUrl,
         pids: services.map((s) => s.pid),

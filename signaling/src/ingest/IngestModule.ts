@@ -4,15 +4,21 @@ import type { SignalingModule, SignalingModuleFactory } from '../SignalingContex
 import { getStreamsModule } from '../streams/StreamsModule.ts';
 import { type IngestConfig, loadIngestConfig } from './config.ts';
 import { registerKeyRoutes } from './keyRoutes.ts';
+import { RTMP_APP, RtmpServer } from './RtmpServer.ts';
 import { StreamKeys } from './StreamKeys.ts';
 import { registerWhipRoutes } from './WhipEndpoint.ts';
 import { WhipSessions } from './WhipSessions.ts';
 
-/** The ingest module as others see it (an RTMP ingest would check its keys with `keys`). */
+/** The ingest module as others see it. */
 export interface IngestModule extends SignalingModule {
   readonly name: 'ingest';
   readonly keys: StreamKeys;
+  /** WHIP and RTMP sessions. */
   readonly sessions: WhipSessions;
+  /** The RTMP server when RTMP_PORT is set. */
+  readonly rtmp: RtmpServer | undefined;
+  /** `rtmp://host:port/live` when the RTMP server runs. */
+  readonly rtmpUrl: string | undefined;
 }
 
 /**
@@ -32,14 +38,36 @@ export function ingestModule(config?: IngestConfig): SignalingModuleFactory {
     const sessions = new WhipSessions();
     await registerKeyRoutes({ app: ctx.app, auth, keys, streams, sessions, config: cfg, log });
     await registerWhipRoutes({ app: ctx.app, keys, streams, sfu: ctx.sfu, sessions, config: cfg, log });
+    let rtmp: RtmpServer | undefined;
+    let rtmpUrl: string | undefined;
+    if (cfg.RTMP_PORT > 0) {
+      rtmp = new RtmpServer({
+        keys,
+        streams,
+        sfu: ctx.sfu,
+        sessions,
+        log: log.child({ part: 'rtmp' }),
+        maxConnections: cfg.RTMP_CONNECTIONS_MAX,
+        idleTimeoutMs: cfg.RTMP_IDLE_TIMEOUT_SECONDS * 1000,
+        h264Passthrough: cfg.RTMP_H264_PASSTHROUGH,
+      });
+      const port = await rtmp.listen(cfg.RTMP_PORT, cfg.RTMP_HOST);
+      rtmpUrl = `rtmp://${cfg.RTMP_HOST.includes(':') ? `[${cfg.RTMP_HOST}]` : cfg.RTMP_HOST}:${port}/${RTMP_APP}`;
+      log.info({ rtmpUrl }, 'rtmp ingest listening');
+    }
     let closing: Promise<void> | undefined;
     return {
       name: 'ingest',
       keys,
       sessions,
+      rtmp,
+      rtmpUrl,
       close() {
         // The rooms close with the node: the sessions end with their streams, not as the creator going away.
-        closing ??= Promise.resolve(sessions.closeAll('stream-ended'));
+        closing ??= (async () => {
+          sessions.closeAll('stream-ended');
+          await rtmp?.close();
+        })();
         return closing;
       },
     };

@@ -54,7 +54,7 @@ function bearerOf(header: string | undefined): string {
 }
 
 /** The stream a key publishes to: its own, or (channel key) the creator's live or newest announced stream. */
-async function streamOf(streams: StreamsModule, key: StreamKeyInfo): Promise<StreamRecord> {
+export async function streamOf(streams: StreamsModule, key: StreamKeyInfo): Promise<StreamRecord> {
   if (key.streamId === null) {
     const [stream] = await streams.liveableOf(key.creator);
     if (!stream) {
@@ -78,6 +78,16 @@ async function streamOf(streams: StreamsModule, key: StreamKeyInfo): Promise<Str
     });
   }
   return stream;
+}
+
+/** The key of a token; STREAM_KEY_REVOKED or STREAM_KEY_INVALID when it does not work (any ingest). */
+export async function checkedKey(keys: StreamKeys, token: string): Promise<StreamKeyInfo> {
+  const checked = await keys.check(token);
+  if (checked.ok) return checked.key;
+  if (checked.reason === 'revoked') {
+    throw new SignalingError('STREAM_KEY_REVOKED', 'this stream key was revoked: create a new one in the studio');
+  }
+  throw new SignalingError('STREAM_KEY_INVALID', 'unknown stream key: copy it again from the studio');
 }
 
 /** Answers a refusal as `{ ok: false, code, message }` with its status (401s say which scheme to use). */
@@ -123,16 +133,8 @@ export async function registerWhipRoutes(deps: WhipEndpointDeps): Promise<void> 
 
     scope.post(WHIP_PATH, { config: WHIP_ROUTE }, async (request, reply) => {
       const token = bearerOf(request.headers.authorization);
-      const checked = await keys.check(token);
-      if (!checked.ok) {
-        if (checked.reason === 'revoked') {
-          throw new SignalingError('STREAM_KEY_REVOKED', 'this stream key was revoked: create a new one in the studio');
-        }
-        throw new SignalingError('STREAM_KEY_INVALID', 'unknown stream key: copy it again from the studio');
-      }
-      const { key } = checked;
-      const stream = await streamOf(streams, key);
-      const { streamId } = stream;
+      const key = await checkedKey(keys, token);
+      const { streamId } = await streamOf(streams, key);
       const type = request.headers['content-type']?.split(';')[0]?.trim().toLowerCase();
       if (type !== 'application/sdp' || typeof request.body !== 'string') {
         const error = new SignalingError(

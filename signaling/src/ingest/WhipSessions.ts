@@ -1,5 +1,19 @@
 import { SignalingError } from '../errors.ts';
-import type { WhipEndReason, WhipSession } from './WhipSession.ts';
+import type { WhipEndReason } from './WhipSession.ts';
+
+/** Why an ingest session (WHIP or RTMP) ended. */
+export type IngestEndReason = WhipEndReason;
+
+/** An ingest session as the registry sees it: a WhipSession or an RtmpSession. */
+export interface IngestSession {
+  readonly id: string;
+  readonly streamId: string;
+  readonly keyId: string;
+  readonly startedAt: Date;
+  /** Media can flow (WHIP: ICE and DTLS up; RTMP: the encoder pushes). */
+  readonly connected: boolean;
+  close(reason: IngestEndReason): void;
+}
 
 /** What a key is doing right now, as the studio shows it. */
 export interface KeyActivity {
@@ -10,15 +24,15 @@ export interface KeyActivity {
 }
 
 /**
- * The WHIP sessions of this node: by resource id, and which key and stream each holds. A key publishes once at a time
+ * The ingest sessions (WHIP and RTMP) of this node: by resource id, and which key and stream each holds. A key publishes once at a time
  * and a stream takes one ingest at a time; a POST reserves both before its first await, so two racing POSTs with one
  * key cannot both start.
  */
 export class WhipSessions {
-  readonly #byId = new Map<string, WhipSession>();
+  readonly #byId = new Map<string, IngestSession>();
   /** Keys and streams taken, by a running session or a POST still starting one (undefined). */
-  readonly #keys = new Map<string, WhipSession | undefined>();
-  readonly #streams = new Map<string, WhipSession | undefined>();
+  readonly #keys = new Map<string, IngestSession | undefined>();
+  readonly #streams = new Map<string, IngestSession | undefined>();
 
   /** Takes `keyId` and `streamId` for a starting session; ALREADY_PUBLISHING when either is taken. */
   reserve(keyId: string, streamId: string): void {
@@ -41,25 +55,25 @@ export class WhipSessions {
   }
 
   /** Records a started session in the places its POST reserved. */
-  add(session: WhipSession): void {
+  add(session: IngestSession): void {
     this.#byId.set(session.id, session);
     this.#keys.set(session.keyId, session);
     this.#streams.set(session.streamId, session);
   }
 
   /** Forgets an ended session. */
-  remove(session: WhipSession): void {
+  remove(session: IngestSession): void {
     if (this.#byId.get(session.id) === session) this.#byId.delete(session.id);
     if (this.#keys.get(session.keyId) === session) this.#keys.delete(session.keyId);
     if (this.#streams.get(session.streamId) === session) this.#streams.delete(session.streamId);
   }
 
-  get(id: string): WhipSession | undefined {
+  get(id: string): IngestSession | undefined {
     return this.#byId.get(id);
   }
 
   /** The running session of a key, if any. */
-  ofKey(keyId: string): WhipSession | undefined {
+  ofKey(keyId: string): IngestSession | undefined {
     return this.#keys.get(keyId);
   }
 
@@ -75,7 +89,7 @@ export class WhipSessions {
   }
 
   /** Ends every session (the node is closing). */
-  closeAll(reason: WhipEndReason): void {
+  closeAll(reason: IngestEndReason): void {
     for (const s of [...this.#byId.values()]) s.close(reason);
   }
 }
