@@ -78,7 +78,7 @@ describe('simulcast: a three-layer VP8 publisher (wrtc) and viewers on their own
     expect(seen).toEqual(expect.arrayContaining([2, 0, 1]));
   }, 150_000);
 
-  it('a viewer whose downlink is capped gets a lower layer under Auto while an uncapped one gets the top layer', async () => {
+  it('a viewer whose downlink is capped gets a lower layer under Auto while an uncapped one gets the top layer, and climbs back once uncapped', async () => {
     const v = await startViewer(room, 'constrained');
     viewers.push(v);
     const transport = [...transports.values()].find((t) => t.appData.viewerId === 'constrained');
@@ -106,6 +106,14 @@ describe('simulcast: a three-layer VP8 publisher (wrtc) and viewers on their own
     await waitFor(
       `an uncapped Auto viewer on the top layer (now ${JSON.stringify(room.viewerVideoLayers(free.id))})`,
       () => room.viewerVideoLayers(free.id)?.spatialLayer === 2 && free.lastSize?.width === 960,
+      60_000,
+      200,
+    );
+    // The downlink recovers (the cap lifted): the estimate climbs and the capped viewer gets the top layer back.
+    await transport!.setMaxOutgoingBitrate(10_000_000);
+    await waitFor(
+      `the top layer back once the cap is lifted (now ${JSON.stringify(room.viewerVideoLayers(v.id))})`,
+      () => room.viewerVideoLayers(v.id)?.spatialLayer === 2 && v.lastSize?.width === 960,
       60_000,
       200,
     );
