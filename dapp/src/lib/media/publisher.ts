@@ -101,7 +101,7 @@ export class Publisher {
     return new Publisher(transport, producers);
   }
 
-  /** Sending statistics of the video producer (bytes and frames sent). */
+  /** Sending statistics of the video producer (bytes over all simulcast layers, camera frames encoded). */
   async videoStats(): Promise<{ bytesSent: number; framesEncoded: number }> {
     const video = this.producers.find((p) => p.kind === 'video');
     let bytesSent = 0;
@@ -109,7 +109,8 @@ export class Publisher {
     for (const s of (await video?.getStats())?.values() ?? []) {
       if (s.type === 'outbound-rtp') {
         bytesSent += s.bytesSent ?? 0;
-        framesEncoded += s.framesEncoded ?? 0;
+        // One outbound-rtp per simulcast layer, each encoding the same camera frames: count them once.
+        framesEncoded = Math.max(framesEncoded, s.framesEncoded ?? 0);
       }
     }
     return { bytesSent, framesEncoded };
