@@ -8,6 +8,7 @@ import { installErrorHandler, parseInput } from '../http/errors.ts';
 import { StreamId } from '../protocol.ts';
 import type { StreamsModule } from '../streams/StreamsModule.ts';
 import type { IngestConfig } from './config.ts';
+import { RTMP_APP } from './RtmpServer.ts';
 import type { StreamKeyInfo, StreamKeys } from './StreamKeys.ts';
 import { WHIP_PATH } from './WhipEndpoint.ts';
 import type { KeyActivity, WhipSessions } from './WhipSessions.ts';
@@ -32,7 +33,8 @@ export interface KeyRoutesDeps {
 
 /**
  * The studio's stream keys, for the signed-in creator (session cookie or token, as `POST /v1/streams`):
- * `GET /v1/stream-keys` lists the keys in use with what each publishes now and the WHIP path; `POST /v1/stream-keys`
+ * `GET /v1/stream-keys` lists the keys in use with what each publishes now, the WHIP path and the RTMP port
+ * and application (`rtmp`, null when RTMP is off); `POST /v1/stream-keys`
  * `{ streamId? }` creates a key for one of the creator's streams (not ended) or, without `streamId`, a channel key;
  * `POST /v1/stream-keys/:keyId/rotate` gives a key a new secret (a running ingest goes on; the old secret no longer
  * starts one); `POST /v1/stream-keys/:keyId/revoke` revokes it and ends its ingest (POST, as the dapp's other writes:
@@ -49,7 +51,9 @@ export async function registerKeyRoutes(deps: KeyRoutesDeps): Promise<void> {
 
     scope.get('/v1/stream-keys', async (request) => {
       const creator = auth.requireAddress(request);
-      return { ok: true, whipPath: WHIP_PATH, keys: (await keys.list(creator)).map(view) };
+      // The RTMP port and application; the studio puts the host its signaling URL has in front (null: RTMP is off).
+      const rtmp = config.RTMP_PORT > 0 ? { port: config.RTMP_PORT, app: RTMP_APP } : null;
+      return { ok: true, whipPath: WHIP_PATH, rtmp, keys: (await keys.list(creator)).map(view) };
     });
 
     scope.post('/v1/stream-keys', async (request, reply) => {

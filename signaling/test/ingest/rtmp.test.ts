@@ -100,6 +100,9 @@ describe('RTMP ingest with stream keys', () => {
     pushers.push(p);
     return p;
   };
+  /** The PlainTransports of the session under test (captured before it ends). */
+  let plainIds: string[] = [];
+  const sessionTransports = (keyId: string) => (ingest().sessions.ofKey(keyId) as RtmpSession).transportIds;
   /** The RTMP session's pids and transports gone, the room without producers. */
   const nothingLeft = async (streamId: string) => {
     await vi.waitFor(
@@ -109,12 +112,11 @@ describe('RTMP ingest with stream keys', () => {
         const running = ffmpegChildren().filter((pid) => !pushers.some((p) => p.proc.pid === pid));
         expect(running).toEqual([]);
         const dump = (await live.sfu.getRoom(streamId)?.originRouter.dump()) as { transportIds?: string[] } | undefined;
-        expect(dump?.transportIds ?? []).toEqual(expect.not.arrayContaining(plainIds));
+        for (const id of plainIds) expect(dump?.transportIds ?? []).not.toContain(id);
       },
       { timeout: 15_000, interval: 200 },
     );
   };
-  let plainIds: string[] = [];
 
   beforeAll(async () => {
     live = await startLiveStream({
@@ -137,9 +139,11 @@ describe('RTMP ingest with stream keys', () => {
   let viewer: Awaited<ReturnType<LiveStream['joinRtcViewer']>>;
   let pusher: ReturnType<typeof push>;
 
-  it('starts an RTMP server on RTMP_PORT', () => {
+  it('starts an RTMP server on RTMP_PORT; the studio key list gives its port and application', async () => {
     rtmpUrl = ingest().rtmpUrl ?? '';
     expect(rtmpUrl).toMatch(/^rtmp:\/\/127\.0\.0\.1:\d+\/live$/);
+    const { body } = await request(`${live.server.url}/v1/stream-keys`, { token: aliceToken });
+    expect(body.rtmp).toEqual({ port: Number(rtmpUrl.split(':')[2]?.split('/')[0]), app: 'live' });
   });
 
   it('ffmpeg pushing as OBS goes live; a paying WebRTC viewer decodes video and audio and is ticked', async () => {
@@ -174,8 +178,8 @@ describe('RTMP ingest with stream keys', () => {
   });
 
   it('killing the pusher is the creator away; pushing again within the grace resumes the same viewer', async () => {
-    const plain = live.sfu.getRoom(streamId)?.originRouter;
-    plainIds = ((await plain?.dump()) as { transportIds: string[] } | undefined)?.transportIds ?? [];
+    plainIds = sessionTransports(streamKey.keyId);
+    expect(plainIds).toHaveLength(2);
     pusher.proc.kill('SIGKILL');
     await vi.waitFor(() => expect(viewer.viewer.payloads('media:paused')).toEqual([{ reason: 'creator-away' }]), {
       timeout: 20_000,
@@ -190,8 +194,8 @@ describe('RTMP ingest with stream keys', () => {
   });
 
   it('a revoked key ends its session and is refused', async () => {
-    const plain = live.sfu.getRoom(streamId)?.originRouter;
-    plainIds = ((await plain?.dump()) as { transportIds: string[] } | undefined)?.transportIds ?? [];
+    plainIds = sessionTransports(streamKey.keyId);
+    expect(plainIds).toHaveLength(2);
     const revoked = await request(`${live.server.url}/v1/stream-keys/${streamKey.keyId}/revoke`, {
       token: aliceToken,
       body: {},

@@ -1,4 +1,4 @@
-// The creator's stream keys for OBS (WHIP ingest) on the signaling server, with the session cookie: list, create (the
+// The creator's stream keys for OBS (WHIP and RTMP ingest) on the signaling server, with the session cookie: list, create (the
 // token comes back once), rotate (a new token, once), revoke.
 import { StreamId } from '@persecond/signaling/protocol';
 import { z } from 'zod';
@@ -18,7 +18,13 @@ export const StreamKeyView = z.object({
 });
 export type StreamKeyView = z.infer<typeof StreamKeyView>;
 
-const KeyList = z.object({ whipPath: z.string().startsWith('/'), keys: z.array(StreamKeyView) });
+/** The node's RTMP ingest: port and application (rtmp://<signaling host>:<port>/<app>); null when it has none. */
+const RtmpInfo = z.object({ port: z.number().int().min(1).max(65_535), app: z.string().regex(/^[A-Za-z0-9_-]+$/) });
+const KeyList = z.object({
+  whipPath: z.string().startsWith('/'),
+  rtmp: RtmpInfo.nullable().default(null),
+  keys: z.array(StreamKeyView),
+});
 /** A created or rotated key with its token, shown once. */
 const Issued = z.object({
   whipPath: z.string().startsWith('/'),
@@ -50,4 +56,9 @@ export async function revokeStreamKey(baseUrl: string, keyId: string): Promise<v
 /** The WHIP URL to paste into OBS (Settings → Stream → Service: WHIP → Server). */
 export function whipUrlOf(baseUrl: string, whipPath: string): string {
   return new URL(whipPath, baseUrl).toString();
+}
+
+/** The RTMP server URL to paste into OBS (Service: Custom → Server; the stream key is the Stream Key). */
+export function rtmpUrlOf(baseUrl: string, rtmp: z.infer<typeof RtmpInfo>): string {
+  return `rtmp://${new URL(baseUrl).hostname}:${rtmp.port}/${rtmp.app}`;
 }
