@@ -90,6 +90,11 @@ interface CaseResult {
   cpuRuns: number[];
   /** Median % of one core, all of the case's ffmpeg processes together. */
   cpuMedian: number;
+  /**
+   * % of one core per real-time second of media: CPU over all windows / media seconds the top rendition gained. On a
+   * busy machine a starved ffmpeg falls behind and spends less per wall second; this is what keeping up costs.
+   */
+  cpuAtRealTime: number;
   /** Segments of the top rendition per wall second over the windows (1 = real time). */
   realTime: number;
   loadAvg1m: number[];
@@ -110,6 +115,7 @@ async function measure(name: string, specs: string[], clip: string, tmp: string)
     const otherCores: number[] = [];
     const loads: number[] = [];
     const seg0 = segmentsWritten(dirs[0] as string, prefix);
+    const cpu0 = procs.reduce((a, p) => a + cpuSeconds(p.pid as number), 0);
     const t0 = performance.now();
     for (let w = 0; w < WINDOWS; w++) {
       const c0 = procs.reduce((a, p) => a + cpuSeconds(p.pid as number), 0);
@@ -124,8 +130,9 @@ async function measure(name: string, specs: string[], clip: string, tmp: string)
       otherCores.push(Math.round((machineCores - used / secs) * 100) / 100);
       loads.push(Math.round((loadavg()[0] ?? 0) * 100) / 100);
     }
-    const realTime =
-      (segmentsWritten(dirs[0] as string, prefix) - seg0) / SEGMENT_SECONDS / ((performance.now() - t0) / 1000);
+    const mediaSeconds = (segmentsWritten(dirs[0] as string, prefix) - seg0) * SEGMENT_SECONDS;
+    const realTime = mediaSeconds / ((performance.now() - t0) / 1000);
+    const cpuTotal = procs.reduce((a, p) => a + cpuSeconds(p.pid as number), 0) - cpu0;
     const renditions = ladders.reduce((a, l) => a + l.length, 0);
     return {
       name,
@@ -133,6 +140,7 @@ async function measure(name: string, specs: string[], clip: string, tmp: string)
       renditions,
       cpuRuns,
       cpuMedian: median(cpuRuns),
+      cpuAtRealTime: Math.round((cpuTotal / mediaSeconds) * 1000) / 10,
       realTime: Math.round(realTime * 100) / 100,
       loadAvg1m: loads,
       otherCores,
@@ -152,7 +160,7 @@ async function main(): Promise<void> {
       const r = await measure(name, specs, clip, tmp);
       results.push(r);
       console.log(
-        `${name.padEnd(46)} ${String(r.cpuMedian).padStart(6)} % of a core  (runs ${r.cpuRuns.join(', ')}; ` +
+        `${name.padEnd(46)} ${String(r.cpuAtRealTime).padStart(6)} % of a core at real time  (median ${r.cpuMedian}, runs ${r.cpuRuns.join(', ')}; ` +
           `real time ×${r.realTime}; load ${r.loadAvg1m.join(', ')}; other cores ${r.otherCores.join(', ')})`,
       );
     }
@@ -162,9 +170,9 @@ async function main(): Promise<void> {
   const [one, two, three, twoProcs] = results as [CaseResult, CaseResult, CaseResult, CaseResult];
   const round = (x: number) => Math.round(x * 10) / 10;
   const perRendition = {
-    first: one.cpuMedian,
-    second: round(two.cpuMedian - one.cpuMedian),
-    third: round(three.cpuMedian - two.cpuMedian),
+    first: one.cpuAtRealTime,
+    second: round(two.cpuAtRealTime - one.cpuAtRealTime),
+    third: round(three.cpuAtRealTime - two.cpuAtRealTime),
   };
   const result = {
     name: 'sfu-hls-ladder',
@@ -186,27 +194,30 @@ async function main(): Promise<void> {
     method: {
       cpu: `ffmpeg processes' utime+stime from /proc/<pid>/stat over ${WINDOWS} windows of ${WINDOW_S} s after a ${WARMUP_S}-s warm-up, % of one core, median`,
       realTime: 'segments of the top rendition written per wall second over the windows (1 = keeps up)',
-      perRendition: 'second = cpu(2 renditions) − cpu(1); third = cpu(3) − cpu(2)',
+      cpuAtRealTime:
+        'CPU seconds over all windows / media seconds the top rendition gained (segments × segment length), % of one core: the cost of keeping up, robust to a starved ffmpeg falling behind on a busy machine',
+      perRendition: 'from cpuAtRealTime: second = cpu(2 renditions) − cpu(1); third = cpu(3) − cpu(2)',
     },
     cases: results,
     perRenditionCpuPercent: perRendition,
-    onePipelineSaving: round(twoProcs.cpuMedian - two.cpuMedian),
+    onePipelineSaving: round(twoProcs.cpuAtRealTime - two.cpuAtRealTime),
     targets: {
       defaultLadderWithinOneCore: {
         target:
           'the default ladder (2 renditions) under 100 % of one core, leaving the other core of 2 to mediasoup and signaling',
-        value: two.cpuMedian,
-        pass: two.cpuMedian < 100,
+        value: two.cpuAtRealTime,
+        pass: two.cpuAtRealTime < 100,
       },
       defaultLadderRealTime: {
-        target: 'the default ladder keeps up with the source (≥ 0.95 segments per wall second)',
+        target:
+          'the default ladder keeps up with the source (≥ 0.95 media seconds per wall second; below it the machine starved it)',
         value: two.realTime,
         pass: two.realTime >= 0.95,
       },
       onePipelineCheaper: {
         target: 'one ffmpeg with several outputs costs less than one process per rendition (% of a core saved)',
-        value: round(twoProcs.cpuMedian - two.cpuMedian),
-        pass: twoProcs.cpuMedian > two.cpuMedian,
+        value: round(twoProcs.cpuAtRealTime - two.cpuAtRealTime),
+        pass: twoProcs.cpuAtRealTime > two.cpuAtRealTime,
       },
     },
   };
