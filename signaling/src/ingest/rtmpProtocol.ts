@@ -161,9 +161,14 @@ export function writeMessage(csid: number, m: RtmpMessage, chunkSize: number): B
   header[7] = m.typeId;
   header.writeUInt32LE(m.streamId, 8);
   out.push(header);
-  for (let i = 0; i < m.payload.length; i += chunkSize) {
+  // An extended timestamp follows the header, and every type 3 header of the message.
+  const ext = m.timestamp >= 0xffffff ? Buffer.alloc(4) : undefined;
+  ext?.writeUInt32BE(m.timestamp >>> 0);
+  for (let i = 0; i < m.payload.length || i === 0; i += chunkSize) {
     if (i > 0) out.push(Buffer.from([0xc0 | (csid & 0x3f)]));
+    if (ext) out.push(ext);
     out.push(m.payload.subarray(i, i + chunkSize));
+    if (m.payload.length === 0) break;
   }
   return Buffer.concat(out);
 }

@@ -11,6 +11,7 @@ import { loadIngestConfig } from '../../src/ingest/config.ts';
 import { type IngestModule, ingestModule } from '../../src/ingest/IngestModule.ts';
 import type { RtmpServer } from '../../src/ingest/RtmpServer.ts';
 import type { RtmpSession } from '../../src/ingest/RtmpSession.ts';
+import { joinHlsPayer } from '../adversarial/hlsPayer.ts';
 import { request, signIn } from '../support/clients.ts';
 import { type LiveStream, startLiveStream } from '../support/liveStream.ts';
 
@@ -166,6 +167,30 @@ describe('RTMP ingest with stream keys', () => {
     expect(ingest().sessions.activityOf(streamKey.keyId)).toMatchObject({ streamId, connected: true });
     const session = ingest().sessions.ofKey(streamKey.keyId) as RtmpSession;
     console.log(`rtmp ingest, High profile → VP8: ffmpeg ${await cpuPercent(session.pid)} % of a core (640x360p30)`);
+  });
+
+  it('an HLS viewer is served segments the relay makes from the RTMP push, and is metered', async () => {
+    const { payer, playlistUrl, token } = await joinHlsPayer(live, streamId, live.wallets.dave);
+    const get = (url: string) => fetch(`${url}?token=${encodeURIComponent(token)}`);
+    let segment: Response | undefined;
+    await vi.waitFor(
+      async () => {
+        let url = playlistUrl;
+        let text = await (await get(url)).text();
+        const variant = text.split('\n').find((l) => l.endsWith('.m3u8'));
+        if (variant) {
+          url = new URL(variant, url).toString();
+          text = await (await get(url)).text();
+        }
+        const file = text.split('\n').find((l) => l.endsWith('.ts'));
+        expect(file).toBeDefined();
+        segment = await get(new URL(file ?? '', url).toString());
+        expect(segment.status).toBe(200);
+      },
+      { timeout: 45_000, interval: 500 },
+    );
+    expect((await segment?.arrayBuffer())?.byteLength).toBeGreaterThan(1000);
+    await vi.waitFor(() => expect(payer.ticks.length).toBeGreaterThanOrEqual(1), { timeout: 20_000 });
   });
 
   it('refuses unknown keys and a second pusher on a key at once; the first keeps publishing', async () => {
