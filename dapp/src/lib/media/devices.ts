@@ -19,7 +19,8 @@ export async function listCaptureDevices(): Promise<{ cameras: CaptureDevice[]; 
 /** Opens the chosen camera and microphone (any when not chosen). */
 export async function openCapture(cameraId?: string, microphoneId?: string): Promise<MediaStream> {
   return navigator.mediaDevices.getUserMedia({
-    video: cameraId ? { deviceId: { exact: cameraId }, width: { ideal: 1280 }, height: { ideal: 720 } } : true,
+    // 720p where the camera has it: the simulcast layers (1/4, 1/2, full) need the picture to fill three of them.
+    video: { ...(cameraId ? { deviceId: { exact: cameraId } } : {}), width: { ideal: 1280 }, height: { ideal: 720 } },
     audio: microphoneId ? { deviceId: { exact: microphoneId } } : true,
   });
 }
