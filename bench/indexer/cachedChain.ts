@@ -201,6 +201,7 @@ async function extend(
  */
 export async function openCachedChain(opts: { blocks: number; perBlock: number; pad?: number }): Promise<CachedChain> {
   const file = layoutFile(opts.perBlock);
+  const resumed = existsSync(file);
   const layout: ChainLayout = existsSync(file)
     ? (JSON.parse(readFileSync(file, 'utf8')) as ChainLayout)
     : {
@@ -230,6 +231,12 @@ export async function openCachedChain(opts: { blocks: number; perBlock: number; 
       }
       if (head !== layout.head) throw new Error(`cached chain head ${head}, its layout says ${layout.head}`);
       const pad = Math.max(0, (opts.pad ?? 0) - layout.emptyBlocks);
+      if (resumed && layout.settlementBlocks < opts.blocks) {
+        // chopsticks 1.5.1 keeps System.BlockHash(0) = the genesis hash outside the saved blocks: a resumed chain has
+        // the runtime's placeholder there and refuses every signed transaction (BadProof) until it is set again.
+        const key = client.api.query.system.blockHash.key(0);
+        await client.api.rpc('dev_setStorage' as never, [[key, client.api.genesisHash.toHex()]] as never);
+      }
       if (layout.settlementBlocks < opts.blocks || pad > 0) {
         console.error(`extending the cached chain (head ${head}) to ${opts.blocks} settlement blocks…`);
         await extend(client, chain.wsUrl, layout, opts.blocks, pad);
