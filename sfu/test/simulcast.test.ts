@@ -16,6 +16,8 @@ describe('simulcast: a three-layer VP8 publisher (wrtc) and viewers on their own
   const viewers: Viewer[] = [];
   const transports = new Map<string, types.WebRtcTransport>();
   const producers = new Map<string, types.Producer>();
+  /** Consumers on the HLS relay's PlainTransports (appData.role hls). */
+  const relayConsumers: types.Consumer[] = [];
 
   beforeAll(async () => {
     hlsDir = await mkdtemp(join(tmpdir(), 'sfu-simulcast-'));
@@ -26,6 +28,7 @@ describe('simulcast: a three-layer VP8 publisher (wrtc) and viewers on their own
     room.originRouter.observer.on('newtransport', (t) => {
       transports.set(t.id, t as types.WebRtcTransport);
       t.observer.on('newproducer', (p) => producers.set(p.id, p));
+      if (t.appData.role === 'hls') t.observer.on('newconsumer', (c) => relayConsumers.push(c));
     });
     publisher = await startSimulcastPublisher(room);
   }, 60_000);
@@ -127,4 +130,32 @@ describe('simulcast: a three-layer VP8 publisher (wrtc) and viewers on their own
       code: 'BAD_REQUEST',
     });
   });
+
+  it('the HLS relay consumes the top layer: its consumer forwards layer 2 and the ladder starts at 960x540', async () => {
+    // With all three layers flowing: a relay started while the sender still ramps up begins on the best layer flowing
+    // then, and its master playlist keeps that first picture size (measured: 480x270 a second after publishing).
+    const producer = producers.get(publisher.producer.id)!;
+    await waitFor(
+      'layer 2 flowing',
+      async () => (await producer.getStats()).some((s) => s.rid === 'r2' && s.bitrate > 300_000),
+      30_000,
+      500,
+    );
+    await room.addHlsViewer('hls');
+    await waitFor(
+      `the relay's video consumer on layer 2 (now ${JSON.stringify(relayConsumers.map((c) => c.currentLayers))})`,
+      () => relayConsumers.some((c) => c.kind === 'video' && c.currentLayers?.spatialLayer === 2),
+      60_000,
+      200,
+    );
+    const master = await waitFor(
+      'the master playlist',
+      async () => (await sfu.hls.read('room-simulcast', 'index.m3u8'))?.body.toString('utf8'),
+      90_000,
+      500,
+    );
+    // The default ladder (720p cap, never scaled up) encodes the top layer's 960x540 as its first rendition.
+    expect(master).toContain('RESOLUTION=960x540');
+    await room.stopHls();
+  }, 150_000);
 });
