@@ -12,8 +12,9 @@ import {
   startDevChain,
   TxSubmitter,
 } from '@persecond/contracts-client';
+import { encodeStreamMetadata, type StreamMetadata } from '@persecond/contracts-client/metadata';
 import { createHeliaPinner, type Pinner, registerTrustlessGateway } from '@persecond/signaling/ipfs';
-import { encodeStreamMetadata, pinStreamMetadata, type StreamMetadata } from '@persecond/signaling/metadata';
+import { pinStreamMetadata } from '@persecond/signaling/metadata';
 import { WsProvider } from '@polkadot/api';
 import { Keyring } from '@polkadot/keyring';
 import Fastify, { type FastifyInstance } from 'fastify';

@@ -2,6 +2,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MAX_PRICE_PER_SECOND, SETTLE_EVERY_BOUNDS } from '@persecond/contracts-client';
+import {
+  decodeStreamMetadata,
+  encodeStreamMetadata,
+  MAX_STREAM_METADATA_BYTES,
+  type StreamMetadata,
+} from '@persecond/contracts-client/metadata';
 import { encodeAddress } from '@polkadot/util-crypto';
 import fc from 'fast-check';
 import { CID } from 'multiformats/cid';
@@ -11,9 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeCanonicalJson } from '../src/ipfs/canonicalJson.ts';
 import { createHeliaPinner } from '../src/ipfs/HeliaPinner.ts';
 import type { Pinner } from '../src/ipfs/Pinner.ts';
-import { decodeStreamMetadata, encodeStreamMetadata } from '../src/metadata/streamMetadataEncoding.ts';
 import { fetchStreamMetadata, pinStreamMetadata } from '../src/metadata/streamMetadataPinning.ts';
-import { MAX_STREAM_METADATA_BYTES, type StreamMetadata } from '../src/metadata/streamMetadataSchema.ts';
 
 const ALICE = '5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY';
 const U128_MAX = (1n << 128n) - 1n;

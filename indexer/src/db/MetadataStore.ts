@@ -1,4 +1,4 @@
-import type { StreamMetadata, StreamMetadataDocument } from '@persecond/signaling/metadata';
+import type { StreamMetadata, StreamMetadataDocument } from '@persecond/contracts-client/metadata';
 import { decodeAddress, encodeAddress } from '@polkadot/util-crypto';
 import { and, asc, eq, isNull, lte, min, or, sql } from 'drizzle-orm';
 import type { Db } from './database.ts';

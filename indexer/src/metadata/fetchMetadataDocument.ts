@@ -4,7 +4,7 @@ import {
   MetadataError,
   type StreamMetadata,
   type StreamMetadataDocument,
-} from '@persecond/signaling/metadata';
+} from '@persecond/contracts-client/metadata';
 import { u8aConcatStrict } from '@polkadot/util';
 import { exporter } from 'ipfs-unixfs-exporter';
 import { CID } from 'multiformats/cid';

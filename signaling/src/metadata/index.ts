@@ -1,15 +1,3 @@
-export { MetadataError, type MetadataErrorCode } from './errors.ts';
-export { decodeStreamMetadata, encodeStreamMetadata } from './streamMetadataEncoding.ts';
+// Pinning and fetching stream metadata through the node's Pinner. The schema and its encoding are a shared wire
+// format: `@persecond/contracts-client/metadata`.
 export { fetchStreamMetadata, pinStreamMetadata } from './streamMetadataPinning.ts';
-export {
-  CidString,
-  MAX_STREAM_METADATA_BYTES,
-  PositivePlanckText,
-  PricePerSecondText,
-  Ss58Address,
-  StreamAsset,
-  type StreamMetadata,
-  type StreamMetadataDocument,
-  StreamTerms,
-  streamMetadataSchema,
-} from './streamMetadataSchema.ts';

@@ -1,9 +1,13 @@
+import {
+  decodeStreamMetadata,
+  encodeStreamMetadata,
+  MAX_STREAM_METADATA_BYTES,
+  MetadataError,
+  type StreamMetadata,
+} from '@persecond/contracts-client/metadata';
 import type { CID } from 'multiformats/cid';
 import { isIpfsError } from '../ipfs/errors.ts';
 import type { OperationOptions, Pinner } from '../ipfs/Pinner.ts';
-import { MetadataError } from './errors.ts';
-import { decodeStreamMetadata, encodeStreamMetadata } from './streamMetadataEncoding.ts';
-import { MAX_STREAM_METADATA_BYTES, type StreamMetadata } from './streamMetadataSchema.ts';
 
 /** Validates, canonically encodes and pins a stream metadata document; returns its CID. */
 export async function pinStreamMetadata(

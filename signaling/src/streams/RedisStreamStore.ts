@@ -1,6 +1,6 @@
+import { StreamTerms } from '@persecond/contracts-client/metadata';
 import type { createClient } from 'redis';
 import { z } from 'zod';
-import { StreamTerms } from '../metadata/streamMetadataSchema.ts';
 import {
   type AnnouncementSeen,
   type StoredStream,

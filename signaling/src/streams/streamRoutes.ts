@@ -6,6 +6,7 @@ import {
   SETTLE_EVERY_BOUNDS,
   type StreamPaymentTerms,
 } from '@persecond/contracts-client';
+import { CidString, MetadataError, streamMetadataSchema } from '@persecond/contracts-client/metadata';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { z } from 'zod';
@@ -14,9 +15,7 @@ import type { AuthModule } from '../auth/AuthModule.ts';
 import { SignalingError } from '../errors.ts';
 import { installErrorHandler, parseInput } from '../http/errors.ts';
 import type { Pinner } from '../ipfs/Pinner.ts';
-import { MetadataError } from '../metadata/errors.ts';
 import { pinStreamMetadata } from '../metadata/streamMetadataPinning.ts';
-import { CidString, streamMetadataSchema } from '../metadata/streamMetadataSchema.ts';
 import { exposureOf, type NodePaymentWindows, rulesFor, windowsOf } from '../payments/paymentRules.ts';
 import { type AdmissionTerms, type NodePaymentTerms, StreamId, type StreamSummary } from '../protocol.ts';
 import type { CreationLimit } from './creationLimit.ts';

@@ -1,5 +1,6 @@
+import { equals } from 'multiformats/bytes';
 import { z } from 'zod';
-import { decodeCanonicalJson, encodeCanonicalJson } from '../ipfs/canonicalJson.ts';
+import { decodeCanonicalJson, encodeCanonicalJson } from './canonicalJson.ts';
 import { MetadataError } from './errors.ts';
 import { MAX_STREAM_METADATA_BYTES, type StreamMetadata, streamMetadataSchema } from './streamMetadataSchema.ts';
 
@@ -15,7 +16,12 @@ export function encodeStreamMetadata(meta: StreamMetadata): Uint8Array {
   }
   // An absent optional field must not appear as `undefined`, which has no JSON form.
   const document = Object.fromEntries(Object.entries(result.data).filter(([, value]) => value !== undefined));
-  const bytes = encodeCanonicalJson(document);
+  let bytes: Uint8Array;
+  try {
+    bytes = encodeCanonicalJson(document);
+  } catch (err) {
+    throw new MetadataError('METADATA_INVALID', 'stream metadata has no canonical JSON form', [], { cause: err });
+  }
   if (bytes.byteLength > MAX_STREAM_METADATA_BYTES) {
     throw new MetadataError(
       'METADATA_TOO_LARGE',
@@ -47,7 +53,7 @@ export function decodeStreamMetadata(bytes: Uint8Array): StreamMetadata {
       result.error.issues,
     );
   }
-  if (!Buffer.from(encodeStreamMetadata(result.data)).equals(bytes)) {
+  if (!equals(encodeStreamMetadata(result.data), bytes)) {
     throw new MetadataError('METADATA_INVALID', 'stream metadata is not in canonical DAG-JSON form');
   }
   return result.data;

@@ -1,7 +1,7 @@
-import { MAX_PRICE_PER_SECOND, SETTLE_EVERY_BOUNDS } from '@persecond/contracts-client/browser';
 import { decodeAddress } from '@polkadot/util-crypto';
 import { CID } from 'multiformats/cid';
 import { z } from 'zod';
+import { MAX_PRICE_PER_SECOND, SETTLE_EVERY_BOUNDS } from '../paymentTerms.ts';
 
 /** Largest planck amount the chain can hold (u128). */
 const U128_MAX = (1n << 128n) - 1n;
