@@ -42,8 +42,11 @@ export class FfmpegHls extends EventEmitter<FfmpegHlsEvents> {
   #timer: NodeJS.Timeout | undefined;
   #crashes = 0;
   #closing: Promise<void> | undefined;
+  #respawning: Promise<void> | undefined;
   /** Restarts performed after unexpected exits. */
   restarts = 0;
+  /** Replacements asked for with `respawn()`. */
+  respawns = 0;
 
   constructor(opts: FfmpegHlsOptions) {
     super();
@@ -84,16 +87,39 @@ export class FfmpegHls extends EventEmitter<FfmpegHlsEvents> {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       clearTimeout(this.#timer);
-      const child = this.#child;
-      if (child && child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM');
-        const killer = setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS);
-        await this.#childExited;
-        clearTimeout(killer);
-      }
-      this.#child = undefined;
+      await this.#stopChild();
+      await this.#respawning;
     })();
     return this.#closing;
+  }
+
+  /**
+   * Replaces the running ffmpeg with a new one now (not a crash: no back-off, not counted in `restarts`), e.g. when
+   * the input's picture grew past the size the running one scaled for. Numbering goes on from the playlists.
+   */
+  respawn(): Promise<void> {
+    this.#respawning ??= (async () => {
+      clearTimeout(this.#timer);
+      await this.#stopChild();
+      if (this.#closing) return;
+      this.respawns++;
+      this.#spawn();
+    })().finally(() => {
+      this.#respawning = undefined;
+    });
+    return this.#respawning;
+  }
+
+  /** Ends the current ffmpeg (SIGTERM, then SIGKILL) without its exit counting as a crash. */
+  async #stopChild(): Promise<void> {
+    const child = this.#child;
+    // Cleared first: the exit handler restarts only the process still current.
+    this.#child = undefined;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    const killer = setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS);
+    await this.#childExited;
+    clearTimeout(killer);
   }
 
   #spawn(): void {

@@ -75,6 +75,11 @@ export class HlsRelay extends EventEmitter<HlsRelayEvents> {
     return this.#ffmpeg?.restarts ?? 0;
   }
 
+  /** ffmpeg replacements because a larger simulcast layer began to flow. */
+  get respawns(): number {
+    return this.#ffmpeg?.respawns ?? 0;
+  }
+
   get playlistPath(): string | undefined {
     return this.#ffmpeg?.playlistPath;
   }
@@ -140,8 +145,30 @@ export class HlsRelay extends EventEmitter<HlsRelayEvents> {
     await rm(this.#opts.dir, { recursive: true, force: true });
     await ffmpeg.start();
     await Promise.all(this.#consumers.map((c) => c.resume()));
+    this.#followLayerRises();
     const renditions = this.#opts.ladder.map((r) => r.name);
     this.#log.info({ ffmpegPid: ffmpeg.pid, kinds: media.map((m) => m.kind), renditions }, 'hls relay started');
+  }
+
+  /**
+   * ffmpeg fixes its picture size at the first frame it decodes, so a relay started while a simulcast sender still
+   * ramps up would encode the whole stream at the size of the layer flowing then. Each time a larger layer than ever
+   * before reaches the relay, ffmpeg is replaced to encode at that size: at most one replacement per layer above the
+   * first. A layer that drops and comes back is not a rise.
+   */
+  #followLayerRises(): void {
+    const video = this.#consumers.find((c) => c.kind === 'video');
+    if (video?.type !== 'simulcast') return;
+    let largest = video.currentLayers?.spatialLayer;
+    video.on('layerschange', (layers) => {
+      if (!layers || this.#closing) return;
+      const previous = largest;
+      if (previous !== undefined && layers.spatialLayer <= previous) return;
+      largest = layers.spatialLayer;
+      if (previous === undefined) return;
+      this.#log.info({ from: previous, to: largest }, 'a larger simulcast layer flows: restarting ffmpeg at its size');
+      this.#ffmpeg?.respawn().catch((err) => this.#log.warn({ err }, 'ffmpeg could not be replaced'));
+    });
   }
 
   #requestKeyFrames(): void {

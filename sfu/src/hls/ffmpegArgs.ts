@@ -53,7 +53,8 @@ export function hlsEncodeArgs(spec: HlsEncodeSpec): string[] {
   const inputArgs = input.kind === 'sdp' ? SDP_INPUT : input.args;
   const audioIn = input.kind === 'sdp' ? '0:a:0' : '1:a:0';
   const n = ladder.length;
-  const scales = ladder.map((r, i) => `[v${i}]scale=-2:'min(${r.maxHeight},ih)'[o${i}]`);
+  // x264 needs even sizes: a simulcast quarter layer of 960x540 is 240x135.
+  const scales = ladder.map((r, i) => `[v${i}]scale=-2:'trunc(min(${r.maxHeight},ih)/2)*2'[o${i}]`);
   const filter = `[0:v:0]split=${n}${ladder.map((_, i) => `[v${i}]`).join('')};${scales.join(';')}`;
   const maps: string[] = [];
   ladder.forEach((_, i) => {
