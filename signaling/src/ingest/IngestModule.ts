@@ -3,18 +3,18 @@ import { ledgerModuleOf } from '../ledger/ledgerModule.ts';
 import type { SignalingModule, SignalingModuleFactory } from '../SignalingContext.ts';
 import { getStreamsModule } from '../streams/StreamsModule.ts';
 import { type IngestConfig, loadIngestConfig } from './config.ts';
+import { IngestSessions } from './IngestSessions.ts';
 import { registerKeyRoutes } from './keyRoutes.ts';
 import { RTMP_APP, RtmpServer } from './RtmpServer.ts';
 import { StreamKeys } from './StreamKeys.ts';
 import { registerWhipRoutes } from './WhipEndpoint.ts';
-import { WhipSessions } from './WhipSessions.ts';
 
 /** The ingest module as others see it. */
 export interface IngestModule extends SignalingModule {
   readonly name: 'ingest';
   readonly keys: StreamKeys;
   /** WHIP and RTMP sessions. */
-  readonly sessions: WhipSessions;
+  readonly sessions: IngestSessions;
   /** The RTMP server when RTMP_PORT is set. */
   readonly rtmp: RtmpServer | undefined;
   /** `rtmp://host:port/live` when the RTMP server runs. */
@@ -35,7 +35,7 @@ export function ingestModule(config?: IngestConfig): SignalingModuleFactory {
     const auth = getAuthModule(ctx);
     const streams = getStreamsModule(ctx);
     const keys = new StreamKeys(ledgerModuleOf(ctx.modules).ledger);
-    const sessions = new WhipSessions();
+    const sessions = new IngestSessions();
     await registerKeyRoutes({ app: ctx.app, auth, keys, streams, sessions, config: cfg, log });
     await registerWhipRoutes({ app: ctx.app, keys, streams, sfu: ctx.sfu, sessions, config: cfg, log });
     let rtmp: RtmpServer | undefined;

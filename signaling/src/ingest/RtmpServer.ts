@@ -3,6 +3,7 @@ import type { Sfu } from '@persecond/sfu';
 import type { Logger } from 'pino';
 import { SignalingError } from '../errors.ts';
 import type { StreamsModule } from '../streams/StreamsModule.ts';
+import type { IngestSessions } from './IngestSessions.ts';
 import { RtmpSession } from './RtmpSession.ts';
 import {
   type Amf,
@@ -18,7 +19,6 @@ import {
 } from './rtmpProtocol.ts';
 import type { StreamKeyInfo, StreamKeys } from './StreamKeys.ts';
 import { checkedKey, streamOf } from './WhipEndpoint.ts';
-import type { WhipSessions } from './WhipSessions.ts';
 
 /** The RTMP application encoders publish to: `rtmp://host:port/live`, the stream key as stream name. */
 export const RTMP_APP = 'live';
@@ -32,7 +32,7 @@ export interface RtmpServerDeps {
   keys: StreamKeys;
   streams: StreamsModule;
   sfu: Sfu;
-  sessions: WhipSessions;
+  sessions: IngestSessions;
   log: Logger;
   /** Connections at once; more are closed at once. */
   maxConnections: number;

@@ -1,25 +1,16 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import type { Room } from '@persecond/sfu';
 import type { types as ms } from 'mediasoup';
-import type { Logger } from 'pino';
-import type { CreatorPresence } from '../streams/StreamsModule.ts';
+import { type IngestEndReason, IngestSession, type IngestSessionInit } from './IngestSession.ts';
 import { FLV_HEADER } from './rtmpProtocol.ts';
-import type { IngestEndReason } from './WhipSessions.ts';
 
 /** What an RTMP session is created from (the publish was accepted and the first video header is known). */
-export interface RtmpSessionInit {
-  room: Room;
-  keyId: string;
-  creator: string;
-  presence: CreatorPresence;
+export interface RtmpSessionInit extends IngestSessionInit<RtmpSession> {
   /**
    * `profile-level-id` of the pushed H.264 (from its sequence header) when it may pass through; undefined when it is
    * not H.264 or passthrough is off (transcoded to VP8).
    */
   h264Profile: string | undefined;
-  log: Logger;
-  onEnded: (session: RtmpSession, reason: IngestEndReason) => void;
 }
 
 /** How the pushed video reaches the router. */
@@ -50,46 +41,28 @@ export function videoPathFor(profile: string | undefined): VideoPath {
  * stops ffmpeg, closes the transports (and so the producers) and, unless the stream itself ended, runs the
  * creator-away path.
  */
-export class RtmpSession {
-  readonly id = randomBytes(16).toString('base64url');
-  readonly startedAt = new Date();
-  readonly streamId: string;
-  readonly keyId: string;
-  readonly creator: string;
+export class RtmpSession extends IngestSession {
+  protected readonly protocol = 'rtmp';
   readonly video: VideoPath;
   readonly #transports: ms.PlainTransport[] = [];
   readonly #producers: ms.Producer[] = [];
   #ffmpeg: ChildProcess | undefined;
   #stderr = '';
-  #ended: IngestEndReason | undefined;
   #bytes = 0;
 
   private constructor(private readonly init: RtmpSessionInit) {
-    this.streamId = init.room.streamId;
-    this.keyId = init.keyId;
-    this.creator = init.creator;
+    super(init);
     this.video = videoPathFor(init.h264Profile);
   }
 
   /** Creates the transports and producers and starts ffmpeg; on a failure ends the session (`failed`) and throws. */
-  static async start(init: RtmpSessionInit): Promise<RtmpSession> {
-    const session = new RtmpSession(init);
-    try {
-      await session.#setUp();
-      return session;
-    } catch (err) {
-      session.close('failed');
-      throw err;
-    }
-  }
-
-  get endReason(): IngestEndReason | undefined {
-    return this.#ended;
+  static start(init: RtmpSessionInit): Promise<RtmpSession> {
+    return IngestSession.begin(new RtmpSession(init));
   }
 
   /** Media flows: ffmpeg runs and the encoder has pushed data. */
   get connected(): boolean {
-    return !this.#ended && this.#bytes > 0;
+    return !this.endReason && this.#bytes > 0;
   }
 
   /** The producers in the room (audio, video). */
@@ -109,31 +82,26 @@ export class RtmpSession {
 
   /** Feeds FLV tags (after the header written at start) to ffmpeg. */
   write(tag: Buffer): void {
-    if (this.#ended) return;
+    if (this.endReason) return;
     this.#bytes += tag.length;
     const stdin = this.#ffmpeg?.stdin;
     if (stdin?.writable && stdin.writableLength < 16 * 1024 * 1024) stdin.write(tag);
   }
 
-  /** Ends the session (idempotent). */
-  close(reason: IngestEndReason): void {
-    if (this.#ended) return;
-    this.#ended = reason;
+  protected release(_reason: IngestEndReason): void {
     const ff = this.#ffmpeg;
     if (ff && ff.exitCode === null && ff.signalCode === null) {
       ff.stdin?.destroy();
       ff.kill('SIGKILL');
     }
     for (const t of this.#transports) t.close();
-    if (reason !== 'stream-ended') this.init.presence.leave();
-    this.init.log.info(
-      { streamId: this.streamId, keyId: this.keyId, session: this.id, reason, video: this.video.mode },
-      'rtmp session ended',
-    );
-    this.init.onEnded(this, reason);
   }
 
-  async #setUp(): Promise<void> {
+  protected override describe(): Record<string, unknown> {
+    return { video: this.video.mode };
+  }
+
+  protected async setUp(): Promise<void> {
     const { room, log } = this.init;
     const router = room.originRouter;
     const plain = async () => {
@@ -170,7 +138,7 @@ export class RtmpSession {
       kind: 'video',
       rtpParameters: { codecs: [videoCodec], encodings: [{ ssrc: videoSsrc }] },
     });
-    if (this.#ended) throw new Error('the session ended while starting');
+    if (this.endReason) throw new Error('the session ended while starting');
     this.#producers.push(audioProducer, videoProducer);
     room.adoptProducer(audioProducer);
     room.adoptProducer(videoProducer);
@@ -209,7 +177,7 @@ export class RtmpSession {
       this.close('failed');
     });
     ff.once('exit', (code, signal) => {
-      if (this.#ended) return;
+      if (this.endReason) return;
       log.warn({ streamId: this.streamId, code, signal, stderr: this.#stderr }, 'rtmp ingest: ffmpeg exited');
       this.close('failed');
     });

@@ -8,9 +8,9 @@ import { HTTP_STATUS, parseInput } from '../http/errors.ts';
 import type { StreamRecord } from '../streams/StreamStore.ts';
 import type { CreatorPresence, StreamsModule } from '../streams/StreamsModule.ts';
 import type { IngestConfig } from './config.ts';
+import type { IngestSessions } from './IngestSessions.ts';
 import type { StreamKeyInfo, StreamKeys } from './StreamKeys.ts';
 import { WhipSession } from './WhipSession.ts';
-import type { WhipSessions } from './WhipSessions.ts';
 import { parseWhipOffer, WhipOfferError } from './whipSdp.ts';
 
 /** Where WHIP clients POST their offer; each session's resource is `${WHIP_PATH}/<id>`. */
@@ -39,7 +39,7 @@ export interface WhipEndpointDeps {
   keys: StreamKeys;
   streams: StreamsModule;
   sfu: Sfu;
-  sessions: WhipSessions;
+  sessions: IngestSessions;
   config: IngestConfig;
   log: Logger;
 }

@@ -1,37 +1,11 @@
-import { randomBytes } from 'node:crypto';
-import type { Room } from '@persecond/sfu';
 import type { types as ms } from 'mediasoup';
-import type { Logger } from 'pino';
-import type { CreatorPresence } from '../streams/StreamsModule.ts';
+import { type IngestEndReason, IngestSession, type IngestSessionInit } from './IngestSession.ts';
 import { buildWhipAnswer, negotiate, type WhipOffer } from './whipSdp.ts';
 
-/** Why a WHIP session ended. */
-export type WhipEndReason =
-  /** The client sent DELETE (OBS's "Stop streaming"). */
-  | 'deleted'
-  /** ICE lost the client (consent expired) or DTLS failed or was closed by the client. */
-  | 'connection-lost'
-  /** ICE and DTLS did not connect in time after the POST. */
-  | 'connect-timeout'
-  /** The creator revoked the key it publishes with. */
-  | 'revoked'
-  /** The stream ended or its room closed (stream:end, the grace ran out, the node shut down). */
-  | 'stream-ended'
-  /** Setting it up failed. */
-  | 'failed';
-
 /** What a session is created from. */
-export interface WhipSessionInit {
-  room: Room;
+export interface WhipSessionInit extends IngestSessionInit<WhipSession> {
   offer: WhipOffer;
-  keyId: string;
-  creator: string;
-  /** The stream held live for the creator: left when the session ends (the creator-away path). */
-  presence: CreatorPresence;
   connectTimeoutMs: number;
-  log: Logger;
-  /** Called once when the session has ended (the endpoint forgets it). */
-  onEnded: (session: WhipSession, reason: WhipEndReason) => void;
 }
 
 /**
@@ -40,45 +14,25 @@ export interface WhipSessionInit {
  * creator. It ends on DELETE, when the connection is lost or never comes up, when its key is revoked, or with the
  * stream; ending closes its producers and transport and, unless the stream itself ended, runs the creator-away path.
  */
-export class WhipSession {
-  /** The resource's id: the last part of its URL (unguessable, the capability to DELETE it). */
-  readonly id = randomBytes(16).toString('base64url');
-  readonly startedAt = new Date();
-  readonly streamId: string;
-  readonly keyId: string;
-  readonly creator: string;
+export class WhipSession extends IngestSession {
+  protected readonly protocol = 'whip';
   /** The SDP answer (set once started). */
   answer = '';
   #transport: ms.WebRtcTransport | undefined;
   #transportId: string | undefined;
   readonly #producerIds: string[] = [];
   #timer: NodeJS.Timeout | undefined;
-  #ended: WhipEndReason | undefined;
 
   private constructor(private readonly init: WhipSessionInit) {
-    this.streamId = init.room.streamId;
-    this.keyId = init.keyId;
-    this.creator = init.creator;
+    super(init);
   }
 
   /**
    * Negotiates the offer against the room's router, creates the transport and the producers, and builds the answer;
    * on a failure ends the session (reason `failed`) and throws.
    */
-  static async start(init: WhipSessionInit): Promise<WhipSession> {
-    const session = new WhipSession(init);
-    try {
-      await session.#setUp();
-      return session;
-    } catch (err) {
-      session.close('failed');
-      throw err;
-    }
-  }
-
-  /** Why it ended; undefined while it runs. */
-  get endReason(): WhipEndReason | undefined {
-    return this.#ended;
+  static start(init: WhipSessionInit): Promise<WhipSession> {
+    return IngestSession.begin(new WhipSession(init));
   }
 
   /** Ids of its producers in the room. */
@@ -86,22 +40,15 @@ export class WhipSession {
     return this.#producerIds;
   }
 
-  /** Ends the session (idempotent): producers and transport closed, the creator away unless the stream ended. */
-  close(reason: WhipEndReason): void {
-    if (this.#ended) return;
-    this.#ended = reason;
+  protected release(_reason: IngestEndReason): void {
     clearTimeout(this.#timer);
     const { room } = this.init;
-    if (!room.closed) {
-      for (const id of this.#producerIds) room.closeProducer(id);
-      if (this.#transportId) room.closePublisherTransport(this.#transportId);
-    }
-    if (reason !== 'stream-ended') this.init.presence.leave();
-    this.init.log.info({ streamId: this.streamId, keyId: this.keyId, session: this.id, reason }, 'whip session ended');
-    this.init.onEnded(this, reason);
+    if (room.closed) return;
+    for (const id of this.#producerIds) room.closeProducer(id);
+    if (this.#transportId) room.closePublisherTransport(this.#transportId);
   }
 
-  async #setUp(): Promise<void> {
+  protected async setUp(): Promise<void> {
     const { room, offer, log } = this.init;
     const sections = negotiate(offer, room.rtpCapabilities);
     const params = await room.createPublisherTransport();

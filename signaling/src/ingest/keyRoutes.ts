@@ -1,17 +1,16 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { sameAccount } from '../accounts.ts';
 import type { AuthModule } from '../auth/AuthModule.ts';
 import { SignalingError } from '../errors.ts';
 import { installErrorHandler, parseInput } from '../http/errors.ts';
 import { StreamId } from '../protocol.ts';
 import type { StreamsModule } from '../streams/StreamsModule.ts';
 import type { IngestConfig } from './config.ts';
+import type { IngestSessions, KeyActivity } from './IngestSessions.ts';
 import { RTMP_APP } from './RtmpServer.ts';
 import type { StreamKeyInfo, StreamKeys } from './StreamKeys.ts';
 import { WHIP_PATH } from './WhipEndpoint.ts';
-import type { KeyActivity, WhipSessions } from './WhipSessions.ts';
 
 const KeyParams = z.object({ keyId: z.string().regex(/^[0-9a-f]{16}$/, 'a stream key id') });
 /** A key for one stream (`streamId`), or the creator's channel key (none). */
@@ -26,7 +25,7 @@ export interface KeyRoutesDeps {
   auth: AuthModule;
   keys: StreamKeys;
   streams: StreamsModule;
-  sessions: WhipSessions;
+  sessions: IngestSessions;
   config: IngestConfig;
   log: Logger;
 }
@@ -60,12 +59,7 @@ export async function registerKeyRoutes(deps: KeyRoutesDeps): Promise<void> {
       const creator = auth.requireAddress(request);
       const { streamId = null } = parseInput(CreateKeyBody, request.body ?? {});
       if (streamId) {
-        const stream = await streams.get(streamId);
-        const mine = stream !== undefined && sameAccount(stream.creator, creator);
-        if (!stream || (stream.status === 'pending' && !mine)) {
-          throw new SignalingError('STREAM_NOT_FOUND', `no stream ${streamId}`);
-        }
-        if (!mine) throw new SignalingError('NOT_CREATOR', 'only the creator of this stream can make its keys');
+        const stream = await streams.requireCreator(creator, streamId);
         if (stream.status === 'ended') {
           throw new SignalingError('STREAM_NOT_LIVE', 'this stream has ended', { reason: 'ended' });
         }

@@ -47,6 +47,11 @@ export interface StreamsModule extends SignalingModule {
    * the stream was taken live again since.
    */
   goLiveFor(creator: string, streamId: string): Promise<CreatorPresence>;
+  /**
+   * A stream of `creator`, in any state: STREAM_NOT_FOUND when there is none or it is another creator's and not yet
+   * announced (it exists only for its creator until then), NOT_CREATOR when it is another creator's.
+   */
+  requireCreator(creator: string, streamId: string): Promise<StreamRecord>;
   /** The creator's streams that can go live: live ones first, then announced ones, newest first. */
   liveableOf(creator: string): Promise<StreamRecord[]>;
 }
@@ -306,6 +311,7 @@ async function createStreamsModule(
         listeners.add(listener);
         return () => listeners.delete(listener);
       },
+      requireCreator: async (creator, streamId) => withTerms(await requireCreator(creator, streamId)),
       goLiveFor: async (creator, streamId) => {
         checkGoLive(await requireCreator(creator, streamId));
         const presence = { leave: () => creatorLeft(presence) };

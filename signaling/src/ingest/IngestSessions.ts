@@ -1,19 +1,5 @@
 import { SignalingError } from '../errors.ts';
-import type { WhipEndReason } from './WhipSession.ts';
-
-/** Why an ingest session (WHIP or RTMP) ended. */
-export type IngestEndReason = WhipEndReason;
-
-/** An ingest session as the registry sees it: a WhipSession or an RtmpSession. */
-export interface IngestSession {
-  readonly id: string;
-  readonly streamId: string;
-  readonly keyId: string;
-  readonly startedAt: Date;
-  /** Media can flow (WHIP: ICE and DTLS up; RTMP: the encoder pushes). */
-  readonly connected: boolean;
-  close(reason: IngestEndReason): void;
-}
+import type { IngestEndReason, IngestSession } from './IngestSession.ts';
 
 /** What a key is doing right now, as the studio shows it. */
 export interface KeyActivity {
@@ -28,7 +14,7 @@ export interface KeyActivity {
  * and a stream takes one ingest at a time; a POST reserves both before its first await, so two racing POSTs with one
  * key cannot both start.
  */
-export class WhipSessions {
+export class IngestSessions {
   readonly #byId = new Map<string, IngestSession>();
   /** Keys and streams taken, by a running session or a POST still starting one (undefined). */
   readonly #keys = new Map<string, IngestSession | undefined>();
