@@ -23,9 +23,13 @@ export default defineConfig({
   ...(process.env.PERSECOND_KIT_OUT_DIR ? { cacheDir: `${process.env.PERSECOND_KIT_OUT_DIR}/vite` } : {}),
   server: {
     host: '127.0.0.1',
-    // A dev server a test starts (its own kit outDir, see svelte.config.js) must not watch the other test servers'
-    // output: a tsconfig.json written there makes Vite reload every page it serves. Its own output is written once.
-    ...(process.env.PERSECOND_KIT_OUT_DIR ? { watch: { ignored: ['**/.svelte-kit-runs/**'] } } : {}),
+    // A dev server a test starts (its own kit outDir, see svelte.config.js) must not watch the other servers' output:
+    // a tsconfig.json written there makes Vite reload every page it serves. That includes the default `.svelte-kit`,
+    // which `npm start` under scripts/test/start.test.ts rewrites while other tests' pages are open (a stressed run
+    // lost a live studio to "changed tsconfig file detected … forcing full-reload"). Its own output is written once.
+    ...(process.env.PERSECOND_KIT_OUT_DIR
+      ? { watch: { ignored: ['**/.svelte-kit-runs/**', '**/.svelte-kit/**'] } }
+      : {}),
   },
   preview: { host: '127.0.0.1' },
 });
