@@ -13,11 +13,21 @@ export interface IndexerProcess {
   readonly lines: string[];
   /** Number of `batch written` log lines so far (needs LOG_LEVEL=debug). */
   batches(): number;
+  /** The last block of the last `batch written` line so far, or -1 (needs LOG_LEVEL=debug). */
+  lastWritten(): number;
+  /** Resolves with the exit code once the process has exited and its output has been read to the end. */
   readonly exited: Promise<number | null>;
 }
 
-/** Spawns `indexer <args>` with `env` on top of this process's environment minus DATABASE_URL; waits for ready. */
-export async function spawnIndexer(env: Record<string, string>, args: string[] = []): Promise<IndexerProcess> {
+/**
+ * Spawns `indexer <args>` with `env` on top of this process's environment minus DATABASE_URL; waits for ready.
+ * `killAfterBatches`: SIGKILL the moment that many `batch written` lines have been read (needs LOG_LEVEL=debug).
+ */
+export async function spawnIndexer(
+  env: Record<string, string>,
+  args: string[] = [],
+  { killAfterBatches }: { killAfterBatches?: number } = {},
+): Promise<IndexerProcess> {
   const { DATABASE_URL: _inherited, ...base } = process.env;
   const child = spawn(process.execPath, ['--import', 'tsx', BIN, ...args], {
     env: { ...base, PORT: '0', ...env },
@@ -26,16 +36,24 @@ export async function spawnIndexer(env: Record<string, string>, args: string[] =
   const lines: string[] = [];
   createInterface({ input: child.stdout! }).on('line', (line) => lines.push(line));
   let batches = 0;
+  let lastWritten = -1;
   let stderr = '';
-  createInterface({ input: child.stderr! }).on('line', (line) => {
-    if (line.includes('"batch written"')) batches++;
+  const stderrLines = createInterface({ input: child.stderr! });
+  stderrLines.on('line', (line) => {
+    if (line.includes('"batch written"')) {
+      batches++;
+      lastWritten = Math.max(lastWritten, (JSON.parse(line) as { to: number }).to);
+      // Killed from the line handler, not from a poll: the backfill writes a batch every few milliseconds.
+      if (batches === killAfterBatches) child.kill('SIGKILL');
+    }
     stderr = `${stderr}${line}\n`.slice(-4000);
   });
+  const stderrRead = new Promise<void>((resolve) => stderrLines.on('close', resolve));
   let exitCode: number | null | undefined;
   const exited = new Promise<number | null>((resolve) =>
     child.on('exit', (code) => {
       exitCode = code;
-      resolve(code);
+      void stderrRead.then(() => resolve(code));
     }),
   );
   const ready = await waitFor(
@@ -47,5 +65,5 @@ export async function spawnIndexer(env: Record<string, string>, args: string[] =
     90_000,
   );
   const { url } = JSON.parse(ready) as { url: string };
-  return { child, url, lines, batches: () => batches, exited };
+  return { child, url, lines, batches: () => batches, lastWritten: () => lastWritten, exited };
 }
