@@ -3,7 +3,8 @@
 // back; Charlie is sent to HLS (WebRTC capacity of one viewer) and keeps playing past his token's life, and Bob's page
 // counts him live; a wallet with no funds is told why it cannot watch; Dave's tab dies owing for what he watched:
 // another browser is told what he owes and what to do, and back in the first one his budget carries on and pays it;
-// Alice's earnings page shows exactly what the chain shows she received.
+// Alice's earnings page shows exactly what the chain shows she received; Bob watches again and Alice ends the stream:
+// his page tells what he watched, paid and got back, and her studio summarises the stream, both equal to the chain.
 // Every person uses an injected extension wallet holding one dev keyring account (real clicks, real signatures).
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -13,7 +14,8 @@ import { Keyring } from '@polkadot/keyring';
 import { cryptoWaitReady } from '@polkadot/util-crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchSharedBrowser, openApp, type SharedBrowser, WEBRTC_ARGS } from './support/browser.ts';
-import { accountHex, freeBalance, headNumber, nativeMoves, total } from './support/chainEvents.ts';
+import { accountHex, freeBalance, headNumber, nativeMoves, protocolEvents, total } from './support/chainEvents.ts';
+import { endedFigures, newestSessionMoves, streamSettled } from './support/endOfStream.ts';
 import { buildInjectedWallet } from './support/injectedWallet.ts';
 import { collectPageProblems, expectNoPageErrors, reportPages, stopAtFirstFailure } from './support/pageFailures.ts';
 import {
@@ -371,6 +373,56 @@ describe('the journey on the stack as `npm start` runs it', () => {
     expect(await row.count()).toBe(1);
     await expectNoSidewaysScroll(page);
     await page.screenshot({ path: join(resultsDir, 'earnings-375.png'), fullPage: true });
+    expectNoPageErrors([alice, bob, charlie, empty, dave]);
+  });
+
+  it('Alice ends the stream while Bob watches: his page and her summary show the figures the chain shows', {
+    timeout: 240_000,
+  }, async () => {
+    if (!stack || !api) throw new Error('not started');
+    const { page } = bob;
+    const watched = () => page.evaluate(() => (globalThis as WatchHook).__persecondWatch?.watchedSeconds ?? 0);
+    await page.getByTestId('watch').click();
+    await expect.poll(() => page.getByTestId('mode').textContent(), { timeout: 60_000 }).toContain('Real-time');
+    await expect.poll(watched, { timeout: 60_000, interval: 1_000 }).toBeGreaterThanOrEqual(5);
+
+    await alice.page.getByTestId('end-stream').click();
+    const bobSaw = await endedFigures(page);
+    expect(bobSaw.text).toMatch(
+      /You watched .+ and paid [0-9.]+ ROC; the rest \([0-9.]+ ROC\) is back in your wallet\./,
+    );
+    expect(await page.getByTestId('watch').count()).toBe(0);
+    // The chain: Bob's newest session paid exactly what he was shown and refunded the rest, once.
+    const moves = newestSessionMoves(await protocolEvents(api, firstBlock), keyring.addFromUri('//Bob').address);
+    expect(moves).toEqual({ sessions: 2, paid: bobSaw.paid, refunds: [bobSaw.refunded] });
+    expect(bobSaw.paid).toBe(BigInt(bobSaw.seconds) * PRICE);
+    expect(bobSaw.seconds).toBeGreaterThanOrEqual(5);
+    await shot(bob, 'watch-ended');
+
+    // Alice's summary follows the viewers' last payments as the server credits them: then its settled figure is the
+    // chain's (every payment has landed by now: Bob's was the last), and what was earned live is settled or owed.
+    const summary = alice.page.getByTestId('stream-summary');
+    const figure = (id: string, attr = 'data-planck') => summary.getByTestId(id).getAttribute(attr);
+    const settled = streamSettled(await protocolEvents(api, firstBlock), streamId);
+    await expect.poll(() => figure('summary-settled'), { timeout: 90_000, interval: 1_000 }).toBe(settled.toString());
+    const [earned, unsettled] = [
+      BigInt((await figure('summary-earned')) ?? ''),
+      BigInt((await figure('summary-unsettled')) ?? ''),
+    ];
+    expect(earned).toBe(settled + unsettled);
+    expect(settled).toBeGreaterThan(20n * PRICE + bobSaw.paid);
+    expect(await figure('summary-tips')).toBe('0');
+    // Bob, Charlie and Dave paid to watch; never more than two at once.
+    expect(await summary.getByTestId('summary-unique').textContent()).toBe('3');
+    expect(await summary.getByTestId('summary-peak').textContent()).toBe('2');
+    expect(Number(await figure('summary-duration', 'data-seconds'))).toBeGreaterThan(20 + bobSaw.seconds);
+    await shot(alice, 'studio-summary-375');
+
+    // Opening the ended stream afresh: it says so, and offers no funding.
+    const c = charlie.page;
+    await openApp(c, `${stack.dapp}/watch/${streamId}`);
+    await c.getByTestId('stream-ended').waitFor({ timeout: 30_000 });
+    expect([await c.getByTestId('watch').count(), await c.getByTestId('budget').count()]).toEqual([0, 0]);
     expectNoPageErrors([alice, bob, charlie, empty, dave]);
   });
 });

@@ -305,7 +305,8 @@ export interface AckPayloads {
   /** A fresh HLS token, for an admitted HLS viewer whose payments are current (else PAYMENT_REQUIRED). */
   'hls:token': { hlsToken: string };
   'settlement:submitted': Record<never, never>;
-  'viewer:leave': { owed: string; settled: string };
+  /** The session's final figures in the ledger: metered (`owed`), settled on chain so far, seconds metered. */
+  'viewer:leave': { owed: string; settled: string; watchedSeconds: number };
   /**
    * The stream's last messages (newest last), its settings, the reactions it takes and whether the signed-in wallet
    * moderates the chat (`role`: its creator or one of its moderators; null otherwise and for anonymous sockets);
@@ -432,6 +433,8 @@ export interface ServerToClientEvents {
   'viewer:released': (p: { reason: ViewerReleaseReason; owed: string; settled: string }) => void;
   /** To the creator, about once a second while live: what its viewers are watching and paying, from the ledger. */
   'stream:stats': (p: StreamStats) => void;
+  /** To the creator's sockets once its stream ended and this node closed its sessions (see `StreamEndSummary`). */
+  'stream:summary': (p: StreamEndSummary) => void;
   /**
    * A tipped message in a chat the socket joined, once its tip is in a block (ordinary messages come in
    * `chat:messages`).
@@ -473,6 +476,36 @@ export interface StreamStats {
   /** Σ tips on the stream's chat messages, in a block (`pending`) and final, from the chain's events. */
   tips: { pending: string; final: string };
 }
+
+/**
+ * A stream's figures for its creator (`GET /v1/streams/:id/summary`, `stream:summary` at its end), amounts in planck of
+ * the stream's asset, from the ledger (viewer sessions and settlements credited from the chain) and the chat's tips.
+ */
+export const StreamEndSummary = z.object({
+  streamId: StreamId,
+  /** First went live and ended (ISO, the server's clock); `endedAt` absent while still live. */
+  liveAt: z.string().optional(),
+  endedAt: z.string().optional(),
+  /** liveAt → endedAt (or now, while live), whole seconds. */
+  durationSeconds: z.number().int().min(0),
+  /** Most viewers watching at once, as counted at admissions (the directory's count). */
+  peakViewers: z.number().int().min(0),
+  /** Distinct viewer wallets with a paying session of this stream. */
+  uniqueViewers: z.number().int().min(0),
+  /** Paying sessions opened, and those still open (their node has not closed them yet). */
+  sessions: z.number().int().min(0),
+  openSessions: z.number().int().min(0),
+  /** Σ metered over the stream's sessions (seconds watched × price): what was earned live. */
+  earned: Planck,
+  /** Σ settled on chain, in a block not final yet / final. */
+  settledPending: Planck,
+  settledFinal: Planck,
+  /** Σ over sessions of what was metered and is not settled yet (a viewer's last settlement not seen yet, or debt). */
+  unsettled: Planck,
+  /** Tips on the stream's chat messages, in a block (`pending`) and final, from the chain's events. */
+  tips: z.object({ pending: Planck, final: Planck }),
+});
+export type StreamEndSummary = z.infer<typeof StreamEndSummary>;
 
 /** What changed in a chat's state another node may hold in memory (`chat:invalidate`, see chat/ChatInvalidation.ts). */
 export const ChatInvalidation = z.discriminatedUnion('kind', [

@@ -23,7 +23,9 @@ import {
   type DebtFilter,
   debtsOf,
   type HolderDebts,
+  type StreamEndTotals,
   type StreamTotals,
+  streamEndTotals,
   streamTotals,
 } from './reports.ts';
 import { assetText, checkAmount, type LedgerSession, type SessionOpening, toSession } from './rows.ts';
@@ -43,7 +45,7 @@ import {
 export type { FundingInput, FundingRecord } from './fundings.ts';
 export type { TickRecord, VoucherOutcome, VoucherRecord } from './meteringWrites.ts';
 export type { QuarantinedEvent } from './quarantine.ts';
-export type { ActiveSession, Debt, DebtFilter, HolderDebts, StreamTotals } from './reports.ts';
+export type { ActiveSession, Debt, DebtFilter, HolderDebts, StreamEndTotals, StreamTotals } from './reports.ts';
 export type { LedgerSession, SessionOpening } from './rows.ts';
 export type {
   AppliedBlock,
@@ -268,6 +270,11 @@ export class Ledger {
   /** A stream's amounts across its viewer sessions (the creator's `stream:stats`). */
   streamTotals(streamId: string): Promise<StreamTotals> {
     return this.#run((db) => streamTotals(db, streamId));
+  }
+
+  /** A stream's amounts, what of them is not settled yet, and its audience (the creator's end-of-stream summary). */
+  streamEndTotals(streamId: string): Promise<StreamEndTotals> {
+    return this.#run((db) => streamEndTotals(db, streamId));
   }
 
   /** Where crediting stopped: the settlement watcher resumes after this final block. */

@@ -52,6 +52,17 @@ export interface StreamTotals {
   settledFinal: bigint;
 }
 
+/** A stream's totals at its end: its amounts, how much of them is not settled, and its audience. */
+export interface StreamEndTotals extends StreamTotals {
+  /** Σ over sessions of max(owed − settled, 0): metered and not settled on chain (yet). */
+  unsettled: bigint;
+  /** Distinct wallets with a session of the stream. */
+  wallets: number;
+  sessions: number;
+  /** Sessions still active (not closed by a leave or the stream's end). */
+  active: number;
+}
+
 type DebtColumns = 'sessions' | 'owed' | 'acknowledged' | 'settled' | 'debt';
 
 /** Debts of a wallet and of a session account (either may be absent) in one query. */
@@ -111,23 +122,56 @@ export async function activeSessionsOf(
   return rows;
 }
 
-/** A stream's amounts across its sessions, in one aggregate. */
-export async function streamTotals(db: LedgerDb, streamId: string): Promise<StreamTotals> {
-  const s = viewerSessions;
-  const [row] = await rowsOf<Record<'owed' | 'acknowledged' | 'pending' | 'final', string>>(
-    db,
-    sql`select coalesce(sum(${s.owed}), 0)::text as owed,
-          coalesce(sum(${s.acknowledged}), 0)::text as acknowledged,
-          coalesce(sum(${s.settledPending}), 0)::text as pending,
-          coalesce(sum(${s.settledFinal}), 0)::text as final
-        from ${s}
-        where ${s.streamId} = ${streamId}`,
-  );
-  if (!row) throw new LedgerError('SESSION_NOT_FOUND', 'stream totals query returned nothing');
+/** The sums both stream reports select, as decimal text (`pending`, `final`: settled in blocks not final / final). */
+function streamSums(s: typeof viewerSessions) {
+  return sql`coalesce(sum(${s.owed}), 0)::text as owed,
+    coalesce(sum(${s.acknowledged}), 0)::text as acknowledged,
+    coalesce(sum(${s.settledPending}), 0)::text as pending,
+    coalesce(sum(${s.settledFinal}), 0)::text as final`;
+}
+
+type SumColumns = 'owed' | 'acknowledged' | 'pending' | 'final';
+
+function totalsOf(row: Record<SumColumns, string>): StreamTotals {
   return {
     owed: BigInt(row.owed),
     acknowledged: BigInt(row.acknowledged),
     settledPending: BigInt(row.pending),
     settledFinal: BigInt(row.final),
+  };
+}
+
+/** A stream's amounts across its sessions, in one aggregate. */
+export async function streamTotals(db: LedgerDb, streamId: string): Promise<StreamTotals> {
+  const s = viewerSessions;
+  const [row] = await rowsOf<Record<SumColumns, string>>(
+    db,
+    sql`select ${streamSums(s)} from ${s} where ${s.streamId} = ${streamId}`,
+  );
+  if (!row) throw new LedgerError('SESSION_NOT_FOUND', 'stream totals query returned nothing');
+  return totalsOf(row);
+}
+
+/** A stream's amounts and audience across its sessions, in one aggregate (numeric sums, read as decimal text). */
+export async function streamEndTotals(db: LedgerDb, streamId: string): Promise<StreamEndTotals> {
+  const s = viewerSessions;
+  const settled = sql`(${s.settledPending} + ${s.settledFinal})`;
+  const [row] = await rowsOf<Record<SumColumns | 'unsettled' | 'wallets' | 'sessions' | 'active', string>>(
+    db,
+    sql`select ${streamSums(s)},
+          coalesce(sum(greatest(${s.owed} - ${settled}, 0)), 0)::text as unsettled,
+          count(distinct ${s.wallet})::text as wallets,
+          count(*)::text as sessions,
+          count(*) filter (where ${s.status} = 'active')::text as active
+        from ${s}
+        where ${s.streamId} = ${streamId}`,
+  );
+  if (!row) throw new LedgerError('SESSION_NOT_FOUND', 'stream end totals query returned nothing');
+  return {
+    ...totalsOf(row),
+    unsettled: BigInt(row.unsettled),
+    wallets: Number(row.wallets),
+    sessions: Number(row.sessions),
+    active: Number(row.active),
   };
 }

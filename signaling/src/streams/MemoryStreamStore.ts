@@ -8,6 +8,7 @@ interface Entry {
   liveAt?: string;
   endedAt?: string;
   viewers: number;
+  peakViewers?: number;
   /** Epoch ms after which the entry is forgotten (pending and ended streams only). */
   expiresAt?: number;
 }
@@ -58,6 +59,7 @@ export class MemoryStreamStore implements StreamStore {
     const entry = this.live(streamId);
     if (!entry) return 0;
     entry.viewers = Math.max(0, entry.viewers + delta);
+    if (entry.viewers > (entry.peakViewers ?? 0)) entry.peakViewers = entry.viewers;
     return entry.viewers;
   }
 
@@ -88,5 +90,6 @@ function toRecord(e: Entry): StoredStream {
   if (e.node) record.node = e.node;
   if (e.liveAt) record.liveAt = e.liveAt;
   if (e.endedAt) record.endedAt = e.endedAt;
+  if (e.peakViewers !== undefined) record.peakViewers = e.peakViewers;
   return record;
 }

@@ -45,12 +45,17 @@ interface Parsed {
 
 const VIEWERS_FIELD = 'viewers:';
 
+/** Raises the hash's `peakViewers` to ARGV[1] when above it (one step: nodes raising it at once never lower it). */
+const RAISE_PEAK = `local p = tonumber(redis.call('HGET', KEYS[1], 'peakViewers') or '0')
+if tonumber(ARGV[1]) > p then redis.call('HSET', KEYS[1], 'peakViewers', ARGV[1]) end
+return 0`;
+
 /**
  * The directory shared by every node of a deployment: one Redis hash per stream (`info`, `announced`, `liveAt`,
- * `node`, `endedAt`, `orphanedAt`, and `viewers:<node>` per node with viewers, each written on its own), a set of the
- * public stream ids, and one expiring heartbeat key per node. Only nodes whose heartbeat is current count: a live
- * stream whose node was killed is orphaned (left out of the listing at once, ended once `OrphanPolicy.graceMs` has
- * passed unless it went live again), and the viewers a dead node had are not counted.
+ * `node`, `endedAt`, `orphanedAt`, `peakViewers`, and `viewers:<node>` per node with viewers, each written on its
+ * own), a set of the public stream ids, and one expiring heartbeat key per node. Only nodes whose heartbeat is current
+ * count: a live stream whose node was killed is orphaned (left out of the listing at once, ended once
+ * `OrphanPolicy.graceMs` has passed unless it went live again), and the viewers a dead node had are not counted.
  */
 export class RedisStreamStore implements StreamStore {
   constructor(
@@ -131,7 +136,9 @@ export class RedisStreamStore implements StreamStore {
     const key = this.key(streamId);
     if (!(await this.redis.hExists(key, 'info'))) return 0;
     await this.redis.hIncrBy(key, `${VIEWERS_FIELD}${node}`, delta);
-    return (await this.get(streamId))?.viewers ?? 0;
+    const viewers = (await this.get(streamId))?.viewers ?? 0;
+    if (delta > 0) await this.redis.eval(RAISE_PEAK, { keys: [key], arguments: [String(viewers)] });
+    return viewers;
   }
 
   async heartbeat(node: string, ttlMs: number): Promise<void> {
@@ -195,6 +202,7 @@ function parse(hash: Record<string, string>): Parsed | undefined {
   if (hash.liveAt) record.liveAt = hash.liveAt;
   if (hash.endedAt) record.endedAt = hash.endedAt;
   if (hash.orphanedAt) record.orphanedAt = hash.orphanedAt;
+  if (hash.peakViewers) record.peakViewers = Number(hash.peakViewers);
   record.status = statusOf(record);
   const viewersByNode = new Map<string, number>();
   for (const [field, value] of Object.entries(hash)) {

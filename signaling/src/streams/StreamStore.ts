@@ -36,6 +36,8 @@ export interface StoredStream extends StreamInfo {
   /** When a node first found the hosting node gone (heartbeat expired); cleared when the stream is hosted again. */
   orphanedAt?: string;
   viewers: number;
+  /** Most viewers counted at once (kept by `adjustViewers`), once any joined. */
+  peakViewers?: number;
 }
 
 /** A stream as the other modules see it (`StreamsModule.get`): its terms always set, the node's defaults filled in. */
@@ -58,7 +60,10 @@ export interface StreamStore {
   markLive(streamId: string, node: string, at: Date): Promise<void>;
   /** Ends the stream for good; it stays readable for `keepMs`. */
   markEnded(streamId: string, at: Date, keepMs: number): Promise<void>;
-  /** Adds `delta` to the count of viewers `node` serves; returns the stream's new count (0 for an unknown stream). */
+  /**
+   * Adds `delta` to the count of viewers `node` serves and raises the stream's peak to the new count when above it;
+   * returns the stream's new count (0 for an unknown stream).
+   */
   adjustViewers(streamId: string, node: string, delta: number): Promise<number>;
   /** Says `node` is alive for the next `ttlMs`; the live streams of a node that stops saying so are orphaned. */
   heartbeat(node: string, ttlMs: number): Promise<void>;

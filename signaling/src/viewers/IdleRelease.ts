@@ -49,7 +49,7 @@ export class IdleRelease {
           const totals = await this.finish(s);
           this.metrics.idleReleased.inc();
           this.log.info({ sessionId: s.sessionId, ...totals }, 'idle viewer released');
-          socket.emit('viewer:released', { reason: 'idle', ...totals });
+          socket.emit('viewer:released', { reason: 'idle', owed: totals.owed, settled: totals.settled });
         })
         .catch((err: unknown) => this.log.warn({ err, sessionId: s.sessionId }, 'could not release an idle viewer'));
     }

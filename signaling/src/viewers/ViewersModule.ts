@@ -1,6 +1,7 @@
 import type { ChainClient } from '@persecond/contracts-client';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import { protocolAddress } from '../accounts.ts';
+import { getAuthModule } from '../auth/AuthModule.ts';
 import type { ChatModule } from '../chat/ChatModule.ts';
 import type { TipTotalsSource } from '../chat/StreamTipTotals.ts';
 import { TipStore } from '../chat/TipStore.ts';
@@ -8,6 +9,7 @@ import { SignalingError } from '../errors.ts';
 import { sessionCapacity } from '../hlsEdge/FetchPolicy.ts';
 import { HlsEdgeHooks } from '../hlsEdge/hlsEdgeHooks.ts';
 import { LedgerError } from '../ledger/errors.ts';
+import type { LedgerSession } from '../ledger/Ledger.ts';
 import { ledgerModuleOf } from '../ledger/ledgerModule.ts';
 import { exposureOf, rulesFor } from '../payments/paymentRules.ts';
 import type { TickMeter } from '../payments/TickMeter.ts';
@@ -19,6 +21,7 @@ import { getStreamsModule, streamRoom } from '../streams/StreamsModule.ts';
 import { checkCanPay, proveJoin } from './admission.ts';
 import { loadViewersConfig, type ViewersConfig } from './config.ts';
 import { CreatorEvents, type LeaveTotals } from './creatorEvents.ts';
+import { StreamEndSummaries } from './endSummary.ts';
 import { IdleRelease } from './IdleRelease.ts';
 import { viewerMetrics } from './metrics.ts';
 import { PaymentEnforcer } from './PaymentEnforcer.ts';
@@ -57,8 +60,9 @@ function fromLedger(err: unknown): unknown {
 }
 
 /** Totals of a closed ledger session as `viewer:leave` answers them. */
-function totalsOf(s: { owed: bigint; settledPending: bigint; settledFinal: bigint }): LeaveTotals {
-  return { owed: s.owed.toString(), settled: (s.settledPending + s.settledFinal).toString() };
+function totalsOf(s: LedgerSession): LeaveTotals {
+  const settled = (s.settledPending + s.settledFinal).toString();
+  return { owed: s.owed.toString(), settled, watchedSeconds: s.watchedSeconds };
 }
 
 /**
@@ -168,6 +172,16 @@ async function createViewersModule(ctx: SignalingContext, config: ViewersConfig)
     log,
     (send) => payments.atEachRound(send),
   );
+
+  // After creatorEvents: a stream's summary is made once its sessions here are closed.
+  const summaries = await StreamEndSummaries.start({
+    io: ctx.io,
+    app: ctx.app,
+    auth: getAuthModule(ctx),
+    streams,
+    ledger,
+    tips: tipTotals,
+  });
 
   /** Detaches a session from its socket; it waits for a reconnect until the grace period ends. */
   const detach = (s: ViewerSession): void => {
@@ -416,6 +430,7 @@ async function createViewersModule(ctx: SignalingContext, config: ViewersConfig)
       closing ??= (async () => {
         idle.close();
         stats.close();
+        summaries.close();
         creatorEvents.close();
         // The newest voucher of every session still open is verified and written.
         await payments.close();

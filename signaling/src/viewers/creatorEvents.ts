@@ -9,6 +9,7 @@ import type { ViewerSession } from './ViewerSession.ts';
 export interface LeaveTotals {
   owed: string;
   settled: string;
+  watchedSeconds: number;
 }
 
 /**

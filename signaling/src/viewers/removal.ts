@@ -29,7 +29,7 @@ export async function removeWallet(
         const totals = await finish(s);
         removed++;
         log.info({ sessionId: s.sessionId, reason, ...totals }, 'viewer removed from the stream');
-        socket?.emit('viewer:released', { reason, ...totals });
+        socket?.emit('viewer:released', { reason, owed: totals.owed, settled: totals.settled });
       });
     } catch (err) {
       log.warn({ err, sessionId: s.sessionId }, 'could not remove a viewer from the stream');

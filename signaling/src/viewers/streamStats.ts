@@ -7,7 +7,7 @@ import type { StreamsModule } from '../streams/StreamsModule.ts';
 import type { ViewerRegistry } from './ViewerRegistry.ts';
 
 /** The node-local Socket.IO room of one wallet's sockets (the address in the protocol's format). */
-function walletRoom(address: string): string {
+export function walletRoom(address: string): string {
   return `wallet:${address}`;
 }
 

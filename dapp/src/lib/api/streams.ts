@@ -1,6 +1,13 @@
 // The signaling server's stream directory (`GET /v1/streams`, `GET /v1/streams/:id`).
 import { SETTLE_EVERY_BOUNDS, type StreamPaymentTerms } from '@persecond/contracts-client/browser';
-import { Address, type AdmissionTerms, Asset, Planck, type StreamSummary } from '@persecond/signaling/protocol';
+import {
+  Address,
+  type AdmissionTerms,
+  Asset,
+  Planck,
+  StreamEndSummary,
+  type StreamSummary,
+} from '@persecond/signaling/protocol';
 import { z } from 'zod';
 import { ExposureSchema, RulesSchema } from '../payment/rules.ts';
 import { getJson } from './http.ts';
@@ -30,12 +37,19 @@ const StreamList = z
   .union([z.array(StreamSummarySchema), z.object({ streams: z.array(StreamSummarySchema) })])
   .transform((v) => (Array.isArray(v) ? v : v.streams));
 
-/** One stream as `GET /v1/streams/:id` shows it: with the rules its viewers get on that node and each side's worst case. */
-export type StreamView = StreamSummary & AdmissionTerms;
+/** Where a stream is in its life: announced on chain, live, ended (`pending` only its creator sees). */
+export type StreamStatus = 'pending' | 'announced' | 'live' | 'ended';
+
+/**
+ * One stream as `GET /v1/streams/:id` shows it: with the rules its viewers get on that node and each side's worst
+ * case, and its status (absent from servers that predate it).
+ */
+export type StreamView = StreamSummary & AdmissionTerms & { status?: StreamStatus };
 
 const StreamViewSchema = StreamSummarySchema.extend({
   rules: RulesSchema,
   exposure: ExposureSchema,
+  status: z.enum(['pending', 'announced', 'live', 'ended']).optional(),
 }) satisfies z.ZodType<StreamView>;
 
 const StreamOne = z.object({ stream: StreamViewSchema }).transform((v) => v.stream);
@@ -48,4 +62,18 @@ export function listStreams(baseUrl: string, f: typeof fetch = fetch): Promise<S
 /** Reads one stream, with the rules its viewers get. */
 export function getStream(baseUrl: string, streamId: string, f: typeof fetch = fetch): Promise<StreamView> {
   return getJson(`${baseUrl}/v1/streams/${encodeURIComponent(streamId)}`, StreamOne, { fetch: f });
+}
+
+const SummaryOne = z.object({ summary: StreamEndSummary }).transform((v) => v.summary);
+
+/** The creator's summary of one of its streams (`GET /v1/streams/:id/summary`, with the session cookie). */
+export function getStreamSummary(
+  baseUrl: string,
+  streamId: string,
+  f: typeof fetch = fetch,
+): Promise<StreamEndSummary> {
+  return getJson(`${baseUrl}/v1/streams/${encodeURIComponent(streamId)}/summary`, SummaryOne, {
+    fetch: f,
+    credentials: 'include',
+  });
 }

@@ -21,8 +21,8 @@ export interface LinkedSession {
   pauseReason: MediaPauseReason | undefined;
   paymentRequired: boolean;
   problem: string | undefined;
-  /** Ends the session (the stream ended). */
-  leave(): Promise<void>;
+  /** The stream ended: closes the session as on leave, and tells its final figures. */
+  streamEnded(): Promise<void>;
 }
 
 /** What the events need of the watch session besides its figures. */
@@ -106,7 +106,7 @@ export class ViewerConnection {
         if (p?.hlsToken) this.player.tokens.renew(p.hlsToken);
         else void this.player.tokens.refresh();
       },
-      streamEnded: () => void s.leave(),
+      streamEnded: () => void s.streamEnded(),
       disconnected: () => {
         if (s.phase === 'watching') s.connection = 'reconnecting';
       },

@@ -6,14 +6,15 @@ import { request, type SignalingSocket } from '../signaling/socket.ts';
 import type { FundedSession } from './FundedSession.ts';
 import { finalOwed } from './rules.ts';
 import { forgetSession } from './sessionStore.ts';
+import type { Landed } from './transactions.ts';
 
 /** The watch session's figures a leave reads and sets (its own fields). */
 export interface LeavingSession {
   readonly stream: StreamView;
   readonly price: bigint;
   readonly mode: 'webrtc' | 'hls' | undefined;
-  /** Filled with what the server's ledger said at `viewer:leave`: metered and settled, planck. */
-  readonly final: { owed?: string; settled?: string };
+  /** Filled with what the server's ledger said at `viewer:leave`: metered and settled (planck), seconds metered. */
+  readonly final: { owed?: string; settled?: string; watchedSeconds?: number };
   owed: bigint;
   watchedSeconds: number;
 }
@@ -25,9 +26,23 @@ export interface LeaveParts {
   wallet: string | undefined;
 }
 
-/** Ends the session's membership (when it played on a connected socket) and pays what it owes in the end. */
-export async function leaveAndPay(s: LeavingSession, { socket, funded, wallet }: LeaveParts): Promise<void> {
+/** The final settlement in a block, and what the session had settled before it (planck). */
+export interface FinalPayment {
+  landed: Landed;
+  settledBefore: bigint;
+}
+
+/**
+ * Ends the session's membership (when it played on a connected socket) and pays what it owes in the end; answers the
+ * final settlement, when there was a funded session to close.
+ */
+export async function leaveAndPay(
+  s: LeavingSession,
+  { socket, funded, wallet }: LeaveParts,
+): Promise<FinalPayment | undefined> {
   let owed = s.owed;
+  // Another session's seconds are not this one's: set again only by this leave's answer.
+  delete s.final.watchedSeconds;
   if (socket?.connected && s.mode) {
     const final = await request(socket, 'viewer:leave', {});
     Object.assign(s.final, final);
@@ -36,9 +51,17 @@ export async function leaveAndPay(s: LeavingSession, { socket, funded, wallet }:
     const grace = BigInt((s.stream.rules?.voucherGraceSeconds ?? 0) + 1) * s.price;
     owed = finalOwed({ acknowledged: owed, metered: BigInt(final.owed), seen, grace });
   }
-  if (!funded || !wallet) return;
-  await funded.settler.finish({ owed, seq: funded.vouchers.lastAckSeq, sessionAccount: funded.key.address, wallet });
+  if (!funded || !wallet) return undefined;
+  await funded.settler.idle();
+  const settledBefore = funded.settler.settled;
+  const landed = await funded.settler.finish({
+    owed,
+    seq: funded.vouchers.lastAckSeq,
+    sessionAccount: funded.key.address,
+    wallet,
+  });
   s.owed = owed;
   if (s.price > 0n) s.watchedSeconds = Number(owed / s.price);
   await forgetSession(funded.sessionId);
+  return { landed, settledBefore };
 }

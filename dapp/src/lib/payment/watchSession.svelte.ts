@@ -23,11 +23,13 @@ import { openFundedSession } from './opening.ts';
 import { fundSession, newSessionRecord, signDelegation } from './sessionFunding.ts';
 import type { SessionKey } from './sessionKey.ts';
 import type { StoredSession } from './sessionStore.ts';
+import { type EndFigures, endFiguresOf, streamHasEnded } from './streamEnd.ts';
 import { ViewerConnection } from './ViewerConnection.ts';
 import type { WatchPhase, WatchTimings } from './watchStatus.ts';
 
 export type { OutstandingDebt } from './debtRepayment.ts';
 export { type WalletShortfall, WalletShortfallError } from './funding.ts';
+export type { EndFigures } from './streamEnd.ts';
 export type { WatchPhase, WatchTimings } from './watchStatus.ts';
 
 /** Warn when less than this many seconds of budget are left. */
@@ -64,7 +66,11 @@ export class WatchSession {
   settlementsStopped = $state(false);
   readonly timings: WatchTimings = {};
   /** What the server's ledger said at the last leave (`viewer:leave`): metered and settled, planck. Not reactive. */
-  readonly final: { owed?: string; settled?: string } = {};
+  readonly final: { owed?: string; settled?: string; watchedSeconds?: number } = {};
+  /** The stream ended (the server said so): nothing more is funded or watched here. */
+  streamOver = $state(false);
+  /** What the session came to at the stream's end (server's seconds, chain's amounts), once its last payment landed. */
+  endFigures = $state.raw<EndFigures | undefined>();
 
   readonly remaining = $derived(this.budget - this.owed);
   /** In flight and not yet counted as settled (the server may confirm a settlement before the wallet hears back). */
@@ -134,6 +140,11 @@ export class WatchSession {
     this.timings.fundStart = performance.now();
     this.#clearMessages();
     try {
+      // Never a budget for an ended stream: asked afresh, before the wallet is asked to sign anything.
+      if (await streamHasEnded(this.stream.streamId)) {
+        this.streamOver = true;
+        return false;
+      }
       await this.#link.chainReady();
       const { key, stored } = await newSessionRecord(account.address, this.stream);
       this.#open(key, stored);
@@ -193,16 +204,25 @@ export class WatchSession {
    * what is still owed once the settlement in flight landed, and sweeps the rest of the budget back to the wallet.
    */
   async leave(): Promise<void> {
-    if (this.phase === 'left' || this.phase === 'leaving') return;
+    if (this.phase === 'left' || this.phase === 'leaving' || this.phase === 'ended') return;
     const wallet = this.wallet.selectedAddress;
     const funded = this.#funded;
     this.phase = 'leaving';
     this.#stopPlayback();
     try {
-      await leaveAndPay(this, { socket: this.#link.socket, funded, wallet });
+      const final = await leaveAndPay(this, { socket: this.#link.socket, funded, wallet });
       this.ready = undefined;
       this.mode = undefined;
-      this.phase = 'left';
+      if (this.streamOver && final && funded) {
+        const { watchedSeconds } = this.final;
+        const of = { sessionId: funded.sessionId, asset: this.stream.asset, watchedSeconds };
+        this.endFigures = await endFiguresOf(final, of).catch((err: unknown) => {
+          console.warn('could not read the final settlement from the chain', err);
+          this.problem = 'Your last payment went through, but its amounts could not be read from the chain just now.';
+          return undefined;
+        });
+      }
+      this.phase = this.streamOver ? 'ended' : 'left';
     } catch (err) {
       this.#fail(err);
     } finally {
@@ -210,6 +230,12 @@ export class WatchSession {
       this.mediaPaused = false;
       this.paymentRequired = false;
     }
+  }
+
+  /** The stream ended (`stream:ended`): the session is closed and paid as on leave, its figures kept for the page. */
+  async streamEnded(): Promise<void> {
+    this.streamOver = true;
+    await this.leave();
   }
 
   /**
@@ -247,8 +273,8 @@ export class WatchSession {
     return this.#funded;
   }
 
-  #join(mode: JoinMode): Promise<void> {
-    return join(
+  async #join(mode: JoinMode): Promise<void> {
+    await join(
       this,
       {
         link: this.#link,
@@ -260,6 +286,8 @@ export class WatchSession {
       },
       mode,
     );
+    // Refused because the stream ended meanwhile: the page says so (and offers the budget back), not "try again".
+    if (this.refusal?.code === 'STREAM_NOT_LIVE' && this.refusal.details?.status === 'ended') this.streamOver = true;
   }
 
   /** Offers a session of this stream left from an earlier visit, if its account still holds enough to watch. */

@@ -9,6 +9,8 @@ export type WatchPhase =
   | 'watching'
   | 'leaving'
   | 'left'
+  /** The stream ended: the session was closed and paid as on leave. */
+  | 'ended'
   | 'refused'
   | 'failed';
 
