@@ -141,6 +141,8 @@ export const schemas = {
   'rtc:resume': z.object({ consumerId: z.string().min(1).max(64) }),
   /** A WebRTC viewer's pick of simulcast layer for its own video consumer; `auto` lets bandwidth estimation pick. */
   'rtc:setLayers': z.object({ consumerId: z.string().min(1).max(64), layers: LayerPick }),
+  /** The creator pauses (mutes the microphone, turns the camera off) or resumes one of its stream's producers. */
+  'rtc:setProducerPaused': z.object({ streamId: StreamId, producerId: z.string().min(1).max(64), paused: z.boolean() }),
   'viewer:join': z.object({
     streamId: StreamId,
     mode: ViewerMode,
@@ -295,6 +297,7 @@ export interface AckPayloads {
   };
   'rtc:resume': Record<never, never>;
   'rtc:setLayers': Record<never, never>;
+  'rtc:setProducerPaused': Record<never, never>;
   'viewer:join': Admission;
   /**
    * `acknowledged`: the cumulative amount of the session's newest VERIFIED voucher, as the ledger holds it. Signatures

@@ -13,6 +13,7 @@ export interface CreatorRtc {
   createTransport: RequestHandler<'rtc:createTransport'>;
   connectTransport: RequestHandler<'rtc:connectTransport'>;
   produce: RequestHandler<'rtc:produce'>;
+  setProducerPaused: RequestHandler<'rtc:setProducerPaused'>;
   /** Whether `transportId` is a send transport `socket` opened. */
   ownsTransport(socket: SignalingSocket, transportId: string): boolean;
 }
@@ -32,7 +33,8 @@ interface Publisher {
 
 /**
  * The `publishing` module: the creator's side of WebRTC — a send transport on the stream's room, DTLS, and the
- * producers (audio, video). Only the stream's creator may publish, and only while the stream is live on this node.
+ * producers (audio, video), which it may pause and resume (`rtc:setProducerPaused`: mute, camera off). Only the
+ * stream's creator may publish or pause, and only while the stream is live on this node.
  * When the creator's socket goes away its producers close, so viewers stop receiving (and paying for) media; the
  * streams module keeps the stream for the creator's grace period, and what the creator publishes on its return reaches
  * the viewers through `rtc:newProducers`. A stream has at most PRODUCERS_PER_STREAM_MAX producers (LIMIT_REACHED
@@ -114,12 +116,25 @@ export function publishingModule(config?: PublishingConfig): SignalingModuleFact
       return { producerId };
     };
 
+    // Any producer of the stream, on any of its creator's connections (or an ingest's): the check is the stream's creator.
+    const setProducerPaused: RequestHandler<'rtc:setProducerPaused'> = async (
+      socket,
+      { streamId, producerId, paused },
+    ) => {
+      const room = await liveRoomOfCreator(socket, streamId);
+      if (!room.producers.some((p) => p.id === producerId)) throw new SignalingError('BAD_REQUEST', 'unknown producer');
+      await sfuCall(() => room.setProducerPaused(producerId, paused));
+      log.info({ streamId, producerId, paused }, paused ? 'creator paused a producer' : 'creator resumed a producer');
+      return {};
+    };
+
     return {
       name: 'publishing',
       creatorRtc: {
         createTransport,
         connectTransport,
         produce,
+        setProducerPaused,
         ownsTransport: (socket, transportId) => publishers.get(socket.id)?.transportIds.has(transportId) === true,
       },
       async close() {

@@ -62,6 +62,9 @@ export function rtcModule(): SignalingModuleFactory {
     const produce: RequestHandler<'rtc:produce'> = async (socket, p) =>
       creator ? creator.produce(socket, p) : notCreator();
 
+    const setProducerPaused: RequestHandler<'rtc:setProducerPaused'> = async (socket, p) =>
+      creator ? creator.setProducerPaused(socket, p) : notCreator();
+
     const consume: RequestHandler<'rtc:consume'> = async (socket, p) => {
       const v = viewerOf(socket);
       if (!v || v.transport.id !== p.transportId) {
@@ -90,6 +93,7 @@ export function rtcModule(): SignalingModuleFactory {
       'rtc:createTransport': createTransport,
       'rtc:connectTransport': connectTransport,
       'rtc:produce': produce,
+      'rtc:setProducerPaused': setProducerPaused,
       'rtc:consume': consume,
       'rtc:resume': resume,
       'rtc:setLayers': setLayers,

@@ -1,6 +1,7 @@
 // A creator adding producers without end (each one a mediasoup producer, consumers for every viewer, RTP to route):
 // bounded per stream by PRODUCERS_PER_STREAM_MAX (default 4), across all the creator's connections, refused with
-// LIMIT_REACHED; the refused request leaves nothing behind in the router. Real publishers (libwebrtc in Node).
+// LIMIT_REACHED; the refused request leaves nothing behind in the router. Pausing a producer (the studio's mute and
+// camera off) is its stream creator's alone. Real publishers (libwebrtc in Node).
 import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type LiveStream, startLiveStream } from '../support/liveStream.ts';
@@ -70,5 +71,34 @@ describe('producers per stream', () => {
       timeout: 10_000,
       interval: 50,
     });
+  });
+
+  it('pauses and resumes a producer for its creator only: another wallet is refused, even from its own live stream', async () => {
+    const { alice: aliceWallet, bob: bobWallet } = live.wallets;
+    const ours = await live.announceStream(aliceWallet, 'Muting', 1_000n);
+    const theirs = await live.announceStream(bobWallet, 'Other', 1_000n);
+    const alice: Socket = await live.open(aliceWallet);
+    const bob: Socket = await live.open(bobWallet);
+    expect(await alice.emitWithAck('stream:goLive', { streamId: ours })).toMatchObject({ ok: true });
+    expect(await bob.emitWithAck('stream:goLive', { streamId: theirs })).toMatchObject({ ok: true });
+    const publisher: Publisher = await live.publish(alice, ours, ['audio']);
+    const producerId = publisher.producerIds[0];
+    const paused = () => live.sfu.getRoom(ours)?.producers.find((p) => p.id === producerId)?.paused;
+    const setPaused = (socket: Socket, streamId: string, value: unknown) =>
+      socket.emitWithAck('rtc:setProducerPaused', { streamId, producerId, paused: value });
+
+    expect(await setPaused(alice, ours, true)).toEqual({ ok: true });
+    expect(paused()).toBe(true);
+    expect(await setPaused(bob, ours, false)).toMatchObject({ ok: false, code: 'NOT_CREATOR' });
+    // Bob is the creator of his own stream, whose room has no such producer.
+    expect(await setPaused(bob, theirs, false)).toMatchObject({ ok: false, code: 'BAD_REQUEST' });
+    expect(await setPaused(alice, ours, 'no')).toMatchObject({ ok: false, code: 'BAD_REQUEST' });
+    expect(paused()).toBe(true);
+    expect(await setPaused(alice, ours, false)).toEqual({ ok: true });
+    expect(paused()).toBe(false);
+
+    publisher.close();
+    alice.close();
+    bob.close();
   });
 });

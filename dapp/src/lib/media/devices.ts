@@ -16,13 +16,28 @@ export async function listCaptureDevices(): Promise<{ cameras: CaptureDevice[]; 
   return { cameras: pick('videoinput', 'Camera'), microphones: pick('audioinput', 'Microphone') };
 }
 
+// 720p where the camera has it: the simulcast layers (1/4, 1/2, full) need the picture to fill three of them.
+const camera = (cameraId?: string): MediaTrackConstraints => ({
+  ...(cameraId ? { deviceId: { exact: cameraId } } : {}),
+  width: { ideal: 1280 },
+  height: { ideal: 720 },
+});
+const microphone = (microphoneId?: string): MediaTrackConstraints | true =>
+  microphoneId ? { deviceId: { exact: microphoneId } } : true;
+
 /** Opens the chosen camera and microphone (any when not chosen). */
 export async function openCapture(cameraId?: string, microphoneId?: string): Promise<MediaStream> {
-  return navigator.mediaDevices.getUserMedia({
-    // 720p where the camera has it: the simulcast layers (1/4, 1/2, full) need the picture to fill three of them.
-    video: { ...(cameraId ? { deviceId: { exact: cameraId } } : {}), width: { ideal: 1280 }, height: { ideal: 720 } },
-    audio: microphoneId ? { deviceId: { exact: microphoneId } } : true,
-  });
+  return navigator.mediaDevices.getUserMedia({ video: camera(cameraId), audio: microphone(microphoneId) });
+}
+
+/** Opens one device alone: a camera (`video`) or a microphone (`audio`), to send in place of the current one. */
+export async function openTrack(kind: 'audio' | 'video', deviceId: string): Promise<MediaStreamTrack> {
+  const stream = await navigator.mediaDevices.getUserMedia(
+    kind === 'video' ? { video: camera(deviceId) } : { audio: microphone(deviceId) },
+  );
+  const track = stream.getTracks()[0];
+  if (!track) throw new DOMException('no track', 'NotFoundError');
+  return track;
 }
 
 /** Stops every track of `stream`. */

@@ -61,6 +61,8 @@ export class Publisher {
   #closed = false;
 
   private constructor(
+    private readonly socket: SignalingSocket,
+    private readonly streamId: string,
     private readonly transport: Transport,
     private readonly producers: Producer[],
   ) {}
@@ -98,22 +100,54 @@ export class Publisher {
       transport.close();
       throw err;
     }
-    return new Publisher(transport, producers);
+    return new Publisher(socket, streamId, transport, producers);
   }
 
-  /** Sending statistics of the video producer (bytes over all simulcast layers, camera frames encoded). */
-  async videoStats(): Promise<{ bytesSent: number; framesEncoded: number }> {
-    const video = this.producers.find((p) => p.kind === 'video');
-    let bytesSent = 0;
-    let framesEncoded = 0;
-    for (const s of (await video?.getStats())?.values() ?? []) {
-      if (s.type === 'outbound-rtp') {
-        bytesSent += s.bytesSent ?? 0;
-        // One outbound-rtp per simulcast layer, each encoding the same camera frames: count them once.
-        framesEncoded = Math.max(framesEncoded, s.framesEncoded ?? 0);
-      }
+  /** Whether this publisher sends a track of `kind`. */
+  sends(kind: 'audio' | 'video'): boolean {
+    return this.#producer(kind) !== undefined;
+  }
+
+  /** Whether `kind` is paused (microphone muted, camera off). */
+  paused(kind: 'audio' | 'video'): boolean {
+    return this.#producer(kind)?.paused === true;
+  }
+
+  /**
+   * Mutes or unmutes `kind`. The server pauses the producer: viewers keep their consumer and track (nothing to
+   * renegotiate) and get no media of that kind; mediasoup-client's pause also disables the local track.
+   */
+  async setPaused(kind: 'audio' | 'video', paused: boolean): Promise<void> {
+    const producer = this.#producer(kind);
+    if (!producer || producer.paused === paused) return;
+    const flip = (to: boolean) => (to ? producer.pause() : producer.resume());
+    // Locally first: a mute silences at once, before the server has answered.
+    flip(paused);
+    try {
+      await request(this.socket, 'rtc:setProducerPaused', { streamId: this.streamId, producerId: producer.id, paused });
+    } catch (err) {
+      flip(!paused);
+      throw err;
     }
-    return { bytesSent, framesEncoded };
+  }
+
+  /**
+   * Sends `track` (another camera or microphone) in place of the current one of its kind, on the same producer:
+   * viewers keep receiving without a renegotiation. The replaced track is stopped; a paused producer stays paused.
+   */
+  async replaceTrack(track: MediaStreamTrack): Promise<void> {
+    const producer = this.#producer(track.kind === 'audio' ? 'audio' : 'video');
+    if (!producer) throw new Error(`not sending ${track.kind}`);
+    await producer.replaceTrack({ track });
+  }
+
+  /** The send transport's WebRTC statistics (one outbound-rtp per audio track and simulcast layer). */
+  stats(): Promise<RTCStatsReport> {
+    return this.transport.getStats();
+  }
+
+  #producer(kind: 'audio' | 'video'): Producer | undefined {
+    return this.producers.find((p) => p.kind === kind && !p.closed);
   }
 
   /** Stops sending; safe to call twice. */
