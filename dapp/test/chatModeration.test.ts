@@ -327,6 +327,10 @@ describe('chat moderation on the stack as `npm start` runs it', () => {
     if (!stage) throw new Error('not started');
     await alice.page.getByTestId('end-stream').click();
     await alice.page.getByText('Your stream has ended.').waitFor(WAIT);
+    // The summary's tips are the chain's tip (nobody paid to watch: nothing earned live).
+    const summary = (id: string) => alice.page.getByTestId(id).getAttribute('data-planck');
+    await expect.poll(() => summary('summary-tips'), WAIT).toBe(tip?.amount.toString());
+    expect([await summary('summary-earned'), await summary('summary-settled')]).toEqual(['0', '0']);
     const next = await goLive(alice, stage.stack.dapp, 'Moderated live, the next one');
     expect(next).not.toBe(streamId);
     await joined(alice.page);
