@@ -6,6 +6,8 @@ import { HlsReader } from './hls/HlsReader.ts';
 import { createSfuLogger } from './logger.ts';
 import { createSfuMetrics, type SfuMetrics } from './metrics.ts';
 import { Room, type RoomCloseReason, type ViewerFlow } from './Room.ts';
+import { RoomThumbnail } from './thumbnails/RoomThumbnail.ts';
+import { thumbnailFileOf } from './thumbnails/thumbnailArgs.ts';
 import { type WorkerDiedEvent, WorkerPool, type WorkerReplacedEvent } from './WorkerPool.ts';
 
 /** Snapshot for /healthz. */
@@ -42,6 +44,7 @@ export class Sfu extends EventEmitter<SfuEvents> {
   readonly hls: HlsReader;
   readonly #rooms = new Map<string, Promise<Room>>();
   readonly #open = new Map<string, Room>();
+  readonly #thumbnails = new Map<string, RoomThumbnail>();
   #pool: WorkerPool | undefined;
   #closing: Promise<void> | undefined;
 
@@ -109,6 +112,7 @@ export class Sfu extends EventEmitter<SfuEvents> {
           room.once('close', ({ reason }) => this.emit('roomClosed', { streamId, reason }));
           room.on('hlsRestart', () => this.metrics.hlsRestarts.inc());
           room.on('capacityFull', () => this.metrics.capacityFull.inc());
+          this.#startThumbnail(room);
         },
         () => this.#rooms.delete(streamId),
       );
@@ -126,9 +130,25 @@ export class Sfu extends EventEmitter<SfuEvents> {
     return [...this.#open.keys()];
   }
 
-  /** Closes a stream's room (no-op if none). */
+  /** Closes a stream's room (no-op if none), its thumbnail with it. */
   async closeRoom(streamId: string): Promise<void> {
+    const thumbnail = this.#thumbnails.get(streamId);
     await this.#open.get(streamId)?.close('closed');
+    await thumbnail?.close();
+  }
+
+  /**
+   * Path of the live thumbnail of a stream with an open room (a JPEG, replaced by a rename at each picture), or null
+   * when it has none (yet), or thumbnails are off (`THUMBNAIL_INTERVAL_SECONDS=0`).
+   */
+  thumbnail(streamId: string): string | null {
+    const thumbnail = this.#thumbnails.get(streamId);
+    return thumbnail?.ready ? thumbnail.file : null;
+  }
+
+  /** The live thumbnail following a stream's room, if thumbnails are on (diagnostics and tests). */
+  roomThumbnail(streamId: string): RoomThumbnail | undefined {
+    return this.#thumbnails.get(streamId);
   }
 
   /** Flow samples of every WebRTC viewer of every room, keyed by stream id then viewer id. */
@@ -147,11 +167,32 @@ export class Sfu extends EventEmitter<SfuEvents> {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       const rooms = await Promise.allSettled(this.#rooms.values());
+      const thumbnails = [...this.#thumbnails.values()];
       await Promise.all(rooms.map((r) => (r.status === 'fulfilled' ? r.value.close('sfu-closed') : undefined)));
+      await Promise.all(thumbnails.map((t) => t.close()));
       await this.#pool?.close();
       this.logger.debug('sfu closed');
     })();
     return this.#closing;
+  }
+
+  /** Follows the room's video with a live thumbnail, unless thumbnails are off or the id cannot name a file. */
+  #startThumbnail(room: Room): void {
+    const { thumbnailDir, thumbnailHeight, thumbnailIntervalMs, ffmpegPath } = this.config;
+    const file = thumbnailFileOf(thumbnailDir, room.streamId);
+    if (thumbnailIntervalMs === 0 || !file) return;
+    const thumbnail = new RoomThumbnail({
+      room,
+      file,
+      ffmpegPath,
+      height: thumbnailHeight,
+      intervalMs: thumbnailIntervalMs,
+      logger: this.logger,
+    });
+    this.#thumbnails.set(room.streamId, thumbnail);
+    room.once('close', () => {
+      if (this.#thumbnails.get(room.streamId) === thumbnail) this.#thumbnails.delete(room.streamId);
+    });
   }
 
   #forget(room: Room): void {

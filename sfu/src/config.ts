@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_HLS_LADDER, HlsLadder, type Rendition } from './hls/ladder.ts';
 
@@ -19,6 +19,9 @@ const envSchema = z
     HLS_LINGER_SECONDS: z.coerce.number().min(0).default(30),
     HLS_SEGMENT_SECONDS: z.coerce.number().min(0.5).max(6).default(1),
     HLS_LADDER: z.string().default(DEFAULT_HLS_LADDER).pipe(HlsLadder),
+    THUMBNAIL_DIR: z.string().min(1).optional(),
+    THUMBNAIL_HEIGHT: z.coerce.number().int().min(16).max(1080).default(180),
+    THUMBNAIL_INTERVAL_SECONDS: z.coerce.number().min(0).max(3600).default(10),
     FFMPEG_PATH: z.string().min(1).default('ffmpeg'),
     LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   })
@@ -47,6 +50,12 @@ export interface SfuConfig {
   hlsSegmentSeconds: number;
   /** Renditions the HLS relay encodes, highest first (`HLS_LADDER`). */
   hlsLadder: Rendition[];
+  /** Absolute directory of the live thumbnails, one `<streamId>.jpg` per stream (default `<HLS_DIR>/.thumbnails`). */
+  thumbnailDir: string;
+  /** Height of a thumbnail (rounded down to even; the width follows the picture's aspect ratio). */
+  thumbnailHeight: number;
+  /** How often a live thumbnail is taken again; 0 turns thumbnails off. */
+  thumbnailIntervalMs: number;
   ffmpegPath: string;
   logLevel: (typeof LOG_LEVELS)[number];
 }
@@ -56,6 +65,7 @@ export function loadSfuConfig(env: NodeJS.ProcessEnv = process.env): SfuConfig {
   // Empty variables (`FOO=`) mean "unset", as in most deployment tools.
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const e = envSchema.parse(present);
+  const hlsDir = resolve(e.HLS_DIR);
   return {
     numWorkers: e.SFU_NUM_WORKERS,
     listenIp: e.SFU_LISTEN_IP,
@@ -63,10 +73,13 @@ export function loadSfuConfig(env: NodeJS.ProcessEnv = process.env): SfuConfig {
     rtcMinPort: e.SFU_RTC_MIN_PORT,
     rtcMaxPort: e.SFU_RTC_MAX_PORT,
     consumersPerWorker: e.SFU_CONSUMERS_PER_WORKER,
-    hlsDir: resolve(e.HLS_DIR),
+    hlsDir,
     hlsLingerMs: Math.round(e.HLS_LINGER_SECONDS * 1000),
     hlsSegmentSeconds: e.HLS_SEGMENT_SECONDS,
     hlsLadder: e.HLS_LADDER,
+    thumbnailDir: e.THUMBNAIL_DIR ? resolve(e.THUMBNAIL_DIR) : join(hlsDir, '.thumbnails'),
+    thumbnailHeight: e.THUMBNAIL_HEIGHT,
+    thumbnailIntervalMs: Math.round(e.THUMBNAIL_INTERVAL_SECONDS * 1000),
     ffmpegPath: e.FFMPEG_PATH,
     logLevel: e.LOG_LEVEL,
   };

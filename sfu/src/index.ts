@@ -33,5 +33,8 @@ export {
   type ViewerFlow,
 } from './Room.ts';
 export { Sfu, type SfuDeps, type SfuEvents, type SfuHealth } from './Sfu.ts';
+export { RoomThumbnail, type RoomThumbnailOptions } from './thumbnails/RoomThumbnail.ts';
+export { Thumbnailer, type ThumbnailerOptions } from './thumbnails/Thumbnailer.ts';
+export { thumbnailArgs, thumbnailFileOf } from './thumbnails/thumbnailArgs.ts';
 export { type PooledWorker, type WorkerDiedEvent, WorkerPool, type WorkerReplacedEvent } from './WorkerPool.ts';
 export { cachedWorkerBinPath, MEDIASOUP_VERSION, persecondCacheDir, useCachedWorkerBin } from './workerBin.ts';

@@ -43,6 +43,19 @@ describe('loadSfuConfig', () => {
     });
   });
 
+  it('takes a thumbnail every 10 s, 180 px high, under HLS_DIR/.thumbnails unless told otherwise; 0 turns it off', () => {
+    expect(loadSfuConfig({ HLS_DIR: '/tmp/hls-x' })).toMatchObject({
+      thumbnailDir: '/tmp/hls-x/.thumbnails',
+      thumbnailHeight: 180,
+      thumbnailIntervalMs: 10_000,
+    });
+    expect(
+      loadSfuConfig({ THUMBNAIL_DIR: '/tmp/thumbs', THUMBNAIL_HEIGHT: '120', THUMBNAIL_INTERVAL_SECONDS: '0' }),
+    ).toMatchObject({ thumbnailDir: '/tmp/thumbs', thumbnailHeight: 120, thumbnailIntervalMs: 0 });
+    expect(() => loadSfuConfig({ THUMBNAIL_INTERVAL_SECONDS: '-1' })).toThrow();
+    expect(() => loadSfuConfig({ THUMBNAIL_HEIGHT: '8' })).toThrow();
+  });
+
   it('rejects unusable values', () => {
     expect(() => loadSfuConfig({ SFU_NUM_WORKERS: '0' })).toThrow();
     expect(() => loadSfuConfig({ SFU_LISTEN_IP: 'localhost' })).toThrow();

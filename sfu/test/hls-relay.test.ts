@@ -153,7 +153,9 @@ describe('HLS relay from a real WebRTC publisher (PlainTransport -> ffmpeg)', ()
       const before = new Set(live);
       room.removeHlsViewer('h2'); // arms the linger timer
       expect([...live].filter((id) => !before.has(id))).toHaveLength(1);
-      await room.close();
+      // As signaling ends a stream: the room, and the live thumbnail following it, closed before this resolves.
+      await sfu.closeRoom('hls-live');
+      expect(room.closed).toBe(true);
       expect(processAlive(pid)).toBe(false);
       expect(existsSync(join(hlsDir, 'hls-live'))).toBe(false);
       // Destroy hooks run a turn after a timer is cleared.

@@ -3,10 +3,10 @@ import { rm, stat } from 'node:fs/promises';
 import type { types } from 'mediasoup';
 import type { Logger } from 'pino';
 import { SfuBadRequestError, SfuClosedError } from '../errors.ts';
+import { openRtpFeed, RTP_IP } from '../ffmpeg/rtpFeed.ts';
+import { buildRecvSdp, type SdpMedia } from '../ffmpeg/sdp.ts';
 import { FfmpegHls } from './FfmpegHls.ts';
 import type { Rendition } from './ladder.ts';
-import { buildRecvSdp, type SdpMedia } from './sdp.ts';
-import { findFreeUdpPortPair } from './udpPorts.ts';
 
 /** Settings of one stream's HLS relay. */
 export interface HlsRelayOptions {
@@ -31,7 +31,6 @@ export type HlsRelayEvents = {
  * each ffmpeg start, ask for a keyframe at this interval until the playlist is rewritten.
  */
 const KEYFRAME_RETRY_MS = 700;
-const RTP_IP = '127.0.0.1';
 
 /**
  * PlainTransport consumers sending the stream's RTP to a supervised ffmpeg that writes live HLS (H.264 + AAC), one
@@ -105,27 +104,17 @@ export class HlsRelay extends EventEmitter<HlsRelayEvents> {
     const video = producers.find((p) => p.kind === 'video');
     const audio = producers.find((p) => p.kind === 'audio');
     if (!video) throw new SfuBadRequestError('the stream has no video to relay to HLS');
-    const caps: types.RtpCapabilities = {
-      codecs: (router.rtpCapabilities.codecs ?? []).filter((c) => c.mimeType.toLowerCase() !== 'video/rtx'),
-      headerExtensions: [],
-    };
     const media: SdpMedia[] = [];
     for (const p of audio ? [video, audio] : [video]) {
-      const port = await findFreeUdpPortPair(RTP_IP);
-      const transport = await router.createPlainTransport({
-        listenInfo: { protocol: 'udp', ip: RTP_IP },
-        rtcpMux: false,
-        comedia: false,
-        appData: { role: 'hls' },
-      });
-      this.#transports.push(transport);
-      if (this.#closing) throw new SfuClosedError('hls relay');
-      await transport.connect({ ip: RTP_IP, port, rtcpPort: port + 1 });
-      const consumer = await transport.consume({ producerId: p.id, rtpCapabilities: caps, paused: true });
-      this.#consumers.push(consumer);
-      media.push({ kind: p.kind, port, rtpParameters: consumer.rtpParameters });
+      const feed = await openRtpFeed(router, p.id, { role: 'hls' });
+      this.#transports.push(feed.transport);
+      this.#consumers.push(feed.consumer);
+      if (this.#closing) {
+        feed.transport.close();
+        throw new SfuClosedError('hls relay');
+      }
+      media.push(feed.media);
     }
-    if (this.#closing) throw new SfuClosedError('hls relay');
     const ffmpeg = new FfmpegHls({
       ffmpegPath: this.#opts.ffmpegPath,
       dir: this.#opts.dir,

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { sdpInputArgs } from '../ffmpeg/sdp.ts';
 import type { Rendition } from './ladder.ts';
 import { PLAYLIST_NAME, SINGLE_RENDITION } from './names.ts';
 
@@ -23,24 +24,6 @@ export interface HlsEncodeSpec {
 
 const AUDIO_KBPS = 96;
 
-/** RTP over UDP from mediasoup; the SDP arrives on stdin. */
-const SDP_INPUT = [
-  '-protocol_whitelist',
-  'pipe,udp,rtp',
-  '-fflags',
-  '+genpts+discardcorrupt',
-  '-analyzeduration',
-  '2000000',
-  '-probesize',
-  '5000000',
-  '-reorder_queue_size',
-  '128',
-  '-f',
-  'sdp',
-  '-i',
-  'pipe:0',
-];
-
 /**
  * ffmpeg's arguments for live HLS (H.264 + AAC in MPEG-TS segments) from one decode of the input: the video is split
  * and scaled once per rendition (never up), each rendition encoded with the same forced keyframes (one per segment,
@@ -50,7 +33,7 @@ const SDP_INPUT = [
 export function hlsEncodeArgs(spec: HlsEncodeSpec): string[] {
   const { input, ladder, segmentSeconds, dir } = spec;
   const audio = spec.audio ?? true;
-  const inputArgs = input.kind === 'sdp' ? SDP_INPUT : input.args;
+  const inputArgs = input.kind === 'sdp' ? sdpInputArgs() : input.args;
   const audioIn = input.kind === 'sdp' ? '0:a:0' : '1:a:0';
   const n = ladder.length;
   // x264 needs even sizes: a simulcast quarter layer of 960x540 is 240x135.
