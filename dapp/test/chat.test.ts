@@ -2,15 +2,17 @@
 // sign in on the watch page and the three chat (each sees the others' messages, Alice with the creator badge); a
 // reaction reaches every page; markup and script in a message show as text and run nothing; Dave, not signed in,
 // reads along behind a sign-in prompt; Alice's slow mode reaches the viewers and refuses Bob's second message with
-// the time to wait. On a 375 px screen the chat sits below the player, at 1024 px beside it.
+// the time to wait. On a 375 px screen the chat sits below the player, at 1024 px beside it. Meanwhile the directory's
+// card of the live stream shows its thumbnail, a picture that changes while the stream runs.
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openApp } from './support/browser.ts';
-import { expectNoPageErrors, stopAtFirstFailure } from './support/pageFailures.ts';
+import { collectPageProblems, expectNoPageErrors, stopAtFirstFailure } from './support/pageFailures.ts';
 import { connectWallet, expectNoSidewaysScroll, goLive, type Person, signIn } from './support/people.ts';
+import { pictureDigest } from './support/pictures.ts';
 import { type Stage, setStage } from './support/stage.ts';
 
 const resultsDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'test-results', 'chat');
@@ -95,6 +97,25 @@ describe('live chat on the stack as `npm start` runs it', () => {
     await dave.page.getByTestId('chat-sign-in-prompt').waitFor(WAIT);
     expect(await dave.page.getByTestId('chat-input').count()).toBe(0);
     expect(await dave.page.locator('[data-testid=chat-react]:enabled').count()).toBe(0);
+  });
+
+  it('the directory card of the live stream shows its thumbnail, a picture that changes while it runs', {
+    timeout: 180_000,
+  }, async () => {
+    if (!stage) throw new Error('not started');
+    const page = await dave.context.newPage();
+    collectPageProblems(page, dave, dave.name);
+    await openApp(page, `${stage.stack.dapp}/`);
+    const preview = () => pictureDigest(page, `[data-testid=live-preview][data-stream-id="${streamId}"]`);
+    // The SFU takes a picture of the smallest layer of the fake camera, at most 180 px high with an even width.
+    await expect.poll(preview, { timeout: 60_000, interval: 1_000 }).toMatch(/^\d*[02468]x180:/);
+    const first = await preview();
+    expect(first).not.toBe('');
+    // The camera's picture moves: a later thumbnail (taken and asked for every 10 s) shows something else.
+    await expect
+      .poll(async () => [first, ''].includes(await preview()), { timeout: 90_000, interval: 2_000 })
+      .toBe(false);
+    await page.close();
   });
 
   it('each sees the others’ messages, the creator badged', { timeout: 120_000 }, async () => {

@@ -70,6 +70,8 @@ export const ERROR_CODES = [
   'STREAM_KEY_NOT_FOUND',
   /** The key already publishes (`details.reason` key), another key publishes the stream (stream), or the studio does. */
   'ALREADY_PUBLISHING',
+  /** The live stream has no thumbnail yet (its first picture is still being taken), or thumbnails are off here. */
+  'THUMBNAIL_NOT_READY',
 ] as const;
 
 /** One of the stable error codes. */

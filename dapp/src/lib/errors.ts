@@ -37,6 +37,7 @@ const SENTENCES: Record<ErrorCode, string> = {
   STREAM_KEY_REVOKED: 'That stream key was revoked. Create a new key in the studio.',
   STREAM_KEY_NOT_FOUND: 'That stream key no longer exists. Reload the page to see your keys.',
   ALREADY_PUBLISHING: 'This stream is already being published. Stop the other broadcast first.',
+  THUMBNAIL_NOT_READY: 'The preview of this stream is not ready yet. It appears a few seconds after the stream starts.',
 };
 
 const CODES = new Set<string>(Object.keys(SENTENCES));

@@ -34,6 +34,7 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   STREAM_KEY_REVOKED: 401,
   STREAM_KEY_NOT_FOUND: 404,
   ALREADY_PUBLISHING: 409,
+  THUMBNAIL_NOT_READY: 404,
 };
 
 /** Parses an HTTP body (or params) with `schema`; throws BAD_REQUEST naming the first problem. */

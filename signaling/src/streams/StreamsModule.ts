@@ -15,6 +15,7 @@ import { RedisStreamStore } from './RedisStreamStore.ts';
 import { localHandoff, type RoomChange, type RoomHandoff, redisHandoff } from './RoomHandoff.ts';
 import type { StoredStream, StreamRecord, StreamStore } from './StreamStore.ts';
 import { registerStreamRoutes } from './streamRoutes.ts';
+import { registerThumbnailRoute } from './thumbnailRoute.ts';
 
 export type { StreamDetails } from './streamRoutes.ts';
 
@@ -79,8 +80,9 @@ export function getStreamsModule(ctx: SignalingContext): StreamsModule {
 /**
  * Stream lifecycle: `POST /v1/streams` pins the metadata and returns the announcement call for the creator's wallet;
  * the stream turns public when the announcement is seen on chain (SettlementWatcher, in-block); `GET /v1/streams`
- * lists public streams, `GET /v1/streams/:id` shows one; sockets `stream:goLive` / `stream:end` open and close the
- * SFU room. The directory lives in Redis when REDIS_URL is set (shared by every node), in memory otherwise.
+ * lists public streams, `GET /v1/streams/:id` shows one, `GET /v1/streams/:id/thumbnail.jpg` its live thumbnail
+ * (free); sockets `stream:goLive` / `stream:end` open and close the SFU room. The directory lives in Redis when
+ * REDIS_URL is set (shared by every node), in memory otherwise.
  * Creations are rate-limited per wallet, prices and settle intervals bounded; each stream carries the creator's
  * payment terms (`terms`, the node's defaults when none were chosen). Needs the auth module before it. Pass `config`
  * to override the environment.
@@ -227,6 +229,7 @@ async function createStreamsModule(
       pendingTtlMs: config.STREAM_PENDING_TTL_SECONDS * 1000,
       log,
     });
+    await registerThumbnailRoute({ app: ctx.app, sfu: ctx.sfu, record: recordOf });
 
     const requireCreatorOf = async (socket: SignalingSocket, streamId: string): Promise<StoredStream> =>
       requireCreator(socket.data.address ?? '', streamId);

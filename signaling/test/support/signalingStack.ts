@@ -36,8 +36,9 @@ export interface SignalingStackOptions {
   /** Modules and extra handlers of the server. */
   server: Pick<SignalingDeps, 'modules' | 'handlers'>;
   /**
-   * Sfu environment over one worker, silent logs, a temporary HLS_DIR and an HLS ladder of one rendition (a single
-   * media playlist, which the tests' plain HTTP players read; tests of the ladder set `HLS_LADDER`).
+   * Sfu environment over one worker, silent logs, a temporary HLS_DIR, an HLS ladder of one rendition (a single
+   * media playlist, which the tests' plain HTTP players read; tests of the ladder set `HLS_LADDER`) and no live
+   * thumbnails (an extra transport and ffmpeg per room; tests of thumbnails set `THUMBNAIL_INTERVAL_SECONDS`).
    */
   sfuEnv?: Record<string, string>;
   /** Environment of the server (e.g. REDIS_URL), over a free port and silent logs. */
@@ -74,6 +75,7 @@ export async function startSignalingStack(opts: SignalingStackOptions): Promise<
         LOG_LEVEL: 'silent',
         HLS_DIR: hlsDir,
         HLS_LADDER: SINGLE_RENDITION_LADDER,
+        THUMBNAIL_INTERVAL_SECONDS: '0',
         ...opts.sfuEnv,
       }),
     );
