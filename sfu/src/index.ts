@@ -32,6 +32,15 @@ export {
   type ViewerCloseReason,
   type ViewerFlow,
 } from './Room.ts';
+export { RecordingStore, type RecordingStoreOptions } from './recording/RecordingStore.ts';
+export {
+  RECORDING_INFO_NAME,
+  RecordingInfo,
+  recordingDirOf,
+  segmentNameOf,
+} from './recording/recordingFiles.ts';
+export { VodWriter, type VodWriterOptions } from './recording/VodWriter.ts';
+export { type PlaylistEntry, parseMediaPlaylist, renderMediaPlaylist } from './recording/vodPlaylist.ts';
 export { Sfu, type SfuDeps, type SfuEvents, type SfuHealth } from './Sfu.ts';
 export { RoomThumbnail, type RoomThumbnailOptions } from './thumbnails/RoomThumbnail.ts';
 export { Thumbnailer, type ThumbnailerOptions } from './thumbnails/Thumbnailer.ts';
