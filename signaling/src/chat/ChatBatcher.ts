@@ -25,6 +25,16 @@ export interface ChatBatcherOptions {
   slices: number;
 }
 
+/** Where one flush's time went (ms): for `onSent`, so the chat's metrics show what a message waits for. */
+export interface FlushTiming {
+  /** Per message sent, from its post to the flush that took it: the coalescing window (and any flush before). */
+  waitMs: number[];
+  /** The multi-row insert. */
+  storeMs: number;
+  /** From the first part's emit to the last part's: the fan-out, with the loop turns between the parts. */
+  sendMs: number;
+}
+
 /** Most messages one flush stores and sends (one insert, one event). */
 export const CHAT_BATCH_MAX = 250;
 
@@ -54,6 +64,8 @@ export function isChatSliceRoom(room: string, streamId: string): boolean {
 
 interface Waiting {
   message: NewChatMessage;
+  /** When it was posted (performance.now()). */
+  at: number;
   resolve(p: Posted): void;
   reject(err: unknown): void;
 }
@@ -88,7 +100,7 @@ export class ChatBatcher {
     private readonly store: ChatStore,
     private readonly log: Logger,
     private readonly options: ChatBatcherOptions = CHAT_BATCH_DEFAULTS,
-    private readonly onSent: (count: number) => void = () => undefined,
+    private readonly onSent: (count: number, timing: FlushTiming) => void = () => undefined,
   ) {}
 
   /** The part of the room a socket joining a chat on this node goes in (in turn). */
@@ -129,7 +141,7 @@ export class ChatBatcher {
     room.idle = undefined;
     this.#queued++;
     const posted = new Promise<Posted>((resolve, reject) => {
-      (room as RoomQueue).waiting.push({ message, resolve, reject });
+      (room as RoomQueue).waiting.push({ message, at: performance.now(), resolve, reject });
     });
     this.#schedule(message.streamId, room);
     return posted;
@@ -151,20 +163,24 @@ export class ChatBatcher {
     const batch = room.waiting.splice(0, this.options.maxBatch);
     if (batch.length === 0) return;
     room.flushing = true;
-    room.lastFlushAt = performance.now();
+    const startedAt = performance.now();
+    room.lastFlushAt = startedAt;
     try {
       const posted = await this.store.addMany(batch.map((w) => w.message));
+      const storedAt = performance.now();
       const fresh = posted
         .filter((p) => p.fresh)
         .map((p) => p.message)
         .sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
       if (fresh.length > 0) {
-        const batch = { streamId, messages: fresh };
+        const sent = { streamId, messages: fresh };
+        const sendFrom = performance.now();
         for (let slice = 0; slice < this.options.slices; slice++) {
           if (slice > 0) await new Promise((resolve) => setImmediate(resolve));
-          this.io.to(chatSliceRoom(streamId, slice)).emit('chat:messages', batch);
+          this.io.to(chatSliceRoom(streamId, slice)).emit('chat:messages', sent);
         }
-        this.onSent(fresh.length);
+        const waitMs = batch.filter((_, i) => posted[i]?.fresh).map((w) => startedAt - w.at);
+        this.onSent(fresh.length, { waitMs, storeMs: storedAt - startedAt, sendMs: performance.now() - sendFrom });
       }
       for (const [i, w] of batch.entries()) w.resolve(posted[i] as Posted);
     } catch (err) {

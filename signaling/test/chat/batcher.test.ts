@@ -2,7 +2,7 @@
 // client id, the bounded queue), RecentPosts and KeyedCache (invalidation, a load an invalidation overtook).
 import pino from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ChatBatcher, type ChatBatcherOptions } from '../../src/chat/ChatBatcher.ts';
+import { ChatBatcher, type ChatBatcherOptions, type FlushTiming } from '../../src/chat/ChatBatcher.ts';
 import type { ChatStore, NewChatMessage } from '../../src/chat/ChatStore.ts';
 import { KeyedCache } from '../../src/chat/KeyedCache.ts';
 import { RecentPosts } from '../../src/chat/RecentPosts.ts';
@@ -137,6 +137,39 @@ describe('ChatBatcher', () => {
     expect(sent.map((e) => e.room)).toEqual([0, 1, 2, 3].map((k) => `chat-slice:s1:${k}`));
     expect(new Set(sent.map((e) => e.batch)).size).toBe(1);
     expect(sent[0]?.batch.messages).toEqual([posted.message]);
+  });
+
+  it('reports where each flush’s time went: each sent message’s wait, the insert and the fan-out', async () => {
+    const { io } = fakeIo();
+    const s = fakeStore(20);
+    const flushes: { count: number; timing: FlushTiming }[] = [];
+    const WINDOW_MS = 200;
+    batcher = new ChatBatcher(io, s.store, log, options({ windowMs: WINDOW_MS, slices: 2 }), (count, timing) =>
+      flushes.push({ count, timing }),
+    );
+    const t1 = performance.now();
+    await batcher.post(message('s1', 'alice', 'one', 'c1'));
+    const t2 = performance.now();
+    const second = await Promise.all([
+      batcher.post(message('s1', 'bob', 'two')),
+      batcher.post(message('s1', 'alice', 'one again', 'c1')),
+    ]);
+    const done = performance.now();
+    expect(second.map((p) => p.fresh)).toEqual([true, false]);
+    expect(flushes.map((f) => [f.count, f.timing.waitMs.length])).toEqual([
+      [1, 1],
+      [1, 1],
+    ]);
+    const [first, next] = flushes.map((f) => f.timing) as [FlushTiming, FlushTiming];
+    // The insert takes the fake store's 20 ms; both parts are sent after it, a loop turn apart.
+    for (const t of [first, next]) {
+      expect(t.storeMs).toBeGreaterThanOrEqual(15);
+      expect(t.sendMs).toBeGreaterThanOrEqual(0);
+    }
+    expect(first.waitMs[0]! + first.storeMs + first.sendMs).toBeLessThanOrEqual(t2 - t1);
+    // The second flush starts a window after the first, which started after t1: its message waited that long.
+    expect(next.waitMs[0]).toBeGreaterThanOrEqual(t1 + WINDOW_MS - t2 - 1);
+    expect(next.waitMs[0]! + next.storeMs + next.sendMs).toBeLessThanOrEqual(done - t2);
   });
 
   it('answers a retry with the stored message and sends it once', async () => {
