@@ -80,16 +80,17 @@ describe('simulcast from the studio, layers picked in the player', () => {
       .toBe(true);
     const high = await height('High');
     await menu.selectOption('low');
-    // The label may still name the picture from before the switch: wait for the smaller one.
-    await expect
-      .poll(
-        async () => {
-          const h = await height('Low');
-          return h > 0 && h < high;
-        },
-        { timeout: 60_000 },
-      )
-      .toBe(true);
+    // The label may still name the picture from before the switch: wait for the smaller one. A failure prints what
+    // the menu, the picture and the studio's sender said.
+    const seen = async () => ({
+      label: await playing(),
+      picture: await videoHeight(),
+      studioSends: await alice.page.getByTestId('sending').getAttribute('data-height'),
+    });
+    await expect.poll(seen, { timeout: 60_000 }).toSatisfy(({ label }: { label: string | null }) => {
+      const h = Number(/^Low · (\d+)p$/.exec(label ?? '')?.[1] ?? 0);
+      return h > 0 && h < high;
+    });
     const low = await height('Low');
     await expect.poll(() => videoHeight(), { timeout: 10_000 }).toBe(low);
     await page.screenshot({ path: join(resultsDir, 'bob-low.png'), fullPage: true });

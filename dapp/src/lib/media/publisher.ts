@@ -4,7 +4,7 @@ import type { TransportInfo } from '@persecond/signaling/protocol';
 import type { Device, Producer, RtpCapabilities, Transport, TransportOptions } from 'mediasoup-client/types';
 import { UserFacingError } from '../errors.ts';
 import { request, type SignalingSocket } from '../signaling/socket.ts';
-import { videoEncodings } from './simulcast.ts';
+import { keepLayerSizes, videoEncodings } from './simulcast.ts';
 
 /** Builds mediasoup-client transport options from the server's description. */
 export function transportOptions(t: TransportInfo): TransportOptions {
@@ -48,7 +48,9 @@ async function produceTrack(transport: Transport, device: Device, track: MediaSt
   const encodings = track.kind === 'video' ? videoEncodings(device) : undefined;
   if (encodings) {
     try {
-      return await transport.produce({ track, encodings });
+      const producer = await transport.produce({ track, encodings });
+      await keepLayerSizes(producer);
+      return producer;
     } catch (err) {
       if (err instanceof UserFacingError) throw err;
     }
