@@ -15,7 +15,7 @@ import { ChatStateCache } from './ChatStateCache.ts';
 import { ChatStore } from './ChatStore.ts';
 import { type ChatConfig, loadChatConfig } from './config.ts';
 import { ModerationStore } from './ModerationStore.ts';
-import { chatMetrics } from './metrics.ts';
+import { chatMetrics, observeFlush } from './metrics.ts';
 import { moderationHandlers } from './moderationHandlers.ts';
 import { chatRoom, ReactionTally } from './ReactionTally.ts';
 import { RecentPosts } from './RecentPosts.ts';
@@ -93,7 +93,7 @@ async function createChatModule(ctx: SignalingContext, config: ChatConfig): Prom
       maxBatch: CHAT_BATCH_MAX,
       slices: CHAT_FANOUT_SLICES,
     },
-    (n) => metrics.messages.inc(n),
+    (n, timing) => observeFlush(metrics, n, timing),
   );
   const recent = new RecentPosts();
   let closed = false;

@@ -1,10 +1,12 @@
 // The chat's batched fan-out and its memory of hot-path state, on fakes: ChatBatcher (coalescing, order, retries by
 // client id, the bounded queue), RecentPosts and KeyedCache (invalidation, a load an invalidation overtook).
 import pino from 'pino';
+import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ChatBatcher, type ChatBatcherOptions, type FlushTiming } from '../../src/chat/ChatBatcher.ts';
 import type { ChatStore, NewChatMessage } from '../../src/chat/ChatStore.ts';
 import { KeyedCache } from '../../src/chat/KeyedCache.ts';
+import { chatMetrics, observeFlush } from '../../src/chat/metrics.ts';
 import { RecentPosts } from '../../src/chat/RecentPosts.ts';
 import type { ChatMessage, ChatMessageBatch } from '../../src/protocol.ts';
 import type { SignalingIo } from '../../src/RequestRouter.ts';
@@ -213,6 +215,40 @@ describe('ChatBatcher', () => {
     await expect(batcher.post(message('s1', 'c', 'after'))).rejects.toMatchObject({ code: 'INTERNAL' });
     s.open();
     await expect(inFlight).resolves.toMatchObject({ fresh: true });
+  });
+});
+
+describe('chat batch metrics', () => {
+  it('count every message sent once in the wait histogram and every flush in the store and send ones', async () => {
+    const registry = new Registry();
+    const metrics = chatMetrics(registry);
+    const { io } = fakeIo();
+    const s = fakeStore(10);
+    const batcher = new ChatBatcher(io, s.store, log, options({ windowMs: 1_000, slices: 2 }), (n, t) =>
+      observeFlush(metrics, n, t),
+    );
+    try {
+      await batcher.post(message('s1', 'alice', 'one', 'c1'));
+      await Promise.all([
+        batcher.post(message('s1', 'bob', 'two')),
+        batcher.post(message('s1', 'carol', 'three')),
+        // A retry answered from the stored row: not sent again, not counted.
+        batcher.post(message('s1', 'alice', 'one', 'c1')),
+      ]);
+    } finally {
+      batcher.close();
+    }
+    const text = await registry.metrics();
+    const value = (line: string) => Number(new RegExp(`^${line} (\\S+)$`, 'm').exec(text)?.[1]);
+    expect(value('signaling_chat_messages_total')).toBe(3);
+    expect(value('signaling_chat_batch_wait_seconds_count')).toBe(3);
+    expect(value('signaling_chat_batch_store_seconds_count')).toBe(2);
+    expect(value('signaling_chat_batch_send_seconds_count')).toBe(2);
+    // Seconds, not ms: two inserts of the fake store's 10 ms.
+    expect(value('signaling_chat_batch_store_seconds_sum')).toBeGreaterThanOrEqual(0.015);
+    expect(value('signaling_chat_batch_store_seconds_sum')).toBeLessThan(5);
+    // The two coalesced messages waited most of the 1 s window (above the 0.25 s bucket); the first went at once.
+    expect(value('signaling_chat_batch_wait_seconds_bucket\\{le="0.25"\\}')).toBe(1);
   });
 });
 
