@@ -44,7 +44,6 @@ export type {
   StreamAnnouncedEvent,
   TipEvent,
 } from './events/types.ts';
-export type { AccountView, CallView, EventRecordView, ExtrinsicView } from './events/views.ts';
 export { type Delegation, formatDelegation, parseDelegation, verifyDelegation } from './identity/delegation.ts';
 export { verifyWalletSignature } from './identity/signatures.ts';
 export {
