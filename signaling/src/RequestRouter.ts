@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Server, Socket } from 'socket.io';
-import { SignalingError } from './errors.ts';
+import { ledgerUnavailable, SignalingError } from './errors.ts';
+import { isDatabaseUnreachable } from './ledger/availability.ts';
 import type { SignalingMetrics } from './metrics.ts';
 import {
   type Ack,
@@ -114,6 +115,7 @@ export class RequestRouter {
       if (withAck) this.reply(args, { ok: true, ...res });
     } catch (err) {
       if (err instanceof SignalingError) this.reply(args, err.toAck(), socket, event);
+      else if (isDatabaseUnreachable(err)) this.reply(args, ledgerUnavailable().toAck(), socket, event);
       else {
         this.log.error({ err, event }, 'request failed');
         this.reply(args, new SignalingError('INTERNAL', 'something went wrong on our side').toAck(), socket, event);

@@ -38,8 +38,16 @@ export interface SignalingModule {
   readonly name: string;
   /** Socket request handlers this module answers. */
   readonly handlers?: RequestHandlers;
+  /** The state of what the module depends on, for `/healthz` (e.g. the ledger's database); none: always ok. */
+  health?(): ModuleHealth;
   /** Releases what the module holds; called in reverse creation order, once. */
   close?(): Promise<void>;
+}
+
+/** A module's part of `/healthz`: `degraded` while a dependency it needs is away (the node keeps serving). */
+export interface ModuleHealth {
+  status: 'ok' | 'degraded';
+  [detail: string]: unknown;
 }
 
 /** Creates a module once the context exists. */

@@ -18,7 +18,7 @@ import { LOG_REDACTION } from './logRedaction.ts';
 import { SignalingMetrics } from './metrics.ts';
 import { SIGNALING_MODULES } from './modules.ts';
 import { type RequestHandlers, RequestRouter, type SignalingIo } from './RequestRouter.ts';
-import type { SignalingContext, SignalingModule, SignalingModuleFactory } from './SignalingContext.ts';
+import type { ModuleHealth, SignalingContext, SignalingModule, SignalingModuleFactory } from './SignalingContext.ts';
 
 /** Parts the server composes; tests inject their own. */
 export interface SignalingDeps {
@@ -43,6 +43,26 @@ export interface SignalingServer {
   readonly modules: ReadonlyMap<string, SignalingModule>;
   /** Disconnects clients, stops HTTP, the adapter and the SFU (if it created it); safe to call twice. */
   close(): Promise<void>;
+}
+
+/**
+ * The modules' part of `/healthz`: `status` is `degraded` while any module's dependency is away (HTTP 200 still: the
+ * node serves what it can, and every node sharing that dependency would be degraded alike), each module's own state
+ * under its name.
+ */
+function modulesHealth(modules: ReadonlyMap<string, SignalingModule>): {
+  status: ModuleHealth['status'];
+  modules: Record<string, ModuleHealth>;
+} {
+  const states: Record<string, ModuleHealth> = {};
+  let status: ModuleHealth['status'] = 'ok';
+  for (const [name, mod] of modules) {
+    if (!mod.health) continue;
+    const state = mod.health();
+    states[name] = state;
+    if (state.status !== 'ok') status = 'degraded';
+  }
+  return { status, modules: states };
 }
 
 /** Creates and starts a signaling node. */
@@ -112,6 +132,7 @@ export async function createSignalingServer(
     await app.register(cors, { origin: config.CORS_ORIGINS, credentials: true });
     app.get('/healthz', async () => ({
       ok: true,
+      ...modulesHealth(modules),
       sfu: sfu.health(),
       adapter: redis ? 'redis' : 'memory',
       sockets: io?.engine.clientsCount ?? 0,

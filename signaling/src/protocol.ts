@@ -72,6 +72,8 @@ export const ERROR_CODES = [
   'ALREADY_PUBLISHING',
   /** The live stream has no thumbnail yet (its first picture is still being taken), or thumbnails are off here. */
   'THUMBNAIL_NOT_READY',
+  /** The node cannot reach its ledger's database right now (restarting, unreachable): retry after `retryAfterMs`. */
+  'LEDGER_UNAVAILABLE',
 ] as const;
 
 /** One of the stable error codes. */

@@ -38,6 +38,7 @@ const SENTENCES: Record<ErrorCode, string> = {
   STREAM_KEY_NOT_FOUND: 'That stream key no longer exists. Reload the page to see your keys.',
   ALREADY_PUBLISHING: 'This stream is already being published. Stop the other broadcast first.',
   THUMBNAIL_NOT_READY: 'The preview of this stream is not ready yet. It appears a few seconds after the stream starts.',
+  LEDGER_UNAVAILABLE: 'Payments cannot be recorded right now. Nothing was charged; please try again in a few seconds.',
 };
 
 const CODES = new Set<string>(Object.keys(SENTENCES));

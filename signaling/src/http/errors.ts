@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import type { z } from 'zod';
-import { SignalingError } from '../errors.ts';
+import { ledgerUnavailable, SignalingError } from '../errors.ts';
+import { isDatabaseUnreachable } from '../ledger/availability.ts';
 import type { ErrorCode } from '../protocol.ts';
 
 /** HTTP status of each stable code on the HTTP API. */
@@ -35,6 +36,7 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   STREAM_KEY_NOT_FOUND: 404,
   ALREADY_PUBLISHING: 409,
   THUMBNAIL_NOT_READY: 404,
+  LEDGER_UNAVAILABLE: 503,
 };
 
 /** Parses an HTTP body (or params) with `schema`; throws BAD_REQUEST naming the first problem. */
@@ -53,6 +55,7 @@ export function installErrorHandler(scope: FastifyInstance): void {
   scope.setErrorHandler((err: FastifyError | SignalingError, request, reply) => {
     let error: SignalingError;
     if (err instanceof SignalingError) error = err;
+    else if (isDatabaseUnreachable(err)) error = ledgerUnavailable();
     else if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
       error = new SignalingError('BAD_REQUEST', err.message);
     } else {

@@ -2,6 +2,7 @@ import { MAX_PRICE_PER_SECOND, type WatchedBlock } from '@persecond/contracts-cl
 import { eq, sql } from 'drizzle-orm';
 import { type Logger, pino } from 'pino';
 import { canonicalAccount } from './accounts.ts';
+import { LedgerAvailability } from './availability.ts';
 import type { LedgerConfig } from './config.ts';
 import { type LedgerDatabase, type LedgerDb, openLedgerDatabase } from './database.ts';
 import { LedgerError } from './errors.ts';
@@ -42,6 +43,7 @@ import {
   type WatcherCursor,
 } from './settlementCredits.ts';
 
+export type { AvailabilityHooks, LedgerHealth } from './availability.ts';
 export type { FundingInput, FundingRecord } from './fundings.ts';
 export type { TickRecord, VoucherOutcome, VoucherRecord } from './meteringWrites.ts';
 export type { QuarantinedEvent } from './quarantine.ts';
@@ -68,10 +70,16 @@ export class Ledger {
   readonly #log: Logger;
   readonly #inflight = new Set<Promise<unknown>>();
   #closing: Promise<void> | undefined;
+  /** Whether the database is reachable; operations that fail for want of it reject LEDGER_UNAVAILABLE. */
+  readonly availability: LedgerAvailability;
 
   private constructor(database: LedgerDatabase, log: Logger) {
     this.#database = database;
     this.#log = log;
+    // Only a server can go away while the node runs; an embedded database lives and dies with the process.
+    this.availability = new LedgerAvailability(
+      database.kind === 'postgres' ? () => this.#run((db) => db.execute(sql`select 1`)) : undefined,
+    );
   }
 
   /** Opens (and migrates) the configured database; `log` gets the writes it could not make (default: none). */
@@ -97,7 +105,16 @@ export class Ledger {
     if (this.#closing) return Promise.reject(new LedgerError('LEDGER_CLOSED', 'the ledger is closed'));
     // Wrapped so a drizzle query returned as is (a lazy thenable that runs on every then()) runs once, not once for
     // the in-flight bookkeeping and again for the caller.
-    const p = (async () => op(this.#database.db))();
+    const availability = this.availability;
+    const p = (async () => op(this.#database.db))().then(
+      (value) => {
+        availability.succeeded();
+        return value;
+      },
+      (err: unknown) => {
+        throw availability.failed(err);
+      },
+    );
     this.#inflight.add(p);
     const done = () => this.#inflight.delete(p);
     p.then(done, done);
@@ -290,6 +307,7 @@ export class Ledger {
   /** Refuses new work, waits for running operations, then closes the database; safe to call twice. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
+      this.availability.close();
       await Promise.allSettled([...this.#inflight]);
       await this.#database.close();
     })();

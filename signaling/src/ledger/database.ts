@@ -87,6 +87,12 @@ async function openLockedPglite(dir: string): Promise<Embedded> {
   }
 }
 
+/**
+ * How long an operation may wait for a PostgreSQL connection (a new one, or a free one of the pool) before it fails
+ * as LEDGER_UNAVAILABLE.
+ */
+const CONNECT_TIMEOUT_MS = 10_000;
+
 function once(fn: () => Promise<void>): () => Promise<void> {
   let done: Promise<void> | undefined;
   return () => {
@@ -98,7 +104,14 @@ function once(fn: () => Promise<void>): () => Promise<void> {
 /** Opens PostgreSQL or embedded PGlite (as configured) and applies the committed migrations. */
 export async function openLedgerDatabase(config: LedgerConfig): Promise<LedgerDatabase> {
   if ('databaseUrl' in config) {
-    const pool = new pg.Pool({ connectionString: config.databaseUrl, max: config.maxConnections });
+    const pool = new pg.Pool({
+      connectionString: config.databaseUrl,
+      max: config.maxConnections,
+      // A server that is unreachable (not refusing) would hold a connect, and the meter's round waiting on it,
+      // until the OS gives up: the ledger reports it unavailable after this instead.
+      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+      keepAlive: true,
+    });
     // An idle connection that the server drops (restart, failover) is discarded by the pool and replaced on the next
     // query; without a listener its 'error' event would crash the process.
     pool.on('error', () => undefined);

@@ -6,11 +6,18 @@ import {
   type WatchedBlock,
 } from '@persecond/contracts-client';
 import type { Logger } from 'pino';
-import { Counter } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
 import type { SignalingContext, SignalingModule, SignalingModuleFactory } from '../SignalingContext.ts';
 import { readChainBlock } from './chainBlocks.ts';
 import { type LedgerConfig, loadLedgerConfig } from './config.ts';
-import { type AppliedBlock, type FundingRecord, Ledger, type SettlementChange, type WatcherCursor } from './Ledger.ts';
+import {
+  type AppliedBlock,
+  type FundingRecord,
+  Ledger,
+  type LedgerHealth,
+  type SettlementChange,
+  type WatcherCursor,
+} from './Ledger.ts';
 
 export type { FundingRecord, SettlementChange } from './Ledger.ts';
 
@@ -44,6 +51,8 @@ export interface LedgerModule extends SignalingModule {
    * rejects.
    */
   fundingOf(sessionId: string, opts?: { blockHash?: string }): Promise<FundingRecord[]>;
+  /** The ledger database's reachability (`/healthz`: degraded while it cannot be reached). */
+  health(): LedgerHealth;
 }
 
 /** How the module gets its ledger. */
@@ -80,6 +89,50 @@ async function startWatcher(
   return SettlementWatcher.start(chain, { onBlock });
 }
 
+/**
+ * Counts and logs the ledger database going away and coming back: `signaling_ledger_available` (1/0),
+ * `signaling_ledger_unavailable_seconds_total` and `signaling_ledger_unreachable_errors_total` (operations failed).
+ */
+function watchAvailability(ledger: Ledger, ctx: SignalingContext, log: Logger): void {
+  const registers = [ctx.metrics.registry];
+  const available = new Gauge({
+    name: 'signaling_ledger_available',
+    help: 'Whether the ledger database answered last time it was asked (1) or cannot be reached (0)',
+    registers,
+  });
+  available.set(1);
+  let accountedUntil = 0;
+  const unavailableSeconds = new Counter({
+    name: 'signaling_ledger_unavailable_seconds_total',
+    help: 'Seconds the ledger database could not be reached (the node was degraded)',
+    registers,
+    // Counted up to the scrape while the outage lasts, not only once it ends.
+    collect() {
+      const downMs = ledger.availability.downMs;
+      if (downMs > accountedUntil) this.inc((downMs - accountedUntil) / 1000);
+      accountedUntil = downMs;
+    },
+  });
+  const unreachable = new Counter({
+    name: 'signaling_ledger_unreachable_errors_total',
+    help: 'Ledger operations that failed because the database could not be reached (LEDGER_UNAVAILABLE)',
+    registers,
+  });
+  ledger.availability.hooks = {
+    onUnreachable: () => unreachable.inc(),
+    onChange(up, { err, downMs = 0 }) {
+      available.set(up ? 1 : 0);
+      if (!up) {
+        log.error({ err }, 'ledger database unreachable: the node is degraded (ticks are not sent, joins refused)');
+        return;
+      }
+      if (downMs > accountedUntil) unavailableSeconds.inc((downMs - accountedUntil) / 1000);
+      accountedUntil = 0;
+      log.warn({ downMs }, 'ledger database reachable again');
+    },
+  };
+}
+
 /** Creates the ledger module factory (tests pass their own storage). */
 export function createLedgerModule(opts: LedgerModuleOptions = {}): SignalingModuleFactory {
   return async (ctx: SignalingContext): Promise<LedgerModule> => {
@@ -99,6 +152,7 @@ export function createLedgerModule(opts: LedgerModuleOptions = {}): SignalingMod
       labelNames: ['kind'] as const,
       registers: [ctx.metrics.registry],
     });
+    watchAvailability(ledger, ctx, log);
     const notify = (change: SettlementChange) => {
       for (const listener of listeners) {
         try {
@@ -198,6 +252,7 @@ export function createLedgerModule(opts: LedgerModuleOptions = {}): SignalingMod
         tipListeners.add(listener);
         return () => tipListeners.delete(listener);
       },
+      health: () => ledger.availability.health(),
       async fundingOf(sessionId, fundingOpts = {}) {
         const recorded = await ledger.fundingsOf(sessionId);
         const { blockHash } = fundingOpts;

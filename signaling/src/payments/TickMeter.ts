@@ -147,6 +147,21 @@ export class TickMeter {
     return true;
   }
 
+  /**
+   * Sets a viewer's count back to `to` (what was last delivered), e.g. after its round's ticks could not be recorded:
+   * its next tick counts from there. False if unknown.
+   */
+  rewind(viewerId: string, to: { seq: number; watchedSeconds: number }): boolean {
+    const e = this.#byId.get(viewerId);
+    if (!e) return false;
+    checkCount('seq', to.seq);
+    checkCount('watchedSeconds', to.watchedSeconds);
+    e.seq = to.seq;
+    e.watched = to.watchedSeconds;
+    e.owed = BigInt(to.watchedSeconds) * e.price;
+    return true;
+  }
+
   /** Stops metering a viewer; returns its final state, or undefined if unknown. */
   remove(viewerId: string): MeterState | undefined {
     const e = this.#byId.get(viewerId);

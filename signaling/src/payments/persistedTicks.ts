@@ -21,6 +21,8 @@ export interface PersistedTickOptions {
    * keeps its place in the round, so its ticks stay a round apart; the viewers' answers arrive spread out too.
    */
   spreadMs?: number;
+  /** The round's write failed (e.g. the database is away): none of `ticks` was recorded or is delivered. */
+  onWriteFailed?(ticks: readonly TickRecord[], err: unknown): void;
 }
 
 /** Ticks delivered per turn of the event loop by default. */
@@ -50,7 +52,13 @@ export function persistedTicks(
       if (round.length === 0) return;
       const batch = round;
       round = [];
-      const recorded = await ledger.recordTicks(batch);
+      let recorded: ReadonlySet<string>;
+      try {
+        recorded = await ledger.recordTicks(batch);
+      } catch (err) {
+        opts.onWriteFailed?.(batch, err);
+        throw err;
+      }
       const chunks = Math.ceil(batch.length / chunk);
       const gapMs = chunks > 1 ? spreadMs / (chunks - 1) : 0;
       for (let i = 0; i < batch.length; i++) {

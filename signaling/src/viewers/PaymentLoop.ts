@@ -2,7 +2,7 @@ import { type ChainClient, VoucherVerifier } from '@persecond/contracts-client';
 import type { Sfu } from '@persecond/sfu';
 import type { Logger } from 'pino';
 import { SignalingError } from '../errors.ts';
-import type { Ledger } from '../ledger/Ledger.ts';
+import type { Ledger, TickRecord } from '../ledger/Ledger.ts';
 import type { LedgerModule } from '../ledger/ledgerModule.ts';
 import { persistedTicks } from '../payments/persistedTicks.ts';
 import { TickMeter } from '../payments/TickMeter.ts';
@@ -33,7 +33,8 @@ export interface PaymentLoopParts {
  * The per-second payment loop of every viewer on the node: the tick meter (one round a second: sample the media flow,
  * tick the sessions it reached, write the round to the ledger, then send the recorded ticks), the vouchers that
  * answer them (cheap checks per voucher; the first of a session verified at once, later ones in coalesced rounds),
- * the settlements the chain credits, and enforcement after each of these.
+ * the settlements the chain credits, and enforcement after each of these. A round the ledger cannot record (its
+ * database away) is neither sent nor charged, and holds nobody (`#unrecorded`).
  */
 export class PaymentLoop {
   /** The node's tick meter (one for every viewer; viewer ids are session ids). */
@@ -49,6 +50,8 @@ export class PaymentLoop {
   /** The ledger write of the current round; a session closes only after it (its last tick counts). */
   #writing: Promise<void> = Promise.resolve();
   readonly #roundTasks: (() => void)[] = [];
+  /** Since when rounds could not be recorded, and how many viewer-seconds went unsent and uncharged meanwhile. */
+  #outage: { since: number; rounds: number; seconds: number } | undefined;
 
   constructor(parts: PaymentLoopParts) {
     this.#parts = parts;
@@ -60,6 +63,7 @@ export class PaymentLoop {
       chunk: config.TICK_DELIVERY_CHUNK,
       // The spread stays well within a round, so rounds keep their one-second grid.
       spreadMs: Math.min(config.TICK_DELIVERY_SPREAD_MS, config.TICK_INTERVAL_MS * 0.4),
+      onWriteFailed: (ticks, err) => this.#unrecorded(ticks, err),
     });
     this.meter = new TickMeter({
       intervalMs: config.TICK_INTERVAL_MS,
@@ -80,8 +84,10 @@ export class PaymentLoop {
       },
       onTick: persisted.onTick,
       afterRound: async () => {
-        this.#writing = persisted.afterRound().catch((err: unknown) => log.error({ err }, 'could not record ticks'));
+        // A failed write was handled by #unrecorded (nothing sent, the meter set back); the round ends normally.
+        this.#writing = persisted.afterRound().catch(() => undefined);
         await this.#writing;
+        if (this.#outage && this.#ticked.length > 0) this.#recordedAgain();
         const ticked = this.#ticked;
         this.#ticked = [];
         let maxLag = 0;
@@ -214,6 +220,44 @@ export class PaymentLoop {
     const recorded = await this.#ledger.recordTicks([{ sessionId: s.sessionId, ...tick }]);
     if (recorded.has(s.sessionId)) s.applyTick(tick);
     else this.#parts.log.warn({ sessionId: s.sessionId, unmetered }, 'could not charge undelivered HLS credit');
+  }
+
+  /**
+   * A round's ticks could not be recorded (the ledger's database is away, or its write failed as a whole): none is
+   * sent, and each viewer's count goes back to its last tick, so its next tick follows on. Media keeps flowing and
+   * nobody is held: enforcement sees no new tick, so a viewer paid up stays paid up.
+   */
+  #unrecorded(ticks: readonly TickRecord[], err: unknown): void {
+    // Why: a viewer must never be told it owes a second the ledger does not hold, nor be billed the outage in one
+    // lump afterwards (a jump would trip its own voucher and settlement windows); the creator forgoes those seconds.
+    for (const t of ticks) {
+      const s = this.#parts.registry.get(t.sessionId);
+      if (!s) continue;
+      this.meter.rewind(t.sessionId, { seq: s.seq, watchedSeconds: s.watchedSeconds });
+      // It was sent media this second (that is why it ticked): not idle.
+      s.lastActiveAt = Date.now();
+    }
+    this.#parts.metrics.unrecordedTicks.inc(ticks.length);
+    if (this.#outage) {
+      this.#outage.rounds++;
+      this.#outage.seconds += ticks.length;
+      return;
+    }
+    this.#outage = { since: performance.now(), rounds: 1, seconds: ticks.length };
+    this.#parts.log.error(
+      { err, ticks: ticks.length },
+      'could not record the round’s ticks: no tick is sent or charged until the ledger records again',
+    );
+  }
+
+  /** Ticks were recorded and sent again after rounds that could not be: says so once. */
+  #recordedAgain(): void {
+    const outage = this.#outage;
+    this.#outage = undefined;
+    if (!outage) return;
+    const { rounds, seconds } = outage;
+    const ms = Math.round(performance.now() - outage.since);
+    this.#parts.log.warn({ rounds, unchargedSeconds: seconds, ms }, 'ticks recorded again: metering resumed');
   }
 
   /** Stops the meter, the rounds (the newest voucher of every open session is written) and the settlement feed. */

@@ -5,11 +5,11 @@ import { getAuthModule } from '../auth/AuthModule.ts';
 import type { ChatModule } from '../chat/ChatModule.ts';
 import type { TipTotalsSource } from '../chat/StreamTipTotals.ts';
 import { TipStore } from '../chat/TipStore.ts';
-import { SignalingError } from '../errors.ts';
+import { ledgerUnavailable, SignalingError } from '../errors.ts';
 import { sessionCapacity } from '../hlsEdge/FetchPolicy.ts';
 import { HlsEdgeHooks } from '../hlsEdge/hlsEdgeHooks.ts';
+import { isDatabaseUnreachable } from '../ledger/availability.ts';
 import { LedgerError } from '../ledger/errors.ts';
-import type { LedgerSession } from '../ledger/Ledger.ts';
 import { ledgerModuleOf } from '../ledger/ledgerModule.ts';
 import { exposureOf, rulesFor } from '../payments/paymentRules.ts';
 import type { TickMeter } from '../payments/TickMeter.ts';
@@ -23,6 +23,7 @@ import { loadViewersConfig, type ViewersConfig } from './config.ts';
 import { CreatorEvents, type LeaveTotals } from './creatorEvents.ts';
 import { StreamEndSummaries } from './endSummary.ts';
 import { IdleRelease } from './IdleRelease.ts';
+import { LedgerClose } from './ledgerClose.ts';
 import { viewerMetrics } from './metrics.ts';
 import { PaymentEnforcer } from './PaymentEnforcer.ts';
 import { PaymentLoop } from './PaymentLoop.ts';
@@ -56,13 +57,8 @@ function fromLedger(err: unknown): unknown {
   if (err.code === 'VOUCHER_EXCEEDS_OWED') return new SignalingError('VOUCHER_INVALID', err.message);
   if (err.code === 'LEDGER_CLOSED') return new SignalingError('INTERNAL', 'the node is shutting down');
   if (err.code === 'AMOUNT_OUT_OF_RANGE') return new SignalingError('AMOUNT_OUT_OF_RANGE', err.message);
+  if (err.code === 'LEDGER_UNAVAILABLE') return ledgerUnavailable();
   return new SignalingError('BAD_REQUEST', err.message);
-}
-
-/** Totals of a closed ledger session as `viewer:leave` answers them. */
-function totalsOf(s: LedgerSession): LeaveTotals {
-  const settled = (s.settledPending + s.settledFinal).toString();
-  return { owed: s.owed.toString(), settled, watchedSeconds: s.watchedSeconds };
 }
 
 /**
@@ -113,6 +109,8 @@ async function createViewersModule(ctx: SignalingContext, config: ViewersConfig)
   });
   loop = payments;
   const { meter } = payments;
+  const ledgerClose = new LedgerClose(ledger, (id, op) => registry.serialize(id, op), log);
+  payments.atEachRound(() => ledgerClose.retry());
   const joiningSockets = new Set<string>();
   const hookedSockets = new WeakSet<SignalingSocket>();
   let closing: Promise<void> | undefined;
@@ -145,8 +143,7 @@ async function createViewersModule(ctx: SignalingContext, config: ViewersConfig)
       .adjustViewers(s.streamId, -1)
       .catch((err: unknown) => log.warn({ err, streamId: s.streamId }, 'could not update the viewer count'));
     // Its last tick, its newest voucher and the HLS media it was delivered count before the session closes.
-    await payments.stop(s);
-    return totalsOf(await ledger.closeSession(s.sessionId));
+    return ledgerClose.close(s, () => payments.stop(s));
   };
 
   const creatorEvents = new CreatorEvents(
@@ -253,6 +250,8 @@ async function createViewersModule(ctx: SignalingContext, config: ViewersConfig)
       .catch((err: unknown) => {
         throw fromLedger(err);
       });
+    // Open again in the ledger: a close left waiting from when the database was away must not close it now.
+    ledgerClose.cancel(session.sessionId);
     if (closing) throw new SignalingError('INTERNAL', 'the node is shutting down');
     // A reconnect (or a second tab taking over) continues the session kept in memory, else the ledger's; it carries
     // on from what it signed: its vouchers still waiting for a round are verified now.
@@ -338,7 +337,9 @@ async function createViewersModule(ctx: SignalingContext, config: ViewersConfig)
     try {
       // Joins, leaves, reconnects and grace expiry of one session run one at a time.
       return await registry.serialize(p.session.sessionId, () => join(socket, p));
-    } catch (err) {
+    } catch (thrown) {
+      // Any of the admission's ledger reads may meet the database away: LEDGER_UNAVAILABLE, retryable, not INTERNAL.
+      const err = isDatabaseUnreachable(thrown) ? ledgerUnavailable() : thrown;
       if (err instanceof SignalingError) metrics.refusals.inc({ code: err.code });
       throw err;
     } finally {

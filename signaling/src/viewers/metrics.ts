@@ -17,6 +17,11 @@ export function viewerMetrics(registry: Registry) {
       registers,
     }),
     ticks: new Counter({ name: 'signaling_ticks_total', help: 'Ticks sent to viewers', registers }),
+    unrecordedTicks: new Counter({
+      name: 'signaling_ticks_unrecorded_total',
+      help: 'Viewer-seconds metered whose round the ledger could not record: not sent, not charged',
+      registers,
+    }),
     vouchers: new Counter({
       name: 'signaling_vouchers_total',
       help: 'Vouchers by outcome: received (matches the tick), valid/invalid (signature verified in a round)',
