@@ -68,7 +68,9 @@ function startSink(): Promise<{ port: number; proc: ChildProcess }> {
 
 async function main() {
   const tmp = mkdtempSync(join(tmpdir(), 'bench-sfu-'));
-  const sfu = await Sfu.create(loadSfuConfig({ SFU_NUM_WORKERS: '1', LOG_LEVEL: 'warn', HLS_DIR: join(tmp, 'hls') }));
+  const sfu = await Sfu.create(
+    loadSfuConfig({ SFU_NUM_WORKERS: '1', LOG_LEVEL: 'warn', HLS_DIR: join(tmp, 'hls'), RECORDING: 'off' }),
+  );
   const room = await sfu.openRoom('bench');
   const router = room.originRouter;
   const workerPid = sfu.health().pids[0]!;

@@ -118,6 +118,8 @@ export class Room extends EventEmitter<RoomEvents> {
   #hlsRelay: HlsRelay | undefined;
   #hlsLinger: NodeJS.Timeout | undefined;
   #hlsRefresh: NodeJS.Timeout | undefined;
+  /** Set while the relay is kept without HLS viewers (a recording): handed each relay's final output. */
+  #hlsTap: ((dir: string) => Promise<void>) | undefined;
   #closing: Promise<void> | undefined;
   #closeReason: RoomCloseReason | undefined;
   /** Called once the room is closed, before the 'close' event (the Sfu unregisters the room here). */
@@ -465,11 +467,30 @@ export class Room extends EventEmitter<RoomEvents> {
 
   /** Unregisters an HLS viewer; the relay stops after the linger time once nobody watches over HLS. */
   removeHlsViewer(viewerId: string): void {
-    if (!this.#hlsViewers.delete(viewerId) || this.#hlsViewers.size > 0 || !this.#hls) return;
+    if (this.#hlsViewers.delete(viewerId)) this.#lingerHls();
+  }
+
+  /**
+   * Keeps the HLS relay running whenever the stream has video, with or without HLS viewers, and hands `tap` each
+   * relay's output directory once its ffmpeg has exited, before the output is removed (a recording takes the last
+   * segments there). `undefined` lets the relay go as it would without. No-op on a closed room.
+   */
+  keepHls(tap: ((dir: string) => Promise<void>) | undefined): void {
+    if (this.#closing) return;
+    this.#hlsTap = tap;
+    if (!tap) this.#lingerHls();
+    else if (!this.#hls && [...this.#producers.values()].some((p) => p.kind === 'video')) {
+      this.#startHls().catch((err) => this.#log.error({ err }, 'could not start the hls relay'));
+    }
+  }
+
+  /** Stops the relay after the linger time once nobody watches over HLS and nothing keeps it. */
+  #lingerHls(): void {
+    if (this.#hlsViewers.size > 0 || this.#hlsTap || !this.#hls) return;
     clearTimeout(this.#hlsLinger);
     this.#hlsLinger = setTimeout(() => {
       this.#hlsLinger = undefined;
-      if (this.#hlsViewers.size === 0) this.stopHls().catch(() => {});
+      if (this.#hlsViewers.size === 0 && !this.#hlsTap) this.stopHls().catch(() => {});
     }, this.#cfg.hlsLingerMs);
   }
 
@@ -511,6 +532,7 @@ export class Room extends EventEmitter<RoomEvents> {
         segmentSeconds: this.#cfg.hlsSegmentSeconds,
         ladder: this.#cfg.hlsLadder,
         logger: this.#log,
+        beforeRemove: (output) => this.#hlsTap?.(output) ?? Promise.resolve(),
       });
       this.#hls = starting;
       starting.then(
@@ -536,6 +558,7 @@ export class Room extends EventEmitter<RoomEvents> {
       this.#viewers.clear();
       this.#hlsViewers.clear();
       await this.stopHls();
+      this.#hlsTap = undefined;
       for (const rr of this.#routers) {
         if (rr.router) rr.router.close();
         else
@@ -580,13 +603,14 @@ export class Room extends EventEmitter<RoomEvents> {
 
   /** The relay consumes the producers present when it started: rebuild it when the creator's producers change. */
   #refreshHls(): void {
-    if ((!this.#hls && this.#hlsViewers.size === 0) || this.#hlsRefresh) return;
+    const wanted = this.#hlsViewers.size > 0 || this.#hlsTap !== undefined;
+    if ((!this.#hls && !wanted) || this.#hlsRefresh) return;
     this.#hlsRefresh = setTimeout(async () => {
       this.#hlsRefresh = undefined;
       if (this.#closing) return;
       await this.stopHls();
       const hasVideo = [...this.#producers.values()].some((p) => p.kind === 'video');
-      if (this.#hlsViewers.size > 0 && !this.#closing && hasVideo) {
+      if ((this.#hlsViewers.size > 0 || this.#hlsTap) && !this.#closing && hasVideo) {
         await this.#startHls().catch((err) => this.#log.error({ err }, 'could not restart the hls relay'));
       }
     }, HLS_REFRESH_DELAY_MS);

@@ -2,10 +2,13 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { SfuConfig } from './config.ts';
 import { SfuClosedError } from './errors.ts';
-import { HlsReader } from './hls/HlsReader.ts';
+import { HlsReader, hlsDirOf } from './hls/HlsReader.ts';
 import { createSfuLogger } from './logger.ts';
 import { createSfuMetrics, type SfuMetrics } from './metrics.ts';
 import { Room, type RoomCloseReason, type ViewerFlow } from './Room.ts';
+import { Recorder } from './recording/Recorder.ts';
+import { RecordingStore } from './recording/RecordingStore.ts';
+import { recordingDirOf } from './recording/recordingFiles.ts';
 import { RoomThumbnail } from './thumbnails/RoomThumbnail.ts';
 import { thumbnailFileOf } from './thumbnails/thumbnailArgs.ts';
 import { type WorkerDiedEvent, WorkerPool, type WorkerReplacedEvent } from './WorkerPool.ts';
@@ -30,6 +33,12 @@ export type SfuEvents = {
   roomClosed: [{ streamId: string; reason: RoomCloseReason }];
 };
 
+/** How a stream's room is opened (by its first `openRoom` call; later calls share that room). */
+export interface OpenRoomOptions {
+  /** Record the stream (default: `config.recording`); the creator's choice, made before going live. */
+  recording?: boolean;
+}
+
 /** Optional collaborators of an Sfu. */
 export interface SfuDeps {
   logger?: Logger;
@@ -42,9 +51,12 @@ export class Sfu extends EventEmitter<SfuEvents> {
   readonly metrics: SfuMetrics;
   /** Serves HLS playlists and segments from `config.hlsDir`. */
   readonly hls: HlsReader;
+  /** The recordings of this node (`config.recordingDir`): listing, limits. */
+  readonly recordings: RecordingStore;
   readonly #rooms = new Map<string, Promise<Room>>();
   readonly #open = new Map<string, Room>();
   readonly #thumbnails = new Map<string, RoomThumbnail>();
+  readonly #recorders = new Map<string, Recorder>();
   #pool: WorkerPool | undefined;
   #closing: Promise<void> | undefined;
 
@@ -53,6 +65,14 @@ export class Sfu extends EventEmitter<SfuEvents> {
     this.config = config;
     this.logger = logger;
     this.hls = new HlsReader(config.hlsDir);
+    this.recordings = new RecordingStore({
+      root: config.recordingDir,
+      maxBytes: config.recordingMaxBytes,
+      retentionMs: config.recordingRetentionMs,
+      segmentSeconds: config.hlsSegmentSeconds,
+      active: () => new Set(this.#recorders.keys()),
+      logger,
+    });
     this.metrics = createSfuMetrics(
       () => this.#pool,
       () => ({
@@ -65,6 +85,9 @@ export class Sfu extends EventEmitter<SfuEvents> {
   /** Starts the worker pool. */
   static async create(config: SfuConfig, deps: SfuDeps = {}): Promise<Sfu> {
     const sfu = new Sfu(config, deps.logger ?? createSfuLogger(config));
+    // Recordings a killed process left without an end are playable already; ending them makes them VODs.
+    await sfu.recordings.recover().catch((err) => sfu.logger.warn({ err }, 'unfinished recordings not ended'));
+    sfu.recordings.startSweeping();
     const pool = await WorkerPool.create({ numWorkers: config.numWorkers, logger: sfu.logger });
     sfu.#pool = pool;
     pool.on('workerDied', (e) => sfu.emit('workerDied', e));
@@ -99,8 +122,8 @@ export class Sfu extends EventEmitter<SfuEvents> {
     };
   }
 
-  /** The room of a stream, created on first call (concurrent calls share one room). */
-  openRoom(streamId: string): Promise<Room> {
+  /** The room of a stream, created on first call (concurrent calls share one room, and its first call's options). */
+  openRoom(streamId: string, opts: OpenRoomOptions = {}): Promise<Room> {
     if (this.#closing) return Promise.reject(new SfuClosedError());
     let p = this.#rooms.get(streamId);
     if (!p) {
@@ -113,6 +136,7 @@ export class Sfu extends EventEmitter<SfuEvents> {
           room.on('hlsRestart', () => this.metrics.hlsRestarts.inc());
           room.on('capacityFull', () => this.metrics.capacityFull.inc());
           this.#startThumbnail(room);
+          if (opts.recording ?? this.config.recording) this.#startRecording(room);
         },
         () => this.#rooms.delete(streamId),
       );
@@ -130,11 +154,21 @@ export class Sfu extends EventEmitter<SfuEvents> {
     return [...this.#open.keys()];
   }
 
-  /** Closes a stream's room (no-op if none), its thumbnail with it. */
+  /** Closes a stream's room (no-op if none), its thumbnail and recording with it (the recording ends as a VOD). */
   async closeRoom(streamId: string): Promise<void> {
     const thumbnail = this.#thumbnails.get(streamId);
+    const recorder = this.#recorders.get(streamId);
     await this.#open.get(streamId)?.close('closed');
     await thumbnail?.close();
+    if (!recorder) return;
+    await recorder.close();
+    // The limits applied after this recording's end (the sweep its end started, shared).
+    await this.recordings.sweep();
+  }
+
+  /** The recorder of a stream with an open room, if it is recorded (diagnostics and tests). */
+  recorder(streamId: string): Recorder | undefined {
+    return this.#recorders.get(streamId);
   }
 
   /**
@@ -168,8 +202,11 @@ export class Sfu extends EventEmitter<SfuEvents> {
     this.#closing ??= (async () => {
       const rooms = await Promise.allSettled(this.#rooms.values());
       const thumbnails = [...this.#thumbnails.values()];
+      const recorders = [...this.#recorders.values()];
       await Promise.all(rooms.map((r) => (r.status === 'fulfilled' ? r.value.close('sfu-closed') : undefined)));
       await Promise.all(thumbnails.map((t) => t.close()));
+      await Promise.all(recorders.map((r) => r.close()));
+      await this.recordings.close();
       await this.#pool?.close();
       this.logger.debug('sfu closed');
     })();
@@ -192,6 +229,31 @@ export class Sfu extends EventEmitter<SfuEvents> {
     this.#thumbnails.set(room.streamId, thumbnail);
     room.once('close', () => {
       if (this.#thumbnails.get(room.streamId) === thumbnail) this.#thumbnails.delete(room.streamId);
+    });
+  }
+
+  /** Records the room's stream from its HLS relay, unless the id cannot name a directory. */
+  #startRecording(room: Room): void {
+    const { recordingDir, hlsDir, hlsLadder, hlsSegmentSeconds } = this.config;
+    const dir = recordingDirOf(recordingDir, room.streamId);
+    const liveDir = hlsDirOf(hlsDir, room.streamId);
+    if (!dir || !liveDir) return;
+    const recorder = new Recorder({
+      room,
+      dir,
+      liveDir,
+      ladder: hlsLadder,
+      segmentSeconds: hlsSegmentSeconds,
+      logger: this.logger,
+      // A room opened again right after its stream's previous one closed: that recording ends before this one goes on.
+      after: this.#recorders.get(room.streamId)?.close(),
+    });
+    this.#recorders.set(room.streamId, recorder);
+    room.once('close', () => {
+      void recorder.close().finally(() => {
+        if (this.#recorders.get(room.streamId) === recorder) this.#recorders.delete(room.streamId);
+        if (!this.#closing) void this.recordings.sweep();
+      });
     });
   }
 

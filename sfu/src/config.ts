@@ -22,6 +22,10 @@ const envSchema = z
     THUMBNAIL_DIR: z.string().min(1).optional(),
     THUMBNAIL_HEIGHT: z.coerce.number().int().min(16).max(1080).default(180),
     THUMBNAIL_INTERVAL_SECONDS: z.coerce.number().min(0).max(3600).default(10),
+    RECORDING: z.enum(['on', 'off']).default('on'),
+    RECORDING_DIR: z.string().min(1).optional(),
+    RECORDING_MAX_BYTES: z.coerce.number().int().min(0).default(20_000_000_000),
+    RECORDING_RETENTION_DAYS: z.coerce.number().min(0).default(30),
     FFMPEG_PATH: z.string().min(1).default('ffmpeg'),
     LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   })
@@ -56,6 +60,14 @@ export interface SfuConfig {
   thumbnailHeight: number;
   /** How often a live thumbnail is taken again; 0 turns thumbnails off. */
   thumbnailIntervalMs: number;
+  /** Whether a stream is recorded unless its room is opened with `recording: false` (`RECORDING`, default on). */
+  recording: boolean;
+  /** Absolute directory of the recordings, one `<streamId>/` each (default `<HLS_DIR>/.recordings`). */
+  recordingDir: string;
+  /** Bytes all finished recordings may take; the oldest are deleted beyond it (0: no limit). */
+  recordingMaxBytes: number;
+  /** How long a finished recording is kept (0: for ever). */
+  recordingRetentionMs: number;
   ffmpegPath: string;
   logLevel: (typeof LOG_LEVELS)[number];
 }
@@ -80,6 +92,11 @@ export function loadSfuConfig(env: NodeJS.ProcessEnv = process.env): SfuConfig {
     thumbnailDir: e.THUMBNAIL_DIR ? resolve(e.THUMBNAIL_DIR) : join(hlsDir, '.thumbnails'),
     thumbnailHeight: e.THUMBNAIL_HEIGHT,
     thumbnailIntervalMs: Math.round(e.THUMBNAIL_INTERVAL_SECONDS * 1000),
+    recording: e.RECORDING === 'on',
+    // Under HLS_DIR by default so a recording hard-links the relay's segments (same file system, no copy).
+    recordingDir: e.RECORDING_DIR ? resolve(e.RECORDING_DIR) : join(hlsDir, '.recordings'),
+    recordingMaxBytes: e.RECORDING_MAX_BYTES,
+    recordingRetentionMs: Math.round(e.RECORDING_RETENTION_DAYS * 86_400_000),
     ffmpegPath: e.FFMPEG_PATH,
     logLevel: e.LOG_LEVEL,
   };

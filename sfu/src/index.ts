@@ -32,6 +32,7 @@ export {
   type ViewerCloseReason,
   type ViewerFlow,
 } from './Room.ts';
+export { Recorder, type RecorderEvents, type RecorderOptions } from './recording/Recorder.ts';
 export { RecordingStore, type RecordingStoreOptions } from './recording/RecordingStore.ts';
 export {
   RECORDING_INFO_NAME,
@@ -41,7 +42,7 @@ export {
 } from './recording/recordingFiles.ts';
 export { VodWriter, type VodWriterOptions } from './recording/VodWriter.ts';
 export { type PlaylistEntry, parseMediaPlaylist, renderMediaPlaylist } from './recording/vodPlaylist.ts';
-export { Sfu, type SfuDeps, type SfuEvents, type SfuHealth } from './Sfu.ts';
+export { type OpenRoomOptions, Sfu, type SfuDeps, type SfuEvents, type SfuHealth } from './Sfu.ts';
 export { RoomThumbnail, type RoomThumbnailOptions } from './thumbnails/RoomThumbnail.ts';
 export { Thumbnailer, type ThumbnailerOptions } from './thumbnails/Thumbnailer.ts';
 export { thumbnailArgs, thumbnailFileOf } from './thumbnails/thumbnailArgs.ts';

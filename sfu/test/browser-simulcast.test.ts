@@ -26,7 +26,12 @@ describe("Chromium publishing the studio's simulcast encodings", () => {
   beforeAll(async () => {
     hlsDir = await mkdtemp(join(tmpdir(), 'sfu-browser-simulcast-'));
     sfu = await Sfu.create(
-      loadSfuConfig({ SFU_NUM_WORKERS: '1', LOG_LEVEL: process.env.SFU_TEST_LOG ?? 'silent', HLS_DIR: hlsDir }),
+      loadSfuConfig({
+        SFU_NUM_WORKERS: '1',
+        LOG_LEVEL: process.env.SFU_TEST_LOG ?? 'silent',
+        RECORDING: 'off',
+        HLS_DIR: hlsDir,
+      }),
     );
     room = await sfu.openRoom('browser-simulcast');
     room.originRouter.observer.on('newtransport', (t) => {

@@ -33,6 +33,8 @@ describe('Chromium: H.264 publisher, WebRTC viewer and hls.js viewer', () => {
       loadSfuConfig({
         SFU_NUM_WORKERS: '1',
         LOG_LEVEL: process.env.SFU_TEST_LOG ?? 'silent',
+        // Not recorded: a recording keeps an HLS relay (an x264 encoder) running beside what this file measures.
+        RECORDING: 'off',
         HLS_DIR: hlsDir,
         // The fake camera sends 320x240: a ladder whose two renditions differ at that size.
         HLS_LADDER: 'high:240:800,low:120:200',

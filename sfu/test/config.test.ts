@@ -56,6 +56,30 @@ describe('loadSfuConfig', () => {
     expect(() => loadSfuConfig({ THUMBNAIL_HEIGHT: '8' })).toThrow();
   });
 
+  it('records by default under HLS_DIR/.recordings, 30 days and 20 GB; RECORDING=off and the limits are read', () => {
+    expect(loadSfuConfig({ HLS_DIR: '/tmp/hls-x' })).toMatchObject({
+      recording: true,
+      recordingDir: '/tmp/hls-x/.recordings',
+      recordingMaxBytes: 20_000_000_000,
+      recordingRetentionMs: 30 * 86_400_000,
+    });
+    expect(
+      loadSfuConfig({
+        RECORDING: 'off',
+        RECORDING_DIR: '/tmp/recs',
+        RECORDING_MAX_BYTES: '1000',
+        RECORDING_RETENTION_DAYS: '0.5',
+      }),
+    ).toMatchObject({
+      recording: false,
+      recordingDir: '/tmp/recs',
+      recordingMaxBytes: 1000,
+      recordingRetentionMs: 43_200_000,
+    });
+    expect(() => loadSfuConfig({ RECORDING: 'yes' })).toThrow();
+    expect(() => loadSfuConfig({ RECORDING_MAX_BYTES: '-1' })).toThrow();
+  });
+
   it('rejects unusable values', () => {
     expect(() => loadSfuConfig({ SFU_NUM_WORKERS: '0' })).toThrow();
     expect(() => loadSfuConfig({ SFU_LISTEN_IP: 'localhost' })).toThrow();

@@ -16,6 +16,8 @@ describe('capacity fan-out across 2 workers with pipeToRouter', () => {
         SFU_NUM_WORKERS: '2',
         SFU_CONSUMERS_PER_WORKER: '4',
         LOG_LEVEL: process.env.SFU_TEST_LOG ?? 'silent',
+        // Not recorded: a recording keeps an HLS relay (an x264 encoder) running beside what this file measures.
+        RECORDING: 'off',
       }),
     );
     room = await sfu.openRoom('fanout');

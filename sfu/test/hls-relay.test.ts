@@ -1,4 +1,3 @@
-import { createHook } from 'node:async_hooks';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -7,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSfuConfig, PLAYLIST_NAME, type Room, Sfu } from '../src/index.ts';
 import { parseMaster, parsePlaylist, probeCodecs, probeVideo, segmentDurations } from './helpers/ffprobe.ts';
 import { type Publisher, startPublisher } from './helpers/peers.ts';
+import { trackNewTimers } from './helpers/timers.ts';
 import { processAlive, waitFor } from './helpers/wait.ts';
 
 describe('HLS relay from a real WebRTC publisher (PlainTransport -> ffmpeg)', () => {
@@ -25,6 +25,8 @@ describe('HLS relay from a real WebRTC publisher (PlainTransport -> ffmpeg)', ()
       loadSfuConfig({
         SFU_NUM_WORKERS: '1',
         LOG_LEVEL: process.env.SFU_TEST_LOG ?? 'silent',
+        // Not recorded: a recording keeps an HLS relay (an x264 encoder) running beside what this file measures.
+        RECORDING: 'off',
         HLS_DIR: hlsDir,
         HLS_LINGER_SECONDS: '1',
       }),
@@ -136,17 +138,8 @@ describe('HLS relay from a real WebRTC publisher (PlainTransport -> ffmpeg)', ()
   });
 
   it('stops the relay when the stream ends, leaving no process, timer or file behind', async () => {
-    // The timers created from here on, until cleared or run: counting every timer of the process instead would see
-    // unrelated ones expire meanwhile on a slow machine.
-    const live = new Set<number>();
-    const timers = createHook({
-      init: (id, type) => {
-        if (type === 'Timeout') live.add(id);
-      },
-      destroy: (id) => {
-        live.delete(id);
-      },
-    }).enable();
+    const timers = trackNewTimers();
+    const { live } = timers;
     try {
       await room.addHlsViewer('h2');
       const pid = room.hlsRelay!.pid!;
@@ -161,7 +154,7 @@ describe('HLS relay from a real WebRTC publisher (PlainTransport -> ffmpeg)', ()
       // Destroy hooks run a turn after a timer is cleared.
       await waitFor('no timer left', () => live.size === 0);
     } finally {
-      timers.disable();
+      timers.stop();
     }
     expect(sfu.health().rooms).toBe(0);
     expect(sfu.pool.workers[0]!.consumers).toBe(0);

@@ -17,7 +17,12 @@ describe('Room with a real publisher and 3 real viewers (wrtc + mediasoup-client
   beforeAll(async () => {
     hlsDir = await mkdtemp(join(tmpdir(), 'sfu-room-'));
     sfu = await Sfu.create(
-      loadSfuConfig({ SFU_NUM_WORKERS: '1', LOG_LEVEL: process.env.SFU_TEST_LOG ?? 'silent', HLS_DIR: hlsDir }),
+      loadSfuConfig({
+        SFU_NUM_WORKERS: '1',
+        LOG_LEVEL: process.env.SFU_TEST_LOG ?? 'silent',
+        RECORDING: 'off',
+        HLS_DIR: hlsDir,
+      }),
     );
     room = await sfu.openRoom('room-webrtc');
     publisher = await startPublisher(room);

@@ -25,6 +25,8 @@ describe('simulcast: a three-layer VP8 publisher (wrtc) and viewers on their own
       loadSfuConfig({
         SFU_NUM_WORKERS: '1',
         LOG_LEVEL: process.env.SFU_TEST_LOG ?? 'silent',
+        // Not recorded: a recording keeps an HLS relay (an x264 encoder) running beside what this file measures.
+        RECORDING: 'off',
         HLS_DIR: hlsDir,
         // No live thumbnail: its keyframe request every interval makes libwebrtc's VP8 simulcast send a keyframe on
         // every layer, a chance for mediasoup to move the capped viewer up whenever its estimate briefly allows it

@@ -32,6 +32,8 @@ function startSfu(hlsDir: string, interval: string): Promise<Sfu> {
     loadSfuConfig({
       SFU_NUM_WORKERS: '1',
       LOG_LEVEL: process.env.SFU_TEST_LOG ?? 'silent',
+      // Not recorded: a recording keeps an HLS relay (an x264 encoder) running beside what this file measures.
+      RECORDING: 'off',
       HLS_DIR: hlsDir,
       THUMBNAIL_INTERVAL_SECONDS: interval,
     }),

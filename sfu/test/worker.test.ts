@@ -6,7 +6,9 @@ describe('Sfu with real mediasoup workers', () => {
   let sfu: Sfu;
 
   beforeAll(async () => {
-    sfu = await Sfu.create(loadSfuConfig({ SFU_NUM_WORKERS: '2', LOG_LEVEL: process.env.SFU_TEST_LOG ?? 'silent' }));
+    sfu = await Sfu.create(
+      loadSfuConfig({ SFU_NUM_WORKERS: '2', LOG_LEVEL: process.env.SFU_TEST_LOG ?? 'silent', RECORDING: 'off' }),
+    );
   });
 
   afterAll(async () => {

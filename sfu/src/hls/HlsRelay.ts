@@ -19,6 +19,8 @@ export interface HlsRelayOptions {
   /** Renditions to encode, highest first (`HLS_LADDER`). */
   ladder: Rendition[];
   logger: Logger;
+  /** Called with `dir` on close, once ffmpeg has exited and before the output is removed (a recording's last take). */
+  beforeRemove?: (dir: string) => Promise<void>;
 }
 
 export type HlsRelayEvents = {
@@ -92,6 +94,7 @@ export class HlsRelay extends EventEmitter<HlsRelayEvents> {
     this.#closing ??= (async () => {
       clearInterval(this.#keyframeTimer);
       await this.#ffmpeg?.close();
+      await this.#opts.beforeRemove?.(this.#opts.dir).catch((err) => this.#log.warn({ err }, 'before-remove failed'));
       for (const t of this.#transports) t.close();
       await rm(this.#opts.dir, { recursive: true, force: true });
       this.#log.info('hls relay stopped');

@@ -76,6 +76,8 @@ export async function startSignalingStack(opts: SignalingStackOptions): Promise<
         HLS_DIR: hlsDir,
         HLS_LADDER: SINGLE_RENDITION_LADDER,
         THUMBNAIL_INTERVAL_SECONDS: '0',
+        // Each recorded stream keeps an HLS relay (an x264 encoder) running: only tests that ask record.
+        RECORDING: 'off',
         ...opts.sfuEnv,
       }),
     );
