@@ -117,7 +117,7 @@ describe('the journey on the stack as `npm start` runs it', () => {
   });
 
   it('Bob signs in, funds a budget, then watches over WebRTC; Charlie is sent to HLS; an empty wallet is told why', {
-    timeout: 240_000,
+    timeout: 300_000,
   }, async () => {
     if (!stack || !api) throw new Error('not started');
     const { page } = bob;
@@ -168,8 +168,9 @@ describe('the journey on the stack as `npm start` runs it', () => {
     const quality = () => c.getByTestId('quality-playing').textContent();
     await expect.poll(quality, { timeout: 30_000 }).toMatch(/^Auto · \d+p$/);
     await c.getByTestId('quality-menu').selectOption('low');
+    // The pick shows once a segment of the new rendition plays: on a busy machine a payment hold may come first.
     await expect
-      .poll(async () => Number(/^Low · (\d+)p$/.exec((await quality()) ?? '')?.[1] ?? 0), { timeout: 30_000 })
+      .poll(async () => Number(/^Low · (\d+)p$/.exec((await quality()) ?? '')?.[1] ?? 0), { timeout: 90_000 })
       .toBeGreaterThan(0);
     expect(Number(/(\d+)p$/.exec((await quality()) ?? '')?.[1])).toBeLessThanOrEqual(360);
     await expectNoSidewaysScroll(c);

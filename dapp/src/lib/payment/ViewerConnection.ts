@@ -86,10 +86,12 @@ export class ViewerConnection {
         // A voucher for a tick that crossed a leave is refused too: not worth telling once the viewer has left.
         if (s.phase === 'watching') s.problem = UserFacingError.fromCode(r.code).message;
       },
-      paymentRequired: () => {
+      paymentRequired: (p) => {
         s.paymentRequired = true;
+        // Only a settlement lifts a settlement hold; acknowledgements behind catch up by themselves, and paying then
+        // would settle a part-window early for nothing.
         const f = hooks.funded();
-        if (f) void f.settler.urgent(s.owed, f.vouchers.lastAckSeq);
+        if (f && p.reason === 'settlement-lag') void f.settler.urgent(s.owed, f.vouchers.lastAckSeq);
       },
       paymentOk: (p) => {
         s.paymentRequired = false;
