@@ -23,6 +23,7 @@ import {
   expectNoSidewaysScroll,
   framesDecoded,
   goLive,
+  leaveWatch,
   mediaTime,
   type Person,
   person,
@@ -234,12 +235,11 @@ describe('the journey on the stack as `npm start` runs it', () => {
   });
 
   it('Bob leaves and his remainder comes back to his wallet (read from chain events)', {
-    timeout: 120_000,
+    timeout: 240_000,
   }, async () => {
     if (!api) throw new Error('not started');
     const { page } = bob;
-    await page.getByTestId('leave').click();
-    await page.getByTestId('left').waitFor({ timeout: 60_000 });
+    await leaveWatch(page);
     const owed = await page.evaluate(() => String((globalThis as WatchHook).__persecondWatch?.owed ?? ''));
     const watched = await page.evaluate(() => (globalThis as WatchHook).__persecondWatch?.watchedSeconds ?? 0);
     expect(watched).toBeGreaterThanOrEqual(20);
@@ -266,7 +266,7 @@ describe('the journey on the stack as `npm start` runs it', () => {
   });
 
   it("Dave's tab dies owing: another browser is told what he owes; back in the first, his budget carries on and pays", {
-    timeout: 240_000,
+    timeout: 480_000,
   }, async () => {
     if (!stack || !browser || !bundle) throw new Error('not started');
     const watchPage = `${stack.dapp}/watch/${streamId}`;
@@ -324,8 +324,7 @@ describe('the journey on the stack as `npm start` runs it', () => {
     await back.getByTestId('watch').click();
     await back.getByTestId('mode').waitFor({ timeout: 60_000 });
     await expect.poll(() => framesDecoded(back), { timeout: 20_000 }).toBeGreaterThan(0);
-    await back.getByTestId('leave').click();
-    await back.getByTestId('left').waitFor({ timeout: 60_000 });
+    await leaveWatch(back);
 
     // The debt is paid: the other browser's session is admitted now.
     await expect
@@ -342,17 +341,15 @@ describe('the journey on the stack as `npm start` runs it', () => {
         { timeout: 60_000, interval: 1_000 },
       )
       .toBe('admitted');
-    await e.getByTestId('leave').click();
-    await e.getByTestId('left').waitFor({ timeout: 60_000 });
+    await leaveWatch(e);
     expect(elsewhere.pageErrors).toEqual([]);
     await elsewhere.context.close();
   });
 
-  it("Alice's earnings page shows exactly what the chain shows she received", { timeout: 120_000 }, async () => {
+  it("Alice's earnings page shows exactly what the chain shows she received", { timeout: 240_000 }, async () => {
     if (!stack || !api) throw new Error('not started');
     // Charlie leaves too, so that the chain's figure stops moving.
-    await charlie.page.getByTestId('leave').click();
-    await charlie.page.getByTestId('left').waitFor({ timeout: 60_000 });
+    await leaveWatch(charlie.page);
     const aliceKey = accountHex(keyring.addFromUri('//Alice').address);
     const { transfers } = await nativeMoves(api, firstBlock);
     const received = total(transfers.filter((t) => t.to === aliceKey));

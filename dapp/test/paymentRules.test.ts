@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openApp } from './support/browser.ts';
 import { accountHex, freeBalance, nativeMoves, protocolEvents, total } from './support/chainEvents.ts';
 import { expectNoPageErrors, stopAtFirstFailure } from './support/pageFailures.ts';
-import { connectWallet, goLive, type Person, signIn } from './support/people.ts';
+import { connectWallet, goLive, leaveWatch, type Person, signIn } from './support/people.ts';
 import { type Stage, setStage } from './support/stage.ts';
 
 const resultsDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'test-results', 'payment-rules');
@@ -170,11 +170,10 @@ describe('payment rules from the studio to the chain, on the stack as `npm start
   });
 
   it('Bob and Charlie leave: the studio shows what the ledger metered and the chain settled, 30 s of price apart', {
-    timeout: 180_000,
+    timeout: 360_000,
   }, async () => {
     for (const p of [bob, charlie]) {
-      await p.page.getByTestId('leave').click();
-      await p.page.getByTestId('left').waitFor({ timeout: 60_000 });
+      await leaveWatch(p.page);
     }
     const ledger = async (p: Person) => {
       const final = await p.page.evaluate(() => (globalThis as Hooks).__persecondWatch?.final);
@@ -223,7 +222,7 @@ describe('payment rules from the studio to the chain, on the stack as `npm start
   });
 
   it('Dave paid ahead: his first window landed before his first tick, Ferdie was never owed, leaving refunds the rest', {
-    timeout: 180_000,
+    timeout: 300_000,
   }, async () => {
     const { page } = dave;
     await expect.poll(() => watched(dave), { timeout: 90_000, interval: 1_000 }).toBeGreaterThanOrEqual(2 * AHEAD + 5);
@@ -241,8 +240,7 @@ describe('payment rules from the studio to the chain, on the stack as `npm start
     for (const s of ahead)
       expect(BigInt(s.owed)).toBeLessThanOrEqual(BigInt(s.settledPending) + BigInt(s.settledFinal));
 
-    await page.getByTestId('leave').click();
-    await page.getByTestId('left').waitFor({ timeout: 60_000 });
+    await leaveWatch(page);
     const final = await page.evaluate(() => (globalThis as Hooks).__persecondWatch?.final);
     const owed = BigInt(final?.owed ?? '-1');
     const events = await protocolEvents(api, firstBlock);

@@ -108,3 +108,29 @@ export async function expectNoSidewaysScroll(page: Page): Promise<void> {
   const scrollWidth = await page.evaluate<number>('document.documentElement.scrollWidth');
   if (scrollWidth > width) throw new Error(`${page.url()} scrolls sideways at ${width} px (${scrollWidth} px wide)`);
 }
+
+/**
+ * How long a leave may take: it waits for a settlement still on its way (the submitter gives one up to 120 s to be
+ * included) and then for the final settlement's block; on a busy machine either can take most of a minute.
+ */
+export const LEAVE_TIMEOUT_MS = 150_000;
+
+/** Clicks Leave on a watch page and waits for "You left"; a timeout says what the page's watch session was doing. */
+export async function leaveWatch(page: Page, timeoutMs = LEAVE_TIMEOUT_MS): Promise<void> {
+  await page.getByTestId('leave').click();
+  try {
+    await page.getByTestId('left').waitFor({ timeout: timeoutMs });
+  } catch (err) {
+    // Page scripts as text: this project's Node typings have no DOM.
+    const state = await page
+      .evaluate<string>(
+        `JSON.stringify((({ phase, owed, settled, pending, paymentRequired, mediaPaused, problem, final }) =>
+          ({ phase, owed: String(owed), settled: String(settled), pending: String(pending), paymentRequired,
+             mediaPaused, problem: problem ? String(problem) : undefined, final }))(globalThis.__persecondWatch ?? {}))`,
+      )
+      .catch((e: unknown) => `unreadable (${String(e)})`);
+    throw new Error(`"You left" did not show within ${timeoutMs} ms; the page's watch session: ${state}`, {
+      cause: err,
+    });
+  }
+}
