@@ -42,6 +42,12 @@ export {
 } from './recording/recordingFiles.ts';
 export { VodWriter, type VodWriterOptions } from './recording/VodWriter.ts';
 export { type PlaylistEntry, parseMediaPlaylist, renderMediaPlaylist } from './recording/vodPlaylist.ts';
+export {
+  HOST_PARTICIPANT_ID,
+  PRODUCER_SOURCES,
+  type ProducerInfo,
+  type ProducerSource,
+} from './room/Participant.ts';
 export { type OpenRoomOptions, Sfu, type SfuDeps, type SfuEvents, type SfuHealth } from './Sfu.ts';
 export { RoomThumbnail, type RoomThumbnailOptions } from './thumbnails/RoomThumbnail.ts';
 export { Thumbnailer, type ThumbnailerOptions } from './thumbnails/Thumbnailer.ts';

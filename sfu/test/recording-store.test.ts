@@ -110,4 +110,17 @@ describe('VodWriter and RecordingStore on real files', () => {
     expect(parseMediaPlaylist(await readFile(join(root, 'cut', 'index.m3u8'), 'utf8')).ended).toBe(true);
     expect(await readdir(root)).toEqual(['cut']);
   });
+
+  it('removes a finished recording on request (a deleted replay), never one being made', async () => {
+    await record('done', 2, 10);
+    active.add('making');
+    await record('making', 2, 10, false);
+    expect(await store(0).remove('making')).toBe(false);
+    expect(await store(0).remove('done')).toBe(true);
+    expect(await store(0).read('done')).toBeNull();
+    expect(await readdir(root)).toEqual(['making']);
+    // Nothing there, or an id that names no directory: nothing to do.
+    expect(await store(0).remove('done')).toBe(true);
+    expect(await store(0).remove('../escape')).toBe(true);
+  });
 });

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Server, Socket } from 'socket.io';
-import { ledgerUnavailable, SignalingError } from './errors.ts';
-import { isDatabaseUnreachable } from './ledger/availability.ts';
+import { dependencyRefusal } from './dependencies/refusals.ts';
+import { SignalingError } from './errors.ts';
 import type { SignalingMetrics } from './metrics.ts';
 import {
   type Ack,
@@ -114,8 +114,8 @@ export class RequestRouter {
       const res = await handler(socket, parsed.data as Payload<E>);
       if (withAck) this.reply(args, { ok: true, ...res });
     } catch (err) {
-      if (err instanceof SignalingError) this.reply(args, err.toAck(), socket, event);
-      else if (isDatabaseUnreachable(err)) this.reply(args, ledgerUnavailable().toAck(), socket, event);
+      const refusal = err instanceof SignalingError ? err : dependencyRefusal(err);
+      if (refusal) this.reply(args, refusal.toAck(), socket, event);
       else {
         this.log.error({ err, event }, 'request failed');
         this.reply(args, new SignalingError('INTERNAL', 'something went wrong on our side').toAck(), socket, event);

@@ -9,6 +9,8 @@ import { Registry } from 'prom-client';
 import { createClient } from 'redis';
 import { Server } from 'socket.io';
 import type { SignalingConfig } from './config.ts';
+import { watchChain } from './dependencies/chainDependency.ts';
+import { watchRedis } from './dependencies/redisDependency.ts';
 import { OriginPolicy } from './http/origins.ts';
 import { trustProxyOption } from './http/trustProxy.ts';
 import { parseIpfsConfig } from './ipfs/config.ts';
@@ -129,7 +131,8 @@ export async function createSignalingServer(
     }
     // Before any route: a foreign page's cookie-carrying POST needs no preflight, so CORS alone would let it through.
     origins.guardWrites(app);
-    await app.register(cors, { origin: config.CORS_ORIGINS, credentials: true });
+    // DELETE for `DELETE /v1/streams/:id/replay` (the plugin's default answers preflights for GET, HEAD and POST only).
+    await app.register(cors, { origin: config.CORS_ORIGINS, credentials: true, methods: 'GET,HEAD,POST,DELETE' });
     app.get('/healthz', async () => ({
       ok: true,
       ...modulesHealth(modules),
@@ -156,6 +159,9 @@ export async function createSignalingServer(
       metrics.sockets.inc();
       socket.on('disconnect', () => metrics.sockets.dec());
     });
+    // Watched first (closed last): the modules read their state through `dependencyOf(ctx.modules, …)`.
+    if (redis) modules.set('redis', watchRedis(redis, metrics.registry, log));
+    if (chain) modules.set('chain', watchChain(chain, metrics.registry, log));
     const ctx: SignalingContext = { config, log, app, io: sio, sfu, pinner, chain, metrics, redis, modules };
     for (const factory of deps.modules ?? SIGNALING_MODULES) {
       const mod = await factory(ctx);

@@ -42,6 +42,7 @@ export * from './protocol.ts';
 export type { RequestHandler, RequestHandlers, SignalingIo, SignalingSocket } from './RequestRouter.ts';
 export type { SignalingContext, SignalingModule, SignalingModuleFactory } from './SignalingContext.ts';
 export { createSignalingServer, type SignalingDeps, type SignalingServer } from './SignalingServer.ts';
+export { type StageAccess, type StageModule, stageModule } from './stage/StageModule.ts';
 export { loadStreamsConfig, type StreamsConfig } from './streams/config.ts';
 export type { StreamRecord, StreamStatus } from './streams/StreamStore.ts';
 export {

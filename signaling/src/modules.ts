@@ -4,8 +4,10 @@ import { ingestModule } from './ingest/IngestModule.ts';
 import { ipfsGatewayModule } from './ipfs/gatewayModule.ts';
 import { ledgerModule } from './ledger/ledgerModule.ts';
 import { publishingModule } from './publishing/PublishingModule.ts';
+import { replaysModule } from './replays/ReplaysModule.ts';
 import { rtcModule } from './rtc/RtcModule.ts';
 import type { SignalingModuleFactory } from './SignalingContext.ts';
+import { stageModule } from './stage/StageModule.ts';
 import { streamsModule } from './streams/StreamsModule.ts';
 import { viewersModule } from './viewers/ViewersModule.ts';
 
@@ -19,7 +21,9 @@ export const SIGNALING_MODULES: readonly SignalingModuleFactory[] = [
   publishingModule(),
   ledgerModule,
   viewersModule(),
+  replaysModule,
   rtcModule(),
+  stageModule(),
   ingestModule(),
   chatModule(),
   ipfsGatewayModule,

@@ -22,8 +22,10 @@ import {
   ChatText,
   type ChatTipUpdate,
 } from './chat/wire.ts';
+import { MEDIA_SOURCES, STAGE_SCHEMAS, type StageAckPayloads, type StageServerEvents } from './stage/wire.ts';
 
 export * from './chat/wire.ts';
+export * from './stage/wire.ts';
 
 /** Stable error codes; never renamed (clients branch on them). */
 export const ERROR_CODES = [
@@ -74,6 +76,16 @@ export const ERROR_CODES = [
   'THUMBNAIL_NOT_READY',
   /** The node cannot reach its ledger's database right now (restarting, unreachable): retry after `retryAfterMs`. */
   'LEDGER_UNAVAILABLE',
+  /** The node cannot reach the state it shares with the other nodes (Redis) right now: retry after `retryAfterMs`. */
+  'REDIS_UNAVAILABLE',
+  /** Only the host, a co-host or an approved guest may publish to this stream; or the named wallet is not on stage. */
+  'NOT_ON_STAGE',
+  /** Only the host or a co-host of the stream's stage can do that (answer requests, mute, remove). */
+  'NOT_STAGE_HOST',
+  /** The named wallet has no waiting request to come on stage (answered already, withdrawn, or never made). */
+  'STAGE_REQUEST_NOT_FOUND',
+  /** The host or a co-host muted this source: only they can lift it (`stage:mute`). */
+  'FORCE_MUTED',
 ] as const;
 
 /** One of the stable error codes. */
@@ -130,8 +142,37 @@ export const ViewerMode = z.enum(['webrtc', 'hls', 'auto']);
 /** A viewer's simulcast layer pick (the player's Auto/High/Medium/Low). */
 export const LayerPick = z.enum(['auto', 'high', 'medium', 'low']);
 
+/** A paying session as a join names it (`viewer:join`, `replay:join`). */
+const JoinSession = z.object({
+  sessionId: SessionId,
+  /** ed25519 public key of the session account. */
+  sessionKey: Hex,
+  budget: Planck,
+  /** The wallet's signed delegation of the session key to this stream and budget. */
+  delegation: z.object({ message: z.string().min(1).max(2048), signature: Hex }),
+  /**
+   * The session key's signature of `ps1:join:<genesisHash>:<streamId>:<sessionId>:<socketId>` (contracts-client
+   * `signJoinProof`, with this socket's id): proves the client holds the key; useless on any other socket.
+   */
+  proof: Hex,
+  /**
+   * Hash of the block holding the wallet's `ps1:fund:<sessionId>` funding, when the client knows it: the server
+   * reads that block if its own chain follower has not seen the funding yet.
+   */
+  fundedIn: Hex.optional(),
+});
+
 export const schemas = {
-  'stream:goLive': z.object({ streamId: StreamId }),
+  'stream:goLive': z.object({
+    streamId: StreamId,
+    /**
+     * `false`: do not record the stream (no replay); otherwise it is recorded when the node records (RECORDING, on by
+     * default). Applies when its room opens.
+     */
+    record: z.boolean().optional(),
+    /** The replay's price per second in planck of the stream's asset (default: the live price). */
+    replayPricePerSecond: Planck.optional(),
+  }),
   'stream:end': z.object({ streamId: StreamId }),
   'rtc:capabilities': z.object({ streamId: StreamId }),
   'rtc:createTransport': z.object({ streamId: StreamId, direction: z.enum(['send', 'recv']) }),
@@ -140,6 +181,8 @@ export const schemas = {
     transportId: z.string().min(1).max(64),
     kind: z.enum(['audio', 'video']),
     rtpParameters: MediaParams,
+    /** What the track carries (default: camera for video, microphone for audio); a screen share is its own producer. */
+    source: z.enum(MEDIA_SOURCES).optional(),
   }),
   'rtc:consume': z.object({ transportId: z.string().min(1).max(64), rtpCapabilities: MediaParams }),
   'rtc:resume': z.object({ consumerId: z.string().min(1).max(64) }),
@@ -147,28 +190,12 @@ export const schemas = {
   'rtc:setLayers': z.object({ consumerId: z.string().min(1).max(64), layers: LayerPick }),
   /** The creator pauses (mutes the microphone, turns the camera off) or resumes one of its stream's producers. */
   'rtc:setProducerPaused': z.object({ streamId: StreamId, producerId: z.string().min(1).max(64), paused: z.boolean() }),
-  'viewer:join': z.object({
-    streamId: StreamId,
-    mode: ViewerMode,
-    session: z.object({
-      sessionId: SessionId,
-      /** ed25519 public key of the session account. */
-      sessionKey: Hex,
-      budget: Planck,
-      /** The wallet's signed delegation of the session key to this stream and budget. */
-      delegation: z.object({ message: z.string().min(1).max(2048), signature: Hex }),
-      /**
-       * The session key's signature of `ps1:join:<genesisHash>:<streamId>:<sessionId>:<socketId>` (contracts-client
-       * `signJoinProof`, with this socket's id): proves the client holds the key; useless on any other socket.
-       */
-      proof: Hex,
-      /**
-       * Hash of the block holding the wallet's `ps1:fund:<sessionId>` funding, when the client knows it: the server
-       * reads that block if its own chain follower has not seen the funding yet.
-       */
-      fundedIn: Hex.optional(),
-    }),
-  }),
+  'viewer:join': z.object({ streamId: StreamId, mode: ViewerMode, session: JoinSession }),
+  /**
+   * A paid replay of an ended, recorded stream: the same session, delegation, funding, vouchers and settlements as a
+   * live join; metered by the distinct seconds of the recording the HLS edge delivers.
+   */
+  'replay:join': z.object({ streamId: StreamId, session: JoinSession }),
   'tick:ack': z.object({ seq: z.number().int().min(0), owed: Planck, signature: Hex }),
   'hls:token': z.object({}),
   'settlement:submitted': z.object({ txHash: Hex }),
@@ -225,6 +252,7 @@ export const schemas = {
     before: ChatMessageId.optional(),
     limit: z.number().int().min(1).max(CHAT_MODLOG_PAGE_MAX).optional(),
   }),
+  ...STAGE_SCHEMAS,
 } as const;
 
 /** Name of a client request. */
@@ -274,6 +302,19 @@ export type Admission = AdmissionTerms &
     | { mode: 'hls'; viewerId: string; playlistUrl: string; token: string; session: SessionStanding }
   );
 
+/**
+ * Where a replay viewer is sent after `replay:join`: fetch `playlistUrl` (the recording's master or media playlist,
+ * a VOD) and its segments with the token as for live HLS. Each distinct second of the recording delivered is charged
+ * once per session (a re-fetch or another rendition of it is not); seconds never fetched are not charged.
+ */
+export type ReplayAdmission = AdmissionTerms & {
+  mode: 'replay';
+  viewerId: string;
+  playlistUrl: string;
+  token: string;
+  session: SessionStanding;
+};
+
 /** The rules a session is held to and each side's worst case under them; the client follows these, never its own. */
 export interface AdmissionTerms {
   rules: PaymentRules;
@@ -289,7 +330,7 @@ export interface TransportInfo {
 }
 
 /** Result payload of each client request. */
-export interface AckPayloads {
+export interface AckPayloads extends StageAckPayloads {
   'stream:goLive': { streamId: string };
   'stream:end': { streamId: string };
   'rtc:capabilities': { routerRtpCapabilities: unknown };
@@ -303,13 +344,14 @@ export interface AckPayloads {
   'rtc:setLayers': Record<never, never>;
   'rtc:setProducerPaused': Record<never, never>;
   'viewer:join': Admission;
+  'replay:join': ReplayAdmission;
   /**
    * `acknowledged`: the cumulative amount of the session's newest VERIFIED voucher, as the ledger holds it. Signatures
    * are verified in rounds (`VOUCHER_VERIFY_INTERVAL_MS`), so it lags the voucher just sent by up to one round; a bad
    * signature shows as `payment:required {reason: 'voucher-invalid'}` within a round.
    */
   'tick:ack': { acknowledged: string };
-  /** A fresh HLS token, for an admitted HLS viewer whose payments are current (else PAYMENT_REQUIRED). */
+  /** A fresh HLS token, for an admitted HLS or replay viewer whose payments are current (else PAYMENT_REQUIRED). */
   'hls:token': { hlsToken: string };
   'settlement:submitted': Record<never, never>;
   /** The session's final figures in the ledger: metered (`owed`), settled on chain so far, seconds metered. */
@@ -390,10 +432,11 @@ export type PaymentRequiredReason = 'voucher-lag' | 'settlement-lag' | 'voucher-
 export type MediaPauseReason = PaymentRequiredReason | 'creator-away';
 
 /**
- * Why the server ended a viewer's session (`viewer:released`): `idle` (no media, no payment for IDLE_RELEASE_SECONDS)
- * or `banned` (the creator or a moderator banned the wallet and removed it from the stream).
+ * Why the server ended a viewer's session (`viewer:released`): `idle` (no media, no payment for IDLE_RELEASE_SECONDS),
+ * `banned` (the creator or a moderator banned the wallet and removed it from the stream) or `replay-deleted` (the
+ * creator deleted the replay being watched).
  */
-export type ViewerReleaseReason = 'idle' | 'banned';
+export type ViewerReleaseReason = 'idle' | 'banned' | 'replay-deleted';
 
 /**
  * The layer a viewer's video consumer forwards: spatial 0 is the lowest of `spatialLayers`; `null` while it forwards
@@ -407,7 +450,7 @@ export interface ConsumerLayers {
 }
 
 /** Server → client events. */
-export interface ServerToClientEvents {
+export interface ServerToClientEvents extends StageServerEvents {
   tick: (tick: Tick) => void;
   'tick:refused': (refusal: TickRefusal) => void;
   /**
@@ -513,6 +556,28 @@ export const StreamEndSummary = z.object({
   tips: z.object({ pending: Planck, final: Planck }),
 });
 export type StreamEndSummary = z.infer<typeof StreamEndSummary>;
+
+/**
+ * A stream's replay (`GET /v1/streams/:id/replay`, `GET /v1/replays`): the recording this node keeps of it and what a
+ * second of it costs (planck of the stream's asset). `recording` while the stream is recorded (not watchable yet),
+ * `ready` once it ended as a VOD.
+ */
+export const ReplayInfo = z.object({
+  streamId: StreamId,
+  title: z.string(),
+  creator: z.string(),
+  asset: Asset,
+  status: z.enum(['recording', 'ready']),
+  /** Seconds of media recorded (the highest rendition). */
+  durationSeconds: z.number().min(0),
+  /** The replay's price per second: the creator's choice at `stream:goLive`, else the live price. */
+  pricePerSecond: Planck,
+  livePricePerSecond: Planck,
+  /** When the recording started and ended (ISO, the server's clock). */
+  createdAt: z.string(),
+  endedAt: z.string().optional(),
+});
+export type ReplayInfo = z.infer<typeof ReplayInfo>;
 
 /** What changed in a chat's state another node may hold in memory (`chat:invalidate`, see chat/ChatInvalidation.ts). */
 export const ChatInvalidation = z.discriminatedUnion('kind', [

@@ -21,6 +21,7 @@ import {
   PUBLIC_EVENTS,
   type SignalingServer,
   schemas,
+  stageModule,
   streamsModule,
   viewersModule,
 } from '../src/index.ts';
@@ -38,12 +39,14 @@ const payload = fc.oneof(
       ...['streamId', 'sessionId', 'mode', 'session', 'seq', 'owed', 'signature', 'transportId', 'kind'],
       ...['text', 'before', 'limit', 'reaction', 'clientId', 'mediaTime', 'slowModeSeconds', 'payingOnly'],
       ...['messageId', 'wallet', 'minutes', 'add', 'remove', 'removeFromStream', 'asset', 'amount'],
+      ...['approve', 'role', 'source', 'muted', 'rtpParameters', 'producerId', 'paused', 'direction'],
     ),
     fc.oneof(
       fc.jsonValue(),
       fc.string(),
       fc.integer(),
       fc.constantFrom('webrtc', 'hls', 'auto', 'stream-0001', 'heart', '1', '<b>x</b>', true, 5),
+      fc.constantFrom('send', 'recv', 'camera', 'microphone', 'screen', 'co-host', 'guest', 'host', 'video'),
       fc.constantFrom(DEV_ACCOUNTS.Bob, [DEV_ACCOUNTS.Bob], [DEV_ACCOUNTS.Alice, 'x']),
     ),
   ),
@@ -83,6 +86,7 @@ describe('signaling under random and malformed requests', () => {
         ledgerModule,
         viewersModule(),
         rtcModule(),
+        stageModule(),
         // A socket limit out of the way: the requests reach the chat's handlers.
         chatModule(loadChatConfig({ CHAT_SOCKET_RATE_LIMIT_MAX: '1000000' })),
       ],

@@ -39,9 +39,9 @@ function withJoinProof(socket: Socket, payload: unknown): unknown {
   return { ...p, session: { ...p.session, proof } };
 }
 
-/** Emits a request and resolves with its ack (a fixture's `viewer:join` is signed for this socket). */
+/** Emits a request and resolves with its ack (a fixture's `viewer:join` or `replay:join` is signed for this socket). */
 export function call(socket: Socket, event: string, payload: unknown): Promise<AckJson> {
-  const sent = event === 'viewer:join' ? withJoinProof(socket, payload) : payload;
+  const sent = event === 'viewer:join' || event === 'replay:join' ? withJoinProof(socket, payload) : payload;
   return new Promise((resolve) => socket.emit(event, sent, resolve));
 }
 

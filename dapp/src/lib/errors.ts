@@ -39,6 +39,11 @@ const SENTENCES: Record<ErrorCode, string> = {
   ALREADY_PUBLISHING: 'This stream is already being published. Stop the other broadcast first.',
   THUMBNAIL_NOT_READY: 'The preview of this stream is not ready yet. It appears a few seconds after the stream starts.',
   LEDGER_UNAVAILABLE: 'Payments cannot be recorded right now. Nothing was charged; please try again in a few seconds.',
+  REDIS_UNAVAILABLE: 'The service is briefly unavailable. Nothing was charged; please try again in a few seconds.',
+  NOT_ON_STAGE: 'Only the host and the people they invited on stage can share a camera, microphone or screen here.',
+  NOT_STAGE_HOST: 'Only the host or a co-host of this stream can do that.',
+  STAGE_REQUEST_NOT_FOUND: 'That request to join the stage was already answered or withdrawn.',
+  FORCE_MUTED: 'The host muted this for you. Only the host or a co-host can let you turn it back on.',
 };
 
 const CODES = new Set<string>(Object.keys(SENTENCES));

@@ -73,6 +73,19 @@ export class RecordingStore {
   }
 
   /**
+   * Deletes a finished recording (its creator deleted the replay): its directory is gone when this resolves. Resolves
+   * false while the stream is being recorded (nothing deleted) and true otherwise, also when there was nothing.
+   */
+  async remove(streamId: string): Promise<boolean> {
+    const dir = recordingDirOf(this.root, streamId);
+    if (!dir) return true;
+    if (this.#opts.active().has(streamId)) return false;
+    await rm(dir, { recursive: true, force: true });
+    this.#log.info({ streamId }, 'recording deleted');
+    return true;
+  }
+
+  /**
    * Deletes finished recordings past the retention time, then the oldest finished ones while all recordings take
    * more than the size limit. Recordings being made are never deleted (alone they may exceed the limit). Resolves
    * with the deleted stream ids; concurrent calls share one sweep.

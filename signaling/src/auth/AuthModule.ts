@@ -10,6 +10,7 @@ import { decodeAddress, encodeAddress } from '@polkadot/util-crypto';
 import { parseCookie, stringifySetCookie } from 'cookie';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { dependencyOf } from '../dependencies/dependencyModule.ts';
 import { SignalingError } from '../errors.ts';
 import { installErrorHandler, parseInput } from '../http/errors.ts';
 import { OriginPolicy } from '../http/origins.ts';
@@ -95,7 +96,7 @@ async function createAuthModule(ctx: SignalingContext, config: AuthConfig): Prom
   const tokens = new SessionTokens(config.SESSION_SECRET, config.SESSION_TTL_SECONDS * 1000);
   const nonceTtlMs = config.SIWS_NONCE_TTL_SECONDS * 1000;
   const nonces: NonceStore = redis
-    ? new RedisNonceStore(redis, config.AUTH_REDIS_PREFIX, nonceTtlMs)
+    ? new RedisNonceStore(redis, config.AUTH_REDIS_PREFIX, nonceTtlMs, dependencyOf(ctx.modules, 'redis'))
     : new LocalNonceStore(nonceTtlMs);
 
   // Messages are only ever issued for, and accepted from, these domains: never trust the Host header for this.
@@ -146,7 +147,11 @@ async function createAuthModule(ctx: SignalingContext, config: AuthConfig): Prom
     await scope.register(rateLimit, {
       global: false,
       // Shared by every node when they share Redis (keys under the auth prefix), so more nodes do not mean more tries.
-      ...(redis ? { store: redisRateLimitStore(redis, `${config.AUTH_REDIS_PREFIX}signin:`) } : {}),
+      ...(redis
+        ? {
+            store: redisRateLimitStore(redis, `${config.AUTH_REDIS_PREFIX}signin:`, dependencyOf(ctx.modules, 'redis')),
+          }
+        : {}),
       errorResponseBuilder: (_req, c) =>
         new SignalingError('RATE_LIMITED', `too many sign-in attempts; retry in ${c.after}`, {
           retryAfterMs: String(c.ttl),

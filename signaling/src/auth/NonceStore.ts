@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { MemoryNonceStore } from '@persecond/contracts-client';
 import type { RedisClientType } from 'redis';
+import type { DependencyAvailability } from '../dependencies/Availability.ts';
+import { guardRedis } from '../dependencies/redisDependency.ts';
 
 /** Single-use, expiring sign-in nonces. */
 export interface NonceStore {
@@ -27,22 +29,27 @@ export class LocalNonceStore implements NonceStore {
   }
 }
 
-/** Nonces shared by every node: one Redis key per nonce with a TTL, burnt atomically with GETDEL. */
+/**
+ * Nonces shared by every node: one Redis key per nonce with a TTL, burnt atomically with GETDEL. While Redis is away
+ * (`availability`) or silent, a sign-in is refused REDIS_UNAVAILABLE rather than left waiting.
+ */
 export class RedisNonceStore implements NonceStore {
   constructor(
     private readonly redis: Pick<RedisClientType, 'set' | 'getDel'>,
     private readonly prefix: string,
     private readonly ttlMs: number,
+    private readonly availability?: DependencyAvailability,
   ) {}
 
   async issue(): Promise<string> {
     const nonce = randomBytes(16).toString('hex');
-    await this.redis.set(this.key(nonce), '1', { expiration: { type: 'PX', value: this.ttlMs }, condition: 'NX' });
+    const options = { expiration: { type: 'PX', value: this.ttlMs }, condition: 'NX' } as const;
+    await guardRedis(this.availability, () => this.redis.set(this.key(nonce), '1', options));
     return nonce;
   }
 
   async consume(nonce: string): Promise<boolean> {
-    return (await this.redis.getDel(this.key(nonce))) !== null;
+    return (await guardRedis(this.availability, () => this.redis.getDel(this.key(nonce)))) !== null;
   }
 
   private key(nonce: string): string {

@@ -1,4 +1,6 @@
 import type { FastifyRateLimitStore, FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
+import type { DependencyAvailability } from '../dependencies/Availability.ts';
+import { guardRedis } from '../dependencies/redisDependency.ts';
 import type { RedisClient } from '../SignalingContext.ts';
 
 /** Lua: counts one hit in a fixed window per key (the first hit starts its expiry); answers {hits, pttl}. */
@@ -10,9 +12,14 @@ return {current, redis.call('PTTL', KEYS[1])}
 
 /**
  * A @fastify/rate-limit store on the node's Redis client (node-redis; the plugin's own Redis store wants ioredis), so
- * a client's sign-in attempts are counted across every node of a deployment. Keys: `<prefix><route>:<client>`.
+ * a client's sign-in attempts are counted across every node of a deployment. Keys: `<prefix><route>:<client>`. While
+ * Redis is away (`availability`) or silent, the count fails (REDIS_UNAVAILABLE) rather than leaving the request waiting.
  */
-export function redisRateLimitStore(redis: RedisClient, prefix: string): FastifyRateLimitStoreCtor {
+export function redisRateLimitStore(
+  redis: RedisClient,
+  prefix: string,
+  availability?: DependencyAvailability,
+): FastifyRateLimitStoreCtor {
   class RedisRateLimitStore implements FastifyRateLimitStore {
     constructor(
       _options: unknown,
@@ -24,7 +31,9 @@ export function redisRateLimitStore(redis: RedisClient, prefix: string): Fastify
       callback: (error: Error | null, result?: { current: number; ttl: number }) => void,
       timeWindow: number,
     ): void {
-      redis.eval(INCR_WINDOW, { keys: [`${this.keyPrefix}${key}`], arguments: [String(timeWindow)] }).then(
+      const counted = () =>
+        redis.eval(INCR_WINDOW, { keys: [`${this.keyPrefix}${key}`], arguments: [String(timeWindow)] });
+      guardRedis(availability, counted).then(
         (reply) => {
           const [current, ttl] = reply as [number, number];
           callback(null, { current, ttl: ttl > 0 ? ttl : timeWindow });

@@ -1,3 +1,4 @@
+import type { DependencyAvailability } from '../dependencies/Availability.ts';
 import { SignalingError } from '../errors.ts';
 import type { RedisClient } from '../SignalingContext.ts';
 import type { ChatConfig } from './config.ts';
@@ -20,8 +21,10 @@ export class ChatLimits {
   constructor(
     private readonly config: ChatConfig,
     redis: RedisClient | undefined,
+    /** Redis's state (refused at once while it is away). */
+    availability?: DependencyAvailability,
   ) {
-    this.#shared = redis ? new RedisWindowCounter(redis, config.CHAT_REDIS_PREFIX) : this.#local;
+    this.#shared = redis ? new RedisWindowCounter(redis, config.CHAT_REDIS_PREFIX, availability) : this.#local;
   }
 
   /** Counts one chat request of a socket. */

@@ -1,4 +1,5 @@
 import { sameAccount } from '../accounts.ts';
+import { dependencyOf } from '../dependencies/dependencyModule.ts';
 import { SignalingError } from '../errors.ts';
 import { ledgerModuleOf } from '../ledger/ledgerModule.ts';
 import type { ClientEvent } from '../protocol.ts';
@@ -80,7 +81,7 @@ async function createChatModule(ctx: SignalingContext, config: ChatConfig): Prom
     log,
   );
   const policy = new ChatPolicy(state);
-  const limits = new ChatLimits(config, ctx.redis);
+  const limits = new ChatLimits(config, ctx.redis, dependencyOf(ctx.modules, 'redis'));
   const metrics = chatMetrics(ctx.metrics.registry);
   const reactions = new ReactionTally(ctx.io, () => metrics.reactionEvents.inc());
   const batcher = new ChatBatcher(

@@ -1,4 +1,6 @@
 import { INCR_WINDOW } from '../auth/signInLimitStore.ts';
+import type { DependencyAvailability } from '../dependencies/Availability.ts';
+import { guardRedis } from '../dependencies/redisDependency.ts';
 import type { RedisClient } from '../SignalingContext.ts';
 
 /**
@@ -45,15 +47,21 @@ export class MemoryWindowCounter implements WindowCounter {
   }
 }
 
-/** Counters shared by every node on the node's Redis client (keys `<prefix><key>`, expiring with their window). */
+/**
+ * Counters shared by every node on the node's Redis client (keys `<prefix><key>`, expiring with their window). While
+ * Redis is away (`availability`) or silent, a take fails (REDIS_UNAVAILABLE) rather than leaving the request waiting.
+ */
 export class RedisWindowCounter implements WindowCounter {
   constructor(
     private readonly redis: RedisClient,
     private readonly prefix: string,
+    private readonly availability?: DependencyAvailability,
   ) {}
 
   async take(key: string, max: number, windowMs: number): Promise<number> {
-    const reply = await this.redis.eval(INCR_WINDOW, { keys: [`${this.prefix}${key}`], arguments: [String(windowMs)] });
+    const counted = () =>
+      this.redis.eval(INCR_WINDOW, { keys: [`${this.prefix}${key}`], arguments: [String(windowMs)] });
+    const reply = await guardRedis(this.availability, counted);
     const [hits, ttl] = reply as [number, number];
     if (hits <= max) return 0;
     return ttl > 0 ? ttl : windowMs;

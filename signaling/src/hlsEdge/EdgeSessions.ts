@@ -9,6 +9,10 @@ export interface EdgeSession {
   readonly delivery: DeliveryLog;
   /** The segments it was delivered, per rendition: a media second is charged once whatever the rendition. */
   readonly segments: DeliveredSegments;
+  /** A replay session: served the stream's recording only (a live session: its live output only). */
+  readonly replay: boolean;
+  /** Replay segments delivered since the last report, by number (the parent charges each once per session). */
+  readonly replaySegments: Set<number>;
 }
 
 /**
@@ -29,9 +33,9 @@ export class EdgeSessions {
    * Serves `sessionId` for `streamId` (or knows it as `paused`); a known session of the same stream keeps what it
    * was delivered and not yet reported.
    */
-  allow(sessionId: string, streamId: string, paused?: string): void {
+  allow(sessionId: string, streamId: string, paused?: string, replay = false): void {
     const known = this.#sessions.get(sessionId);
-    if (known && known.streamId === streamId) {
+    if (known && known.streamId === streamId && known.replay === replay) {
       known.paused = paused;
       return;
     }
@@ -40,6 +44,8 @@ export class EdgeSessions {
       paused,
       delivery: new DeliveryLog(),
       segments: new DeliveredSegments(),
+      replay,
+      replaySegments: new Set(),
     });
   }
 
@@ -61,6 +67,23 @@ export class EdgeSessions {
     if (seconds <= 0) return;
     session.delivery.add(seconds);
     this.#credited.set(sessionId, session);
+  }
+
+  /** Notes replay segment `seq` delivered to a session (reported by number, charged once by the parent). */
+  deliveredReplay(sessionId: string, session: EdgeSession, seq: number): void {
+    session.replaySegments.add(seq);
+    this.#credited.set(sessionId, session);
+  }
+
+  /** Replay segment numbers delivered per session since the last `drain` (call it before `drain`). */
+  drainReplay(): Record<string, number[]> {
+    const out: Record<string, number[]> = {};
+    for (const [sessionId, s] of this.#credited) {
+      if (s.replaySegments.size === 0) continue;
+      out[sessionId] = [...s.replaySegments];
+      s.replaySegments.clear();
+    }
+    return out;
   }
 
   /** Seconds credited per session since the last call (only sessions with credit); empty when nothing is new. */

@@ -45,8 +45,10 @@ export function sessionCapacity(segmentSeconds: number): number {
  * both), and again for a re-fetch in the same rendition (the edge cannot tell a retry from a second player using the
  * token). So however many players share a token, in however many renditions, what they are served together within
  * `t` seconds of the session's first fetch is at most `t + capacity` media seconds, every distinct second of it
- * charged; the rest is refused. A bucket left full is dropped (a new one starts full: nothing is lost); an edge
- * restart starts every bucket full again, at most one capacity more per restart.
+ * charged; the rest is refused. Replay sessions fetch the stream's recording under the same rules (token, allow list,
+ * 402, bucket), each segment number reported for the signaling process to charge once per session. A bucket left
+ * full is dropped (a new one starts full: nothing is lost); an edge restart starts every bucket full again, at most
+ * one capacity more per restart.
  */
 export class FetchPolicy {
   /** Media seconds a session may take at once (its bucket's capacity). */
@@ -70,18 +72,27 @@ export class FetchPolicy {
     return this.#buckets.size;
   }
 
-  /** Before the file is read: the token's session may fetch `file` of `streamId` now. Spends nothing. */
-  admit(streamId: string, token: string, file: string, now = Date.now()): FetchGrant | FetchRefusal {
+  /**
+   * Before the file is read: the token's session may fetch `file` of `streamId` now (of its recording with `replay`:
+   * replay sessions only, and live sessions only without). Spends nothing.
+   */
+  admit(streamId: string, token: string, file: string, now = Date.now(), replay = false): FetchGrant | FetchRefusal {
     const sessionId = token ? this.tokens.verify(streamId, token, now)?.sessionId : undefined;
-    return this.#check(streamId, sessionId, file, now, false);
+    return this.#check(streamId, sessionId, file, now, false, replay);
   }
 
   /**
    * When the file is handed over: checked again (a deny may have come while it was read), then a segment spends its
    * seconds and is logged delivered for the session's report.
    */
-  deliver(streamId: string, sessionId: string, file: string, now = Date.now()): FetchGrant | FetchRefusal {
-    return this.#check(streamId, sessionId, file, now, true);
+  deliver(
+    streamId: string,
+    sessionId: string,
+    file: string,
+    now = Date.now(),
+    replay = false,
+  ): FetchGrant | FetchRefusal {
+    return this.#check(streamId, sessionId, file, now, true, replay);
   }
 
   /** Fetches refused over the limit per session since the last call. */
@@ -97,10 +108,12 @@ export class FetchPolicy {
     file: string,
     now: number,
     spend: boolean,
+    replay: boolean,
   ): FetchGrant | FetchRefusal {
     const session = sessionId === undefined ? undefined : this.sessions.get(sessionId);
-    if (sessionId === undefined || !session || session.streamId !== streamId) {
-      return refusal(401, 'UNAUTHENTICATED', 'a valid HLS token of this stream is required');
+    if (sessionId === undefined || !session || session.streamId !== streamId || session.replay !== replay) {
+      const what = replay ? 'a paid replay session' : 'a valid HLS token';
+      return refusal(401, 'UNAUTHENTICATED', `${what} of this stream is required`);
     }
     if (session.paused !== undefined) {
       return { ...refusal(402, 'PAYMENT_REQUIRED', 'payments are behind'), details: { reason: session.paused } };
@@ -120,8 +133,13 @@ export class FetchPolicy {
       }
       if (spend) {
         this.#buckets.set(sessionId, bucket);
-        const charged = name?.kind !== 'segment' || session.segments.note(name.rendition, name.seq);
-        if (charged) this.sessions.delivered(sessionId, session, seconds);
+        if (replay) {
+          // Charged by the signaling process, once per segment number and session (`WatchedSegments`).
+          if (name?.kind === 'segment') this.sessions.deliveredReplay(sessionId, session, name.seq);
+        } else {
+          const charged = name?.kind !== 'segment' || session.segments.note(name.rendition, name.seq);
+          if (charged) this.sessions.delivered(sessionId, session, seconds);
+        }
         this.#sweep(now);
       }
     }

@@ -29,6 +29,9 @@ export interface HlsEdgeOptions extends Omit<EdgeChildSettings, 'reportIntervalM
 /** Seconds of new media delivered per viewer session, as the edge reported them. */
 export type DeliveredHandler = (seconds: Readonly<Record<string, number>>) => void;
 
+/** Numbers of the recording's segments delivered per replay session, as the edge reported them. */
+export type ReplayDeliveredHandler = (segments: Readonly<Record<string, readonly number[]>>) => void;
+
 /** A child that came up: its process and the port it listens on. */
 interface RunningChild {
   child: ChildProcess;
@@ -44,9 +47,11 @@ interface RunningChild {
 export class HlsEdge {
   /** Called with every delivery report. */
   onDelivered: DeliveredHandler = () => undefined;
+  /** Called with the replay segments of every delivery report that has any. */
+  onReplayDelivered: ReplayDeliveredHandler = () => undefined;
   readonly #options: HlsEdgeOptions;
   readonly #log: Logger;
-  readonly #allowed = new Map<string, { streamId: string; paused: string | undefined }>();
+  readonly #allowed = new Map<string, { streamId: string; paused: string | undefined; replay: boolean }>();
   /** Flushes waiting for their `flushed`, by id. */
   readonly #flushes = new Map<number, () => void>();
   #flushId = 0;
@@ -127,17 +132,20 @@ export class HlsEdge {
     return this.#child?.exitCode === null && this.#child.signalCode === null ? this.#child.pid : undefined;
   }
 
-  /** Lets the edge serve `sessionId`'s requests for `streamId` (with `paused`: answer them 402 for now). */
-  allow(sessionId: string, streamId: string, paused?: string): void {
+  /**
+   * Lets the edge serve `sessionId`'s requests for `streamId` (with `paused`: answer them 402 for now); with `replay`,
+   * requests for the stream's recording instead of its live output.
+   */
+  allow(sessionId: string, streamId: string, paused?: string, replay = false): void {
     const known = this.#allowed.get(sessionId);
-    const sameStream = known?.streamId === streamId;
+    const sameStream = known?.streamId === streamId && known.replay === replay;
     if (sameStream && known?.paused === paused) return;
-    this.#allowed.set(sessionId, { streamId, paused });
+    this.#allowed.set(sessionId, { streamId, paused, replay });
     // A pause of a session the edge serves is a deny (kept, 402); an unknown one is made known as paused.
     this.#send(
       sameStream && paused !== undefined
         ? { type: 'deny', sessionId, paused }
-        : allowCommand(sessionId, streamId, paused),
+        : allowCommand(sessionId, streamId, paused, replay),
     );
   }
 
@@ -247,7 +255,9 @@ export class HlsEdge {
         this.#ready = true;
         this.#startedAt = Date.now();
         // A restarted child knows nothing: it gets the whole state before anything else.
-        for (const [sessionId, s] of this.#allowed) child.send(allowCommand(sessionId, s.streamId, s.paused));
+        for (const [sessionId, s] of this.#allowed) {
+          child.send(allowCommand(sessionId, s.streamId, s.paused, s.replay));
+        }
         this.#log.info({ port: report.port, pid: child.pid }, 'HLS edge listening');
         resolve({ child, port: report.port });
       });
@@ -280,6 +290,7 @@ export class HlsEdge {
       this.#log.debug({ limited: report.limited }, "HLS fetches refused over one player's worth");
     }
     if (total > 0) this.onDelivered(report.seconds);
+    if (report.replay && Object.keys(report.replay).length > 0) this.onReplayDelivered(report.replay);
   }
 
   #scheduleRestart(): void {
@@ -300,8 +311,14 @@ export class HlsEdge {
   }
 }
 
-function allowCommand(sessionId: string, streamId: string, paused: string | undefined): EdgeCommand {
-  return paused === undefined ? { type: 'allow', sessionId, streamId } : { type: 'allow', sessionId, streamId, paused };
+function allowCommand(sessionId: string, streamId: string, paused: string | undefined, replay: boolean): EdgeCommand {
+  return {
+    type: 'allow',
+    sessionId,
+    streamId,
+    ...(paused === undefined ? {} : { paused }),
+    ...(replay ? { replay: true as const } : {}),
+  };
 }
 
 /** Disconnects the IPC channel (the child stops on it), then SIGKILL after `killTimeoutMs`; resolves once it exited. */

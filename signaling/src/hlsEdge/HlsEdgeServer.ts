@@ -24,6 +24,8 @@ const PREFLIGHT = {
 export interface HlsEdgeServerOptions {
   /** The SFU's HLS output directory (`HLS_DIR`). */
   hlsDir: string;
+  /** The SFU's recordings (`RECORDING_DIR`), served under `/replay/` to replay sessions; none: no replays here. */
+  recordingDir?: string;
   /** Seconds one media segment stands for (what serving it spends and charges). */
   segmentSeconds: number;
   /** Verifies tokens (the signaling process issues them with the same key). */
@@ -34,14 +36,16 @@ export interface HlsEdgeServerOptions {
 /**
  * The HLS edge's HTTP server (plain `node:http`, it must be cheap): `GET /hls/:streamId/:file` with the viewer's token
  * (`?token=` or `x-hls-token`) as `FetchPolicy` allows it (401, 402 or 429 otherwise), 404 STREAM_NOT_FOUND for a
- * file that does not exist (yet). Errors are `{ ok: false, code, message }` like the signaling API. CORS is open
- * (`*`): tokens, not cookies, guard it.
+ * file that does not exist (yet). `GET /replay/:streamId/:file` serves a stream's recording to its replay sessions
+ * under the same rules, read from disk each time (no memory cache: a deleted replay is gone at once). Errors are
+ * `{ ok: false, code, message }` like the signaling API. CORS is open (`*`): tokens, not cookies, guard it.
  */
 export class HlsEdgeServer {
   readonly sessions: EdgeSessions;
   /** Who may fetch what: the only place an HLS fetch is allowed or refused. */
   readonly policy: FetchPolicy;
   readonly cache: HlsFileCache;
+  readonly #recordings: HlsReader | undefined;
   readonly #server: Server;
   #closing: Promise<void> | undefined;
 
@@ -52,6 +56,7 @@ export class HlsEdgeServer {
       maxSegmentBytes: options.cache?.maxSegmentBytes ?? 64 * 1024 * 1024,
       playlistTtlMs: options.cache?.playlistTtlMs ?? 250,
     });
+    this.#recordings = options.recordingDir === undefined ? undefined : new HlsReader(options.recordingDir);
     this.#server = createServer((req, res) => this.#handle(req, res));
   }
 
@@ -99,7 +104,8 @@ export class HlsEdgeServer {
       return;
     }
     const parts = path.split('/');
-    if (parts.length !== 4 || parts[0] !== '' || parts[1] !== 'hls') {
+    const replay = parts[1] === 'replay';
+    if (parts.length !== 4 || parts[0] !== '' || (parts[1] !== 'hls' && !replay)) {
       fail(res, 404, 'BAD_REQUEST', 'unknown route');
       return;
     }
@@ -114,20 +120,20 @@ export class HlsEdgeServer {
       fail(res, 400, 'BAD_REQUEST', `token: at most ${MAX_TOKEN_LENGTH} characters`);
       return;
     }
-    const admitted = this.policy.admit(streamId, token, file);
+    const admitted = this.policy.admit(streamId, token, file, Date.now(), replay);
     if (!admitted.ok) {
       refuse(res, admitted);
       return;
     }
     const { sessionId } = admitted;
-    const found = this.cache.get(streamId, file);
+    const found = replay ? (this.#recordings?.read(streamId, file) ?? null) : this.cache.get(streamId, file);
     const serve = (f: HlsFile | null): void => {
       if (!f) {
         fail(res, 404, 'STREAM_NOT_FOUND', `no ${file} (yet)`);
         return;
       }
       // Decided again when handed over: a session denied (or limited) while its read was pending is not served.
-      const delivered = this.policy.deliver(streamId, sessionId, file);
+      const delivered = this.policy.deliver(streamId, sessionId, file, Date.now(), replay);
       if (!delivered.ok) {
         refuse(res, delivered);
         return;

@@ -8,6 +8,7 @@ const ChildEnv = z.object({
   HLS_EDGE_CHILD_SEGMENT_SECONDS: z.coerce.number().positive().max(60),
   HLS_EDGE_CHILD_TOKEN_SECRET: z.string().min(32),
   HLS_EDGE_CHILD_REPORT_MS: z.coerce.number().int().min(10).max(10_000),
+  HLS_EDGE_CHILD_RECORDING_DIR: z.string().min(1).optional(),
 });
 
 /** The edge child's settings. */
@@ -18,6 +19,8 @@ export interface EdgeChildSettings {
   segmentSeconds: number;
   tokenSecret: string;
   reportIntervalMs: number;
+  /** The SFU's recordings, served to replay sessions (none: no replays). */
+  recordingDir?: string;
 }
 
 /** The variables that carry `s` to the child. */
@@ -29,6 +32,7 @@ export function childEnvOf(s: EdgeChildSettings): Record<string, string> {
     HLS_EDGE_CHILD_SEGMENT_SECONDS: String(s.segmentSeconds),
     HLS_EDGE_CHILD_TOKEN_SECRET: s.tokenSecret,
     HLS_EDGE_CHILD_REPORT_MS: String(s.reportIntervalMs),
+    ...(s.recordingDir === undefined ? {} : { HLS_EDGE_CHILD_RECORDING_DIR: s.recordingDir }),
   };
 }
 
@@ -44,5 +48,6 @@ export function parseChildEnv(env: NodeJS.ProcessEnv): EdgeChildSettings {
     segmentSeconds: e.HLS_EDGE_CHILD_SEGMENT_SECONDS,
     tokenSecret: e.HLS_EDGE_CHILD_TOKEN_SECRET,
     reportIntervalMs: e.HLS_EDGE_CHILD_REPORT_MS,
+    ...(e.HLS_EDGE_CHILD_RECORDING_DIR === undefined ? {} : { recordingDir: e.HLS_EDGE_CHILD_RECORDING_DIR }),
   };
 }

@@ -3,7 +3,7 @@ import { PLAYLIST_NAME } from '@persecond/sfu/hls-reader';
 import type { SignalingSocket } from '../RequestRouter.ts';
 import type { SignalingContext } from '../SignalingContext.ts';
 import type { HlsCredit } from './HlsCredit.ts';
-import { HlsEdge } from './HlsEdge.ts';
+import { HlsEdge, type ReplayDeliveredHandler } from './HlsEdge.ts';
 import { HlsTokens } from './HlsTokens.ts';
 
 /** The HLS settings of the viewers' configuration (`viewers/config.ts`) the edge is started with. */
@@ -18,7 +18,7 @@ export interface HlsEdgeConfig {
 export interface HlsViewerState {
   readonly sessionId: string;
   readonly streamId: string;
-  readonly mode: 'webrtc' | 'hls';
+  readonly mode: 'webrtc' | 'hls' | 'replay';
   readonly socket: SignalingSocket | undefined;
   readonly paused: string | undefined;
   readonly hls: HlsCredit;
@@ -48,6 +48,7 @@ export class HlsEdgeHooks {
       host: ctx.config.HOST,
       port: config.HLS_EDGE_PORT,
       hlsDir: ctx.sfu.config.hlsDir,
+      recordingDir: ctx.sfu.config.recordingDir,
       segmentSeconds: ctx.sfu.config.hlsSegmentSeconds,
       tokenSecret,
       ...(config.HLS_PUBLIC_URL ? { publicUrl: config.HLS_PUBLIC_URL } : {}),
@@ -58,20 +59,27 @@ export class HlsEdgeHooks {
     return new HlsEdgeHooks(edge, tokens, config.HLS_PUBLIC_URL, ctx.config.HOST);
   }
 
-  /** Credits each reported delivery to the session `find` returns (sessions gone since are skipped). */
-  creditTo(find: (sessionId: string) => HlsViewerState | undefined): void {
+  /**
+   * Credits each reported delivery to the live HLS session `find` returns (sessions gone since are skipped), and
+   * hands the replay segments of each report to `replays` (charged once per session: `ReplayCharging`).
+   */
+  creditTo(find: (sessionId: string) => HlsViewerState | undefined, replays: ReplayDeliveredHandler): void {
     this.edge.onDelivered = (seconds) => {
       for (const sessionId in seconds) {
         const e = find(sessionId);
         if (e?.mode === 'hls') e.hls.add(seconds[sessionId] as number);
       }
     };
+    this.edge.onReplayDelivered = replays;
   }
 
-  /** Tells the edge what the viewer may fetch now: served while an HLS viewer is connected and paying, else refused. */
+  /**
+   * Tells the edge what the viewer may fetch now: served while an HLS (or replay) viewer is connected and paying, else
+   * refused.
+   */
   sync(e: HlsViewerState): void {
-    if (e.mode !== 'hls' || !e.socket) this.edge.deny(e.sessionId);
-    else this.edge.allow(e.sessionId, e.streamId, e.paused);
+    if (e.mode === 'webrtc' || !e.socket) this.edge.deny(e.sessionId);
+    else this.edge.allow(e.sessionId, e.streamId, e.paused, e.mode === 'replay');
   }
 
   /**
@@ -90,6 +98,11 @@ export class HlsEdgeHooks {
   /** Absolute URL of a stream's playlist on the edge, as the viewer on `socket` can reach it. */
   playlistUrl(streamId: string, socket: SignalingSocket): string {
     return `${this.#baseUrl(socket)}/hls/${streamId}/${PLAYLIST_NAME}`;
+  }
+
+  /** Absolute URL of a stream's recording (its playlist) on the edge, for a replay session. */
+  replayUrl(streamId: string, socket: SignalingSocket): string {
+    return `${this.#baseUrl(socket)}/replay/${streamId}/${PLAYLIST_NAME}`;
   }
 
   /** Stops the edge child. */

@@ -11,6 +11,7 @@ const settings = parseChildEnv(process.env);
 // Only verified here: the lifetime is the issuer's business.
 const server = new HlsEdgeServer({
   hlsDir: settings.hlsDir,
+  ...(settings.recordingDir === undefined ? {} : { recordingDir: settings.recordingDir }),
   segmentSeconds: settings.segmentSeconds,
   tokens: new HlsTokens(settings.tokenSecret, 1),
 });
@@ -25,8 +26,9 @@ process.on('message', (raw: unknown) => {
     return;
   }
   const command = parsed.data;
-  if (command.type === 'allow') server.sessions.allow(command.sessionId, command.streamId, command.paused);
-  else if (command.type === 'deny') server.sessions.deny(command.sessionId, command.paused);
+  if (command.type === 'allow') {
+    server.sessions.allow(command.sessionId, command.streamId, command.paused, command.replay === true);
+  } else if (command.type === 'deny') server.sessions.deny(command.sessionId, command.paused);
   else {
     report();
     send({ type: 'flushed', id: command.id });
@@ -35,10 +37,13 @@ process.on('message', (raw: unknown) => {
 
 /** What was delivered (and refused over the limit) since the last report, sent when there is anything. */
 const report = (): void => {
+  // Replay numbers first: `drain` forgets which sessions were delivered anything.
+  const replay = server.sessions.drainReplay();
   const seconds = server.sessions.drain();
   const limited = server.policy.drainLimited();
-  if (Object.keys(seconds).length === 0 && Object.keys(limited).length === 0) return;
-  send(Object.keys(limited).length === 0 ? { type: 'delivered', seconds } : { type: 'delivered', seconds, limited });
+  const any = (r: object) => Object.keys(r).length > 0;
+  if (!any(seconds) && !any(limited) && !any(replay)) return;
+  send({ type: 'delivered', seconds, ...(any(replay) ? { replay } : {}), ...(any(limited) ? { limited } : {}) });
 };
 // Batched: a SIGKILL loses at most one interval's deliveries (undercharged, never overcharged).
 const reports = setInterval(report, settings.reportIntervalMs);

@@ -13,6 +13,8 @@ export const AllowCommand = z.object({
   sessionId: SessionId,
   streamId: StreamId,
   paused: PausedReason.optional(),
+  /** A replay session: served the stream's recording (`/replay/...`) and nothing live, and the reverse without. */
+  replay: z.literal(true).optional(),
 });
 /**
  * Parent → edge: stop serving this session at once. With `paused` the session stays known and is answered
@@ -33,12 +35,27 @@ export type EdgeCommand = z.infer<typeof EdgeCommand>;
 /** Edge → parent: listening on `port`. */
 export const ReadyReport = z.object({ type: z.literal('ready'), port: z.number().int().min(1).max(65_535) });
 /**
- * Edge → parent: per session, media seconds delivered since the last report (each segment served counts), and the
- * fetches refused over one player's worth (429 LIMIT_REACHED).
+ * Edge → parent: per live session, media seconds delivered since the last report (each segment served counts); per
+ * replay session, the numbers of the recording's segments delivered (the parent charges each once per session); and
+ * the fetches refused over one player's worth (429 LIMIT_REACHED).
  */
 export const DeliveredReport = z.object({
   type: z.literal('delivered'),
   seconds: z.record(SessionId, z.number().positive().max(86_400)),
+  replay: z
+    .record(
+      SessionId,
+      z
+        .array(
+          z
+            .number()
+            .int()
+            .min(0)
+            .max(2 ** 31),
+        )
+        .max(100_000),
+    )
+    .optional(),
   limited: z.record(SessionId, z.number().int().positive()).optional(),
 });
 

@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import type { z } from 'zod';
-import { ledgerUnavailable, SignalingError } from '../errors.ts';
-import { isDatabaseUnreachable } from '../ledger/availability.ts';
+import { dependencyRefusal } from '../dependencies/refusals.ts';
+import { SignalingError } from '../errors.ts';
 import type { ErrorCode } from '../protocol.ts';
 
 /** HTTP status of each stable code on the HTTP API. */
@@ -37,6 +37,11 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   ALREADY_PUBLISHING: 409,
   THUMBNAIL_NOT_READY: 404,
   LEDGER_UNAVAILABLE: 503,
+  REDIS_UNAVAILABLE: 503,
+  NOT_ON_STAGE: 403,
+  NOT_STAGE_HOST: 403,
+  STAGE_REQUEST_NOT_FOUND: 404,
+  FORCE_MUTED: 403,
 };
 
 /** Parses an HTTP body (or params) with `schema`; throws BAD_REQUEST naming the first problem. */
@@ -54,8 +59,9 @@ export function parseInput<T extends z.ZodType>(schema: T, input: unknown): z.in
 export function installErrorHandler(scope: FastifyInstance): void {
   scope.setErrorHandler((err: FastifyError | SignalingError, request, reply) => {
     let error: SignalingError;
+    const refusal = err instanceof SignalingError ? undefined : dependencyRefusal(err);
     if (err instanceof SignalingError) error = err;
-    else if (isDatabaseUnreachable(err)) error = ledgerUnavailable();
+    else if (refusal) error = refusal;
     else if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
       error = new SignalingError('BAD_REQUEST', err.message);
     } else {

@@ -143,13 +143,22 @@ export class Ledger {
       asset: assetText(opening.asset),
       pricePerSecond: opening.pricePerSecond,
       budget: opening.budget,
+      kind: opening.kind ?? 'live',
     };
     return this.#run(async (db) => {
       const [created] = await db.insert(viewerSessions).values(values).onConflictDoNothing().returning();
       if (created) return { session: toSession(created), resumed: false };
       const [existing] = await db.select().from(viewerSessions).where(eq(viewerSessions.sessionId, values.sessionId));
       if (!existing) throw new LedgerError('SESSION_NOT_FOUND', `session ${values.sessionId} vanished while opening`);
-      for (const key of ['streamId', 'wallet', 'sessionAccount', 'creator', 'asset', 'pricePerSecond'] as const) {
+      for (const key of [
+        'streamId',
+        'wallet',
+        'sessionAccount',
+        'creator',
+        'asset',
+        'pricePerSecond',
+        'kind',
+      ] as const) {
         if (existing[key] !== values[key]) {
           throw new LedgerError('SESSION_MISMATCH', `session ${values.sessionId} exists with another ${key}`);
         }
@@ -284,9 +293,9 @@ export class Ledger {
     return this.#run((db) => activeSessionsOf(db, sessionAccount, opts.exceptSessionId));
   }
 
-  /** A stream's amounts across its viewer sessions (the creator's `stream:stats`). */
-  streamTotals(streamId: string): Promise<StreamTotals> {
-    return this.#run((db) => streamTotals(db, streamId));
+  /** A stream's amounts across its live viewer sessions (the creator's `stream:stats`), or its replay's. */
+  streamTotals(streamId: string, kind: 'live' | 'replay' = 'live'): Promise<StreamTotals> {
+    return this.#run((db) => streamTotals(db, streamId, kind));
   }
 
   /** A stream's amounts, what of them is not settled yet, and its audience (the creator's end-of-stream summary). */

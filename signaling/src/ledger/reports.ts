@@ -141,18 +141,25 @@ function totalsOf(row: Record<SumColumns, string>): StreamTotals {
   };
 }
 
-/** A stream's amounts across its sessions, in one aggregate. */
-export async function streamTotals(db: LedgerDb, streamId: string): Promise<StreamTotals> {
+/** A stream's amounts across its sessions of one kind (live by default), in one aggregate. */
+export async function streamTotals(
+  db: LedgerDb,
+  streamId: string,
+  kind: 'live' | 'replay' = 'live',
+): Promise<StreamTotals> {
   const s = viewerSessions;
   const [row] = await rowsOf<Record<SumColumns, string>>(
     db,
-    sql`select ${streamSums(s)} from ${s} where ${s.streamId} = ${streamId}`,
+    sql`select ${streamSums(s)} from ${s} where ${s.streamId} = ${streamId} and ${s.kind} = ${kind}`,
   );
   if (!row) throw new LedgerError('SESSION_NOT_FOUND', 'stream totals query returned nothing');
   return totalsOf(row);
 }
 
-/** A stream's amounts and audience across its sessions, in one aggregate (numeric sums, read as decimal text). */
+/**
+ * A stream's amounts and audience across its live sessions (its replay's are apart), in one aggregate (numeric sums,
+ * read as decimal text).
+ */
 export async function streamEndTotals(db: LedgerDb, streamId: string): Promise<StreamEndTotals> {
   const s = viewerSessions;
   const settled = sql`(${s.settledPending} + ${s.settledFinal})`;
@@ -164,7 +171,7 @@ export async function streamEndTotals(db: LedgerDb, streamId: string): Promise<S
           count(*)::text as sessions,
           count(*) filter (where ${s.status} = 'active')::text as active
         from ${s}
-        where ${s.streamId} = ${streamId}`,
+        where ${s.streamId} = ${streamId} and ${s.kind} = 'live'`,
   );
   if (!row) throw new LedgerError('SESSION_NOT_FOUND', 'stream end totals query returned nothing');
   return {

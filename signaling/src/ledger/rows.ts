@@ -14,6 +14,8 @@ export interface SessionOpening {
   asset: Asset;
   pricePerSecond: bigint;
   budget: bigint;
+  /** The stream live (default) or its replay. */
+  kind?: 'live' | 'replay';
 }
 
 /** A viewer session as the ledger holds it. */
@@ -85,6 +87,7 @@ export function toSession(row: typeof viewerSessions.$inferSelect): LedgerSessio
     asset: assetOf(row.asset),
     pricePerSecond: row.pricePerSecond,
     budget: row.budget,
+    kind: row.kind,
     status: row.status,
     watchedSeconds: row.watchedSeconds,
     lastSeq: row.lastSeq,

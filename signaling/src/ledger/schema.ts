@@ -7,6 +7,9 @@ export const signaling = pgSchema('signaling');
 /** `active` while the viewer may tick; `closed` after leave (a later join with the same session reopens it). */
 export const sessionStatus = signaling.enum('session_status', ['active', 'closed']);
 
+/** What a session pays for: the stream live, or its recorded replay (the creator's earnings by kind). */
+export const sessionKind = signaling.enum('session_kind', ['live', 'replay']);
+
 /** `pending` while its block is only in the best chain; `final` once finalized (then it never changes). */
 export const creditStatus = signaling.enum('credit_status', ['pending', 'final']);
 
@@ -42,6 +45,7 @@ export const viewerSessions = signaling.table(
     asset: text('asset').notNull(),
     pricePerSecond: planck('price_per_second').notNull(),
     budget: planck('budget').notNull(),
+    kind: sessionKind('kind').notNull().default('live'),
     status: sessionStatus('status').notNull().default('active'),
     watchedSeconds: bigint('watched_seconds', { mode: 'number' }).notNull().default(0),
     /** Sequence number of the last recorded tick (0 before the first). */

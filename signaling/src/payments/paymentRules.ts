@@ -27,6 +27,11 @@ export interface PaymentPosition {
   pricePerSecond: bigint;
   /** The newest voucher verified failed its signature check, and no valid one came since. */
   voucherInvalid: boolean;
+  /**
+   * Whole seconds the chain node could not be reached since the session was last current with its payments (or since
+   * it was admitted): the viewer could not settle meanwhile, so its settlement window is that much longer. Default 0.
+   */
+  chainOutageSeconds?: number;
 }
 
 /** The node's bounds on the rules a session gets besides the creator's terms (viewers config). */
@@ -84,13 +89,15 @@ export function exposureOf(rules: PaymentRules, pricePerSecond: bigint, delivere
  * `voucherGraceSeconds` ticks (the first voucher is verified at once, so an honest viewer is never held for it); more
  * than `voucherGraceSeconds` ticks without a matching voucher; and settlements: with pay-ahead the next second is not
  * paid yet (settled − owed < price), else more than `(settleEverySeconds + paymentGraceSeconds) × price` metered and
- * not settled. Undefined when payments are current.
+ * not settled — both windows extended by `chainOutageSeconds` (settlements the chain could not take are not late).
+ * Undefined when payments are current.
  */
 export function paymentLag(p: PaymentPosition, rules: PaymentRules): PaymentLag | undefined {
   if (p.voucherInvalid) return 'voucher-invalid';
   if (p.verifiedSeq === 0 && p.seq > rules.voucherGraceSeconds) return 'voucher-lag';
   if (p.seq - p.receivedSeq > rules.voucherGraceSeconds) return 'voucher-lag';
-  if (rules.payAhead) return p.settled - p.owed < p.pricePerSecond ? 'settlement-lag' : undefined;
-  const allowance = BigInt(rules.settleEverySeconds + rules.paymentGraceSeconds) * p.pricePerSecond;
+  const outage = BigInt(p.chainOutageSeconds ?? 0) * p.pricePerSecond;
+  if (rules.payAhead) return p.settled + outage - p.owed < p.pricePerSecond ? 'settlement-lag' : undefined;
+  const allowance = BigInt(rules.settleEverySeconds + rules.paymentGraceSeconds) * p.pricePerSecond + outage;
   return p.owed - p.settled > allowance ? 'settlement-lag' : undefined;
 }

@@ -2,7 +2,10 @@ import { z } from 'zod';
 import { parseEnv } from '../env.ts';
 
 const PublishingEnv = z.object({
-  /** Producers a stream may have at once (all the creator's connections together); more are refused LIMIT_REACHED. */
+  /**
+   * Producers each publisher of a stream may have at once (the host with all its connections and ingests, each co-host
+   * and guest on stage); more are refused LIMIT_REACHED.
+   */
   PRODUCERS_PER_STREAM_MAX: z.coerce.number().int().min(1).max(64).default(4),
 });
 

@@ -63,6 +63,11 @@ export class MemoryStreamStore implements StreamStore {
     return entry.viewers;
   }
 
+  async setViewers(streamId: string, _node: string, count: number): Promise<void> {
+    const entry = this.live(streamId);
+    if (entry) entry.viewers = Math.max(0, count);
+  }
+
   // One node holds this directory and dies with it: no other node to outlive.
   async heartbeat(): Promise<void> {}
 

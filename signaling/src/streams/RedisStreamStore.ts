@@ -1,6 +1,8 @@
 import { StreamTerms } from '@persecond/contracts-client/metadata';
 import type { createClient } from 'redis';
 import { z } from 'zod';
+import type { DependencyAvailability } from '../dependencies/Availability.ts';
+import { guardRedis } from '../dependencies/redisDependency.ts';
 import {
   type AnnouncementSeen,
   type StoredStream,
@@ -45,6 +47,9 @@ interface Parsed {
 
 const VIEWERS_FIELD = 'viewers:';
 
+/** node-redis's longest reconnect backoff (2 s plus up to 0.2 s of jitter), with room: nodes see Redis back apart. */
+const RECONNECT_SLACK_MS = 3_000;
+
 /** Raises the hash's `peakViewers` to ARGV[1] when above it (one step: nodes raising it at once never lower it). */
 const RAISE_PEAK = `local p = tonumber(redis.call('HGET', KEYS[1], 'peakViewers') or '0')
 if tonumber(ARGV[1]) > p then redis.call('HSET', KEYS[1], 'peakViewers', ARGV[1]) end
@@ -56,13 +61,30 @@ return 0`;
  * own), a set of the public stream ids, and one expiring heartbeat key per node. Only nodes whose heartbeat is current
  * count: a live stream whose node was killed is orphaned (left out of the listing at once, ended once
  * `OrphanPolicy.graceMs` has passed unless it went live again), and the viewers a dead node had are not counted.
+ * A missing heartbeat is taken as a dead node only while this node's own heartbeats have been renewed without a gap
+ * for two TTLs (at least a TTL and 3 s): when Redis was away (restarted, frozen), every node's heartbeat lapsed alike
+ * and says nothing.
+ * Operations a request waits for are refused REDIS_UNAVAILABLE while Redis is away (`availability`) or silent.
  */
 export class RedisStreamStore implements StreamStore {
+  /** When this node's heartbeat was last renewed (ms since epoch; 0: never). */
+  #lastBeatAt = 0;
+  /** Since when its renewals have come without a gap (ms since epoch). */
+  #steadySince = 0;
+  /** The heartbeat TTL in force (from the last renewal). */
+  #ttlMs = 0;
+
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
     private readonly orphans: OrphanPolicy,
+    private readonly availability?: DependencyAvailability,
   ) {}
+
+  /** Runs a directory operation a request waits for (see `guardRedis`). */
+  private guard<T>(op: () => Promise<T>): Promise<T> {
+    return guardRedis(this.availability, op);
+  }
 
   private key(streamId: string): string {
     return `${this.prefix}stream:${streamId}`;
@@ -76,20 +98,56 @@ export class RedisStreamStore implements StreamStore {
     return `${this.prefix}public`;
   }
 
-  async create(info: StreamInfo, pendingTtlMs: number): Promise<void> {
+  create(info: StreamInfo, pendingTtlMs: number): Promise<void> {
+    return this.guard(() => this.#create(info, pendingTtlMs));
+  }
+
+  get(streamId: string): Promise<StoredStream | undefined> {
+    return this.guard(() => this.#get(streamId));
+  }
+
+  listPublic(): Promise<StoredStream[]> {
+    return this.guard(() => this.#listPublic());
+  }
+
+  markAnnounced(streamId: string, seen: AnnouncementSeen): Promise<boolean> {
+    return this.guard(() => this.#markAnnounced(streamId, seen));
+  }
+
+  markLive(streamId: string, node: string, at: Date): Promise<void> {
+    return this.guard(() => this.#markLive(streamId, node, at));
+  }
+
+  markEnded(streamId: string, at: Date, keepMs: number): Promise<void> {
+    return this.guard(() => this.#markEnded(streamId, at, keepMs));
+  }
+
+  adjustViewers(streamId: string, node: string, delta: number): Promise<number> {
+    return this.guard(() => this.#adjustViewers(streamId, node, delta));
+  }
+
+  setViewers(streamId: string, node: string, count: number): Promise<void> {
+    return this.guard(async () => {
+      const key = this.key(streamId);
+      if (await this.redis.hExists(key, 'info'))
+        await this.redis.hSet(key, `${VIEWERS_FIELD}${node}`, Math.max(0, count));
+    });
+  }
+
+  async #create(info: StreamInfo, pendingTtlMs: number): Promise<void> {
     const key = this.key(info.streamId);
     const json = JSON.stringify({ ...info, pricePerSecond: info.pricePerSecond.toString() });
     await this.redis.multi().hSet(key, { info: json }).pExpire(key, pendingTtlMs).exec();
   }
 
-  async get(streamId: string): Promise<StoredStream | undefined> {
+  async #get(streamId: string): Promise<StoredStream | undefined> {
     const parsed = parse(await this.redis.hGetAll(this.key(streamId)));
     if (!parsed) return undefined;
     await this.checkNodes([parsed]);
     return parsed.record;
   }
 
-  async listPublic(): Promise<StoredStream[]> {
+  async #listPublic(): Promise<StoredStream[]> {
     const ids = await this.redis.sMembers(this.publicKey);
     if (ids.length === 0) return [];
     const multi = this.redis.multi();
@@ -107,7 +165,7 @@ export class RedisStreamStore implements StreamStore {
     return found.map((p) => p.record).filter((r) => r.status !== 'ended' && !r.orphanedAt);
   }
 
-  async markAnnounced(streamId: string, seen: AnnouncementSeen): Promise<boolean> {
+  async #markAnnounced(streamId: string, seen: AnnouncementSeen): Promise<boolean> {
     const key = this.key(streamId);
     if (!(await this.redis.hExists(key, 'info'))) return false;
     if (!(await this.redis.hSetNX(key, 'announced', JSON.stringify(seen)))) return false;
@@ -115,7 +173,7 @@ export class RedisStreamStore implements StreamStore {
     return true;
   }
 
-  async markLive(streamId: string, node: string, at: Date): Promise<void> {
+  async #markLive(streamId: string, node: string, at: Date): Promise<void> {
     const key = this.key(streamId);
     if (!(await this.redis.hExists(key, 'info'))) return;
     await this.redis
@@ -126,23 +184,43 @@ export class RedisStreamStore implements StreamStore {
       .exec();
   }
 
-  async markEnded(streamId: string, at: Date, keepMs: number): Promise<void> {
+  async #markEnded(streamId: string, at: Date, keepMs: number): Promise<void> {
     const key = this.key(streamId);
     if (!(await this.redis.hSetNX(key, 'endedAt', at.toISOString()))) return;
     await this.redis.multi().hDel(key, 'node').pExpire(key, keepMs).sRem(this.publicKey, streamId).exec();
   }
 
-  async adjustViewers(streamId: string, node: string, delta: number): Promise<number> {
+  async #adjustViewers(streamId: string, node: string, delta: number): Promise<number> {
     const key = this.key(streamId);
     if (!(await this.redis.hExists(key, 'info'))) return 0;
     await this.redis.hIncrBy(key, `${VIEWERS_FIELD}${node}`, delta);
-    const viewers = (await this.get(streamId))?.viewers ?? 0;
+    const viewers = (await this.#get(streamId))?.viewers ?? 0;
     if (delta > 0) await this.redis.eval(RAISE_PEAK, { keys: [key], arguments: [String(viewers)] });
     return viewers;
   }
 
   async heartbeat(node: string, ttlMs: number): Promise<void> {
+    const sentAt = Date.now();
     await this.redis.set(this.nodeKey(node), '1', { PX: ttlMs });
+    const now = Date.now();
+    // Renewals come every third of the TTL: one answered late, or long after the previous one, means Redis was away
+    // meanwhile, and the other nodes' heartbeats may have lapsed for that reason alone.
+    const gapMs = (2 * ttlMs) / 3;
+    if (now - this.#lastBeatAt > gapMs || now - sentAt > gapMs) this.#steadySince = now;
+    this.#lastBeatAt = now;
+    this.#ttlMs = ttlMs;
+  }
+
+  /**
+   * Whether a node's missing heartbeat means the node is gone: only while this node's own renewals have come without
+   * a gap for a TTL plus the longer of a TTL and `RECONNECT_SLACK_MS` (Redis answered throughout, so the other
+   * node's renewals would have landed too, even if its client took a longer reconnect backoff than ours).
+   */
+  #heartbeatsConclusive(): boolean {
+    const now = Date.now();
+    const gapMs = (2 * this.#ttlMs) / 3;
+    const steadyMs = this.#ttlMs + Math.max(this.#ttlMs, RECONNECT_SLACK_MS);
+    return this.#ttlMs > 0 && now - this.#lastBeatAt <= gapMs && now - this.#steadySince >= steadyMs;
   }
 
   async forgetNode(node: string): Promise<void> {
@@ -165,7 +243,9 @@ export class RedisStreamStore implements StreamStore {
     const multi = this.redis.multi();
     for (const node of ids) multi.exists(this.nodeKey(node));
     const found = (await multi.exec()) as unknown as number[];
-    const alive = new Set(ids.filter((_, i) => found[i] === 1));
+    // Right after Redis was away, a lapsed heartbeat says nothing: every node counts as alive until it could renew.
+    const beating = new Set(ids.filter((_, i) => found[i] === 1));
+    const alive = this.#heartbeatsConclusive() ? beating : new Set(ids);
     const now = new Date();
     for (const { record: r, viewersByNode } of parsed) {
       r.viewers = 0;
@@ -173,6 +253,8 @@ export class RedisStreamStore implements StreamStore {
       if (r.status !== 'live' || !r.node) continue;
       const key = this.key(r.streamId);
       if (alive.has(r.node)) {
+        // Cleared on a renewed heartbeat, not on the benefit of the doubt.
+        if (!beating.has(r.node)) continue;
         if (r.orphanedAt) await this.redis.hDel(key, 'orphanedAt');
         delete r.orphanedAt;
         continue;
@@ -182,7 +264,7 @@ export class RedisStreamStore implements StreamStore {
         r.orphanedAt = (await this.redis.hGet(key, 'orphanedAt')) ?? now.toISOString();
       }
       if (now.getTime() - Date.parse(r.orphanedAt) >= this.orphans.graceMs) {
-        await this.markEnded(r.streamId, now, this.orphans.endedKeepMs);
+        await this.#markEnded(r.streamId, now, this.orphans.endedKeepMs);
         r.endedAt = (await this.redis.hGet(key, 'endedAt')) ?? now.toISOString();
         delete r.node;
         r.status = 'ended';

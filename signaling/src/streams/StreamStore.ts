@@ -65,6 +65,11 @@ export interface StreamStore {
    * returns the stream's new count (0 for an unknown stream).
    */
   adjustViewers(streamId: string, node: string, delta: number): Promise<number>;
+  /**
+   * Sets the count of viewers `node` serves to `count` (a node putting its count right after changes it could not
+   * write, e.g. while Redis was away); nothing for an unknown stream.
+   */
+  setViewers(streamId: string, node: string, count: number): Promise<void>;
   /** Says `node` is alive for the next `ttlMs`; the live streams of a node that stops saying so are orphaned. */
   heartbeat(node: string, ttlMs: number): Promise<void>;
   /** Withdraws `node`'s heartbeat at once (clean shutdown). */

@@ -1,7 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { type ChainClient, SettlementWatcher, type StreamPaymentTerms } from '@persecond/contracts-client';
+import {
+  type ChainClient,
+  MAX_PRICE_PER_SECOND,
+  SettlementWatcher,
+  type StreamPaymentTerms,
+} from '@persecond/contracts-client';
 import { sameAccount } from '../accounts.ts';
 import { getAuthModule } from '../auth/AuthModule.ts';
+import { dependencyOf } from '../dependencies/dependencyModule.ts';
+import { guardRedis, isRedisUnreachable } from '../dependencies/redisDependency.ts';
 import { SignalingError } from '../errors.ts';
 import type { NodePaymentWindows } from '../payments/paymentRules.ts';
 import type { SignalingSocket } from '../RequestRouter.ts';
@@ -31,6 +38,16 @@ export type StreamLifecycleEvent =
 /** Reacts to a lifecycle event; the stream's end waits for it (e.g. to close viewer sessions first). */
 export type StreamLifecycleListener = (event: StreamLifecycleEvent) => void | Promise<void>;
 
+/** A stream taken live on this node (`stream:goLive` or an ingest), with the creator's replay choice if any. */
+export interface GoLiveEvent {
+  stream: StreamRecord;
+  /** The replay's price per second the creator chose at `stream:goLive` (absent: none chosen). */
+  replayPricePerSecond?: bigint;
+}
+
+/** Reacts to a stream going live here; awaited before the go-live is answered, a failure only logged. */
+export type GoLiveListener = (event: GoLiveEvent) => Promise<void>;
+
 /** The streams module as other modules see it (`ctx.modules.get('streams')`). */
 export interface StreamsModule extends SignalingModule {
   readonly name: 'streams';
@@ -42,6 +59,8 @@ export interface StreamsModule extends SignalingModule {
   adjustViewers(streamId: string, delta: number): Promise<number>;
   /** Subscribes to the lifecycle of the streams this node hosts; returns the unsubscribe function. */
   onLifecycle(listener: StreamLifecycleListener): () => void;
+  /** Subscribes to streams going live on this node (e.g. to keep their replay terms); returns the unsubscribe. */
+  onGoLive(listener: GoLiveListener): () => void;
   /**
    * Takes an announced stream of `creator` live without a socket, for an ingest (WHIP, RTMP): as `stream:goLive`, the
    * same refusals. The answer's `leave()` is the ingest stopping: the creator-away path (grace, then the end) unless
@@ -138,6 +157,17 @@ async function createStreamsModule(
     const awayTimers = new Map<string, NodeJS.Timeout>();
     const hookedSockets = new WeakSet<SignalingSocket>();
     const listeners = new Set<StreamLifecycleListener>();
+    const goLiveListeners = new Set<GoLiveListener>();
+    /** Tells the go-live listeners (a replay's terms are no reason to refuse going live: failures are logged). */
+    const wentLive = async (streamId: string, replayPricePerSecond?: bigint): Promise<void> => {
+      const stream = await recordOf(streamId);
+      if (!stream) return;
+      for (const listener of [...goLiveListeners]) {
+        await listener({ stream, ...(replayPricePerSecond === undefined ? {} : { replayPricePerSecond }) }).catch(
+          (err: unknown) => log.warn({ err, streamId }, 'a go-live listener failed'),
+        );
+      }
+    };
     const notify = async (event: StreamLifecycleEvent): Promise<void> => {
       for (const listener of [...listeners]) {
         try {
@@ -157,9 +187,32 @@ async function createStreamsModule(
       // Rooms this node hosts die with it; the creator goes live again on another node.
       for (const streamId of [...hosted]) await releaseRoom(streamId).catch(() => undefined);
       listeners.clear();
+      goLiveListeners.clear();
     });
 
     let store: StreamStore;
+    /** This node's viewers per stream as it counted them, and the streams whose change the directory may have missed. */
+    const viewersHere = new Map<string, number>();
+    const unsynced = new Set<string>();
+    const adjustViewers = (streamId: string, delta: number): Promise<number> => {
+      const here = Math.max(0, (viewersHere.get(streamId) ?? 0) + delta);
+      if (here > 0) viewersHere.set(streamId, here);
+      else viewersHere.delete(streamId);
+      return store.adjustViewers(streamId, nodeId, delta).catch((err: unknown) => {
+        if (isRedisUnreachable(err)) unsynced.add(streamId);
+        throw err;
+      });
+    };
+    /** Writes the counts of this node that the directory missed while Redis was away (absolute, not a delta). */
+    const resyncViewers = (): void => {
+      for (const streamId of [...unsynced]) {
+        unsynced.delete(streamId);
+        store.setViewers(streamId, nodeId, viewersHere.get(streamId) ?? 0).catch((err: unknown) => {
+          if (isRedisUnreachable(err)) unsynced.add(streamId);
+          log.warn({ err, streamId }, 'could not correct the viewer count');
+        });
+      }
+    };
     let handoff: RoomHandoff = localHandoff;
     const limitOptions = {
       max: config.STREAM_CREATE_RATE_LIMIT_MAX,
@@ -169,19 +222,32 @@ async function createStreamsModule(
     const { redis } = ctx;
     if (redis) {
       limit = new CreationLimit({ ...limitOptions, redis: { client: redis, prefix: config.STREAMS_REDIS_PREFIX } });
-      store = new RedisStreamStore(redis, config.STREAMS_REDIS_PREFIX, {
-        graceMs,
-        endedKeepMs: config.STREAM_ENDED_TTL_SECONDS * 1000,
-      });
+      const availability = dependencyOf(ctx.modules, 'redis');
+      store = new RedisStreamStore(
+        redis,
+        config.STREAMS_REDIS_PREFIX,
+        { graceMs, endedKeepMs: config.STREAM_ENDED_TTL_SECONDS * 1000 },
+        availability,
+      );
       const ttlMs = config.STREAMS_NODE_TTL_SECONDS * 1000;
       await store.heartbeat(nodeId, ttlMs);
-      const beat = setInterval(() => {
-        store.heartbeat(nodeId, ttlMs).catch((err) => log.warn({ err }, 'could not renew the node heartbeat'));
-      }, ttlMs / 3);
       const owned = store;
+      const renew = () => {
+        owned.heartbeat(nodeId, ttlMs).catch((err) => log.warn({ err }, 'could not renew the node heartbeat'));
+      };
+      const beat = setInterval(renew, ttlMs / 3);
+      // Redis back after an outage: renewed at once, so that the other nodes see this one alive as soon as they can,
+      // and the viewer counts it missed are put right.
+      const unwatch = availability?.onChange((up) => {
+        if (!up) return;
+        renew();
+        resyncViewers();
+      });
       cleanups.push(async () => {
         clearInterval(beat);
-        await owned.forgetNode(nodeId);
+        unwatch?.();
+        // Not waited for beyond the deadline: a node shutting down while Redis is away must still stop.
+        await guardRedis(undefined, () => owned.forgetNode(nodeId));
       });
       const onChange = ({ streamId, type, node }: RoomChange) => {
         if (!hosted.has(streamId)) return;
@@ -199,11 +265,17 @@ async function createStreamsModule(
     }
 
     if (ctx.chain) {
+      // Aborted first on close: an announcement waiting for the directory's Redis stops waiting.
+      const closingWatcher = new AbortController();
       const watcher = await SettlementWatcher.start(ctx.chain, {
-        onBlock: (d) => (d.status === 'pending' ? recordAnnouncements(store, d.block, log) : undefined),
+        onBlock: (d) =>
+          d.status === 'pending' ? recordAnnouncements(store, d.block, log, closingWatcher.signal) : undefined,
         onChainError: (err) => log.warn({ err: err.message }, 'chain read failed; retrying'),
       });
-      cleanups.push(() => watcher.close());
+      cleanups.push(() => {
+        closingWatcher.abort();
+        return watcher.close();
+      });
     }
 
     const chainOf = (): ChainClient => {
@@ -257,6 +329,22 @@ async function createStreamsModule(
     };
 
     /** What took streams live (socket or ingest) is gone: each waits for the creator for the grace, then ends. */
+    /** Ends a stream whose creator did not come back; while the directory's Redis is away, tried again each second. */
+    const endAbandoned = (streamId: string): void => {
+      awayTimers.delete(streamId);
+      endStream(streamId).catch((err: unknown) => {
+        if (!isRedisUnreachable(err) || !hosted.has(streamId) || creators.has(streamId)) {
+          log.warn({ err, streamId }, 'could not end a stream');
+          return;
+        }
+        log.warn({ streamId }, 'directory away: the stream ends once it is back');
+        awayTimers.set(
+          streamId,
+          setTimeout(() => endAbandoned(streamId), 1_000),
+        );
+      });
+    };
+
     const creatorLeft = (holder: object): void => {
       for (const [streamId, s] of creators) {
         if (s !== holder || !hosted.has(streamId)) continue;
@@ -265,9 +353,8 @@ async function createStreamsModule(
         awayTimers.set(
           streamId,
           setTimeout(() => {
-            awayTimers.delete(streamId);
             log.info({ streamId }, 'the creator did not come back in time');
-            endStream(streamId).catch((err) => log.warn({ err, streamId }, 'could not end a stream'));
+            endAbandoned(streamId);
           }, graceMs),
         );
         log.info({ streamId, graceSeconds: config.STREAM_CREATOR_GRACE_SECONDS }, 'creator away');
@@ -287,9 +374,12 @@ async function createStreamsModule(
       }
     };
 
-    /** Opens the stream's room here and makes `holder` the one the stream waits for (a return within the grace). */
-    const takeLive = async (streamId: string, holder: object): Promise<void> => {
-      await ctx.sfu.openRoom(streamId);
+    /**
+     * Opens the stream's room here (unrecorded with `recording` false, else as the node's RECORDING says: the choice
+     * applies when the room opens) and makes `holder` the one the stream waits for (a return within the grace).
+     */
+    const takeLive = async (streamId: string, holder: object, recording?: false): Promise<void> => {
+      await ctx.sfu.openRoom(streamId, recording === undefined ? {} : { recording });
       hosted.add(streamId);
       // Going live again (a reconnect within the grace period) keeps the room and its viewers.
       if (awayTimers.has(streamId)) log.info({ streamId }, 'creator back');
@@ -309,10 +399,14 @@ async function createStreamsModule(
       name: 'streams',
       nodeId,
       get: recordOf,
-      adjustViewers: (streamId, delta) => store.adjustViewers(streamId, nodeId, delta),
+      adjustViewers,
       onLifecycle: (listener) => {
         listeners.add(listener);
         return () => listeners.delete(listener);
+      },
+      onGoLive: (listener) => {
+        goLiveListeners.add(listener);
+        return () => goLiveListeners.delete(listener);
       },
       requireCreator: async (creator, streamId) => withTerms(await requireCreator(creator, streamId)),
       goLiveFor: async (creator, streamId) => {
@@ -320,6 +414,7 @@ async function createStreamsModule(
         const presence = { leave: () => creatorLeft(presence) };
         await takeLive(streamId, presence);
         await markLive(streamId);
+        await wentLive(streamId);
         return presence;
       },
       liveableOf: async (creator) =>
@@ -331,9 +426,17 @@ async function createStreamsModule(
           )
           .map(withTerms),
       handlers: {
-        'stream:goLive': async (socket, { streamId }) => {
+        'stream:goLive': async (socket, { streamId, record, replayPricePerSecond }) => {
           checkGoLive(await requireCreatorOf(socket, streamId));
-          await takeLive(streamId, socket);
+          const replayPrice = replayPricePerSecond === undefined ? undefined : BigInt(replayPricePerSecond);
+          if (replayPrice !== undefined && replayPrice > MAX_PRICE_PER_SECOND) {
+            throw new SignalingError('AMOUNT_OUT_OF_RANGE', 'replayPricePerSecond is above the largest price', {
+              field: 'replayPricePerSecond',
+              max: MAX_PRICE_PER_SECOND.toString(),
+            });
+          }
+          // The creator can turn recording off, not on where the node's operator turned it off (RECORDING=off).
+          await takeLive(streamId, socket, record === false ? false : undefined);
           if (!hookedSockets.has(socket)) {
             hookedSockets.add(socket);
             socket.on('disconnect', () => creatorLeft(socket));
@@ -341,6 +444,7 @@ async function createStreamsModule(
           if (!socket.connected) creatorLeft(socket);
           await socket.join(streamRoom(streamId));
           await markLive(streamId);
+          await wentLive(streamId, replayPrice);
           return { streamId };
         },
         'stream:end': async (socket, { streamId }) => {

@@ -19,12 +19,24 @@ export class PaymentEnforcer {
     private readonly metrics: ViewerMetrics,
     private readonly log: Logger,
     private readonly hlsTokenRenewAfterMs: number,
+    /** Milliseconds the chain node could not be reached since a time (ms since epoch); default: never away. */
+    private readonly chainDownMsSince: (since: number) => number = () => 0,
   ) {}
 
-  /** Holds a viewer that fell behind, releases one that caught up; a closed session is left alone. */
+  /**
+   * Holds a viewer that fell behind, releases one that caught up; a closed session is left alone. Settlements the
+   * chain could not take are not late: behind on settlements only, the window is extended by the time the chain node
+   * was away since the viewer was last current.
+   */
   enforce(s: ViewerSession): void {
     if (s.closed) return;
-    const lag = paymentLag(s.position(), s.rules);
+    const position = s.position();
+    let lag = paymentLag(position, s.rules);
+    if (!lag) s.paidUpAt = Date.now();
+    else if (lag === 'settlement-lag') {
+      const chainOutageSeconds = Math.ceil(this.chainDownMsSince(s.paidUpAt) / 1000);
+      if (chainOutageSeconds > 0) lag = paymentLag({ ...position, chainOutageSeconds }, s.rules);
+    }
     if (lag && !s.paused) this.#hold(s, lag);
     else if (!lag && s.paused) this.#release(s);
     // A bad signature is told even to a viewer held for another reason: resending the same vouchers will not help.
@@ -38,15 +50,18 @@ export class PaymentEnforcer {
     return this.hlsEdge.tokens.issue(s.streamId, s.sessionId, s.tokenIssuedAt);
   }
 
-  /** A renewed token for a tick: an HLS viewer whose payments are current and whose token is past half its life. */
+  /**
+   * A renewed token for a tick: an HLS (or replay) viewer whose payments are current and whose token is past half its
+   * life.
+   */
   renewalFor(s: ViewerSession): string | undefined {
-    if (s.mode !== 'hls' || s.paused || Date.now() - s.tokenIssuedAt < this.hlsTokenRenewAfterMs) return undefined;
+    if (s.mode === 'webrtc' || s.paused || Date.now() - s.tokenIssuedAt < this.hlsTokenRenewAfterMs) return undefined;
     return this.issueToken(s);
   }
 
   /** A fresh HLS token for an HLS viewer whose media resumes: renewals stop while held, so the last may be stale. */
   freshToken(s: ViewerSession): { hlsToken?: string } {
-    return s.mode === 'hls' ? { hlsToken: this.issueToken(s) } : {};
+    return s.mode === 'webrtc' ? {} : { hlsToken: this.issueToken(s) };
   }
 
   #hold(s: ViewerSession, reason: PaymentLag): void {
@@ -77,7 +92,7 @@ export class PaymentEnforcer {
     }
     this.log.info({ sessionId: s.sessionId }, 'viewer resumed');
     // An HLS player fetches with the fresh token at once: it is told only once the edge serves the session again.
-    if (s.mode === 'hls') void this.hlsEdge.caughtUp().then(() => this.#announceResume(s));
+    if (s.mode !== 'webrtc') void this.hlsEdge.caughtUp().then(() => this.#announceResume(s));
     else this.#announceResume(s);
   }
 

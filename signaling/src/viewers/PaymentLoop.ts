@@ -27,6 +27,8 @@ export interface PaymentLoopParts {
   metrics: ViewerMetrics;
   log: Logger;
   config: ViewersConfig;
+  /** Whether the session's wallet is on its stream's stage as a guest or co-host: not charged meanwhile. */
+  onStage?: (s: ViewerSession) => boolean;
 }
 
 /**
@@ -153,11 +155,21 @@ export class PaymentLoop {
     }
     this.meter.add(s.sessionId, {
       pricePerSecond: s.price,
-      probe: () => this.#flowed(s),
+      probe: () => this.#probe(s),
       seq: s.seq,
       watchedSeconds: s.watchedSeconds,
       paused: s.paused !== undefined || !s.socket,
     });
+  }
+
+  /**
+   * Whether the session is charged a second this round: media flowed to it and it is not on stage. On stage, all the
+   * HLS media it was delivered is spent uncharged, so stepping down does not bill the stage time afterwards.
+   */
+  #probe(s: ViewerSession): boolean {
+    if (this.#parts.onStage?.(s) !== true) return this.#flowed(s);
+    s.hls.drain();
+    return false;
   }
 
   /**
@@ -270,6 +282,8 @@ export class PaymentLoop {
 
   #flowed(s: ViewerSession): boolean {
     if (s.mode === 'webrtc') return this.#flows.get(s.streamId)?.get(s.sessionId)?.flowing === true;
+    // A replay is charged for the new seconds of its recording the edge delivered, with no live room behind it.
+    if (s.mode === 'replay') return s.hls.take();
     const room = this.#parts.sfu.getRoom(s.streamId);
     return room !== undefined && room.hlsRelay !== undefined && room.producing && s.hls.take();
   }

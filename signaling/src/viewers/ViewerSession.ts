@@ -7,12 +7,13 @@ import type { PaymentLag, PaymentPosition } from '../payments/paymentRules.ts';
 import type { MeterTick } from '../payments/TickMeter.ts';
 import type { SessionStanding } from '../protocol.ts';
 import type { SignalingSocket } from '../RequestRouter.ts';
+import { WatchedSegments } from '../replays/WatchedSegments.ts';
 
 /** A viewer session as other modules and tests see it. */
 export interface ViewerSnapshot {
   sessionId: string;
   streamId: string;
-  mode: 'webrtc' | 'hls';
+  mode: ViewerMode;
   connected: boolean;
   seq: number;
   watchedSeconds: number;
@@ -23,6 +24,9 @@ export interface ViewerSnapshot {
   /** HLS media delivered and not metered yet (seconds). */
   hlsCredit: number;
 }
+
+/** Where a session's media comes from: the live stream over WebRTC or HLS, or the stream's recording (a replay). */
+export type ViewerMode = 'webrtc' | 'hls' | 'replay';
 
 /** Who a session is and what it was admitted under (fixed for its life): the session's own fields of that name. */
 export type ViewerIdentity = Pick<
@@ -43,7 +47,7 @@ export class ViewerSession extends EventEmitter<{ '@close': [] }> {
   readonly asset: Asset;
   readonly price: bigint;
   readonly rules: PaymentRules;
-  mode: 'webrtc' | 'hls' = 'webrtc';
+  mode: ViewerMode = 'webrtc';
   socket: SignalingSocket | undefined;
   transport: TransportParams | undefined;
   /** Last tick recorded and sent, and the amounts after it. */
@@ -59,10 +63,14 @@ export class ViewerSession extends EventEmitter<{ '@close': [] }> {
   voucherInvalid = false;
   /** Settled on chain (pending + final). */
   settled: bigint;
+  /** When enforcement last found the session's payments current by its rules alone (ms since epoch; else admission). */
+  paidUpAt = Date.now();
   /** Why media is held for payment, if it is. */
   paused: PaymentLag | undefined;
   /** HLS media delivered and not metered yet: kept across rejoins and reconnects, charged when the session ends. */
   readonly hls = new HlsCredit();
+  /** A replay session's segments delivered so far: each is charged once (kept across reconnects). */
+  readonly watched = new WatchedSegments();
   /** When the current HLS token was issued (ms since epoch). */
   tokenIssuedAt = 0;
   /** When the newest tick was sent (performance.now()), for the tick → voucher time. */

@@ -1,24 +1,30 @@
 import type { ChainClient } from '@persecond/contracts-client';
+import type { Room } from '@persecond/sfu';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import { protocolAddress } from '../accounts.ts';
 import { getAuthModule } from '../auth/AuthModule.ts';
 import type { ChatModule } from '../chat/ChatModule.ts';
 import type { TipTotalsSource } from '../chat/StreamTipTotals.ts';
 import { TipStore } from '../chat/TipStore.ts';
+import { chainUnavailable } from '../dependencies/chainDependency.ts';
+import { dependencyOf } from '../dependencies/dependencyModule.ts';
+import { dependencyRefusal } from '../dependencies/refusals.ts';
 import { ledgerUnavailable, SignalingError } from '../errors.ts';
 import { sessionCapacity } from '../hlsEdge/FetchPolicy.ts';
 import { HlsEdgeHooks } from '../hlsEdge/hlsEdgeHooks.ts';
-import { isDatabaseUnreachable } from '../ledger/availability.ts';
 import { LedgerError } from '../ledger/errors.ts';
 import { ledgerModuleOf } from '../ledger/ledgerModule.ts';
 import { exposureOf, rulesFor } from '../payments/paymentRules.ts';
 import type { TickMeter } from '../payments/TickMeter.ts';
-import type { Admission, Payload, ViewerReleaseReason } from '../protocol.ts';
+import type { Admission, Payload, ReplayAdmission, ViewerReleaseReason } from '../protocol.ts';
 import type { RequestHandlers, SignalingSocket } from '../RequestRouter.ts';
+import { ReplayCharging } from '../replays/ReplayCharging.ts';
+import { proveReplayJoin, replayCatalogOf } from '../replays/replayAdmission.ts';
 import type { ViewerRtcSource } from '../rtc/RtcModule.ts';
 import type { SignalingContext, SignalingModule, SignalingModuleFactory } from '../SignalingContext.ts';
+import { stageAccessOf } from '../stage/StageModule.ts';
 import { getStreamsModule, streamRoom } from '../streams/StreamsModule.ts';
-import { checkCanPay, proveJoin } from './admission.ts';
+import { checkCanPay, type JoinRequest, type ProvenSession, proveJoin } from './admission.ts';
 import { loadViewersConfig, type ViewersConfig } from './config.ts';
 import { CreatorEvents, type LeaveTotals } from './creatorEvents.ts';
 import { StreamEndSummaries } from './endSummary.ts';
@@ -28,10 +34,10 @@ import { viewerMetrics } from './metrics.ts';
 import { PaymentEnforcer } from './PaymentEnforcer.ts';
 import { PaymentLoop } from './PaymentLoop.ts';
 import { place, unplace } from './placement.ts';
-import { removeWallet } from './removal.ts';
+import { removeReplays, removeWallet } from './removal.ts';
 import { StreamStatsFeed } from './streamStats.ts';
 import { ViewerRegistry, watchingHere } from './ViewerRegistry.ts';
-import { ViewerSession, type ViewerSnapshot } from './ViewerSession.ts';
+import { type ViewerMode, ViewerSession, type ViewerSnapshot } from './ViewerSession.ts';
 
 export type { ViewerSnapshot } from './ViewerSession.ts';
 
@@ -46,7 +52,12 @@ export interface ViewersModule extends SignalingModule, ViewerRtcSource {
   payingHere(wallet: string, streamId: string): boolean;
   /** Ends `wallet`'s sessions of `streamId` on this node as on leave, telling it `viewer:released`; answers how many. */
   removeWallet(wallet: string, streamId: string, reason: ViewerReleaseReason): Promise<number>;
+  /** Ends the replay sessions of `streamId` on this node as on leave (`viewer:released {reason: 'replay-deleted'}`). */
+  removeReplays(streamId: string): Promise<number>;
 }
+
+/** What a join asks for: a live stream over WebRTC, HLS or either, or the stream's replay. */
+type JoinAsked = Payload<'viewer:join'>['mode'] | 'replay';
 
 /** `hls:token` requests allowed per socket and window: a player renews about once per token life (~10 s). */
 const HLS_TOKEN_RATE_LIMIT = { points: 5, windowSeconds: 10 };
@@ -81,11 +92,26 @@ async function createViewersModule(ctx: SignalingContext, config: ViewersConfig)
   const hlsEdge = await HlsEdgeHooks.start(ctx, config);
   const metrics = viewerMetrics(ctx.metrics.registry);
   const registry = new ViewerRegistry();
-  hlsEdge.creditTo((sessionId) => registry.get(sessionId));
+  // Replay segments are kept in the ledger (by the replays module) before they are charged, once per session.
+  const replayCharging = new ReplayCharging(
+    (sessionId) => registry.get(sessionId),
+    (rows) => replayCatalogOf(ctx.modules).keepWatched(rows),
+    ctx.sfu.config.hlsSegmentSeconds,
+    log,
+  );
+  hlsEdge.creditTo(
+    (sessionId) => registry.get(sessionId),
+    (segments) => replayCharging.deliver(segments),
+  );
+  const chainAvailability = dependencyOf(ctx.modules, 'chain');
   const chainOf = (): ChainClient => {
     if (!ctx.chain) throw new SignalingError('CHAIN_UNAVAILABLE', 'this node is not connected to a chain');
+    // Refused at once rather than when the admission's chain reads fail: retryable, `retryAfterMs`.
+    if (chainAvailability && !chainAvailability.available) throw chainUnavailable();
     return ctx.chain;
   };
+  // The stage module (created after this one) says who is on a stage as a guest or co-host: not charged, nor idle.
+  const onStage = (s: ViewerSession): boolean => stageAccessOf(ctx.modules)?.onStage(s.streamId, s.wallet) === true;
   // The enforcer holds sessions in the loop's meter, and the loop enforces after each round: the meter is reached
   // through the loop, built right after.
   let loop: PaymentLoop | undefined;
@@ -96,6 +122,7 @@ async function createViewersModule(ctx: SignalingContext, config: ViewersConfig)
     metrics,
     log,
     (config.HLS_TOKEN_TTL_SECONDS * 1000) / 2,
+    (since) => chainAvailability?.downMsSince(since) ?? 0,
   );
   const payments = new PaymentLoop({
     sfu: ctx.sfu,
@@ -106,6 +133,7 @@ async function createViewersModule(ctx: SignalingContext, config: ViewersConfig)
     metrics,
     log,
     config,
+    onStage,
   });
   loop = payments;
   const { meter } = payments;
@@ -116,10 +144,9 @@ async function createViewersModule(ctx: SignalingContext, config: ViewersConfig)
   let closing: Promise<void> | undefined;
 
   const updateGauge = () => {
-    let webrtc = 0;
-    for (const s of registry.all()) if (s.mode === 'webrtc') webrtc++;
-    metrics.viewers.set({ mode: 'webrtc' }, webrtc);
-    metrics.viewers.set({ mode: 'hls' }, registry.size - webrtc);
+    const counts: Record<ViewerMode, number> = { webrtc: 0, hls: 0, replay: 0 };
+    for (const s of registry.all()) counts[s.mode]++;
+    for (const mode of ['webrtc', 'hls', 'replay'] as const) metrics.viewers.set({ mode }, counts[mode]);
   };
 
   const leaveRoom = (socket: SignalingSocket, streamId: string): void => {
@@ -136,12 +163,16 @@ async function createViewersModule(ctx: SignalingContext, config: ViewersConfig)
     if (socket) leaveRoom(socket, s.streamId);
     unplace(ctx.sfu.getRoom(s.streamId), s, hlsEdge);
     // The edge serves nothing more; what it served and has not reported yet is credited before the session closes.
-    if (s.mode === 'hls') await hlsEdge.flushDeliveries();
+    if (s.mode !== 'webrtc') await hlsEdge.flushDeliveries();
+    if (s.mode === 'replay') await replayCharging.settled();
     s.close();
     updateGauge();
-    streams
-      .adjustViewers(s.streamId, -1)
-      .catch((err: unknown) => log.warn({ err, streamId: s.streamId }, 'could not update the viewer count'));
+    // A replay session was never counted among the stream's viewers.
+    if (s.mode !== 'replay') {
+      streams
+        .adjustViewers(s.streamId, -1)
+        .catch((err: unknown) => log.warn({ err, streamId: s.streamId }, 'could not update the viewer count'));
+    }
     // Its last tick, its newest voucher and the HLS media it was delivered count before the session closes.
     return ledgerClose.close(s, () => payments.stop(s));
   };
@@ -215,17 +246,31 @@ async function createViewersModule(ctx: SignalingContext, config: ViewersConfig)
     return s;
   };
 
-  const join = async (socket: SignalingSocket, p: Payload<'viewer:join'>): Promise<Admission> => {
+  const join = async (
+    socket: SignalingSocket,
+    p: JoinRequest,
+    asked: JoinAsked,
+  ): Promise<Admission | ReplayAdmission> => {
     if (closing) throw new SignalingError('INTERNAL', 'the node is shutting down');
     const chain = chainOf();
     const { streamId, session } = p;
     if (registry.hasSocket(socket.id)) throw new SignalingError('BAD_REQUEST', 'this socket already watches a stream');
-    const proven = await proveJoin(chain, ctx.sfu, await streams.get(streamId), socket, p);
-    const { wallet, sessionAccount, stream, room } = proven;
-    creatorEvents.watchRoom(room);
+    const replay = asked === 'replay';
+    // A replay has no room: its media is the recording, served by the edge.
+    let room: Room | undefined;
+    let proven: ProvenSession;
+    if (asked === 'replay') proven = await proveReplayJoin(chain, replayCatalogOf(ctx.modules), socket, p);
+    else {
+      const live = await proveJoin(chain, ctx.sfu, await streams.get(streamId), socket, { ...p, mode: asked });
+      room = live.room;
+      proven = live;
+      creatorEvents.watchRoom(room);
+    }
+    const { wallet, sessionAccount, stream } = proven;
     const previous = registry.get(session.sessionId);
-    if (previous && (previous.wallet !== wallet || previous.streamId !== streamId)) {
-      throw new SignalingError('BAD_REQUEST', 'this session belongs to another wallet or stream');
+    const sameKind = previous && (previous.mode === 'replay') === replay;
+    if (previous && (previous.wallet !== wallet || previous.streamId !== streamId || !sameKind)) {
+      throw new SignalingError('BAD_REQUEST', 'this session belongs to another wallet or stream, or is not a replay');
     }
     const rules = rulesFor(stream.terms, config);
     await checkCanPay(chain, ledgerModule, proven, {
@@ -246,6 +291,7 @@ async function createViewersModule(ctx: SignalingContext, config: ViewersConfig)
         asset: stream.asset,
         pricePerSecond: stream.pricePerSecond,
         budget: BigInt(session.budget),
+        kind: replay ? 'replay' : 'live',
       })
       .catch((err: unknown) => {
         throw fromLedger(err);
@@ -270,11 +316,15 @@ async function createViewersModule(ctx: SignalingContext, config: ViewersConfig)
         },
         opened.session,
       );
+    // A replay session resumed (after a leave, a restart, on another node) is not charged again for what it was.
+    if (!previous && replay && opened.resumed) {
+      s.watched.add(await replayCatalogOf(ctx.modules).watchedOf(s.sessionId));
+    }
     if (s.socket) detach(s);
     s.reconnected();
-    let mode: 'webrtc' | 'hls';
+    let mode: ViewerMode;
     try {
-      mode = await place(room, s, p.mode);
+      mode = asked === 'replay' || !room ? 'replay' : await place(room, s, asked);
     } catch (err) {
       if (!previous) await ledger.closeSession(s.sessionId).catch(() => undefined);
       else detach(s);
@@ -287,26 +337,31 @@ async function createViewersModule(ctx: SignalingContext, config: ViewersConfig)
     hookSocket(socket);
     hlsEdge.sync(s);
     // The player fetches as soon as it has the answer: the edge must know the session by then.
-    if (mode === 'hls') await hlsEdge.caughtUp();
-    await socket.join(streamRoom(streamId));
+    if (mode !== 'webrtc') await hlsEdge.caughtUp();
+    // A replay is no part of the live room (its end, its creator away, its viewer count).
+    if (mode !== 'replay') await socket.join(streamRoom(streamId));
     payments.track(s);
     // Pay-ahead: held at once until the first window lands; a resumed session held before stays held.
     enforcer.enforce(s);
-    if (s.paused && mode === 'webrtc') await room.pauseViewer(s.sessionId).catch(() => undefined);
-    if (!previous) {
+    if (s.paused && mode === 'webrtc') await room?.pauseViewer(s.sessionId).catch(() => undefined);
+    if (!previous && mode !== 'replay') {
       streams
         .adjustViewers(streamId, 1)
         .catch((err: unknown) => log.warn({ err, streamId }, 'could not update the viewer count'));
     }
     updateGauge();
     creatorEvents.forgetSocket(socket.id);
-    if (creatorEvents.isAway(streamId)) socket.emit('media:paused', { reason: 'creator-away' });
+    if (mode !== 'replay' && creatorEvents.isAway(streamId)) socket.emit('media:paused', { reason: 'creator-away' });
     if (!socket.connected) detach(s);
     log.info({ sessionId: s.sessionId, streamId, mode, resumed: opened.resumed }, 'viewer admitted');
     // HLS media is handed out up to the edge's per-session burst before it is metered: part of the creator's worst case.
-    const ahead = mode === 'hls' ? sessionCapacity(ctx.sfu.config.hlsSegmentSeconds) : 0;
+    const ahead = mode === 'webrtc' ? 0 : sessionCapacity(ctx.sfu.config.hlsSegmentSeconds);
     const terms = { rules, exposure: exposureOf(rules, s.price, ahead), session: s.standing(opened.resumed) };
     if (mode === 'webrtc') return { mode, viewerId: s.sessionId, ...terms };
+    if (mode === 'replay') {
+      const playlistUrl = hlsEdge.replayUrl(streamId, socket);
+      return { mode, viewerId: s.sessionId, playlistUrl, token: enforcer.issueToken(s), ...terms };
+    }
     return {
       mode,
       viewerId: s.sessionId,
@@ -321,7 +376,11 @@ async function createViewersModule(ctx: SignalingContext, config: ViewersConfig)
     duration: config.JOIN_RATE_LIMIT_WINDOW_SECONDS,
   });
 
-  const guardedJoin = async (socket: SignalingSocket, p: Payload<'viewer:join'>): Promise<Admission> => {
+  const guardedJoin = async (
+    socket: SignalingSocket,
+    p: JoinRequest,
+    asked: JoinAsked,
+  ): Promise<Admission | ReplayAdmission> => {
     try {
       await joinLimiter.consume(socket.data.address as string);
     } catch (err) {
@@ -336,10 +395,11 @@ async function createViewersModule(ctx: SignalingContext, config: ViewersConfig)
     joiningSockets.add(socket.id);
     try {
       // Joins, leaves, reconnects and grace expiry of one session run one at a time.
-      return await registry.serialize(p.session.sessionId, () => join(socket, p));
+      return await registry.serialize(p.session.sessionId, () => join(socket, p, asked));
     } catch (thrown) {
-      // Any of the admission's ledger reads may meet the database away: LEDGER_UNAVAILABLE, retryable, not INTERNAL.
-      const err = isDatabaseUnreachable(thrown) ? ledgerUnavailable() : thrown;
+      // Any of the admission's reads may meet a dependency away (the ledger's database, the chain node, Redis): a
+      // stable, retryable code (LEDGER_UNAVAILABLE, CHAIN_UNAVAILABLE, REDIS_UNAVAILABLE), not INTERNAL.
+      const err = thrown instanceof SignalingError ? thrown : (dependencyRefusal(thrown) ?? thrown);
       if (err instanceof SignalingError) metrics.refusals.inc({ code: err.code });
       throw err;
     } finally {
@@ -355,7 +415,7 @@ async function createViewersModule(ctx: SignalingContext, config: ViewersConfig)
   /** A fresh HLS token on request, for an admitted HLS viewer whose payments are current (rate-limited per socket). */
   const hlsToken = async (socket: SignalingSocket): Promise<{ hlsToken: string }> => {
     const s = viewerOf(socket);
-    if (s.mode !== 'hls') throw new SignalingError('BAD_REQUEST', 'this viewer does not watch over HLS');
+    if (s.mode === 'webrtc') throw new SignalingError('BAD_REQUEST', 'this viewer does not watch over HLS');
     try {
       await tokenLimiter.consume(socket.id);
     } catch (err) {
@@ -391,7 +451,12 @@ async function createViewersModule(ctx: SignalingContext, config: ViewersConfig)
 
   const idle = new IdleRelease(
     registry,
-    (s) => creatorEvents.isAway(s.streamId) || ctx.sfu.getRoom(s.streamId)?.producing !== true,
+    // A replay viewer may pause as long as it likes: it holds no media resource and pays only for what it fetches.
+    (s) =>
+      s.mode === 'replay' ||
+      creatorEvents.isAway(s.streamId) ||
+      ctx.sfu.getRoom(s.streamId)?.producing !== true ||
+      onStage(s),
     finish,
     config.IDLE_RELEASE_SECONDS * 1000,
     metrics,
@@ -399,7 +464,9 @@ async function createViewersModule(ctx: SignalingContext, config: ViewersConfig)
   );
 
   const handlers: RequestHandlers = {
-    'viewer:join': guardedJoin,
+    // The mode asked decides the admission's shape: live for `viewer:join`, a replay for `replay:join`.
+    'viewer:join': async (socket, p) => (await guardedJoin(socket, p, p.mode)) as Admission,
+    'replay:join': async (socket, p) => (await guardedJoin(socket, p, 'replay')) as ReplayAdmission,
     'tick:ack': async (socket, p) => payments.acknowledge(viewerOf(socket), p),
     'hls:token': hlsToken,
     'viewer:leave': leave,
@@ -420,6 +487,7 @@ async function createViewersModule(ctx: SignalingContext, config: ViewersConfig)
       return registry.ofStream(streamId).some((s) => s.wallet === address && s.socket && !s.paused && !s.closed);
     },
     removeWallet: (wallet, streamId, reason) => removeWallet(registry, finish, log, wallet, streamId, reason),
+    removeReplays: (streamId) => removeReplays(registry, finish, log, streamId),
     viewerRtc: (socket) => {
       const s = registry.ofSocket(socket);
       const room = s && ctx.sfu.getRoom(s.streamId);
@@ -438,6 +506,7 @@ async function createViewersModule(ctx: SignalingContext, config: ViewersConfig)
         for (const s of registry.all()) unplace(ctx.sfu.getRoom(s.streamId), s, hlsEdge);
         // What the edge served and the meter did not charge yet is charged: the sessions may resume on another node.
         await hlsEdge.flushDeliveries();
+        await replayCharging.settled();
         for (const s of registry.all()) {
           await payments
             .chargeUnmetered(s)

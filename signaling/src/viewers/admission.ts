@@ -18,14 +18,25 @@ import type { SignalingSocket } from '../RequestRouter.ts';
 import type { StreamRecord } from '../streams/StreamStore.ts';
 import { checkPrepay } from './prepay.ts';
 
-/** What a join request proved about itself. */
-export interface ProvenJoin {
+/** What a session pays for: a live stream, or a stream's replay (priced at the replay's price). */
+export type PayableStream = Pick<StreamRecord, 'streamId' | 'creator' | 'asset' | 'pricePerSecond' | 'terms'>;
+
+/** What a join proved about its session: the wallet that delegated the key, the key's account, what it pays for. */
+export interface ProvenSession {
   wallet: string;
   sessionAccount: string;
   delegation: Delegation;
+  stream: PayableStream;
+}
+
+/** What a live join request proved about itself. */
+export interface ProvenJoin extends ProvenSession {
   stream: StreamRecord;
   room: Room;
 }
+
+/** The part of a join request that names the stream and the paying session (`viewer:join`, `replay:join`). */
+export type JoinRequest = Pick<Payload<'viewer:join'>, 'streamId' | 'session'>;
 
 /** The session account of an ed25519 public key (hex). */
 function sessionAccountOf(sessionKey: string): string {
@@ -47,6 +58,38 @@ export async function proveJoin(
   socket: SignalingSocket,
   p: Payload<'viewer:join'>,
 ): Promise<ProvenJoin> {
+  const { streamId } = p;
+  const { wallet, sessionAccount, delegation } = proveSessionKey(chain, socket, p);
+  if (!stream || stream.status === 'pending') throw new SignalingError('STREAM_NOT_FOUND', `no stream ${streamId}`);
+  if (stream.status !== 'live') {
+    throw new SignalingError('STREAM_NOT_LIVE', `stream ${streamId} is not live`, { status: stream.status });
+  }
+  checkAsset(delegation, stream);
+  const room = sfu.getRoom(streamId);
+  if (!room || room.closed) {
+    throw new SignalingError('STREAM_NOT_LIVE', `stream ${streamId} is served by another node`, {
+      node: stream.node ?? '',
+    });
+  }
+  return { wallet, sessionAccount, delegation, stream, room };
+}
+
+/** The delegation is in the asset the stream (or replay) is priced in, else SIGNATURE_INVALID. */
+export function checkAsset(delegation: Delegation, stream: PayableStream): void {
+  if (delegation.asset !== stream.asset) {
+    throw new SignalingError('SIGNATURE_INVALID', 'the delegation is for another asset than the stream’s');
+  }
+}
+
+/**
+ * The session key part of a join (live or replay): the wallet's delegation of the key to this stream, session and
+ * budget, the key's join proof for this very socket, and the session id derived from the key.
+ */
+export function proveSessionKey(
+  chain: ChainClient,
+  socket: SignalingSocket,
+  p: JoinRequest,
+): Omit<ProvenSession, 'stream'> {
   // In the protocol's format: registry scans compare accounts as text.
   const wallet = protocolAddress(socket.data.address ?? '') ?? (socket.data.address as string);
   const { streamId, session } = p;
@@ -73,20 +116,7 @@ export async function proveJoin(
   if (session.sessionId !== sessionIdOf(sessionAccount)) {
     throw new SignalingError('SESSION_ID_INVALID', 'the session id is not the one derived from the session key');
   }
-  if (!stream || stream.status === 'pending') throw new SignalingError('STREAM_NOT_FOUND', `no stream ${streamId}`);
-  if (stream.status !== 'live') {
-    throw new SignalingError('STREAM_NOT_LIVE', `stream ${streamId} is not live`, { status: stream.status });
-  }
-  if (delegation.asset !== stream.asset) {
-    throw new SignalingError('SIGNATURE_INVALID', 'the delegation is for another asset than the stream’s');
-  }
-  const room = sfu.getRoom(streamId);
-  if (!room || room.closed) {
-    throw new SignalingError('STREAM_NOT_LIVE', `stream ${streamId} is served by another node`, {
-      node: stream.node ?? '',
-    });
-  }
-  return { wallet, sessionAccount, delegation, stream, room };
+  return { wallet, sessionAccount, delegation };
 }
 
 /**
@@ -98,7 +128,7 @@ export async function proveJoin(
  */
 export async function checkFunded(
   ledgerModule: LedgerModule,
-  join: ProvenJoin,
+  join: ProvenSession,
   sessionId: string,
   fundedIn: string | undefined,
 ): Promise<void> {
@@ -137,7 +167,7 @@ export interface CanPayRequest {
 export async function checkCanPay(
   chain: ChainClient,
   ledgerModule: LedgerModule,
-  join: ProvenJoin,
+  join: ProvenSession,
   r: CanPayRequest,
 ): Promise<void> {
   const { wallet, sessionAccount, stream } = join;

@@ -1,4 +1,4 @@
-import type { Room } from '@persecond/sfu';
+import { HOST_PARTICIPANT_ID, type Room } from '@persecond/sfu';
 import type { Logger } from 'pino';
 import type { StreamLifecycleEvent, StreamsModule } from '../streams/StreamsModule.ts';
 import type { PaymentEnforcer } from './PaymentEnforcer.ts';
@@ -45,8 +45,9 @@ export class CreatorEvents {
   watchRoom(room: Room): void {
     if (this.#watched.has(room)) return;
     this.#watched.add(room);
-    room.on('newProducer', ({ producerId, kind }) => {
-      const back = this.#away.delete(room.streamId);
+    room.on('newProducer', ({ producerId, kind, participantId }) => {
+      // Only the creator's own media brings it back (a guest on stage publishing is not the creator returning).
+      const back = participantId === HOST_PARTICIPANT_ID && this.#away.delete(room.streamId);
       for (const s of this.registry.ofStream(room.streamId)) {
         if (!s.socket) continue;
         if (s.mode === 'webrtc' && s.transport) {

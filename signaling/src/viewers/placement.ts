@@ -30,10 +30,13 @@ export async function place(
   return 'hls';
 }
 
-/** Takes the session's media out of its room (its transport or HLS registration) and off the edge's allow list. */
+/**
+ * Takes the session's media out of its room (its transport or HLS registration; a replay has none) and off the edge's
+ * allow list.
+ */
 export function unplace(room: Room | undefined, s: ViewerSession, hlsEdge: HlsEdgeHooks): void {
   if (s.mode === 'webrtc') room?.removeViewer(s.sessionId);
-  else room?.removeHlsViewer(s.sessionId);
+  else if (s.mode === 'hls') room?.removeHlsViewer(s.sessionId);
   s.transport = undefined;
   hlsEdge.sync(s);
 }

@@ -20,6 +20,31 @@ export async function removeWallet(
 ): Promise<number> {
   const address = protocolAddress(wallet);
   const sessions = registry.ofStream(streamId).filter((s) => s.wallet === address);
+  return removeSessions(registry, finish, log, sessions, reason);
+}
+
+/**
+ * Ends every replay session of `streamId` on this node as on leave and tells its socket `viewer:released
+ * {reason: 'replay-deleted'}` (its creator deleted the replay). Answers how many were ended.
+ */
+export function removeReplays(
+  registry: ViewerRegistry,
+  finish: (s: ViewerSession) => Promise<LeaveTotals>,
+  log: Logger,
+  streamId: string,
+): Promise<number> {
+  const sessions = registry.ofStream(streamId).filter((s) => s.mode === 'replay');
+  return removeSessions(registry, finish, log, sessions, 'replay-deleted');
+}
+
+/** Ends `sessions` as on leave, each in its lifecycle lock, telling each socket `viewer:released` with `reason`. */
+async function removeSessions(
+  registry: ViewerRegistry,
+  finish: (s: ViewerSession) => Promise<LeaveTotals>,
+  log: Logger,
+  sessions: readonly ViewerSession[],
+  reason: ViewerReleaseReason,
+): Promise<number> {
   let removed = 0;
   for (const s of sessions) {
     try {

@@ -39,7 +39,7 @@ import {
   startRtcViewer,
 } from '../viewers-support.ts';
 import { devWallets, request, openSocket as signedInSocket, signIn, signMessage } from './clients.ts';
-import { type SignalingStack, startSignalingStack } from './signalingStack.ts';
+import { type SignalingStack, type SignalingStackOptions, startSignalingStack } from './signalingStack.ts';
 
 /** Environment of the modules and the SFU, over the defaults (ledger in memory). */
 export interface LiveStreamOptions {
@@ -52,6 +52,8 @@ export interface LiveStreamOptions {
   extraModules?: SignalingModuleFactory[];
   /** Environment of the node (e.g. REDIS_URL). */
   env?: NodeJS.ProcessEnv;
+  /** The node's own chain client (default: the fixture's), e.g. through a proxy a fault test cuts. */
+  serverChain?: SignalingStackOptions['serverChain'];
 }
 
 /** A viewer's session: its key and the `session` field of `viewer:join` (delegation signed by the wallet). */
@@ -219,6 +221,7 @@ export async function startLiveStream(opts: LiveStreamOptions = {}): Promise<Liv
   const stack = await startSignalingStack({
     sfuEnv: opts.sfuEnv,
     env: opts.env,
+    ...(opts.serverChain ? { serverChain: opts.serverChain } : {}),
     server: {
       modules: [
         ...liveStreamModules({

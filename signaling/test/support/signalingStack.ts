@@ -43,6 +43,11 @@ export interface SignalingStackOptions {
   sfuEnv?: Record<string, string>;
   /** Environment of the server (e.g. REDIS_URL), over a free port and silent logs. */
   env?: NodeJS.ProcessEnv;
+  /**
+   * The chain client the servers are given (default: the stack's own `client`), e.g. one connected through a proxy
+   * that a fault test cuts; closed with the stack.
+   */
+  serverChain?: (chain: DevChain) => Promise<ChainClient>;
 }
 
 /** Starts the dev chain, the SFU, the pinner and a signaling server on a free port; on a failure, stops what started. */
@@ -67,6 +72,12 @@ export async function startSignalingStack(opts: SignalingStackOptions): Promise<
     closers.push(() => chain.close());
     const client = await connect(chain.wsUrl);
     closers.push(() => client.close());
+    let serverClient = client;
+    if (opts.serverChain) {
+      const own = await opts.serverChain(chain);
+      closers.push(() => own.close());
+      serverClient = own;
+    }
     const pinner = await createPinner({ backend: 'helia', dir: ipfsDir });
     closers.push(() => pinner.close());
     const sfu = await Sfu.create(
@@ -84,7 +95,7 @@ export async function startSignalingStack(opts: SignalingStackOptions): Promise<
     closers.push(() => sfu.close());
     const startServer: SignalingStack['startServer'] = async (server, env = {}) => {
       const config = loadSignalingConfig({ PORT: '0', LOG_LEVEL: 'silent', ...env });
-      const started = await createSignalingServer(config, { sfu, pinner, chain: client, ...server });
+      const started = await createSignalingServer(config, { sfu, pinner, chain: serverClient, ...server });
       closers.push(() => started.close());
       return started;
     };
