@@ -8,7 +8,7 @@ import type { KeyringPair } from '@polkadot/keyring/types';
 import { cryptoWaitReady } from '@polkadot/util-crypto';
 import type { Socket } from 'socket.io-client';
 import { CHAT_REACTIONS, type ChatMessageBatch, type ChatReactionCounts } from '../../signaling/src/protocol.ts';
-import { openSocket, signIn } from '../../signaling/test/support/clients.ts';
+import { openSocket, verifySignIn } from '../../signaling/test/support/clients.ts';
 import {
   type ChatWindowStats,
   type FromChatters,
@@ -107,8 +107,11 @@ async function joinAll(m: Init): Promise<void> {
       const g = m.first + next++;
       try {
         const pair = devRoot.derive(`//PersecondChatter${g}`);
-        const socket = await openSocket(m.url, await signIn(m.url, pair));
-        listen(socket, pair.address);
+        const verified = await verifySignIn(m.url, pair);
+        if (!verified.body.ok) throw new Error(`sign-in refused: ${verified.body.code}`);
+        const socket = await openSocket(m.url, verified.body.token as string);
+        // The server names senders in the chain's address format, not the keyring's: its own form excludes its own.
+        listen(socket, verified.body.address as string);
         const res: Ack = await socket.emitWithAck('chat:join', { streamId: m.streamId });
         if (!res.ok) {
           bump(failed, res.code ?? 'unknown');

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { SignalingError } from '../errors.ts';
 import type { SignalingIo } from '../RequestRouter.ts';
 import type { ChatStore, NewChatMessage } from './ChatStore.ts';
+import { CHAT_FANOUT_SLICES, inChatSlices } from './chatFanOut.ts';
 import type { ChatMessage } from './wire.ts';
 
 /** A stored message as the batcher answers it (`fresh` false: a retry of one stored before, not sent again). */
@@ -38,29 +39,12 @@ export interface FlushTiming {
 /** Most messages one flush stores and sends (one insert, one event). */
 export const CHAT_BATCH_MAX = 250;
 
-/** Parts of a room a flush sends to in turn. */
-export const CHAT_FANOUT_SLICES = 4;
-
 export const CHAT_BATCH_DEFAULTS: ChatBatcherOptions = Object.freeze({
   windowMs: 50,
   maxQueued: 1_000,
   maxBatch: CHAT_BATCH_MAX,
   slices: CHAT_FANOUT_SLICES,
 });
-
-/**
- * The Socket.IO room of one part of a stream's chat: each socket in the chat is also in one of these (the node deals
- * its sockets out in turn), and `chat:messages` goes to the parts one after another. On every node, through the
- * adapter, like the chat's room.
- */
-export function chatSliceRoom(streamId: string, slice: number): string {
-  return `chat-slice:${streamId}:${slice}`;
-}
-
-/** Whether `room` is a part of the stream's chat. */
-export function isChatSliceRoom(room: string, streamId: string): boolean {
-  return room.startsWith(`chat-slice:${streamId}:`);
-}
 
 interface Waiting {
   message: NewChatMessage;
@@ -175,10 +159,7 @@ export class ChatBatcher {
       if (fresh.length > 0) {
         const sent = { streamId, messages: fresh };
         const sendFrom = performance.now();
-        for (let slice = 0; slice < this.options.slices; slice++) {
-          if (slice > 0) await new Promise((resolve) => setImmediate(resolve));
-          this.io.to(chatSliceRoom(streamId, slice)).emit('chat:messages', sent);
-        }
+        await inChatSlices(streamId, this.options.slices, (part) => this.io.to(part).emit('chat:messages', sent));
         const waitMs = batch.filter((_, i) => posted[i]?.fresh).map((w) => startedAt - w.at);
         this.onSent(fresh.length, { waitMs, storeMs: storedAt - startedAt, sendMs: performance.now() - sendFrom });
       }

@@ -8,12 +8,13 @@ import type { SignalingContext, SignalingModule, SignalingModuleFactory } from '
 import type { StreamRecord } from '../streams/StreamStore.ts';
 import { getStreamsModule } from '../streams/StreamsModule.ts';
 import type { ViewersModule } from '../viewers/ViewersModule.ts';
-import { CHAT_BATCH_MAX, CHAT_FANOUT_SLICES, ChatBatcher, chatSliceRoom, isChatSliceRoom } from './ChatBatcher.ts';
+import { CHAT_BATCH_MAX, ChatBatcher } from './ChatBatcher.ts';
 import { ChatInvalidationBus } from './ChatInvalidation.ts';
 import { ChatLimits } from './ChatLimits.ts';
 import { ChatPolicy, canonical } from './ChatPolicy.ts';
 import { ChatStateCache } from './ChatStateCache.ts';
 import { ChatStore } from './ChatStore.ts';
+import { CHAT_FANOUT_SLICES, chatSliceRoom, isChatSliceRoom } from './chatFanOut.ts';
 import { type ChatConfig, loadChatConfig } from './config.ts';
 import { ModerationStore } from './ModerationStore.ts';
 import { chatMetrics, observeFlush } from './metrics.ts';
@@ -83,7 +84,7 @@ async function createChatModule(ctx: SignalingContext, config: ChatConfig): Prom
   const policy = new ChatPolicy(state);
   const limits = new ChatLimits(config, ctx.redis, dependencyOf(ctx.modules, 'redis'));
   const metrics = chatMetrics(ctx.metrics.registry);
-  const reactions = new ReactionTally(ctx.io, () => metrics.reactionEvents.inc());
+  const reactions = new ReactionTally(ctx.io, CHAT_FANOUT_SLICES, () => metrics.reactionEvents.inc());
   const batcher = new ChatBatcher(
     ctx.io,
     store,

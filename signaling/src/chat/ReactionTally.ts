@@ -1,4 +1,5 @@
 import type { SignalingIo } from '../RequestRouter.ts';
+import { inChatSlices } from './chatFanOut.ts';
 import type { ChatReaction, ChatReactionCounts } from './wire.ts';
 
 /** The Socket.IO room of a stream's chat: readers join it, messages and reactions are emitted to it. */
@@ -8,7 +9,8 @@ export function chatRoom(streamId: string): string {
 
 /**
  * Reactions pressed on this node, summed per stream and sent once a second to the stream's chat room as
- * `chat:reactions`: fan-out is one event per stream, node and second however many press. The timer runs only while
+ * `chat:reactions` (to the chat's parts in turn, see `inChatSlices`): fan-out is one event per stream, node and second
+ * however many press. The timer runs only while
  * presses are waiting. `close()` (idempotent) stops it; presses waiting then are dropped.
  */
 export class ReactionTally {
@@ -18,6 +20,7 @@ export class ReactionTally {
 
   constructor(
     private readonly io: SignalingIo,
+    private readonly slices: number,
     private readonly onFlush: (counts: ChatReactionCounts) => void = () => undefined,
     private readonly periodMs = 1_000,
   ) {}
@@ -49,7 +52,7 @@ export class ReactionTally {
     const at = Date.now();
     for (const [streamId, counts] of this.#pending) {
       const sent: ChatReactionCounts = { streamId, counts: Object.fromEntries(counts), at };
-      this.io.to(chatRoom(streamId)).emit('chat:reactions', sent);
+      void inChatSlices(streamId, this.slices, (part) => this.io.to(part).emit('chat:reactions', sent));
       this.onFlush(sent);
     }
     this.#pending.clear();
