@@ -1,8 +1,8 @@
 // Starts the dapp's Vite dev server as `npm start` does (`vite dev --host 127.0.0.1 --port <p> --strictPort`).
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../../../signaling/test/support/freePort.ts';
 import { ownKitOutDir } from './kitOutDir.ts';
 
 const dappDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -15,18 +15,7 @@ export interface DappServer {
   close(): Promise<void>;
 }
 
-/** A port that was free a moment ago on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 async function waitForHealthy(
   url: string,

@@ -9,6 +9,7 @@ import { buildSettlement, connect, getBalance, sessionKeyPair } from '@persecond
 import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Tick } from '../../src/index.ts';
+import { expectExactTicks, untilSettled, untilTicksStop } from '../support/exactTicks.ts';
 import { type LiveStream, type PayingViewer, startLiveStream } from '../support/liveStream.ts';
 import { meterRounds } from '../support/meterRounds.ts';
 import { type AckJson, call, callOk, type Publisher, type RtcViewer } from '../viewers-support.ts';
@@ -192,42 +193,20 @@ describe('the chain node unreachable for the signaling node while a viewer watch
 
     // The creator stops sending: no media, no tick; once a few rounds pass without one, every tick was acknowledged.
     publisher.close();
-    for (let quiet = viewer.ticks.length - 1; quiet !== viewer.ticks.length; ) {
-      quiet = viewer.ticks.length;
-      await meterRounds(live.viewers().meter, 3);
-    }
+    await untilTicksStop(viewer, live.viewers().meter);
     viewerReachesChain = false;
     await settling;
     const left = (await callOk(viewer.socket, 'viewer:leave', {})) as AckJson & { owed: string };
-    const ticks = viewer.ticks;
-    const last = ticks.at(-1) as Tick;
-    // Every second charged was sent once, in order, one second each.
-    ticks.forEach((t, i) => {
-      expect(t.seq).toBe(i + 1);
-      expect(t.watchedSeconds).toBe(i + 1);
-      expect(BigInt(t.owed)).toBe(BigInt(i + 1) * PRICE);
-    });
     const ledger = live.ledger();
-    expect(await ledger.session(viewer.sessionId)).toMatchObject({
-      status: 'closed',
-      lastSeq: last.seq,
-      watchedSeconds: ticks.length,
-      owed: BigInt(ticks.length) * PRICE,
-      acknowledged: BigInt(last.owed),
-    });
-    expect(left.owed).toBe((BigInt(ticks.length) * PRICE).toString());
+    // Every second charged was sent once, in order, one second each.
+    const last = (await expectExactTicks(ledger, viewer, PRICE)) as Tick;
+    expect(left.owed).toBe((BigInt(viewer.ticks.length) * PRICE).toString());
 
     // The rest is paid as the dapp pays on leaving: charged = credited + debt, to the planck, in the ledger and on chain.
     await settleTo(last);
     expect(failures).toEqual([]);
     expect(paid).toBe(BigInt(left.owed));
-    await vi.waitFor(
-      async () => {
-        const s = await ledger.session(viewer.sessionId);
-        expect((s?.settledPending ?? 0n) + (s?.settledFinal ?? 0n)).toBe(paid);
-      },
-      { timeout: 60_000, interval: 200 },
-    );
+    await untilSettled(ledger, viewer.sessionId, paid);
     expect((await ledger.debtOf(live.wallets.bob.address)).debt).toBe(0n);
     expect((await getBalance(live.client, alice.address, 'native')).total - creatorBefore).toBe(paid);
   }, 300_000);

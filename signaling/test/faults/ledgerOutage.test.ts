@@ -9,6 +9,7 @@ import { buildSettlement, getBalance, sessionKeyPair } from '@persecond/contract
 import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { LedgerModule } from '../../src/ledger/ledgerModule.ts';
+import { expectExactTicks, untilSettled, untilTicksStop } from '../support/exactTicks.ts';
 import { type LiveStream, type PayingViewer, startLiveStream } from '../support/liveStream.ts';
 import { meterRounds } from '../support/meterRounds.ts';
 import { type AckJson, call, callOk, type Publisher, type RtcViewer } from '../viewers-support.ts';
@@ -175,45 +176,22 @@ describe('the ledger’s PostgreSQL killed and restarted while a viewer pays', (
 
     // The creator stops sending: no media, no tick; once a few rounds pass without one, every tick was acknowledged.
     publisher.close();
-    for (let quiet = viewer.ticks.length - 1; quiet !== viewer.ticks.length; ) {
-      quiet = viewer.ticks.length;
-      await meterRounds(live.viewers().meter, 3);
-    }
+    await untilTicksStop(viewer, live.viewers().meter);
     const left = (await callOk(viewer.socket, 'viewer:leave', {})) as AckJson & {
       owed: string;
       settled: string;
       watchedSeconds: number;
     };
     const ticks = viewer.ticks;
-    const last = ticks.at(-1);
-    // Every second charged was sent once, in order, one second each, and acknowledged.
-    ticks.forEach((t, i) => {
-      expect(t.seq).toBe(i + 1);
-      expect(t.watchedSeconds).toBe(i + 1);
-      expect(BigInt(t.owed)).toBe(BigInt(i + 1) * PRICE);
-    });
-    const stored = await ledger.session(viewer.sessionId);
-    expect(stored).toMatchObject({
-      status: 'closed',
-      lastSeq: last?.seq,
-      watchedSeconds: ticks.length,
-      owed: BigInt(ticks.length) * PRICE,
-      acknowledged: BigInt(last?.owed ?? -1),
-    });
+    const last = await expectExactTicks(ledger, viewer, PRICE);
     expect(left).toMatchObject({ owed: (BigInt(ticks.length) * PRICE).toString(), watchedSeconds: ticks.length });
 
     // The rest is paid as the dapp pays it on leaving; then charged = credited + debt, to the planck, on both sides.
     await settle(BigInt(left.owed) - paid, last?.seq ?? 0);
-    await vi.waitFor(
-      async () => {
-        const s = await ledger.session(viewer.sessionId);
-        expect((s?.settledPending ?? 0n) + (s?.settledFinal ?? 0n)).toBe(paid);
-      },
-      { timeout: 60_000, interval: 200 },
-    );
+    await untilSettled(ledger, viewer.sessionId, paid);
     const debt = await ledger.debtOf(live.wallets.bob.address);
     expect(paid).toBe(BigInt(ticks.length) * PRICE);
-    expect(stored?.owed).toBe(paid + debt.debt);
+    expect(BigInt(ticks.length) * PRICE).toBe(paid + debt.debt);
     expect(debt.debt).toBe(0n);
     expect((await getBalance(live.client, alice.address, 'native')).total - creatorBefore).toBe(paid);
   }, 300_000);

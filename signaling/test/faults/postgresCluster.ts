@@ -2,10 +2,10 @@
 // trust authentication, that a test can SIGKILL and start again — never the machine's own service.
 import { execFile } from 'node:child_process';
 import { chownSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { freePort } from '../support/freePort.ts';
 import { isAlive } from '../support/processes.ts';
 
 const run = promisify(execFile);
@@ -32,16 +32,6 @@ function binDir(): string {
     .sort((a, b) => Number(b) - Number(a));
   if (!majors[0]) throw new Error('no PostgreSQL under /usr/lib/postgresql');
   return join('/usr/lib/postgresql', majors[0], 'bin');
-}
-
-/** A TCP port nobody listens on right now. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (!address || typeof address !== 'object') throw new Error('no port');
-  return address.port;
 }
 
 /** The uid and gid of the `postgres` user, when this process runs as root (initdb refuses to run as root). */

@@ -16,6 +16,7 @@ import type { SignalingServer } from '../../src/index.ts';
 import type { LedgerModule } from '../../src/ledger/ledgerModule.ts';
 import { anonymousOn, anonymousSocket, Reader, startChatStream } from '../chat/support.ts';
 import { openSocket, request, signIn } from '../support/clients.ts';
+import { expectExactTicks, untilSettled, untilTicksStop } from '../support/exactTicks.ts';
 import { type LiveStream, liveStreamModules, type PayingViewer } from '../support/liveStream.ts';
 import { meterRounds } from '../support/meterRounds.ts';
 import { type AckJson, callOk, type Publisher, type RtcViewer } from '../viewers-support.ts';
@@ -313,27 +314,12 @@ describe('the Redis of two signaling nodes frozen, then killed and restarted, wh
 
     // The creator stops sending: no media, no tick; once a few rounds pass without one, every tick was acknowledged.
     publisher.close();
-    for (let quiet = viewer.ticks.length - 1; quiet !== viewer.ticks.length; ) {
-      quiet = viewer.ticks.length;
-      await meterRounds(live.viewers().meter, 3);
-    }
+    await untilTicksStop(viewer, live.viewers().meter);
     const left = (await callOk(viewer.socket, 'viewer:leave', {})) as AckJson & { owed: string };
     const ticks = viewer.ticks;
-    const last = ticks.at(-1);
-    // Every second charged was sent once, in order, one second each, through both outages.
-    ticks.forEach((t, i) => {
-      expect(t.seq).toBe(i + 1);
-      expect(t.watchedSeconds).toBe(i + 1);
-      expect(BigInt(t.owed)).toBe(BigInt(i + 1) * PRICE);
-    });
     const ledger = (a.modules.get('ledger') as LedgerModule).ledger;
-    expect(await ledger.session(viewer.sessionId)).toMatchObject({
-      status: 'closed',
-      lastSeq: last?.seq,
-      watchedSeconds: ticks.length,
-      owed: BigInt(ticks.length) * PRICE,
-      acknowledged: BigInt(last?.owed ?? -1),
-    });
+    // Every second charged was sent once, in order, one second each, through both outages.
+    const last = await expectExactTicks(ledger, viewer, PRICE);
     expect(left.owed).toBe((BigInt(ticks.length) * PRICE).toString());
 
     // Paid as the dapp pays on leaving: charged = credited + debt, to the planck, in the ledger and on chain.
@@ -349,13 +335,7 @@ describe('the Redis of two signaling nodes frozen, then killed and restarted, wh
     });
     const res = await live.submitter.submit(tx, sessionKeyPair(viewer.session.key, 42));
     expect(res.ok).toBe(true);
-    await vi.waitFor(
-      async () => {
-        const s = await ledger.session(viewer.sessionId);
-        expect((s?.settledPending ?? 0n) + (s?.settledFinal ?? 0n)).toBe(owed);
-      },
-      { timeout: 60_000, interval: 200 },
-    );
+    await untilSettled(ledger, viewer.sessionId, owed);
     expect((await ledger.debtOf(live.wallets.bob.address)).debt).toBe(0n);
     // The viewer who left unpaid during the outage owes exactly what it was told: charged = credited (0) + debt.
     expect((await ledger.debtOf(live.wallets.dave.address)).debt).toBe(BigInt(leftEarly.owed));

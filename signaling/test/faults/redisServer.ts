@@ -3,10 +3,10 @@
 // freeze (SIGSTOP) and start again — never the machine's own service.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient } from 'redis';
+import { freePort } from '../support/freePort.ts';
 
 /** A running (or killed, or frozen) private Redis server. */
 export interface RedisServer {
@@ -27,16 +27,6 @@ export interface RedisServer {
   start(): Promise<void>;
   /** Kills what still runs and removes the folder; safe to call twice. */
   close(): Promise<void>;
-}
-
-/** A TCP port nobody listens on right now. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (!address || typeof address !== 'object') throw new Error('no port');
-  return address.port;
 }
 
 /** Resolves once the server at `url` answers PING (a loading server answers LOADING), or rejects after `ms`. */

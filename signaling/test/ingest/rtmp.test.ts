@@ -5,7 +5,7 @@
 // port or transport is left behind.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadIngestConfig } from '../../src/ingest/config.ts';
 import { type IngestModule, ingestModule } from '../../src/ingest/IngestModule.ts';
@@ -13,6 +13,7 @@ import type { RtmpServer } from '../../src/ingest/RtmpServer.ts';
 import type { RtmpSession } from '../../src/ingest/RtmpSession.ts';
 import { joinHlsPayer } from '../adversarial/hlsPayer.ts';
 import { request, signIn } from '../support/clients.ts';
+import { freePort } from '../support/freePort.ts';
 import { type LiveStream, startLiveStream } from '../support/liveStream.ts';
 
 const PRICE = 1_000_000n;
@@ -71,15 +72,6 @@ async function cpuPercent(pid: number | undefined): Promise<number> {
   const a = ticks();
   await new Promise((r) => setTimeout(r, 3000));
   return Math.round((ticks() - a) / 3);
-}
-
-/** A TCP port free right now on loopback. */
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-  const { port } = srv.address() as { port: number };
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
 }
 
 describe('RTMP ingest with stream keys', () => {
