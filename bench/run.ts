@@ -12,11 +12,13 @@ const BENCHES: Record<string, string> = {
   'contracts-client': 'contracts-client/bench.ts',
   sfu: 'sfu/consumers.ts',
   'sfu-hls-ladder': 'sfu/hlsLadder.ts',
+  stage: 'stage/stage.ts',
   'signaling-meter': 'signaling/meter.ts',
   'signaling-ledger': 'signaling/ledger.ts',
   indexer: 'indexer/run.ts',
   signaling: 'signaling/ticking.ts',
   chat: 'signaling/chat.ts',
+  replay: 'replay/replay.ts',
   'dapp-first-frame': 'dapp/firstFrame.ts',
   start: 'start/startup.ts',
 };

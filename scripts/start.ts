@@ -1,11 +1,13 @@
 // `npm start`: the whole stack on embedded defaults — dev chain, signaling (+ mediasoup workers, Helia),
 // indexer (PGlite), dapp — each in its own process group; Ctrl-C stops them all.
 
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { SIGNALING_NODE_FLAGS } from '../signaling/src/bin/nodeFlags.ts';
+import { findTurnserver, loopbackPortFree, loopbackTurnArgs, loopbackTurnUrls, tcpReachable } from './start/coturn.ts';
 import { freePort } from './start/freePort.ts';
 import { getJson, rpcCall, waitFor } from './start/health.ts';
 import { Service } from './start/Service.ts';
@@ -21,6 +23,8 @@ const config = z
     HLS_EDGE_PORT: port.default(8789),
     /** RTMP ingest for OBS (rtmp://127.0.0.1:<port>/live, the stream key as stream name). */
     RTMP_PORT: port.default(1935),
+    /** coturn on loopback (UDP and TCP), when Debian's coturn is installed and TURN_URLS names no TURN server. */
+    TURN_PORT: port.default(3478),
     PERSECOND_DATA_DIR: z.string().default(join(root, '.data')),
     HEALTH_TIMEOUT_MS: z.coerce.number().int().positive().default(60_000),
   })
@@ -67,6 +71,35 @@ function start(name: string, file: string, env: NodeJS.ProcessEnv, flags: readon
   return s;
 }
 
+/**
+ * Debian's coturn on 127.0.0.1 with a secret generated for this run, which signaling mints its clients' credentials
+ * under (TURN_URLS, TURN_SECRET): a viewer whose UDP is blocked still plays through it. Not started when coturn is
+ * missing or TURN_URLS already names a TURN server (passed through to signaling as it is).
+ */
+async function startTurn(): Promise<{ url: string; port: number; env: Record<string, string> } | undefined> {
+  const command = findTurnserver();
+  if (process.env.TURN_URLS || !command) return undefined;
+  let turnPort = await concretePort(config.TURN_PORT);
+  if (!(await loopbackPortFree(turnPort))) {
+    const busy = turnPort;
+    turnPort = await freePort();
+    console.log(`turn: port ${busy} is taken (a system coturn?), using ${turnPort}`);
+  }
+  const secret = randomBytes(32).toString('base64url');
+  const dir = join(dataDir, 'turn');
+  const args = loopbackTurnArgs({ dir, port: turnPort, secret, minPort: 50_000, maxPort: 50_999 });
+  const s = new Service({ name: 'turn', command, args, cwd: root, env: baseEnv, readyLine: false });
+  services.push(s);
+  void s.exited.then((code) => {
+    if (!stopping) {
+      console.error(`turn exited unexpectedly (${code ?? 'signal'}, log in ${dir}); stopping the stack`);
+      void stopAll(1);
+    }
+  });
+  const env = { TURN_URLS: loopbackTurnUrls(turnPort).join(','), TURN_SECRET: secret };
+  return { url: `turn:127.0.0.1:${turnPort}`, port: turnPort, env };
+}
+
 async function main(): Promise<void> {
   const t0 = Date.now();
   // Ports are fixed up front so that all four services can start at once, each knowing the others' URLs
@@ -89,13 +122,16 @@ async function main(): Promise<void> {
   const dappUrl = `http://127.0.0.1:${dappPort}`;
   const hlsEdgeUrl = `http://127.0.0.1:${hlsEdgePort}`;
   const rtmpUrl = `rtmp://127.0.0.1:${rtmpPort}/live`;
+  const turn = await startTurn();
   const signaling = start(
     'signaling',
     'signaling/src/bin/server.ts',
     {
+      ...turn?.env,
       PORT: String(signalingPort),
       CHAIN_WS_URL: wsUrl,
-      CORS_ORIGINS: `${dappUrl},http://localhost:${dappPort}`,
+      // Behind a TLS proxy (deploy/nginx/) the dapp's origin is the proxy's public one.
+      CORS_ORIGINS: process.env.CORS_ORIGINS || `${dappUrl},http://localhost:${dappPort}`,
       IPFS_DIR: join(dataDir, 'ipfs'),
       SIGNALING_DATA_DIR: join(dataDir, 'signaling'),
       HLS_DIR: join(dataDir, 'hls'),
@@ -112,8 +148,9 @@ async function main(): Promise<void> {
     INDEXER_DATA_DIR: join(dataDir, 'indexer'),
     // Stream metadata comes from signaling's trustless gateway (`/ipfs/:cid`, whichever IPFS backend it uses).
     IPFS_GATEWAY_URL: process.env.IPFS_GATEWAY_URL || signalingUrl,
-    // chopsticks finalizes every block at once; count 3 confirmations as final so earnings show as pending first.
-    INDEXER_FINALITY_DEPTH: process.env.INDEXER_FINALITY_DEPTH ?? '3',
+    // The chain's own finality: chopsticks finalizes each block as it builds it, and builds blocks only for
+    // transactions, so extra confirmations would keep the last settlement pending until someone else pays (issue 16).
+    INDEXER_FINALITY_DEPTH: process.env.INDEXER_FINALITY_DEPTH ?? '0',
   });
   const vite = join(root, 'node_modules', 'vite', 'bin', 'vite.js');
   const dapp = new Service({
@@ -123,9 +160,10 @@ async function main(): Promise<void> {
     cwd: join(root, 'dapp'),
     env: {
       ...baseEnv,
-      PUBLIC_SIGNALING_URL: signalingUrl,
+      // Browsers reach signaling and the chain at these; behind a TLS proxy (deploy/nginx/), at the proxy's public URLs.
+      PUBLIC_SIGNALING_URL: process.env.PUBLIC_SIGNALING_URL || signalingUrl,
       PUBLIC_INDEXER_URL: indexerUrl,
-      PUBLIC_CHAIN_WS_URL: wsUrl,
+      PUBLIC_CHAIN_WS_URL: process.env.PUBLIC_CHAIN_WS_URL || wsUrl,
     },
     readyLine: false,
   });
@@ -148,6 +186,7 @@ async function main(): Promise<void> {
     waitFor('hls edge', () => getJson(`${hlsEdgeUrl}/healthz`), timeout),
     waitFor('indexer', () => getJson(`${indexerUrl}/healthz`), timeout),
     waitFor('dapp', () => getJson(`${dappUrl}/healthz`), timeout),
+    ...(turn ? [waitFor('turn', () => tcpReachable(turn.port), timeout)] : []),
   ]);
   const { DEV_ACCOUNTS, DEV_ASSET } = await import('@persecond/contracts-client');
   const seconds = ((Date.now() - t0) / 1000).toFixed(1);
@@ -160,6 +199,9 @@ async function main(): Promise<void> {
     `  hls edge    ${hlsEdgeUrl}   (HLS segments, a child of signaling; health ${hlsEdgeUrl}/healthz)`,
     `  rtmp ingest ${rtmpUrl}   (OBS: Service Custom, this Server, a stream key from the studio)`,
     `  indexer     ${indexerUrl}   (status ${indexerUrl}/v1/status)`,
+    turn
+      ? `  turn        ${turn.url}   (coturn, UDP and TCP; credentials minted by signaling)`
+      : `  turn        ${process.env.TURN_URLS ? process.env.TURN_URLS : 'off (install coturn for viewers behind UDP-blocking networks)'}`,
     `  chain       ${wsUrl}   (${String(chainName)}, chopsticks)`,
     `  data        ${dataDir}`,
     '',
@@ -178,6 +220,7 @@ async function main(): Promise<void> {
         hlsEdge: hlsEdgeUrl,
         rtmp: rtmpUrl,
         indexer: indexerUrl,
+        turn: turn?.url ?? null,
         chain: wsUrl,
         pids: services.map((s) => s.pid),
       }),

@@ -1,6 +1,6 @@
 // A Manual-mode dev chain (chopsticks, the real Asset Hub runtime) kept in chopsticks' sqlite database under
-// .data/bench-indexer/ (gitignored), so the slow part — building thousands of settlement blocks, ~1-2 s each — is done
-// once and resumed where it stopped; every later bench run reopens the same chain in seconds.
+// .data/bench-indexer/ (gitignored), so the slow part — building thousands of settlement blocks, ~0.6 s of CPU each
+// (fastBlock.ts) — is done once and resumed where it stopped; every later bench run reopens the same chain in seconds.
 // Build or extend: node --import tsx bench/indexer/cachedChain.ts [--blocks=2000] [--perBlock=8] [--pad=N]
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -22,6 +22,7 @@ import {
 import { WsProvider } from '@polkadot/api';
 import { Keyring } from '@polkadot/keyring';
 import type { KeyringPair } from '@polkadot/keyring/types';
+import { sealFast } from './fastBlock.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** Where the chain database and its layout live (under the gitignored .data/). */
@@ -55,8 +56,15 @@ export interface CachedChain {
 const layoutFile = (perBlock: number) => join(CACHE_DIR, `chain-${perBlock}.json`);
 const dbFile = (perBlock: number) => join(CACHE_DIR, `chain-${perBlock}.sqlite`);
 
+/** A running chopsticks: its URL, and a builder of one block of signed transactions (bench/indexer/fastBlock.ts). */
+interface Chopsticks {
+  wsUrl: string;
+  build(transactions: `0x${string}`[]): Promise<void>;
+  close(): Promise<void>;
+}
+
 /** Starts chopsticks on the cache database, resuming from its highest block when there is one. */
-async function startChopsticks(perBlock: number): Promise<{ wsUrl: string; close(): Promise<void> }> {
+async function startChopsticks(perBlock: number): Promise<Chopsticks> {
   mkdirSync(CACHE_DIR, { recursive: true });
   const resume = existsSync(layoutFile(perBlock));
   const saved = process.env.LOG_LEVEL;
@@ -89,6 +97,7 @@ async function startChopsticks(perBlock: number): Promise<{ wsUrl: string; close
   let closing: Promise<void> | undefined;
   return {
     wsUrl: `ws://127.0.0.1:${port}`,
+    build: (transactions) => sealFast(ctx.chain, transactions),
     close: () => {
       closing ??= (async () => {
         await ctx.close();
@@ -99,12 +108,12 @@ async function startChopsticks(perBlock: number): Promise<{ wsUrl: string; close
   };
 }
 
-/** Seals one block with `txs` handed straight to `dev_newBlock`, each signed here (immortal) with its nonce. */
-async function seal(builder: WsProvider, txs: Array<[Tx, KeyringPair, number]>): Promise<void> {
+/** Seals one block with `txs`, each signed here (immortal) with its nonce, built in-process (fastBlock.ts). */
+async function seal(chain: Chopsticks, txs: Array<[Tx, KeyringPair, number]>): Promise<void> {
   const transactions = await Promise.all(
     txs.map(async ([tx, signer, nonce]) => (await tx.signAsync(signer, { nonce, era: 0 })).toHex()),
   );
-  await builder.send('dev_newBlock', [{ transactions }]);
+  await chain.build(transactions);
 }
 
 /** The bench's session accounts: deterministic keys, so a resumed build signs with the same accounts. */
@@ -120,12 +129,12 @@ function sessionsOf(perBlock: number) {
 /** Extends the chain to `target` settlement blocks (funding the sessions first), then pads `pad` empty blocks. */
 async function extend(
   client: ChainClient,
-  wsUrl: string,
+  chain: Chopsticks,
   layout: ChainLayout,
   target: number,
   pad: number,
 ): Promise<void> {
-  const builder = new WsProvider(wsUrl, 1000, {}, 300_000);
+  const builder = new WsProvider(chain.wsUrl, 1000, {}, 300_000);
   await builder.isReady;
   const save = () => writeFileSync(layoutFile(layout.perBlock), `${JSON.stringify(layout, null, 2)}\n`);
   const started = performance.now() - layout.buildSeconds * 1000;
@@ -143,7 +152,7 @@ async function extend(
       const nonces = await Promise.all(funders.map((f) => nonceOf(f.address)));
       for (let i = 0; i < sessions.length; i += funders.length) {
         await seal(
-          builder,
+          chain,
           sessions.slice(i, i + funders.length).map((s, j) => {
             const tx = buildFunding(client, {
               sessionId: s.id,
@@ -166,7 +175,7 @@ async function extend(
       const b = layout.settlementBlocks;
       if (b % 50 === 0) console.error(`  settlement block ${b + 1}/${target} (${layout.buildSeconds.toFixed(0)} s)`);
       await seal(
-        builder,
+        chain,
         sessions.map((s, i) => {
           const tx = buildSettlement(client, {
             streamId: `bench-stream-${i % 3}`,
@@ -239,7 +248,7 @@ export async function openCachedChain(opts: { blocks: number; perBlock: number; 
       }
       if (layout.settlementBlocks < opts.blocks || pad > 0) {
         console.error(`extending the cached chain (head ${head}) to ${opts.blocks} settlement blocks…`);
-        await extend(client, chain.wsUrl, layout, opts.blocks, pad);
+        await extend(client, chain, layout, opts.blocks, pad);
       }
     } finally {
       await client.close();
@@ -262,7 +271,11 @@ export async function spawnCachedChain(opts: { blocks: number; perBlock: number;
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
   const ready = await new Promise<{ wsUrl: string; layout: ChainLayout }>((resolve, reject) => {
-    createInterface({ input: child.stdout }).once('line', (line) => resolve(JSON.parse(line)));
+    // chopsticks may log to stdout before the serving line.
+    const lines = createInterface({ input: child.stdout });
+    lines.on('line', (line) => {
+      if (line.startsWith('{"wsUrl"')) resolve(JSON.parse(line));
+    });
     exited.then((code) => reject(new Error(`cached chain exited with ${code}`)));
   });
   let closing: Promise<void> | undefined;

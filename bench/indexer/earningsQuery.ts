@@ -37,13 +37,23 @@ export async function earningsQueryLatency(opts: {
   });
   try {
     const t0 = performance.now();
+    // Each creator announced its 3 streams (earnings count only payments to a stream's announced creator); one
+    // settlement in 10 pays for a replay.
     await database.db.execute(sql`
-      insert into settlements (id, stream_id, session_id, seq, payer, creator, asset, amount, block_number, block_hash,
-        extrinsic_index, event_index, extrinsic_hash, block_time, status)
-      select 'row:' || c.i || ':' || g, 'stream-' || c.i || '-' || (g % 3), 'session-' || c.i || '-' || (g % 50), g,
+      insert into streams (id, stream_id, creator, metadata_cid, block_number, block_hash, extrinsic_index, event_index,
+        extrinsic_hash, block_time, status)
+      select 'ann:' || c.i || ':' || s, 'stream-' || c.i || '-' || s, c.addr, 'cid', 0, 'hash', 0, 0, 'xt',
+        now() - interval '91 days', 'final'
+      from jsonb_array_elements_text(${JSON.stringify(addresses)}::jsonb) with ordinality as c(addr, i), generate_series(0, 2) s`);
+    await database.db.execute(sql`
+      insert into settlements (id, kind, stream_id, session_id, seq, payer, creator, asset, amount, block_number,
+        block_hash, extrinsic_index, event_index, extrinsic_hash, block_time, status)
+      select 'row:' || c.i || ':' || g, case when g % 10 = 0 then 'replay'::settlement_kind else 'live' end,
+        'stream-' || c.i || '-' || (g % 3), 'session-' || c.i || '-' || (g % 50), g,
         'payer', c.addr, 'native', (1000000007::numeric * (10 + g % 7)), g, 'hash', 1, 2, 'xt',
         now() - (random() * interval '90 days'), case when g % 100 = 0 then 'pending'::row_status else 'final' end
       from jsonb_array_elements_text(${JSON.stringify(addresses)}::jsonb) with ordinality as c(addr, i), generate_series(1, ${opts.perCreator}) g`);
+    await database.db.execute(sql`analyze streams`);
     await database.db.execute(sql`analyze settlements`);
     const loadSeconds = (performance.now() - t0) / 1000;
     await app.ready();

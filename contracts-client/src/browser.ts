@@ -26,11 +26,14 @@ export { decodeBlock, decodeBlockData, decodeBlockParts, fetchDecodedBlock } fro
 export {
   CidText,
   formatRemark,
+  PAYMENT_REMARK,
   ProtocolId,
   type ProtocolRemark,
   parseRemark,
   REMARK_PREFIX,
   Seq,
+  type SessionKind,
+  sessionKindOf,
 } from './events/remark.ts';
 export type {
   Asset,
@@ -44,6 +47,7 @@ export type {
   StreamAnnouncedEvent,
   TipEvent,
 } from './events/types.ts';
+export type { AccountView, CallView, EventRecordView, ExtrinsicView } from './events/views.ts';
 export { type Delegation, formatDelegation, parseDelegation, verifyDelegation } from './identity/delegation.ts';
 export { verifyWalletSignature } from './identity/signatures.ts';
 export {

@@ -54,13 +54,22 @@ describe('toCsv', () => {
 });
 
 /** An amounts entry as the indexer writes it: decimal strings, each kind on its own. */
-function wire(asset: string | number, live: [string, string], tip: [string, string]) {
-  const add = (i: 0 | 1) => (BigInt(live[i]) + BigInt(tip[i])).toString();
+function wire(
+  asset: string | number,
+  live: [string, string],
+  tip: [string, string],
+  replay: [string, string] = ['0', '0'],
+) {
+  const add = (i: 0 | 1) => (BigInt(live[i]) + BigInt(tip[i]) + BigInt(replay[i])).toString();
   return {
     asset,
     pending: add(0),
     final: add(1),
-    kinds: { live: { pending: live[0], final: live[1] }, tip: { pending: tip[0], final: tip[1] } },
+    kinds: {
+      live: { pending: live[0], final: live[1] },
+      replay: { pending: replay[0], final: replay[1] },
+      tip: { pending: tip[0], final: tip[1] },
+    },
   };
 }
 
@@ -79,17 +88,53 @@ describe('earningsCsv', () => {
   it('keeps the earlier columns and adds each kind’s pending and final planck', () => {
     const earnings = EarningsSchema.parse(
       answer([
-        { streamId: 'stream-one', ...wire('native', ['7', '3000000000000'], ['0', '500000000000']) },
-        { streamId: 'stream-one', ...wire('1984', ['0', '0'], ['25', '340282366920938463463374607431768211000']) },
+        {
+          streamId: 'stream-one',
+          title: '=Cooking, "live"',
+          ...wire('native', ['7', '3000000000000'], ['0', '500000000000'], ['2', '250000000000']),
+        },
+        {
+          streamId: 'stream-one',
+          title: '=Cooking, "live"',
+          ...wire('1984', ['0', '0'], ['25', '340282366920938463463374607431768211000']),
+        },
+        { streamId: 'stream-two', title: null, ...wire('native', ['0', '1'], ['0', '0']) },
       ]),
     );
     const rows = parseCsv(earningsCsv(earnings.streams, { native: { symbol: 'ROC', decimals: 12 } }));
     expect(rows).toEqual([
-      // The first six as before kinds existed, then each kind's.
-      'stream_id,asset,final_planck,pending_planck,final_tokens,symbol,live_pending_planck,live_final_planck,tip_pending_planck,tip_final_planck'.split(
-        ',',
-      ),
-      ['stream-one', 'native', '3500000000000', '7', '3.5', 'ROC', '7', '3000000000000', '0', '500000000000'],
+      // The first six as before kinds existed, then each kind's (replay after the earlier two), then the title.
+      [
+        'stream_id',
+        'asset',
+        'final_planck',
+        'pending_planck',
+        'final_tokens',
+        'symbol',
+        'live_pending_planck',
+        'live_final_planck',
+        'tip_pending_planck',
+        'tip_final_planck',
+        'replay_pending_planck',
+        'replay_final_planck',
+        'title',
+      ],
+      [
+        'stream-one',
+        'native',
+        '3750000000000',
+        '9',
+        '3.75',
+        'ROC',
+        '7',
+        '3000000000000',
+        '0',
+        '500000000000',
+        '2',
+        '250000000000',
+        // A title is text: one that starts like a formula is neutralised, quotes and commas kept.
+        `'=Cooking, "live"`,
+      ],
       [
         'stream-one',
         '1984',
@@ -101,7 +146,11 @@ describe('earningsCsv', () => {
         '0',
         '25',
         '340282366920938463463374607431768211000',
+        '0',
+        '0',
+        `'=Cooking, "live"`,
       ],
+      ['stream-two', 'native', '1', '0', '0.000000000001', 'ROC', '0', '1', '0', '0', '0', '0', ''],
     ]);
   });
 
@@ -109,19 +158,22 @@ describe('earningsCsv', () => {
     const planck = fc.bigInt({ min: 0n, max: 10n ** 30n }).map(String);
     const pair = fc.tuple(planck, planck);
     fc.assert(
-      fc.property(pair, pair, (live, tip) => {
-        const earnings = EarningsSchema.parse(answer([{ streamId: 'stream-one', ...wire('native', live, tip) }]));
+      fc.property(pair, pair, pair, (live, tip, replay) => {
+        const entry = { streamId: 'stream-one', title: null, ...wire('native', live, tip, replay) };
+        const earnings = EarningsSchema.parse(answer([entry]));
         const [, row] = parseCsv(earningsCsv(earnings.streams, {}));
         const cell = (name: (typeof EARNINGS_CSV_HEADER)[number]) =>
           BigInt(row?.[EARNINGS_CSV_HEADER.indexOf(name)] ?? '');
-        expect(cell('live_pending_planck') + cell('tip_pending_planck')).toBe(cell('pending_planck'));
-        expect(cell('live_final_planck') + cell('tip_final_planck')).toBe(cell('final_planck'));
+        const kinds = (status: 'pending' | 'final') =>
+          cell(`live_${status}_planck`) + cell(`tip_${status}_planck`) + cell(`replay_${status}_planck`);
+        expect(kinds('pending')).toBe(cell('pending_planck'));
+        expect(kinds('final')).toBe(cell('final_planck'));
       }),
     );
   });
 
   it('refuses an answer without kinds, with an unknown kind, or whose kinds do not add up', () => {
-    const good = { streamId: 'stream-one', ...wire('native', ['1', '2'], ['3', '4']) };
+    const good = { streamId: 'stream-one', title: 'One', ...wire('native', ['1', '2'], ['3', '4'], ['5', '6']) };
     expect(EarningsSchema.safeParse(answer([good])).success).toBe(true);
     const { kinds: _, ...noKinds } = good;
     const extraKind = { ...good, kinds: { ...good.kinds, bonus: { pending: '0', final: '0' } } };

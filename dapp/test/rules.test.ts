@@ -16,7 +16,19 @@ const RULES = {
 describe('admittedRules', () => {
   it("follows the admission's rules and exposure", () => {
     const a = admittedRules({ rules: RULES, exposure: { creatorMax: '0', viewerMax: '30000' } }, undefined, PRICE);
-    expect(a).toEqual({ rules: { settleEverySeconds: 30, payAhead: true }, viewerMax: 30_000n, creatorMax: 0n });
+    expect(a).toEqual({
+      rules: { settleEverySeconds: 30, payAhead: true },
+      viewerMax: 30_000n,
+      creatorMax: 0n,
+      kind: 'live',
+    });
+  });
+
+  it('says a replay admission pays as a replay (its settlements carry ps1:replay), any other as live', () => {
+    expect(admittedRules({ rules: RULES, mode: 'replay' }, undefined, PRICE).kind).toBe('replay');
+    for (const mode of ['webrtc', 'hls', undefined]) {
+      expect(admittedRules({ rules: RULES, mode }, undefined, PRICE).kind).toBe('live');
+    }
   });
 
   it("prefers the admission's rules to the stream's published terms", () => {

@@ -126,6 +126,7 @@ export async function startIndexer(config: IndexerConfig, deps: IndexerDeps = {}
       finalityDepth: config.INDEXER_FINALITY_DEPTH,
       ss58: config.SS58_PREFIX,
       onBatch: async (batch) => {
+        metrics.blockRate.record(batch.length);
         if (batch.some((b) => b.events.some((e) => e.type === 'announcement'))) metadata?.kick();
       },
       logger,

@@ -1,5 +1,5 @@
 export { ChainReader, type RawBlock, SYSTEM_EVENTS_KEY } from './chain/ChainReader.ts';
-export { decodeRawBlock } from './chain/decodeRaw.ts';
+export { type DecodeStats, decodeRawBlock } from './chain/decodeRaw.ts';
 export type { BlockId, IndexedBlock } from './chain/IndexedBlock.ts';
 export {
   type BlockLink,

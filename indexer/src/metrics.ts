@@ -1,4 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { BlockRate } from './BlockRate.ts';
 
 /** The indexer's Prometheus metrics, on a registry of its own (several indexers may share a process in tests). */
 export class IndexerMetrics {
@@ -6,6 +7,15 @@ export class IndexerMetrics {
   readonly indexedHeight = this.gauge('indexer_indexed_height', 'Last block written');
   readonly finalizedHeight = this.gauge('indexer_finalized_height', 'Last block marked final');
   readonly chainHeight = this.gauge('indexer_chain_best_height', 'Best block seen on the chain');
+  readonly chainFinalizedHeight = this.gauge('indexer_chain_finalized_height', 'Finalized block seen on the chain');
+  readonly lag = this.gauge('indexer_lag_blocks', "Blocks between the chain's best head and the last block written");
+  readonly finalizedLag = this.gauge(
+    'indexer_finalized_lag_blocks',
+    "Blocks between the chain's finalized head and the last block the indexer marked final",
+  );
+  readonly blocksPerSecond = this.gauge('indexer_blocks_per_second', 'Blocks written per second over the last 10 s');
+  /** Feeds `blocksPerSecond` (and the status' figure): each written batch is recorded here. */
+  readonly blockRate = new BlockRate();
   readonly blocksWritten = this.counter('indexer_blocks_written_total', 'Blocks written');
   readonly eventsWritten = this.counter('indexer_events_written_total', 'Protocol events written, by type', ['type']);
   readonly reorgs = this.counter('indexer_reorgs_total', 'Rollbacks of pending blocks that left the canonical chain');

@@ -50,8 +50,9 @@ describe('earnings equal the on-chain transfers, to the planck (5 viewers × 3 s
         pending: sum(mine.filter((t) => t.block > finalHeight)),
         final: sum(mine.filter((t) => t.block <= finalHeight)),
       };
-      // No tips in this scenario (indexer/test/tips.test.ts has them): everything is live.
-      const expected: Amounts = { asset: 'native', ...live, kinds: { live, tip: { pending: '0', final: '0' } } };
+      // No tips nor replays in this scenario (indexer/test/tips.test.ts has them): everything is live.
+      const none = { pending: '0', final: '0' };
+      const expected: Amounts = { asset: 'native', ...live, kinds: { live, replay: none, tip: none } };
       expect(BigInt(expected.pending)).toBeGreaterThan(0n);
       expect(BigInt(expected.final)).toBeGreaterThan(0n);
 

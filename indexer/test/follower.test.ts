@@ -82,6 +82,8 @@ describe('follower against the dev chain', () => {
         finalizedHead: null,
         chain: { best: null, finalized: null },
         lag: null,
+        finalizedLag: null,
+        blocksPerSecond: 0,
         stopped: null,
       });
     } finally {

@@ -1,4 +1,5 @@
 import {
+  buildAnnouncement,
   buildFunding,
   buildSettlement,
   type ChainClient,
@@ -16,7 +17,7 @@ import { settlements } from '../src/db/schema.ts';
 import { type Indexer, startIndexer } from '../src/Indexer.ts';
 import { createLogger } from '../src/logger.ts';
 import { getJson, waitFor } from './support/http.ts';
-import { sealBlock } from './support/scenario.ts';
+import { SAMPLE_CID, sealBlock } from './support/scenario.ts';
 
 const FINALITY_DEPTH = 2;
 
@@ -65,7 +66,9 @@ describe('fork handling on the dev chain (dev_setHead)', () => {
     const alice = new Keyring({ type: 'sr25519', ss58Format: 42 }).addFromUri('//Alice');
     const bob = new Keyring({ type: 'sr25519', ss58Format: 42 }).addFromUri('//Bob');
     const session = sessionKeyPair(createSessionKey(42), 42);
+    // Earnings count only transfers to the stream's announced creator: Alice announces it first.
     await sealBlock(client, [
+      [buildAnnouncement(client, { streamId: 'fork-stream', metadataCid: SAMPLE_CID }), alice],
       [
         buildFunding(client, {
           sessionId: 'fork-s',

@@ -11,6 +11,7 @@ const t0 = new Date('2026-03-01T10:00:00Z');
 const at = (seconds: number) => new Date(t0.getTime() + seconds * 1000);
 const pay = (seq: number, amount: bigint, extrinsicIndex = 1) => ({
   type: 'settlement' as const,
+  sessionKind: 'live' as const,
   extrinsicIndex,
   eventIndex: 3,
   streamId: 'stream-1',

@@ -2,11 +2,18 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { log } from './log.ts';
 
-/** Debian packages the stack needs: media tools, the test browser, and the mediasoup worker's build/runtime libraries. */
+/**
+ * Debian packages the stack needs: media tools, the TURN server (coturn), the test browser and the tests' firewall
+ * (iptables, the UDP-blocked viewer), nginx (the TLS proxy of deploy/nginx/, run in front of the stack by
+ * dapp/test/tls.test.ts), and the mediasoup worker's build/runtime libraries.
+ */
 export const SYSTEM_PACKAGES = [
   'ffmpeg',
   'chromium',
   'chromium-driver',
+  'coturn',
+  'iptables',
+  'nginx',
   'fonts-liberation',
   'build-essential',
   'pkg-config',
@@ -56,6 +63,11 @@ export function ensureSystemPackages(): void {
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
   execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { stdio: 'inherit', env });
+  // Debian enables and starts coturn.service on install, with its default configuration on every interface (and
+  // port 3478): the stack runs its own coturn on loopback (scripts/start/coturn.ts), so the system one is turned off.
+  if (missing.includes('coturn') && existsSync('/run/systemd/system')) {
+    spawnSync('systemctl', ['disable', '--now', 'coturn.service'], { stdio: 'inherit' });
+  }
   const still = missingDebianPackages(SYSTEM_PACKAGES);
   if (still.length > 0) throw new Error(`apt-get could not install: ${still.join(' ')}`);
 }

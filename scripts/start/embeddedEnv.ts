@@ -13,6 +13,7 @@ export function embeddedStartEnv(dataDir: string, extra: NodeJS.ProcessEnv = {})
     DAPP_PORT: '0',
     HLS_EDGE_PORT: '0',
     RTMP_PORT: '0',
+    TURN_PORT: '0',
     PERSECOND_DATA_DIR: dataDir,
     PERSECOND_START_JSON: '1',
     ...extra,

@@ -4,7 +4,9 @@ import type { Logger } from 'pino';
 import type { SfuConfig } from './config.ts';
 import { RoomClosedError, SfuBadRequestError } from './errors.ts';
 import type { HlsRelay } from './hls/HlsRelay.ts';
+import type { StageLayout } from './hls/stagePlan.ts';
 import type { LayerPick, ViewerLayers } from './layers.ts';
+import { ActiveSpeaker } from './room/ActiveSpeaker.ts';
 import { FanOut } from './room/FanOut.ts';
 import {
   HOST_PARTICIPANT_ID,
@@ -42,6 +44,8 @@ export type RoomEvents = {
   viewerLayers: [{ viewerId: string } & ViewerLayers];
   /** A viewer was refused with CAPACITY_FULL. */
   capacityFull: [];
+  /** Another participant became the dominant speaker (mediasoup's ActiveSpeakerObserver on the audio producers). */
+  activeSpeaker: [{ participantId: string; producerId: string }];
   close: [{ reason: RoomCloseReason }];
 };
 
@@ -64,7 +68,8 @@ export type RoomConfig = Pick<
  * The media room of one stream, made of parts that each own their state and close cascade: the fan-out (an origin
  * router on the least-loaded worker holding every producer, plus routers on other workers fed by pipeToRouter once
  * the origin's worker reaches its consumer budget), the participants who publish (the host, and co-hosts and guests
- * on stage), the WebRTC viewers, and the HLS relay of the host's media. Each part tells the room when it closes.
+ * on stage), the WebRTC viewers, the HLS relay (the host's media, or the stage composed) and the active speaker. Each
+ * part tells the room when it closes.
  */
 export class Room extends EventEmitter<RoomEvents> {
   readonly streamId: string;
@@ -74,6 +79,8 @@ export class Room extends EventEmitter<RoomEvents> {
   readonly #participants: Participants;
   readonly #viewers = new Map<string, RoomViewer>();
   readonly #hls: RoomHls;
+  readonly #speaker: ActiveSpeaker;
+  #layout: StageLayout | undefined;
   #closing: Promise<void> | undefined;
   #closeReason: RoomCloseReason | undefined;
   /** Called once the room is closed, before the 'close' event (the Sfu unregisters the room here). */
@@ -100,13 +107,22 @@ export class Room extends EventEmitter<RoomEvents> {
     this.#participants.on('producer', (participant, producer) => this.#onProducer(participant, producer));
     this.#participants.on('producerClose', (participant, producer) => this.#onProducerClose(participant, producer));
     this.#participants.on('participantClose', (participant) => {
+      this.#speaker.forget(participant.id);
       if (!this.#closing) this.emit('participantClosed', { participantId: participant.id });
     });
-    // The HLS relay carries the host's media (composing the stage into it is not built yet).
+    this.#speaker = new ActiveSpeaker(fanOut.originRouter, (id) => this.#participants.ownerOf(id)?.id, this.#log);
+    this.#speaker.on('speaker', (e) => {
+      if (!this.#closing) this.emit('activeSpeaker', e);
+    });
+    // One participant's media as it comes, or the stage composed (sfu/src/hls/stagePlan.ts).
     this.#hls = new RoomHls(
       streamId,
       cfg,
-      { router: () => fanOut.originRouter, producers: () => this.#participants.hostProducers() },
+      {
+        router: () => fanOut.originRouter,
+        producers: () => this.#participants.list(),
+        layout: () => this.#layout,
+      },
       this.#log,
     );
     this.#hls.on('restart', (e) => this.emit('hlsRestart', e));
@@ -223,10 +239,10 @@ export class Room extends EventEmitter<RoomEvents> {
     return producer.id;
   }
 
-  /** Adds a producer created elsewhere on the origin router (e.g. a PlainTransport ingest) as the host's. */
-  adoptProducer(producer: types.Producer): void {
+  /** Adds a producer created elsewhere on the origin router (e.g. a PlainTransport ingest) as the host's, or another's. */
+  adoptProducer(producer: types.Producer, participantId: string = HOST_PARTICIPANT_ID): void {
     this.#assertOpen();
-    this.#participants.join(HOST_PARTICIPANT_ID).adopt(producer);
+    this.#participants.join(participantId).adopt(producer);
   }
 
   /** Closes one producer (its consumers close with it); unknown ids are ignored. */
@@ -245,6 +261,8 @@ export class Room extends EventEmitter<RoomEvents> {
     const producer = owner?.producer(producerId);
     if (!owner || !producer) throw new SfuBadRequestError(`unknown producer ${producerId}`);
     await (paused ? producer.pause() : producer.resume());
+    // A composed relay leaves paused producers out.
+    this.#hls.refresh();
     if (!this.#closing) this.emit('producerPaused', { producerId, participantId: owner.id, paused });
   }
 
@@ -370,6 +388,26 @@ export class Room extends EventEmitter<RoomEvents> {
     this.#hls.keep(tap);
   }
 
+  /**
+   * How the HLS relay composes several videos: 'grid', or 'spotlight' (one large, the others small); `undefined`
+   * (the default) is spotlight while someone shares a screen, else grid. Rebuilds a composing relay.
+   */
+  setHlsLayout(layout: StageLayout | undefined): void {
+    if (this.#closing || layout === this.#layout) return;
+    this.#layout = layout;
+    this.#hls.refresh();
+  }
+
+  /** The layout set with `setHlsLayout`, if any. */
+  get hlsLayout(): StageLayout | undefined {
+    return this.#layout;
+  }
+
+  /** The participant speaking now (the last dominant speaker), if any yet. */
+  get activeSpeaker(): string | undefined {
+    return this.#speaker.current;
+  }
+
   /** Ids of the viewers watching over HLS. */
   get hlsViewerIds(): string[] {
     return this.#hls.viewerIds;
@@ -392,6 +430,7 @@ export class Room extends EventEmitter<RoomEvents> {
       this.#log.info({ reason }, 'room closing');
       for (const v of [...this.#viewers.values()]) v.close('room-closed');
       await this.#hls.close();
+      this.#speaker.close();
       this.#participants.closeAll();
       await this.#fanOut.close();
       this.#onClosed(this);
@@ -416,12 +455,13 @@ export class Room extends EventEmitter<RoomEvents> {
     this.#fanOut.pipeEverywhere(producer.id);
     const source = sourceOf(producer);
     this.emit('newProducer', { producerId: producer.id, kind: producer.kind, participantId: participant.id, source });
-    if (participant.id === HOST_PARTICIPANT_ID) this.#hls.refresh();
+    this.#speaker.add(producer);
+    this.#hls.refresh();
   }
 
   #onProducerClose(participant: Participant, producer: types.Producer): void {
     if (this.#closing) return;
     this.emit('producerClosed', { producerId: producer.id, participantId: participant.id });
-    if (participant.id === HOST_PARTICIPANT_ID) this.#hls.refresh();
+    this.#hls.refresh();
   }
 }

@@ -14,6 +14,14 @@ export { HlsRelay } from './hls/HlsRelay.ts';
 export { DEFAULT_HLS_LADDER, parseHlsLadder, type Rendition } from './hls/ladder.ts';
 export { type HlsFileName, parseHlsFileName, SINGLE_RENDITION, variantPlaylistName } from './hls/names.ts';
 export {
+  MAX_COMPOSED_VIDEOS,
+  MAX_MIXED_AUDIOS,
+  planRelay,
+  type RelayPlan,
+  STAGE_LAYOUTS,
+  type StageLayout,
+} from './hls/stagePlan.ts';
+export {
   applyLayerPick,
   LAYER_PICKS,
   type LayerPick,

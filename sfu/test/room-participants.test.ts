@@ -1,7 +1,7 @@
 // The room's parts on a real worker with real peers (libwebrtc in Node): participants besides the host publish on
 // their own transports, a viewer decodes both, and a participant's close cascades (transports, producers, the
 // viewer's consumers) with one event each, once; viewers release their budget when they close, the room closes every
-// part and says nothing after it closed, and HLS is left to the host's media.
+// part and says nothing after it closed, and HLS composes the guest's camera with the host's media.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -132,16 +132,18 @@ describe('Room parts: participants, viewers, close cascades (real worker and pee
     expect(room.viewerIds).toEqual([]);
   });
 
-  it('relays the host only over HLS while a guest publishes', async () => {
+  it('composes a guest’s camera with the host’s media over HLS', async () => {
     const send = await participantTransport(room, 'guest-2');
     const guestMedia = startTestMedia();
     media.push(guestMedia);
-    await send.produce({ track: guestMedia.tracks.video as never, appData: { source: 'camera' } });
+    const guestVideo = await send.produce({ track: guestMedia.tracks.video as never, appData: { source: 'camera' } });
     await room.addHlsViewer('h1');
     const relay = room.hlsRelay;
     expect(relay).toBeDefined();
     const consumed = (await room.originRouter.dump()).mapProducerIdConsumerIds.filter((e) => e.values.length > 0);
-    expect(consumed.map((e) => e.key).sort()).toEqual([host.videoProducerId, host.audioProducerId].sort());
+    expect(consumed.map((e) => e.key).sort()).toEqual(
+      [host.videoProducerId, host.audioProducerId, guestVideo.id].sort(),
+    );
     room.removeHlsViewer('h1');
     await room.stopHls();
   });

@@ -9,6 +9,7 @@ import { rtcModule } from './rtc/RtcModule.ts';
 import type { SignalingModuleFactory } from './SignalingContext.ts';
 import { stageModule } from './stage/StageModule.ts';
 import { streamsModule } from './streams/StreamsModule.ts';
+import { turnModule } from './turn/TurnModule.ts';
 import { viewersModule } from './viewers/ViewersModule.ts';
 
 /**
@@ -22,6 +23,7 @@ export const SIGNALING_MODULES: readonly SignalingModuleFactory[] = [
   ledgerModule,
   viewersModule(),
   replaysModule,
+  turnModule(),
   rtcModule(),
   stageModule(),
   ingestModule(),

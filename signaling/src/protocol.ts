@@ -329,12 +329,23 @@ export interface TransportInfo {
   dtlsParameters: unknown;
 }
 
+/**
+ * A TURN server for the client's RTCPeerConnection (`iceServers`), with a short-lived credential minted for the
+ * signed-in wallet (TURN REST API): `username` is `<expiry unix seconds>:<wallet>`.
+ */
+export interface IceServerInfo {
+  urls: string[];
+  username: string;
+  credential: string;
+}
+
 /** Result payload of each client request. */
 export interface AckPayloads extends StageAckPayloads {
   'stream:goLive': { streamId: string };
   'stream:end': { streamId: string };
   'rtc:capabilities': { routerRtpCapabilities: unknown };
-  'rtc:createTransport': { transport: TransportInfo };
+  /** `iceServers`: the node's TURN servers with fresh credentials (absent while TURN is off). */
+  'rtc:createTransport': { transport: TransportInfo; iceServers?: IceServerInfo[] };
   'rtc:connectTransport': Record<never, never>;
   'rtc:produce': { producerId: string };
   'rtc:consume': {

@@ -279,6 +279,28 @@ function ledgerSuite(name: string, makeBackend: () => Promise<LedgerBackend>): v
       expect(await ledger.session(s.sessionId)).toMatchObject({ settledFinal: 10n });
     });
 
+    it('credits a replay session only from ps1:replay payments, and a live session only from ps1:pay ones', async () => {
+      const replay = opening({ kind: 'replay' });
+      const live = opening();
+      for (const s of [replay, live]) await ledger.openSession(s);
+      // The other kind's remark on the right transfer is not this session's payment: never credited, at any status.
+      const livePaid = settlementOf(replay, '0xd1:1:1', 21n);
+      expect(await ledger.creditSettlement({ ...livePaid, sessionKind: 'live' }, 'pending')).toBe('ignored');
+      expect(await ledger.creditSettlement(livePaid, 'final')).toBe('ignored');
+      const replayPaid = { ...settlementOf(live, '0xd2:1:1', 22n), sessionKind: 'replay' as const };
+      expect(await ledger.creditSettlement(replayPaid, 'final')).toBe('ignored');
+      expect(await ledger.session(replay.sessionId)).toMatchObject({ settledPending: 0n, settledFinal: 0n });
+      expect(await ledger.session(live.sessionId)).toMatchObject({ settledPending: 0n, settledFinal: 0n });
+      // Each kind's own remark is credited.
+      const replayOwn = { ...settlementOf(replay, '0xd3:1:1', 23n), sessionKind: 'replay' as const };
+      expect(await ledger.creditSettlement(replayOwn, 'pending')).toBe('credited');
+      expect(await ledger.creditSettlement(replayOwn, 'final')).toBe('finalized');
+      const liveOwn = { ...settlementOf(live, '0xd4:1:1', 24n), sessionKind: 'live' as const };
+      expect(await ledger.creditSettlement(liveOwn, 'final')).toBe('credited');
+      expect(await ledger.session(replay.sessionId)).toMatchObject({ kind: 'replay', settledFinal: 23n });
+      expect(await ledger.session(live.sessionId)).toMatchObject({ kind: 'live', settledFinal: 24n });
+    });
+
     it('retracts the pending credits of a block that lost a fork, never final ones', async () => {
       const s = opening();
       await ledger.openSession(s);
@@ -423,6 +445,7 @@ function ledgerSuite(name: string, makeBackend: () => Promise<LedgerBackend>): v
         ...settlementOf(s, `${hash}:${index}:1`, amount, 500),
         blockHash: hash,
         type: 'settlement' as const,
+        sessionKind: 'live' as const,
         seq: 1,
         parentHash: `0x${'00'.repeat(32)}`,
         extrinsicIndex: index,
@@ -480,6 +503,7 @@ function ledgerSuite(name: string, makeBackend: () => Promise<LedgerBackend>): v
           events: amounts.map((amount, i) => ({
             ...settlementOf(s, `${hash}:${i}:1`, amount, number),
             type: 'settlement' as const,
+            sessionKind: 'live' as const,
             seq: i + 1,
             parentHash: `0x${'00'.repeat(32)}`,
             extrinsicIndex: i,

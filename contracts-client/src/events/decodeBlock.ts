@@ -1,11 +1,11 @@
 import type { ApiPromise } from '@polkadot/api';
-import type { GenericExtrinsic } from '@polkadot/types';
-import type { Call, EventRecord, SignedBlock } from '@polkadot/types/interfaces';
+import type { EventRecord, SignedBlock } from '@polkadot/types/interfaces';
 import { u8aToString } from '@polkadot/util';
 import { decodeAddress, encodeAddress } from '@polkadot/util-crypto';
 import { readBlock, readEvents } from '../chain/rawReads.ts';
-import { type ProtocolRemark, parseRemark } from './remark.ts';
+import { type ProtocolRemark, parseRemark, sessionKindOf } from './remark.ts';
 import type { Asset, ChainPosition, DecodedBlock, ProtocolEvent } from './types.ts';
+import type { AccountView, CallView, EventRecordView, ExtrinsicView } from './views.ts';
 
 const BALANCE_TRANSFERS = new Set(['transfer', 'transferKeepAlive', 'transferAll', 'transferAllowDeath']);
 const ASSET_TRANSFERS = new Set(['transfer', 'transferKeepAlive']);
@@ -23,14 +23,14 @@ interface Transfer {
 }
 
 /** Flattens an extrinsic's call into protocol steps: `utility.batchAll([...])` or one bare remark; else undefined. */
-function stepsOf(call: Call): Step[] | undefined {
-  const inner: Call[] =
-    call.section === 'utility' && call.method === 'batchAll' ? [...(call.args[0] as unknown as Call[])] : [call];
+function stepsOf(call: CallView): Step[] | undefined {
+  const inner: ArrayLike<CallView> =
+    call.section === 'utility' && call.method === 'batchAll' ? (call.args[0] as ArrayLike<CallView>) : [call];
   const steps: Step[] = [];
-  for (const c of inner) {
+  for (const c of Array.from(inner)) {
     if (c.section === 'system' && c.method === 'remarkWithEvent') {
-      const bytes = (c.args[0] as unknown as { toU8a(bare: boolean): Uint8Array }).toU8a(true);
-      steps.push({ kind: 'remark', remark: parseRemark(u8aToString(bytes)) });
+      // polkadot-js' Bytes is a Uint8Array of the content (no length prefix), as the views promise.
+      steps.push({ kind: 'remark', remark: parseRemark(u8aToString(c.args[0] as Uint8Array)) });
     } else if (c.section === 'balances' && BALANCE_TRANSFERS.has(c.method)) {
       steps.push({ kind: 'transfer', pallet: 'balances', method: c.method });
     } else if (c.section === 'assets' && ASSET_TRANSFERS.has(c.method)) {
@@ -44,7 +44,7 @@ function stepsOf(call: Call): Step[] | undefined {
 const addressCache = new Map<string, string>();
 const ADDRESS_CACHE_MAX = 10_000;
 
-function formatAddress(who: { toHex(): string; toString(): string }, ss58: number): string {
+function formatAddress(who: AccountView, ss58: number): string {
   const key = `${ss58}:${who.toHex()}`;
   let address = addressCache.get(key);
   if (address === undefined) {
@@ -78,16 +78,16 @@ export function decodeBlockData(block: SignedBlock, records: readonly EventRecor
  */
 export function decodeBlockParts(
   block: { hash: string; number: number; parentHash: string },
-  extrinsics: Iterable<readonly [number, GenericExtrinsic, string?]>,
-  records: readonly EventRecord[],
+  extrinsics: Iterable<readonly [number, ExtrinsicView, string?]>,
+  records: readonly EventRecordView[],
   ss58: number,
 ): DecodedBlock {
   const { hash: blockHash, number: blockNumber, parentHash } = block;
   // MultiAddress/AccountId codecs print as SS58; re-encode in the requested format.
-  const fmt = (who: { toHex(): string; toString(): string }): string => formatAddress(who, ss58);
+  const fmt = (who: AccountView): string => formatAddress(who, ss58);
   const out: ProtocolEvent[] = [];
   // Each extrinsic's event records with their index in the block, grouped once.
-  const byExtrinsic = new Map<number, { record: EventRecord; index: number }[]>();
+  const byExtrinsic = new Map<number, { record: EventRecordView; index: number }[]>();
   records.forEach((record, index) => {
     if (!record.phase.isApplyExtrinsic) return;
     const at = record.phase.asApplyExtrinsic.toNumber();
@@ -98,7 +98,7 @@ export function decodeBlockParts(
 
   for (const [extrinsicIndex, ex, knownHash] of extrinsics) {
     if (!ex.isSigned) continue;
-    const steps = stepsOf(ex.method as Call);
+    const steps = stepsOf(ex.method);
     if (!steps) continue;
     const mine = byExtrinsic.get(extrinsicIndex) ?? [];
     if (!mine.some(({ record }) => record.event.section === 'system' && record.event.method === 'ExtrinsicSuccess'))
@@ -179,13 +179,16 @@ function labelGroup(
         asset: t.asset,
         amount: t.amount,
       }));
+    // A live session pays with `ps1:pay`, a replay session with `ps1:replay`: the settlement says which.
     case 'pay':
+    case 'replay':
       return group.map((t) =>
         t.call === 'transferAll'
           ? refund(remark.sessionId, t, signer, position)
           : {
               type: 'settlement',
               ...position(t.eventIndex),
+              sessionKind: sessionKindOf(remark.kind),
               streamId: remark.streamId,
               sessionId: remark.sessionId,
               seq: remark.seq,

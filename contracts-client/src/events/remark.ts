@@ -26,17 +26,30 @@ export const CidText = z
     }
   }, 'not a canonical CID');
 
+/** What a viewer session pays for: the stream live, or its recorded replay. */
+export type SessionKind = 'live' | 'replay';
+
+/** The payment remark of each session kind: `ps1:pay:…` for live sessions, `ps1:replay:…` for replay sessions. */
+export const PAYMENT_REMARK = { live: 'pay', replay: 'replay' } as const satisfies Record<SessionKind, string>;
+
+/** The session kind a payment remark kind pays for. */
+export function sessionKindOf(kind: 'pay' | 'replay'): SessionKind {
+  return kind === 'replay' ? 'replay' : 'live';
+}
+
 /** The remarks Persecond writes on chain, after parsing. */
 export type ProtocolRemark =
   | { kind: 'stream'; streamId: string; metadataCid: string }
   | { kind: 'fund'; sessionId: string }
   | { kind: 'pay'; streamId: string; sessionId: string; seq: number }
+  | { kind: 'replay'; streamId: string; sessionId: string; seq: number }
   | { kind: 'refund'; sessionId: string }
   | { kind: 'tip'; streamId: string; messageId: string };
 
 const StreamRemark = z.tuple([z.literal('stream'), ProtocolId, CidText]);
 const FundRemark = z.tuple([z.literal('fund'), ProtocolId]);
 const PayRemark = z.tuple([z.literal('pay'), ProtocolId, ProtocolId, SeqText]);
+const ReplayRemark = z.tuple([z.literal('replay'), ProtocolId, ProtocolId, SeqText]);
 const RefundRemark = z.tuple([z.literal('refund'), ProtocolId]);
 const TipRemark = z.tuple([z.literal('tip'), ProtocolId, ProtocolId]);
 
@@ -60,6 +73,10 @@ export function parseRemark(text: string): ProtocolRemark | undefined {
       const r = PayRemark.safeParse(parts);
       return r.success ? { kind: 'pay', streamId: r.data[1], sessionId: r.data[2], seq: r.data[3] } : undefined;
     }
+    case 'replay': {
+      const r = ReplayRemark.safeParse(parts);
+      return r.success ? { kind: 'replay', streamId: r.data[1], sessionId: r.data[2], seq: r.data[3] } : undefined;
+    }
     case 'refund': {
       const r = RefundRemark.safeParse(parts);
       return r.success ? { kind: 'refund', sessionId: r.data[1] } : undefined;
@@ -81,7 +98,8 @@ export function formatRemark(remark: ProtocolRemark): string {
     case 'fund':
       return `${REMARK_PREFIX}fund:${ProtocolId.parse(remark.sessionId)}`;
     case 'pay':
-      return `${REMARK_PREFIX}pay:${ProtocolId.parse(remark.streamId)}:${ProtocolId.parse(remark.sessionId)}:${Seq.parse(remark.seq)}`;
+    case 'replay':
+      return `${REMARK_PREFIX}${remark.kind}:${ProtocolId.parse(remark.streamId)}:${ProtocolId.parse(remark.sessionId)}:${Seq.parse(remark.seq)}`;
     case 'refund':
       return `${REMARK_PREFIX}refund:${ProtocolId.parse(remark.sessionId)}`;
     case 'tip':

@@ -1,3 +1,5 @@
+import type { SessionKind } from './remark.ts';
+
 /** What a stream is priced in: the native token (balances pallet) or an assets-pallet asset id. */
 export type Asset = 'native' | number;
 
@@ -32,9 +34,14 @@ export interface SessionFundedEvent extends ChainPosition {
   readonly amount: bigint;
 }
 
-/** `ps1:pay:<streamId>:<sessionId>:<seq>`: what the session account actually transferred to the creator. */
+/**
+ * `ps1:pay:<streamId>:<sessionId>:<seq>` (a live session) or `ps1:replay:<streamId>:<sessionId>:<seq>` (a replay
+ * session): what the session account actually transferred to the creator.
+ */
 export interface SettlementEvent extends ChainPosition {
   readonly type: 'settlement';
+  /** What the remark says the session pays for: `live` (`ps1:pay`) or `replay` (`ps1:replay`). */
+  readonly sessionKind: SessionKind;
   readonly streamId: string;
   readonly sessionId: string;
   readonly seq: number;

@@ -3,7 +3,7 @@ import type { SubmittableExtrinsic } from '@polkadot/api/types';
 import { checkU128 } from '../amount.ts';
 import { type ChainFacts, hasAssetCalls, listCalls } from '../chain/connect.ts';
 import { ContractsClientError } from '../errors.ts';
-import { formatRemark, ProtocolId } from '../events/remark.ts';
+import { formatRemark, PAYMENT_REMARK, ProtocolId, type SessionKind } from '../events/remark.ts';
 import type { Asset } from '../events/types.ts';
 
 /** An unsigned extrinsic ready to be signed and submitted. */
@@ -63,12 +63,23 @@ export interface SettlementParams {
   creator: string;
   asset: Asset;
   amount: bigint;
+  /** What the session pays for (default `live`): a replay session pays with `ps1:replay`, a live one with `ps1:pay`. */
+  kind?: SessionKind;
 }
 
-/** Session account → creator: transfer + `ps1:pay:<streamId>:<sessionId>:<seq>` in one batchAll (all or nothing). */
+/** The payment remark of a settlement: `ps1:pay:…` for a live session, `ps1:replay:…` for a replay session. */
+function paymentRemark(p: Pick<SettlementParams, 'streamId' | 'sessionId' | 'seq' | 'kind'>): string {
+  const kind = PAYMENT_REMARK[p.kind ?? 'live'];
+  return formatRemark({ kind, streamId: p.streamId, sessionId: p.sessionId, seq: p.seq });
+}
+
+/**
+ * Session account → creator: transfer + `ps1:pay:<streamId>:<sessionId>:<seq>` (`ps1:replay:…` for a replay session)
+ * in one batchAll (all or nothing).
+ */
 export function buildSettlement(client: TxContext, p: SettlementParams): Tx {
   if (p.amount <= 0n) throw new ContractsClientError('AMOUNT_INVALID', 'settlement amount must be positive');
-  const remark = formatRemark({ kind: 'pay', streamId: p.streamId, sessionId: p.sessionId, seq: p.seq });
+  const remark = paymentRemark(p);
   return client.api.tx.utility.batchAll([
     transferTo(client, p.asset, p.creator, p.amount),
     client.api.tx.system.remarkWithEvent(remark),
@@ -116,7 +127,8 @@ export interface FinalSettlementParams extends Omit<SettlementParams, 'amount'> 
 
 /**
  * Final arrears to the creator, then everything left back to the wallet, in one batchAll:
- * `[transfer(creator), remark pay, (assets.transfer(wallet, rest)), balances.transferAll(wallet, false), remark refund]`.
+ * `[transfer(creator), remark pay (or replay), (assets.transfer(wallet, rest)), balances.transferAll(wallet, false),
+ * remark refund]`.
  * Reads the session account's asset balance to sweep it.
  */
 export async function buildFinalSettlement(client: TxContext, p: FinalSettlementParams): Promise<Tx> {
@@ -124,12 +136,7 @@ export async function buildFinalSettlement(client: TxContext, p: FinalSettlement
   checkU128(p.amount);
   const calls: Tx[] = [];
   if (p.amount > 0n) {
-    calls.push(
-      transferTo(client, p.asset, p.creator, p.amount),
-      api.tx.system.remarkWithEvent(
-        formatRemark({ kind: 'pay', streamId: p.streamId, sessionId: p.sessionId, seq: p.seq }),
-      ),
-    );
+    calls.push(transferTo(client, p.asset, p.creator, p.amount), api.tx.system.remarkWithEvent(paymentRemark(p)));
   }
   if (p.asset !== 'native') {
     const account = await api.query.assets.account(p.asset, p.sessionAccount);

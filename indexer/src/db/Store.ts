@@ -3,11 +3,10 @@ import { and, eq, gt, lte, sql } from 'drizzle-orm';
 import type { BlockId, IndexedBlock } from '../chain/IndexedBlock.ts';
 import { IndexerError } from '../errors.ts';
 import type { Db } from './database.ts';
+import { insertRowsAsJson } from './insertRows.ts';
 import { blocks, cursor, sessions, settlements, streams, tips } from './schema.ts';
 
 const CURSOR_ID = 'main';
-/** Rows per INSERT statement; keeps the bind parameters well under PostgreSQL's 65,535. */
-const INSERT_CHUNK = 1000;
 
 /** The indexer's position. */
 export interface Cursor {
@@ -22,12 +21,6 @@ export type WrittenCounts = Record<ProtocolEvent['type'], number>;
 
 function assetText(asset: Asset): string {
   return asset === 'native' ? 'native' : String(asset);
-}
-
-function chunks<T>(rows: T[]): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < rows.length; i += INSERT_CHUNK) out.push(rows.slice(i, i + INSERT_CHUNK));
-  return out;
 }
 
 type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
@@ -55,7 +48,7 @@ export class Store {
   /**
    * Writes consecutive blocks, their protocol events and the cursor in one transaction, and marks everything up to
    * `finalHeight` final (rows of the batch at or below it are inserted final). Rows are keyed by chain position and
-   * inserted-or-ignored, so replaying a batch is harmless; each table's rows go in multi-row INSERTs.
+   * inserted-or-ignored, so replaying a batch is harmless; each table's rows go in one INSERT (insertRows.ts).
    */
   async writeBatch(batch: readonly IndexedBlock[], finalHeight: number): Promise<WrittenCounts> {
     const counts: WrittenCounts = { announcement: 0, funding: 0, refund: 0, settlement: 0, tip: 0 };
@@ -99,6 +92,7 @@ export class Store {
           case 'settlement':
             settlementRows.push({
               ...ref,
+              kind: e.sessionKind,
               streamId: e.streamId,
               sessionId: e.sessionId,
               seq: e.seq,
@@ -130,11 +124,11 @@ export class Store {
       status: b.number <= finalHeight ? ('final' as const) : ('pending' as const),
     }));
     await this.db.transaction(async (tx) => {
-      for (const rows of chunks(blockRows)) await tx.insert(blocks).values(rows).onConflictDoNothing();
-      for (const rows of chunks(announcementRows)) await tx.insert(streams).values(rows).onConflictDoNothing();
-      for (const rows of chunks(sessionRows)) await tx.insert(sessions).values(rows).onConflictDoNothing();
-      for (const rows of chunks(settlementRows)) await tx.insert(settlements).values(rows).onConflictDoNothing();
-      for (const rows of chunks(tipRows)) await tx.insert(tips).values(rows).onConflictDoNothing();
+      await insertRowsAsJson(tx, blocks, blockRows);
+      await insertRowsAsJson(tx, streams, announcementRows);
+      await insertRowsAsJson(tx, sessions, sessionRows);
+      await insertRowsAsJson(tx, settlements, settlementRows);
+      await insertRowsAsJson(tx, tips, tipRows);
       const head = { height: last.number, hash: last.hash };
       await tx
         .insert(cursor)

@@ -1,13 +1,16 @@
-import { and, eq, gte, lt, type SQL, sql } from 'drizzle-orm';
+import { and, eq, gte, inArray, lt, type SQL, sql } from 'drizzle-orm';
 import { unionAll } from 'drizzle-orm/pg-core';
 import type { Db } from './database.ts';
-import { settlements, streams, tips } from './schema.ts';
+import { settlements, streamMetadata, streams, tips } from './schema.ts';
 
 /** Time buckets of the earnings API. */
 export type Bucket = 'hour' | 'day';
 
-/** The kinds of earning, each reported on its own: per-second payments while watching live, and tips. */
-export const EARNING_KINDS = ['live', 'tip'] as const;
+/**
+ * The kinds of earning, each reported on its own: per-second payments while watching live (`ps1:pay`), per-second
+ * payments while watching a replay (`ps1:replay`), and tips (`ps1:tip`).
+ */
+export const EARNING_KINDS = ['live', 'replay', 'tip'] as const;
 
 /** One kind of earning. */
 export type EarningKind = (typeof EARNING_KINDS)[number];
@@ -41,6 +44,8 @@ export interface Earnings {
   totals: AssetAmounts[];
   streams: StreamAmounts[];
   buckets: EarningsBucket[];
+  /** The title of each stream in `streams`, from its fetched metadata (null while not fetched, or invalid). */
+  titles: Map<string, string | null>;
 }
 
 /** Which earnings: a creator's (everything paid to that account) or one stream's. */
@@ -77,7 +82,7 @@ function add(list: Array<AssetAmounts & { streamId?: string }>, row: Row, stream
 
 /** Folds (kind, bucket, stream, asset, status) sums into totals, per-stream and per-bucket amounts. */
 function fold(rows: Row[]): Earnings {
-  const out: Earnings = { totals: [], streams: [], buckets: [] };
+  const out: Earnings = { totals: [], streams: [], buckets: [], titles: new Map() };
   const byStart = new Map<number, EarningsBucket>();
   for (const r of rows) {
     add(out.totals, r);
@@ -104,17 +109,22 @@ function fold(rows: Row[]): Earnings {
   return out;
 }
 
-/** The rows of one kind of earning: settlements are live earnings, tips are tips. */
+/** The rows of kinds of earning: settlements are live or replay earnings (their `kind`), tips are tips. */
 type KindTable = typeof settlements | typeof tips;
 
-/** One kind's rows of `scope` in [from, to), summed per (bucket, stream, asset, status); `only` narrows further. */
-function sums(db: Db, kind: EarningKind, t: KindTable, q: Query, only?: SQL) {
+/**
+ * Earnings rows of `scope` in [from, to), summed per (kind, bucket, stream, asset, status); `kind` is the kind of
+ * each row (a column, or a constant). A row counts only when paid to its stream's announced creator: a remark can
+ * label a transfer to anyone.
+ */
+function sums(db: Db, kind: SQL, t: KindTable, q: Query) {
   // date_trunc with an explicit zone: buckets are UTC whatever the server's TimeZone setting.
   const start = sql<Date>`date_trunc(${q.bucket}, ${t.blockTime}, 'UTC')`.mapWith(t.blockTime);
   const scope = 'creator' in q.scope ? eq(t.creator, q.scope.creator) : eq(t.streamId, q.scope.streamId);
+  const toAnnouncedCreator = sql`exists (select 1 from ${streams} where ${streams.streamId} = ${t.streamId} and ${streams.creator} = ${t.creator})`;
   return db
     .select({
-      kind: sql<EarningKind>`${kind}::text`.as('kind'),
+      kind: sql<EarningKind>`${kind}`.as('kind'),
       start,
       streamId: t.streamId,
       asset: t.asset,
@@ -122,12 +132,9 @@ function sums(db: Db, kind: EarningKind, t: KindTable, q: Query, only?: SQL) {
       amount: sql<bigint>`sum(${t.amount})`.mapWith(t.amount),
     })
     .from(t)
-    .where(and(scope, gte(t.blockTime, q.from), lt(t.blockTime, q.to), only))
-    .groupBy(sql`2`, t.streamId, t.asset, t.status);
+    .where(and(scope, gte(t.blockTime, q.from), lt(t.blockTime, q.to), toAnnouncedCreator))
+    .groupBy(sql`1`, sql`2`, t.streamId, t.asset, t.status);
 }
-
-/** A tip counts only when paid to its stream's announced creator: a remark can label a transfer to anyone. */
-const toAnnouncedCreator = sql`exists (select 1 from ${streams} where ${streams.streamId} = ${tips.streamId} and ${streams.creator} = ${tips.creator})`;
 
 interface Query {
   scope: EarningsScope;
@@ -148,6 +155,24 @@ export async function earningsOf(
   bucket: Bucket,
 ): Promise<Earnings> {
   const q = { scope, from, to, bucket };
-  const rows = await unionAll(sums(db, 'live', settlements, q), sums(db, 'tip', tips, q, toAnnouncedCreator));
-  return fold(rows);
+  const rows = await unionAll(
+    sums(db, sql`${settlements.kind}::text`, settlements, q),
+    sums(db, sql`'tip'::text`, tips, q),
+  );
+  const earnings = fold(rows);
+  earnings.titles = await titlesOf(db, [...new Set(earnings.streams.map((s) => s.streamId))]);
+  return earnings;
+}
+
+/** Titles of `streamIds` from their announced metadata, when fetched (null otherwise). */
+async function titlesOf(db: Db, streamIds: string[]): Promise<Map<string, string | null>> {
+  const titles = new Map<string, string | null>(streamIds.map((id) => [id, null]));
+  if (streamIds.length === 0) return titles;
+  const rows = await db
+    .select({ streamId: streams.streamId, title: streamMetadata.title })
+    .from(streams)
+    .innerJoin(streamMetadata, and(eq(streamMetadata.cid, streams.metadataCid), eq(streamMetadata.state, 'fetched')))
+    .where(inArray(streams.streamId, streamIds));
+  for (const r of rows) titles.set(r.streamId, r.title);
+  return titles;
 }

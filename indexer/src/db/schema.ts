@@ -7,6 +7,9 @@ export const rowStatus = pgEnum('row_status', ['pending', 'final']);
 /** What a `sessions` row records: the wallet funding a session account, or the session account sweeping back. */
 export const sessionEventKind = pgEnum('session_event_kind', ['fund', 'refund']);
 
+/** What a settlement pays for: the stream live (`ps1:pay`) or its recorded replay (`ps1:replay`). */
+export const settlementKind = pgEnum('settlement_kind', ['live', 'replay']);
+
 /**
  * Outcome of fetching a metadata CID: `fetched` (valid document), `invalid` (verified content that is not a valid
  * document; never retried), `unavailable` (not obtained or not verifiable yet; retried with back-off).
@@ -107,12 +110,17 @@ export const sessions = pgTable(
   ],
 );
 
-/** Settlements (`ps1:pay` batches): the amount actually transferred to the creator by that extrinsic. */
+/**
+ * Settlements (`ps1:pay` and `ps1:replay` batches): the amount actually transferred to the creator by that extrinsic.
+ * Earnings count one only when its recipient is the stream's announced creator (a remark can label a transfer to anyone).
+ */
 export const settlements = pgTable(
   'settlements',
   {
     /** `<blockHash>:<extrinsicIndex>:<eventIndex>` of the transfer event. */
     id: text('id').primaryKey(),
+    /** `live` (`ps1:pay`) or `replay` (`ps1:replay`): the earnings API reports each kind on its own. */
+    kind: settlementKind('kind').notNull().default('live'),
     streamId: text('stream_id').notNull(),
     sessionId: text('session_id').notNull(),
     seq: bigint('seq', { mode: 'number' }).notNull(),

@@ -26,7 +26,7 @@ function parse<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
 }
 
 const pendingFinal = (a: PendingFinal) => ({ pending: a.pending.toString(), final: a.final.toString() });
-/** An amounts entry on the wire: the total and each kind (`live`, `tip`) on its own, decimal strings. */
+/** An amounts entry on the wire: the total and each kind (`live`, `replay`, `tip`) on its own, decimal strings. */
 const amounts = (a: AssetAmounts) => ({
   asset: a.asset,
   ...pendingFinal(a),
@@ -37,7 +37,8 @@ const streamAmounts = (a: StreamAmounts) => ({ streamId: a.streamId, ...amounts(
 function earningsJson(e: Earnings) {
   return {
     totals: e.totals.map(amounts),
-    streams: e.streams.map(streamAmounts),
+    // Each stream with its title from its metadata (null until fetched): what a creator recognises it by.
+    streams: e.streams.map((s) => ({ streamId: s.streamId, title: e.titles.get(s.streamId) ?? null, ...amounts(s) })),
     buckets: e.buckets.map((b) => ({
       start: b.start.toISOString(),
       totals: b.totals.map(amounts),

@@ -6,6 +6,7 @@ import { IndexerError } from '../errors.ts';
 import type { ChainView } from '../follower/Follower.ts';
 import type { IndexerMetrics } from '../metrics.ts';
 import { registerApiRoutes } from './apiRoutes.ts';
+import { readStatus } from './status.ts';
 
 /** What the HTTP API reads from. */
 export interface ServerDeps {
@@ -53,23 +54,13 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   app.get('/healthz', async () => ({ ok: true }));
 
   app.get('/metrics', async (_req, reply) => {
+    // The status' gauges (lag, finalized lag, blocks/s) as of this scrape.
+    await readStatus(deps.store, deps.chain(), deps.metrics);
     reply.header('content-type', deps.metrics.registry.contentType);
     return deps.metrics.registry.metrics();
   });
 
-  app.get('/v1/status', async () => {
-    const cursor = await deps.store.cursor();
-    const chain = deps.chain();
-    const indexed = cursor?.head ?? null;
-    return {
-      indexedHead: indexed,
-      finalizedHead: cursor && cursor.finalized.hash !== '' ? cursor.finalized : null,
-      chain: { best: chain.best ?? null, finalized: chain.finalized ?? null },
-      lag: chain.best ? chain.best.number - (indexed?.number ?? -1) : null,
-      // Set once a fatal error stopped the follower: what stopped it (it is not retried).
-      stopped: chain.failure ?? null,
-    };
-  });
+  app.get('/v1/status', () => readStatus(deps.store, deps.chain(), deps.metrics));
 
   registerApiRoutes(app, deps.queries, deps.ss58);
   return app;

@@ -13,7 +13,7 @@ export interface PendingFinal {
 /** One amounts entry of the earnings API: the total and each kind. */
 export interface Amounts extends PendingFinal {
   asset: string;
-  kinds: { live: PendingFinal; tip: PendingFinal };
+  kinds: { live: PendingFinal; replay: PendingFinal; tip: PendingFinal };
 }
 
 /** Indexers following one chain: always one on in-memory PGlite, one on a scratch PostgreSQL when `DATABASE_URL` is set. */

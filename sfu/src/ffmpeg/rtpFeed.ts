@@ -18,6 +18,8 @@ export interface RtpFeedOptions {
   role: string;
   /** The simulcast layers to forward (mediasoup's default: the highest). */
   preferredLayers?: types.ConsumerLayers;
+  /** The RTP port ffmpeg listens on (RTCP on port + 1), when the caller reserved it (`findFreeUdpPortPairs`). */
+  port?: number;
 }
 
 /**
@@ -26,7 +28,7 @@ export interface RtpFeedOptions {
  * the consumer once ffmpeg runs and closes the transport; after a failure nothing is left open.
  */
 export async function openRtpFeed(router: types.Router, producerId: string, opts: RtpFeedOptions): Promise<RtpFeed> {
-  const port = await findFreeUdpPortPair(RTP_IP);
+  const port = opts.port ?? (await findFreeUdpPortPair(RTP_IP));
   const transport = await router.createPlainTransport({
     listenInfo: { protocol: 'udp', ip: RTP_IP },
     rtcpMux: false,

@@ -16,14 +16,30 @@ function bind(ip: string, port: number): Promise<Socket | undefined> {
  * returning, so another process could grab them first; ffmpeg then fails to bind and its supervisor retries.
  */
 export async function findFreeUdpPortPair(ip: string, attempts = 20): Promise<number> {
-  for (let i = 0; i < attempts; i++) {
-    const a = await bind(ip, 0);
-    if (!a) continue;
-    const port = a.address().port;
-    const b = port < 65535 ? await bind(ip, port + 1) : undefined;
-    a.close();
-    b?.close();
-    if (b) return port;
+  return (await findFreeUdpPortPairs(ip, 1, attempts))[0] as number;
+}
+
+/**
+ * `n` distinct free port pairs (one per RTP stream of one ffmpeg): each pair is held bound until all are found, so no
+ * two of them overlap. Released before returning, as `findFreeUdpPortPair`.
+ */
+export async function findFreeUdpPortPairs(ip: string, n: number, attempts = 20 * n): Promise<number[]> {
+  const held: Socket[] = [];
+  const ports: number[] = [];
+  try {
+    for (let i = 0; i < attempts && ports.length < n; i++) {
+      const a = await bind(ip, 0);
+      if (!a) continue;
+      const port = a.address().port;
+      const b = port < 65535 ? await bind(ip, port + 1) : undefined;
+      held.push(a);
+      if (!b) continue;
+      held.push(b);
+      ports.push(port);
+    }
+  } finally {
+    for (const s of held) s.close();
   }
-  throw new Error(`no free UDP port pair on ${ip}`);
+  if (ports.length < n) throw new Error(`no ${n} free UDP port pairs on ${ip}`);
+  return ports;
 }

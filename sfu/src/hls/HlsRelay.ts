@@ -5,14 +5,20 @@ import type { Logger } from 'pino';
 import { SfuBadRequestError, SfuClosedError } from '../errors.ts';
 import { openRtpFeed, RTP_IP } from '../ffmpeg/rtpFeed.ts';
 import { buildRecvSdp, type SdpMedia } from '../ffmpeg/sdp.ts';
+import { findFreeUdpPortPairs } from '../ffmpeg/udpPorts.ts';
+import { applyLayerPick } from '../layers.ts';
+import { layerPickOf } from './composeFilter.ts';
 import { FfmpegHls } from './FfmpegHls.ts';
 import type { Rendition } from './ladder.ts';
+import type { StageLayout } from './stagePlan.ts';
 
 /** Settings of one stream's HLS relay. */
 export interface HlsRelayOptions {
   router: types.Router;
-  /** The creator's producers; the first video and the first audio one are relayed. */
+  /** The creator's producers; the first video and the first audio one are relayed (unless `compose` is given). */
   producers: { id: string; kind: types.MediaKind }[];
+  /** Several producers composed into one picture and one mix instead (`planRelay`; `producers` is then ignored). */
+  compose?: { layout: StageLayout; videos: string[]; audios: string[] };
   dir: string;
   ffmpegPath: string;
   segmentSeconds: number;
@@ -36,8 +42,8 @@ const KEYFRAME_RETRY_MS = 700;
 
 /**
  * PlainTransport consumers sending the stream's RTP to a supervised ffmpeg that writes live HLS (H.264 + AAC), one
- * rendition per rung of its ladder (one decode, one process).
- * `close()` stops ffmpeg, closes the transports and deletes the output directory.
+ * rendition per rung of its ladder (one decode, one process): one video and audio as they come, or several composed
+ * into one picture and one mix (`compose`). `close()` stops ffmpeg, closes the transports and deletes the output directory.
  */
 export class HlsRelay extends EventEmitter<HlsRelayEvents> {
   readonly #opts: HlsRelayOptions;
@@ -103,18 +109,25 @@ export class HlsRelay extends EventEmitter<HlsRelayEvents> {
   }
 
   async #start(): Promise<void> {
-    const { router, producers } = this.#opts;
-    const video = producers.find((p) => p.kind === 'video');
-    const audio = producers.find((p) => p.kind === 'audio');
+    const { router, producers, compose } = this.#opts;
+    const video = compose ? compose.videos[0] : producers.find((p) => p.kind === 'video')?.id;
+    const audio = compose ? compose.audios[0] : producers.find((p) => p.kind === 'audio')?.id;
     if (!video) throw new SfuBadRequestError('the stream has no video to relay to HLS');
+    const feeds = compose ? [...compose.videos, ...compose.audios] : audio ? [video, audio] : [video];
     const media: SdpMedia[] = [];
-    for (const p of audio ? [video, audio] : [video]) {
-      const feed = await openRtpFeed(router, p.id, { role: 'hls' });
+    // One ffmpeg listens on every feed's ports: reserved together, so no two feeds get the same.
+    const ports = await findFreeUdpPortPairs(RTP_IP, feeds.length);
+    for (const [i, id] of feeds.entries()) {
+      const feed = await openRtpFeed(router, id, { role: 'hls', port: ports[i] });
       this.#transports.push(feed.transport);
       this.#consumers.push(feed.consumer);
       if (this.#closing) {
         feed.transport.close();
         throw new SfuClosedError('hls relay');
+      }
+      const index = compose?.videos.indexOf(id) ?? -1;
+      if (compose && index >= 0) {
+        await applyLayerPick(feed.consumer, layerPickOf(compose.layout, compose.videos.length, index));
       }
       media.push(feed.media);
     }
@@ -123,6 +136,9 @@ export class HlsRelay extends EventEmitter<HlsRelayEvents> {
       dir: this.#opts.dir,
       input: { kind: 'sdp', sdp: buildRecvSdp(RTP_IP, media) },
       audio: audio !== undefined,
+      ...(compose
+        ? { compose: { layout: compose.layout, videos: compose.videos.length, audios: compose.audios.length } }
+        : {}),
       ladder: this.#opts.ladder,
       segmentSeconds: this.#opts.segmentSeconds,
       // Numbered from the wall clock, so a relay rebuilt for the same stream (the creator republished) goes on above
@@ -139,7 +155,8 @@ export class HlsRelay extends EventEmitter<HlsRelayEvents> {
     await Promise.all(this.#consumers.map((c) => c.resume()));
     this.#followLayerRises();
     const renditions = this.#opts.ladder.map((r) => r.name);
-    this.#log.info({ ffmpegPid: ffmpeg.pid, kinds: media.map((m) => m.kind), renditions }, 'hls relay started');
+    const layout = compose?.layout ?? 'single';
+    this.#log.info({ ffmpegPid: ffmpeg.pid, kinds: media.map((m) => m.kind), layout, renditions }, 'hls relay started');
   }
 
   /**
@@ -149,6 +166,8 @@ export class HlsRelay extends EventEmitter<HlsRelayEvents> {
    * first. A layer that drops and comes back is not a rise.
    */
   #followLayerRises(): void {
+    // A composition scales every input into its cell: its picture size never follows an input's.
+    if (this.#opts.compose) return;
     const video = this.#consumers.find((c) => c.kind === 'video');
     if (video?.type !== 'simulcast') return;
     let largest = video.currentLayers?.spatialLayer;
@@ -163,11 +182,12 @@ export class HlsRelay extends EventEmitter<HlsRelayEvents> {
     });
   }
 
+  /** Keyframes from every video (a composition decodes each input, and starts once each has a picture). */
   #requestKeyFrames(): void {
-    const video = this.#consumers.find((c) => c.kind === 'video');
+    const videos = this.#consumers.filter((c) => c.kind === 'video');
     // The master playlist is written once: a rendition's playlist tells that segments are being cut.
     const playlist = this.#ffmpeg?.mediaPlaylistPath;
-    if (!video || !playlist) return;
+    if (videos.length === 0 || !playlist) return;
     const since = Date.now();
     clearInterval(this.#keyframeTimer);
     const timer = setInterval(async () => {
@@ -175,13 +195,13 @@ export class HlsRelay extends EventEmitter<HlsRelayEvents> {
         (s) => s.mtimeMs >= since,
         () => false,
       );
-      if (written || video.closed || this.#closing) {
+      if (written || videos.every((v) => v.closed) || this.#closing) {
         clearInterval(timer);
         return;
       }
-      video.requestKeyFrame().catch(() => {});
+      for (const v of videos) if (!v.closed) v.requestKeyFrame().catch(() => {});
     }, KEYFRAME_RETRY_MS);
     this.#keyframeTimer = timer;
-    video.requestKeyFrame().catch(() => {});
+    for (const v of videos) v.requestKeyFrame().catch(() => {});
   }
 }

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { sdpInputArgs } from '../ffmpeg/sdp.ts';
+import { type ComposeSpec, composeGraph } from './composeFilter.ts';
 import type { Rendition } from './ladder.ts';
 import { PLAYLIST_NAME, SINGLE_RENDITION } from './names.ts';
 
@@ -20,6 +21,12 @@ export interface HlsEncodeSpec {
    * (`append_list`) instead.
    */
   startNumber?: number;
+  /**
+   * Compose several RTP inputs of an SDP into one picture and mix their audio (`composeGraph`) instead of encoding the
+   * one video and audio. Their timestamps are then the arrival times (`use_wallclock_as_timestamps`): publishers'
+   * clocks and RTCP differ, and the stacking lines inputs up by timestamp.
+   */
+  compose?: ComposeSpec;
 }
 
 const AUDIO_KBPS = 96;
@@ -31,19 +38,28 @@ const AUDIO_KBPS = 96;
  * seamlessly. Audio is encoded per rendition and muxed into its segments (a player fetches one file per second).
  */
 export function hlsEncodeArgs(spec: HlsEncodeSpec): string[] {
-  const { input, ladder, segmentSeconds, dir } = spec;
-  const audio = spec.audio ?? true;
-  const inputArgs = input.kind === 'sdp' ? sdpInputArgs() : input.args;
+  const { input, ladder, segmentSeconds, dir, compose } = spec;
+  const audio = compose ? true : (spec.audio ?? true);
+  const inputArgs =
+    input.kind === 'args' ? input.args : sdpInputArgs(compose ? ['-use_wallclock_as_timestamps', '1'] : []);
   const audioIn = input.kind === 'sdp' ? '0:a:0' : '1:a:0';
   const n = ladder.length;
   // x264 needs even sizes: a simulcast quarter layer of 960x540 is 240x135.
   const scales = ladder.map((r, i) => `[v${i}]scale=-2:'trunc(min(${r.maxHeight},ih)/2)*2'[o${i}]`);
-  const filter = `[0:v:0]split=${n}${ladder.map((_, i) => `[v${i}]`).join('')};${scales.join(';')}`;
+  const source = compose ? [...composeGraph(compose, ladder), '[cv]'] : ['[0:v:0]'];
+  const filter = [
+    ...source.slice(0, -1),
+    `${source.at(-1)}split=${n}${ladder.map((_, i) => `[v${i}]`).join('')}`,
+    ...scales,
+  ].join(';');
   const maps: string[] = [];
   ladder.forEach((_, i) => {
     maps.push('-map', `[o${i}]`);
-    // Optional when the caller does not know (raw input args): then a video-only input still encodes.
-    if (audio) maps.push('-map', spec.audio === undefined ? `${audioIn}?` : audioIn);
+    if (!audio) return;
+    // A composed mix (or silence) is split once per rendition; an input is mapped again for each, optional when the
+    // caller does not know (raw input args): then a video-only input still encodes.
+    if (compose) maps.push('-map', `[a${i}]`);
+    else maps.push('-map', spec.audio === undefined ? `${audioIn}?` : audioIn);
   });
   // Quality-driven (x264's default CRF) under a cap: the cap is also the BANDWIDTH the master playlist announces.
   const rates = ladder.flatMap((r, i) => [

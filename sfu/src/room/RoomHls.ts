@@ -5,6 +5,7 @@ import type { SfuConfig } from '../config.ts';
 import { SfuBadRequestError } from '../errors.ts';
 import { hlsDirOf } from '../hls/HlsReader.ts';
 import { HlsRelay } from '../hls/HlsRelay.ts';
+import { planRelay, type RelayPlan, type StageLayout, type StageProducer } from '../hls/stagePlan.ts';
 
 /** Producer changes often come in pairs (camera + microphone): rebuild the HLS relay once for both. */
 const HLS_REFRESH_DELAY_MS = 500;
@@ -22,15 +23,17 @@ export type RoomHlsEvents = {
   stopped: [];
 };
 
-/** What the HLS part relays: the origin router and the producers it takes (the host's). */
+/** What the HLS part relays: the origin router, the room's producers (the host's first) and its layout, if set. */
 export interface RoomHlsSource {
   router(): types.Router;
-  producers(): { id: string; kind: types.MediaKind }[];
+  producers(): StageProducer[];
+  layout(): StageLayout | undefined;
 }
 
 /**
  * The HLS side of a room: its HLS viewers, the relay (ffmpeg) started for the first of them or kept by a recording,
- * the linger after the last one, and rebuilds when the relayed producers change. `close()` (idempotent) stops it.
+ * the linger after the last one, and rebuilds when what it relays changes (`planRelay`: one participant's media, or
+ * the stage composed). `close()` (idempotent) stops it.
  */
 export class RoomHls extends EventEmitter<RoomHlsEvents> {
   readonly #streamId: string;
@@ -40,6 +43,8 @@ export class RoomHls extends EventEmitter<RoomHlsEvents> {
   readonly #viewers = new Set<string>();
   #hls: Promise<HlsRelay> | undefined;
   #relay: HlsRelay | undefined;
+  /** `RelayPlan.key` of the relay running or starting. */
+  #key: string | undefined;
   #linger: NodeJS.Timeout | undefined;
   #refresh: NodeJS.Timeout | undefined;
   /** Set while the relay is kept without HLS viewers (a recording): handed each relay's final output. */
@@ -101,19 +106,29 @@ export class RoomHls extends EventEmitter<RoomHlsEvents> {
     const starting = this.#hls;
     this.#hls = undefined;
     this.#relay = undefined;
+    this.#key = undefined;
     if (!starting) return;
     const relay = await starting.catch(() => undefined);
     await relay?.close();
     if (relay && !this.#closed) this.emit('stopped');
   }
 
-  /** The relay consumes the producers present when it started: rebuild it when they change. */
+  /** What the relay carries now (undefined: nothing has video). */
+  get plan(): RelayPlan | undefined {
+    return planRelay(this.#source.producers(), this.#source.layout());
+  }
+
+  /**
+   * The relay consumes the producers present when it started: call on any producer, pause or layout change; the
+   * relay is rebuilt when what it would carry differs (so a lone host's mute changes nothing, as before).
+   */
   refresh(): void {
     const wanted = this.#viewers.size > 0 || this.#tap !== undefined;
     if ((!this.#hls && !wanted) || this.#refresh || this.#closed) return;
     this.#refresh = setTimeout(async () => {
       this.#refresh = undefined;
       if (this.#closed) return;
+      if (this.#hls && this.#key === this.plan?.key) return;
       await this.stop();
       if ((this.#viewers.size > 0 || this.#tap) && !this.#closed && this.#hasVideo()) {
         await this.#start().catch((err) => this.#log.error({ err }, 'could not restart the hls relay'));
@@ -131,7 +146,7 @@ export class RoomHls extends EventEmitter<RoomHlsEvents> {
   }
 
   #hasVideo(): boolean {
-    return this.#source.producers().some((p) => p.kind === 'video');
+    return this.plan !== undefined;
   }
 
   /** Stops the relay after the linger time once nobody watches over HLS and nothing keeps it. */
@@ -149,9 +164,17 @@ export class RoomHls extends EventEmitter<RoomHlsEvents> {
       const dir = hlsDirOf(this.#cfg.hlsDir, this.#streamId);
       if (!dir)
         return Promise.reject(new SfuBadRequestError(`stream id ${this.#streamId} cannot name an HLS directory`));
+      const plan = this.plan;
+      if (!plan) return Promise.reject(new SfuBadRequestError('the stream has no video to relay to HLS'));
       const starting = HlsRelay.start({
         router: this.#source.router(),
-        producers: this.#source.producers(),
+        producers:
+          plan.mode === 'single'
+            ? [{ id: plan.video, kind: 'video' }, ...(plan.audio ? [{ id: plan.audio, kind: 'audio' as const }] : [])]
+            : [],
+        ...(plan.mode === 'composed'
+          ? { compose: { layout: plan.layout, videos: plan.videos, audios: plan.audios } }
+          : {}),
         dir,
         ffmpegPath: this.#cfg.ffmpegPath,
         segmentSeconds: this.#cfg.hlsSegmentSeconds,
@@ -160,6 +183,7 @@ export class RoomHls extends EventEmitter<RoomHlsEvents> {
         beforeRemove: (output) => this.#tap?.(output) ?? Promise.resolve(),
       });
       this.#hls = starting;
+      this.#key = plan.key;
       starting.then(
         (relay) => {
           if (this.#hls !== starting) return;
@@ -167,7 +191,9 @@ export class RoomHls extends EventEmitter<RoomHlsEvents> {
           relay.on('restart', (e) => this.emit('restart', e));
         },
         () => {
-          if (this.#hls === starting) this.#hls = undefined;
+          if (this.#hls !== starting) return;
+          this.#hls = undefined;
+          this.#key = undefined;
         },
       );
     }

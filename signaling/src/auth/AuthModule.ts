@@ -93,7 +93,11 @@ async function createAuthModule(ctx: SignalingContext, config: AuthConfig): Prom
   if (!config.SESSION_SECRET) {
     log.warn('SESSION_SECRET is unset: using a random per-process secret (sessions end with this process)');
   }
-  const tokens = new SessionTokens(config.SESSION_SECRET, config.SESSION_TTL_SECONDS * 1000);
+  if (config.SESSION_SECRET_PREVIOUS) {
+    log.info('SESSION_SECRET_PREVIOUS is set: sessions signed with it are accepted until they expire (a rotation)');
+  }
+  const previous = config.SESSION_SECRET_PREVIOUS ? [config.SESSION_SECRET_PREVIOUS] : [];
+  const tokens = new SessionTokens(config.SESSION_SECRET, config.SESSION_TTL_SECONDS * 1000, previous);
   const nonceTtlMs = config.SIWS_NONCE_TTL_SECONDS * 1000;
   const nonces: NonceStore = redis
     ? new RedisNonceStore(redis, config.AUTH_REDIS_PREFIX, nonceTtlMs, dependencyOf(ctx.modules, 'redis'))

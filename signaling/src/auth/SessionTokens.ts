@@ -16,13 +16,20 @@ const Claims = z.object({ sub: z.string().min(1).max(64), iat: z.number().int(),
  */
 export class SessionTokens {
   private readonly key: Buffer;
+  /** The issuing key first, then the keys of a rotation that are still accepted. */
+  private readonly verifyKeys: readonly Buffer[];
 
-  /** `secret` undefined: a random per-process key (tokens are then valid on this process only). */
+  /**
+   * `secret` undefined: a random per-process key (tokens are then valid on this process only). `previous`: secrets
+   * whose tokens are still accepted (a rotation), never used to issue.
+   */
   constructor(
     secret: string | undefined,
     private readonly ttlMs: number,
+    previous: readonly string[] = [],
   ) {
     this.key = secret ? Buffer.from(secret, 'utf8') : randomBytes(32);
+    this.verifyKeys = [this.key, ...previous.map((p) => Buffer.from(p, 'utf8'))];
   }
 
   /** Issues a token for `address`. */
@@ -31,7 +38,7 @@ export class SessionTokens {
     const exp = iat + Math.floor(this.ttlMs / 1000);
     const body = Buffer.from(JSON.stringify({ sub: address, iat, exp })).toString('base64url');
     return {
-      token: `${body}.${this.mac(body).toString('base64url')}`,
+      token: `${body}.${this.mac(this.key, body).toString('base64url')}`,
       session: { address, issuedAt: new Date(iat * 1000), expiresAt: new Date(exp * 1000) },
     };
   }
@@ -44,8 +51,11 @@ export class SessionTokens {
     // Compare the text, not decoded bytes: base64url ignores the last character's spare bits, so a token would
     // otherwise have several valid spellings.
     const given = Buffer.from(mac);
-    const expected = Buffer.from(this.mac(body).toString('base64url'));
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
+    const signed = this.verifyKeys.some((key) => {
+      const expected = Buffer.from(this.mac(key, body).toString('base64url'));
+      return given.length === expected.length && timingSafeEqual(given, expected);
+    });
+    if (!signed) return undefined;
     let claims: z.infer<typeof Claims>;
     try {
       claims = Claims.parse(JSON.parse(Buffer.from(body, 'base64url').toString('utf8')));
@@ -56,7 +66,7 @@ export class SessionTokens {
     return { address: claims.sub, issuedAt: new Date(claims.iat * 1000), expiresAt: new Date(claims.exp * 1000) };
   }
 
-  private mac(body: string): Buffer {
-    return createHmac('sha256', this.key).update(body).digest();
+  private mac(key: Buffer, body: string): Buffer {
+    return createHmac('sha256', key).update(body).digest();
   }
 }

@@ -7,6 +7,11 @@ const AuthEnv = z.object({
    * are not accepted by other nodes — set the same value on every node of a deployment.
    */
   SESSION_SECRET: z.string().min(32, 'SESSION_SECRET must be at least 32 characters').optional(),
+  /**
+   * The secret SESSION_SECRET replaced, during a rotation: tokens signed with it are still accepted (never issued)
+   * until they expire, so nobody is signed out. Remove it SESSION_TTL_SECONDS after every node has the new secret.
+   */
+  SESSION_SECRET_PREVIOUS: z.string().min(32, 'SESSION_SECRET_PREVIOUS must be at least 32 characters').optional(),
   /** Lifetime of a session token (cookie and handshake token). */
   SESSION_TTL_SECONDS: z.coerce
     .number()
@@ -57,7 +62,12 @@ const CheckedAuthEnv = AuthEnv.refine(
     message: 'SESSION_COOKIE_SAMESITE=none and SESSION_COOKIE_PARTITIONED need SESSION_COOKIE_SECURE=true (HTTPS)',
     path: ['SESSION_COOKIE_SECURE'],
   },
-);
+)
+  // A previous secret alone would sign new sessions with a random key while accepting old ones: a half rotation.
+  .refine((c) => !c.SESSION_SECRET_PREVIOUS || c.SESSION_SECRET, {
+    message: 'SESSION_SECRET_PREVIOUS needs SESSION_SECRET (the new secret)',
+    path: ['SESSION_SECRET'],
+  });
 
 /** Parses the auth environment once; empty values count as unset. */
 export function loadAuthConfig(env: NodeJS.ProcessEnv = process.env): AuthConfig {

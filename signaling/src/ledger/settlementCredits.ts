@@ -1,4 +1,4 @@
-import { type Asset, U128_MAX, type WatchedBlock } from '@persecond/contracts-client';
+import { type Asset, type SessionKind, U128_MAX, type WatchedBlock } from '@persecond/contracts-client';
 import { and, eq, sql } from 'drizzle-orm';
 import { sameAccount } from '../accounts.ts';
 import type { LedgerDb } from './database.ts';
@@ -22,11 +22,14 @@ export interface SettlementCreditInput {
   amount: bigint;
   blockNumber: number;
   blockHash: string;
+  /** What the remark pays for (default `live`): only a session of that kind is credited (`ps1:replay` for a replay). */
+  sessionKind?: SessionKind;
 }
 
 /**
  * What a credit did: `credited` (new), `finalized` (pending → final), `unchanged` (already known at that status, or
- * final already), `ignored` (unknown session, or not a payment from its session account to its creator).
+ * final already), `ignored` (unknown session, not a payment from its session account to its creator, or a payment
+ * remark of the other session kind: `ps1:pay` for a replay session, `ps1:replay` for a live one).
  */
 export type CreditOutcome = 'credited' | 'finalized' | 'unchanged' | 'ignored';
 
@@ -78,7 +81,8 @@ export async function creditSettlement(
     session.streamId !== credit.streamId ||
     session.asset !== assetText(credit.asset) ||
     !sameAccount(session.sessionAccount, credit.payer) ||
-    !sameAccount(session.creator, credit.creator)
+    !sameAccount(session.creator, credit.creator) ||
+    session.kind !== (credit.sessionKind ?? 'live')
   ) {
     return 'ignored';
   }

@@ -4,6 +4,7 @@ import type { CreatorRtc } from '../publishing/PublishingModule.ts';
 import type { RequestHandler, RequestHandlers, SignalingSocket } from '../RequestRouter.ts';
 import type { SignalingModule, SignalingModuleFactory } from '../SignalingContext.ts';
 import { sfuCall } from '../sfuErrors.ts';
+import type { TurnModule } from '../turn/TurnModule.ts';
 
 /** A WebRTC viewer's side of a room, as the viewers module hands it to `rtc:*` requests. */
 export interface ViewerRtc {
@@ -40,13 +41,21 @@ export function rtcModule(): SignalingModuleFactory {
       return { routerRtpCapabilities: room.rtpCapabilities };
     };
 
+    // Looked up per request: the `turn` module may be created after this one (a test's extra modules).
+    const iceServersOf = (socket: SignalingSocket) => {
+      const iceServers = (ctx.modules.get('turn') as Partial<TurnModule> | undefined)?.iceServersFor?.(socket);
+      return iceServers ? { iceServers } : {};
+    };
+
     const createTransport: RequestHandler<'rtc:createTransport'> = async (socket, p) => {
-      if (p.direction === 'send') return creator ? creator.createTransport(socket, p) : notCreator();
+      if (p.direction === 'send') {
+        return creator ? { ...(await creator.createTransport(socket, p)), ...iceServersOf(socket) } : notCreator();
+      }
       const v = viewerOf(socket);
       if (!v || v.streamId !== p.streamId) {
         throw new SignalingError('BAD_REQUEST', 'join the stream as a WebRTC viewer first (viewer:join)');
       }
-      return { transport: v.transport };
+      return { transport: v.transport, ...iceServersOf(socket) };
     };
 
     const connectTransport: RequestHandler<'rtc:connectTransport'> = async (socket, p) => {

@@ -30,6 +30,11 @@ export function stageAccessOf(modules: ReadonlyMap<string, SignalingModule>): St
   return typeof mod?.onStage === 'function' ? (mod as StageModule) : undefined;
 }
 
+/** The Socket.IO room of the sockets that asked a stream's stage (`stage:state`): `stage:members` follows them. */
+function stageRoom(streamId: string): string {
+  return `stage:${streamId}`;
+}
+
 /** The participant id a wallet publishes as in its stream's room. */
 function participantOf(stage: Stage, wallet: string): string {
   return wallet === stage.host ? HOST_PARTICIPANT_ID : wallet;
@@ -96,7 +101,7 @@ export function stageModule(): SignalingModuleFactory {
         membersDue.delete(stage);
         if (stage.closed) return;
         ctx.io
-          .to([streamRoom(stage.streamId), ...moderatorRooms(stage)])
+          .to([streamRoom(stage.streamId), stageRoom(stage.streamId), ...moderatorRooms(stage)])
           .emit('stage:members', { streamId: stage.streamId, members: members(stage) });
       });
     };
@@ -122,13 +127,22 @@ export function stageModule(): SignalingModuleFactory {
       };
       const onChange = () => sendMembers(stage);
       const onClose = () => stage.close();
+      const onSpeaker = ({ participantId }: { participantId: string }) => {
+        const wallet = participantId === HOST_PARTICIPANT_ID ? stage.host : participantId;
+        const streamId = stage.streamId;
+        ctx.io
+          .to([streamRoom(streamId), stageRoom(streamId)])
+          .emit('stage:activeSpeaker', { streamId, participantId, wallet });
+      };
       room.on('newProducer', onProducer);
+      room.on('activeSpeaker', onSpeaker);
       room.on('producerClosed', onChange);
       room.on('producerPaused', onChange);
       room.on('participantClosed', onChange);
       room.once('close', onClose);
       return () => {
         room.off('newProducer', onProducer);
+        room.off('activeSpeaker', onSpeaker);
         room.off('producerClosed', onChange);
         room.off('producerPaused', onChange);
         room.off('participantClosed', onChange);
@@ -189,9 +203,13 @@ export function stageModule(): SignalingModuleFactory {
       return address;
     };
 
-    const state: RequestHandler<'stage:state'> = async (socket, { streamId }) => ({
-      stage: view(await stageOf(streamId), walletOf(socket)),
-    });
+    // The asking socket hears every later change (a page following the stage without watching the stream).
+    const state: RequestHandler<'stage:state'> = async (socket, { streamId }) => {
+      const wallet = walletOf(socket);
+      const stage = await stageOf(streamId);
+      await socket.join(stageRoom(streamId));
+      return { stage: view(stage, wallet) };
+    };
 
     const request: RequestHandler<'stage:request'> = async (socket, { streamId }) => {
       const wallet = walletOf(socket);

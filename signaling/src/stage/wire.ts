@@ -95,10 +95,19 @@ export interface StageAckPayloads {
 
 /** Server → client events of the stage. */
 export interface StageServerEvents {
-  /** Who is on a stage and what they send, to the stream's viewers and its host and co-hosts, on every change. */
+  /**
+   * Who is on a stage and what they send, on every change: to the stream's viewers, its host and co-hosts, and the
+   * sockets that asked `stage:state`.
+   */
   'stage:members': (p: { streamId: string; members: StageMember[] }) => void;
   /** The waiting requests, to the host and co-hosts, on every change. */
   'stage:requests': (p: { streamId: string; requests: StageRequest[] }) => void;
   /** To a wallet whose role on a stage changed (or whose request was rejected: `role` stays viewer). */
   'stage:role': (p: { streamId: string; role: StageRole; reason: StageRoleReason }) => void;
+  /**
+   * Someone else on stage became the dominant speaker (the SFU's ActiveSpeakerObserver), to the stream's viewers and
+   * the sockets that asked `stage:state`: `participantId` is the room's (`host` for the creator), `wallet` the
+   * speaker's address.
+   */
+  'stage:activeSpeaker': (p: { streamId: string; participantId: string; wallet: string }) => void;
 }

@@ -5,7 +5,13 @@
 // twice) through the same ticks, vouchers and settlement as live, the creator paid exactly that on chain; a deleted replay gone (404, files removed, its
 // sessions ended); a stream with recording turned off has no replay.
 import { existsSync } from 'node:fs';
-import { buildFinalSettlement, decodeBlock, type ProtocolEvent, sessionKeyPair } from '@persecond/contracts-client';
+import {
+  buildFinalSettlement,
+  buildSettlement,
+  decodeBlock,
+  type ProtocolEvent,
+  sessionKeyPair,
+} from '@persecond/contracts-client';
 import { parseMediaPlaylist, recordingDirOf } from '@persecond/sfu';
 import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -189,8 +195,22 @@ describe('paid replays of recorded streams', () => {
     expect((await ledger.streamTotals(streamId)).owed).toBe(0n);
     expect((await ledger.streamTotals(streamId, 'replay')).owed).toBe(total);
 
-    // The viewer settles as a live viewer does: the creator receives exactly the distinct seconds × the replay price.
+    // A live payment remark (`ps1:pay`) from the replay session to the creator is no payment of this session: the
+    // ledger never credits it (the replay's own settlement below brings the settled total to exactly `total`).
+    const pair = sessionKeyPair(viewer.session.key, 42);
+    const livePaid = buildSettlement(live.client, {
+      streamId,
+      sessionId: viewer.sessionId,
+      seq: again.lastTick?.seq ?? 0,
+      creator: live.wallets.alice.address,
+      asset: 'native',
+      amount: 1_111n,
+    });
+    expect((await live.submitter.submit(livePaid, pair)).ok).toBe(true);
+    // The viewer settles as a live viewer does, with the replay remark (`ps1:replay`): the creator receives exactly
+    // the distinct seconds × the replay price.
     const tx = await buildFinalSettlement(live.client, {
+      kind: 'replay',
       streamId,
       sessionId: viewer.sessionId,
       seq: again.lastTick?.seq ?? 0,
@@ -200,7 +220,7 @@ describe('paid replays of recorded streams', () => {
       sessionAccount: viewer.session.key.address,
       wallet: live.wallets.bob.address,
     });
-    expect((await live.submitter.submit(tx, sessionKeyPair(viewer.session.key, 42))).ok).toBe(true);
+    expect((await live.submitter.submit(tx, pair)).ok).toBe(true);
     await vi.waitFor(
       async () => {
         const s = await ledger.session(viewer.sessionId);
@@ -214,11 +234,19 @@ describe('paid replays of recorded streams', () => {
     for (let n = firstBlock; n <= head; n++) {
       events.push(...(await decodeBlock(api, (await api.rpc.chain.getBlockHash(n)).toHex(), 42)));
     }
-    const paid = events.reduce(
-      (sum, e) => (e.type === 'settlement' && e.sessionId === viewer.sessionId ? sum + e.amount : sum),
-      0n,
-    );
-    expect(paid).toBe(total);
+    const paid = (kind: 'live' | 'replay') =>
+      events.reduce(
+        (sum, e) =>
+          e.type === 'settlement' && e.sessionId === viewer.sessionId && e.sessionKind === kind ? sum + e.amount : sum,
+        0n,
+      );
+    expect(paid('replay')).toBe(total);
+    expect(paid('live')).toBe(1_111n);
+    // Credited once final too: the live remark's payment still not.
+    await vi.waitFor(async () => expect((await ledger.session(viewer.sessionId))?.settledFinal).toBe(total), {
+      timeout: 30_000,
+      interval: 200,
+    });
   });
 
   it('deletes a replay for its creator only: its sessions end, its files go, nothing is served afterwards', async () => {

@@ -11,14 +11,17 @@ const AssetText = z
 
 const PendingFinal = z.strictObject({ pending: Planck, final: Planck });
 
-/** The kinds of earning the page shows on their own: per-second payments while watching live, and tips. */
-export const EARNING_KINDS = ['live', 'tip'] as const;
+/**
+ * The kinds of earning the page shows on their own: per-second payments while watching live, per-second payments
+ * while watching a replay, and tips.
+ */
+export const EARNING_KINDS = ['live', 'replay', 'tip'] as const;
 
 /** One kind of earning. */
 export type EarningKind = (typeof EARNING_KINDS)[number];
 
 // Strict: a kind this page does not know would be left out of its columns while counted in the totals.
-const Kinds = z.strictObject({ live: PendingFinal, tip: PendingFinal });
+const Kinds = z.strictObject({ live: PendingFinal, replay: PendingFinal, tip: PendingFinal });
 
 const AmountsShape = { asset: AssetText, pending: Planck, final: Planck, kinds: Kinds };
 
@@ -31,13 +34,17 @@ const ADD_UP = { message: 'the kinds of earning do not add up to the total', pat
 
 const Amounts = z.object(AmountsShape).refine(kindsAddUp, ADD_UP);
 const StreamAmounts = z.object({ ...AmountsShape, streamId: z.string() }).refine(kindsAddUp, ADD_UP);
+/** A stream's entry over the whole period also names it: its title from its metadata (null until fetched). */
+const TitledStreamAmounts = z
+  .object({ ...AmountsShape, streamId: z.string(), title: z.string().max(500).nullable() })
+  .refine(kindsAddUp, ADD_UP);
 
 /** The indexer's answer, checked at the trust boundary. */
 export const EarningsSchema = z.object({
   creator: z.string(),
   bucket: z.enum(['hour', 'day']),
   totals: z.array(Amounts),
-  streams: z.array(StreamAmounts),
+  streams: z.array(TitledStreamAmounts),
   buckets: z.array(
     z.object({ start: z.iso.datetime({ offset: true }), totals: z.array(Amounts), streams: z.array(StreamAmounts) }),
   ),
@@ -45,7 +52,7 @@ export const EarningsSchema = z.object({
 
 /**
  * Earnings per time bucket and per stream, pending (in a block) and final (finalized), in planck: all kinds together
- * and each kind (`live`, `tip`) on its own.
+ * and each kind (`live`, `replay`, `tip`) on its own.
  */
 export type Earnings = z.infer<typeof EarningsSchema>;
 
@@ -66,4 +73,17 @@ export function getEarnings(
   return getJson(`${baseUrl}/v1/creators/${encodeURIComponent(creator)}/earnings?${params}`, EarningsSchema, {
     fetch: f,
   });
+}
+
+const BlockId = z.object({ number: z.number().int().min(0), hash: z.string() }).nullable();
+
+/** Where the indexer stands (`GET /v1/status`): the last block written and the last marked final. */
+export const IndexerHeadsSchema = z.object({ indexedHead: BlockId, finalizedHead: BlockId });
+
+/** The indexer's heads: what changes whenever earnings may have (a block written, or one turned final). */
+export type IndexerHeads = z.infer<typeof IndexerHeadsSchema>;
+
+/** Reads the indexer's heads from `GET /v1/status` at `baseUrl` (or the dapp's `/indexer`). */
+export function getIndexerHeads(baseUrl: string, f: typeof fetch = fetch): Promise<IndexerHeads> {
+  return getJson(`${baseUrl}/v1/status`, IndexerHeadsSchema, { fetch: f });
 }

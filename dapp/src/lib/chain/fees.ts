@@ -4,6 +4,7 @@ import {
   ContractsClientError,
   estimateFee,
   parseRemark,
+  sessionKindOf,
   txContext,
 } from '@persecond/contracts-client/browser';
 import type { ApiPromise } from '@polkadot/api';
@@ -25,11 +26,14 @@ export async function settlementFee(
   opts: { payer?: string; remark?: string } = {},
 ): Promise<bigint> {
   const pay = opts.remark === undefined ? SAMPLE : parseRemark(opts.remark);
-  if (pay?.kind !== 'pay') throw new ContractsClientError('BAD_REQUEST', `not a ps1:pay remark: ${opts.remark}`);
+  if (pay?.kind !== 'pay' && pay?.kind !== 'replay') {
+    throw new ContractsClientError('BAD_REQUEST', `not a ps1:pay or ps1:replay remark: ${opts.remark}`);
+  }
   const { streamId, sessionId, seq } = pay;
   // A free stream settles nothing; 1 planck encodes as long as 0 does, so the fee is the same.
   const settled = amount > 0n ? amount : 1n;
-  const tx = buildSettlement(txContext(api), { asset, creator, amount: settled, streamId, sessionId, seq });
+  const kind = sessionKindOf(pay.kind);
+  const tx = buildSettlement(txContext(api), { asset, creator, amount: settled, streamId, sessionId, seq, kind });
   return estimateFee(tx, opts.payer ?? creator);
 }
 

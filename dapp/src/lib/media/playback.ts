@@ -1,12 +1,12 @@
 // A viewer's playback after admission: WebRTC or HLS as the server placed it, what the watch meter samples from it,
 // and the short-lived HLS token kept fresh while the viewer keeps paying.
-import type { Admission } from '@persecond/signaling/protocol';
+import type { Admission, ReplayAdmission } from '@persecond/signaling/protocol';
 import type { Device } from 'mediasoup-client/types';
 import { config } from '../config.ts';
 import type { ProgressSample } from '../payment/meter.ts';
 import { request, type SignalingSocket } from '../signaling/socket.ts';
 import type { QualityControl } from './hlsQuality.ts';
-import { type HlsPlayback, type Playback, playHls, playWebRtc } from './player.ts';
+import { type EdgeRefusal, type HlsPlayback, type Playback, playHls, playWebRtc } from './player.ts';
 import { loadDevice } from './publisher.ts';
 
 /** WebRTC could not be set up in this browser (ICE/DTLS failure, no WebRTC): the viewer asks for HLS instead. */
@@ -25,10 +25,17 @@ export interface PlaybackTarget {
   /** The stream's WebRTC device, loaded ahead of time when it could be. */
   device: () => Promise<Device | undefined>;
   tokens: HlsTokenKeeper;
+  /** Told the HLS edge's refusals (undefined once media loads again). */
+  onRefusal?: (refusal: EdgeRefusal | undefined) => void;
+  /** Where a replay starts playing (seconds into the recording). */
+  startAt?: number;
 }
 
-/** Plays what the admission placed the viewer on; throws WebRtcUnavailableError when WebRTC cannot start. */
-export async function startPlayback(admission: Admission, t: PlaybackTarget): Promise<Playback> {
+/**
+ * Plays what the admission placed the viewer on (a replay: its recording over HLS, from the start, with seeking);
+ * throws WebRtcUnavailableError when WebRTC cannot start.
+ */
+export async function startPlayback(admission: Admission | ReplayAdmission, t: PlaybackTarget): Promise<Playback> {
   if (admission.mode === 'webrtc') {
     try {
       return await playWebRtc(t.socket, t.streamId, t.video, await t.device());
@@ -38,6 +45,9 @@ export async function startPlayback(admission: Admission, t: PlaybackTarget): Pr
   }
   const playback = await playHls(admission.playlistUrl, admission.token, t.video, config.PUBLIC_SIGNALING_URL, {
     freshToken: () => t.tokens.request(),
+    vod: admission.mode === 'replay',
+    startPosition: t.startAt ?? 0,
+    ...(t.onRefusal ? { onRefusal: t.onRefusal } : {}),
   });
   t.tokens.attach(playback);
   return playback;
@@ -104,6 +114,8 @@ export class HlsTokenKeeper {
 /** A viewer's player for one stream: the WebRTC device loaded once, the running playback and its HLS token. */
 export class ViewerPlayback {
   readonly tokens: HlsTokenKeeper;
+  /** Told the HLS edge's refusals of the running playback (undefined once media loads again). */
+  onRefusal: ((refusal: EdgeRefusal | undefined) => void) | undefined;
   #device: Promise<Device | undefined> | undefined;
   #playback: Playback | undefined;
 
@@ -125,10 +137,22 @@ export class ViewerPlayback {
     return this.#device;
   }
 
-  /** Plays what `admission` placed the viewer on into `video` (stopping what played); see `startPlayback`. */
-  async start(admission: Admission, socket: SignalingSocket, video: HTMLVideoElement): Promise<'webrtc' | 'hls'> {
+  /**
+   * Plays what `admission` placed the viewer on into `video` (stopping what played); see `startPlayback`. A replay
+   * starts at `startAt` seconds.
+   */
+  async start(
+    admission: Admission | ReplayAdmission,
+    socket: SignalingSocket,
+    video: HTMLVideoElement,
+    startAt = 0,
+  ): Promise<'webrtc' | 'hls'> {
     this.stop();
-    const target = { socket, streamId: this.streamId, video, device: () => this.loadDevice(), tokens: this.tokens };
+    const target = {
+      ...{ socket, streamId: this.streamId, video, device: () => this.loadDevice(), tokens: this.tokens },
+      onRefusal: (r: EdgeRefusal | undefined) => this.onRefusal?.(r),
+      startAt,
+    };
     this.#playback = await startPlayback(admission, target);
     return this.#playback.mode;
   }

@@ -1,6 +1,8 @@
 // Plays a stream into a <video>: WebRTC through mediasoup-client, or HLS through hls.js (native where supported).
+import type { HlsConfig } from 'hls.js';
 import type { Consumer, Device, Transport } from 'mediasoup-client/types';
 import { request, type SignalingSocket } from '../signaling/socket.ts';
+import { receivedTracks } from '../stage/receivedTracks.svelte.ts';
 import { hlsQualityControl, type QualityControl } from './hlsQuality.ts';
 import { loadDevice, transportOptions } from './publisher.ts';
 import { rtcQualityControl } from './rtcQuality.ts';
@@ -24,8 +26,8 @@ export async function playWebRtc(
   preloaded?: Device,
 ): Promise<Playback> {
   const device = preloaded ?? (await loadDevice(socket, streamId));
-  const { transport: info } = await request(socket, 'rtc:createTransport', { streamId, direction: 'recv' });
-  const transport: Transport = device.createRecvTransport(transportOptions(info));
+  const { transport: info, iceServers } = await request(socket, 'rtc:createTransport', { streamId, direction: 'recv' });
+  const transport: Transport = device.createRecvTransport(transportOptions(info, iceServers));
   transport.on('connect', ({ dtlsParameters }, done, fail) => {
     request(socket, 'rtc:connectTransport', { transportId: transport.id, dtlsParameters: { ...dtlsParameters } }).then(
       () => done(),
@@ -56,6 +58,8 @@ export async function playWebRtc(
     for (const c of added) {
       consumers.push(c);
       media.addTrack(c.track);
+      // The stage view shows each member's camera and screen in its own tile.
+      receivedTracks.add({ streamId, producerId: c.producerId, kind: c.kind, track: c.track });
     }
     // Consumers are created paused; resume once the track is attached so no keyframe is lost.
     for (const c of added) await request(socket, 'rtc:resume', { consumerId: c.id });
@@ -95,6 +99,7 @@ export async function playWebRtc(
       socket.off('rtc:newProducers', onNewProducers);
       quality.close();
       for (const c of consumers) c.close();
+      receivedTracks.remove(consumers.map((c) => c.track));
       transport.close();
       video.srcObject = null;
     },
@@ -111,10 +116,56 @@ export interface HlsPlayback extends Playback {
 /** How long to wait before loading again after a fatal network error (e.g. while payments are behind). */
 const HLS_RETRY_MS = 1_000;
 
+/**
+ * A request the HLS edge refused: 401 (token lapsed), 402 (payments behind), 404 (gone, e.g. a deleted replay), 429
+ * (more than one player's worth at once).
+ */
+export interface EdgeRefusal {
+  status: number;
+}
+
 /** What the HLS player needs beyond the playlist. */
 export interface HlsOptions {
   /** Asks the server for a fresh token (`hls:token`) after a request was refused with 401; undefined if refused. */
   freshToken?: () => Promise<string | undefined>;
+  /**
+   * A recording (a replay's VOD) rather than a live stream: played from its start with seeking, and little buffered
+   * ahead, since every second fetched is charged and the edge serves one player's worth at a time (429 beyond it,
+   * retried here after a pause); a 404 (the recording is gone) ends loading.
+   */
+  vod?: boolean;
+  /** Where a recording starts playing, in seconds (default its start; a rejoin carries on where it was). */
+  startPosition?: number;
+  /** Told each refusal of the edge as it comes, and undefined once a segment loads again. */
+  onRefusal?: (refusal: EdgeRefusal | undefined) => void;
+}
+
+/** Seconds of a recording buffered ahead of the play position (the edge's bucket holds 8 one-second segments). */
+const VOD_AHEAD_SECONDS = 4;
+
+/** hls.js settings for a recording: from its start, a short buffer each way, 429 retried after a pause. */
+function vodConfig(startPosition: number): Partial<HlsConfig> {
+  const retry = { maxNumRetry: 30, retryDelayMs: 1_000, maxRetryDelayMs: 4_000 };
+  return {
+    startPosition,
+    maxBufferLength: VOD_AHEAD_SECONDS,
+    maxMaxBufferLength: VOD_AHEAD_SECONDS * 2,
+    // Seconds seen a while ago are fetched again when sought back to (and not charged again).
+    backBufferLength: VOD_AHEAD_SECONDS,
+    fragLoadPolicy: {
+      default: {
+        maxTimeToFirstByteMs: 10_000,
+        maxLoadTimeMs: 20_000,
+        timeoutRetry: { maxNumRetry: 4, retryDelayMs: 0, maxRetryDelayMs: 0 },
+        errorRetry: {
+          ...retry,
+          // hls.js retries no 4xx; a 429 only means "not yet" (the edge's bucket refills a second per second).
+          shouldRetry: (config, count, _timeout, response, retried) =>
+            retried || (response?.code === 429 && count < (config?.maxNumRetry ?? 0)),
+        },
+      },
+    },
+  };
 }
 
 /**
@@ -160,14 +211,19 @@ export async function playHls(
     video.play().catch(() => undefined);
   };
   if (Hls.isSupported()) {
-    hls = new Hls({ liveSyncDurationCount: 2, lowLatencyMode: true });
+    const config = options.vod
+      ? vodConfig(options.startPosition ?? 0)
+      : { liveSyncDurationCount: 2, lowLatencyMode: true };
+    hls = new Hls(config);
     hls.config.xhrSetup = (xhr, url) => {
       xhr.open('GET', withToken(url), true);
     };
     // Requests are refused while payments are behind (and the token may lapse): load again until it plays.
     hls.on(Hls.Events.ERROR, (_event, data) => {
       if (closed) return;
-      const expired = data.response?.code === 401;
+      const status = data.response?.code;
+      if (status !== undefined && status >= 400) options.onRefusal?.({ status });
+      const expired = status === 401;
       // hls.js retries a refused segment on its own (with the token xhrSetup gives it): renew before it does.
       if (expired) void renew();
       if (!data.fatal) return;
@@ -176,6 +232,11 @@ export async function playHls(
         return;
       }
       clearTimeout(retry);
+      // A recording that is gone stays gone: nothing to load again.
+      if (options.vod && status === 404) {
+        hls?.stopLoad();
+        return;
+      }
       // The playlist may not exist yet (the relay starts with the first HLS viewer): then start over.
       const manifest = data.details === Hls.ErrorDetails.MANIFEST_LOAD_ERROR;
       const again = () => {
@@ -191,6 +252,7 @@ export async function playHls(
         expired ? 0 : HLS_RETRY_MS,
       );
     });
+    hls.on(Hls.Events.FRAG_LOADED, () => options.onRefusal?.(undefined));
     quality = hlsQualityControl(hls, Hls.Events);
     hls.loadSource(withToken(playlistUrl));
     hls.attachMedia(video);

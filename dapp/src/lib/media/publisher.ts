@@ -1,18 +1,22 @@
 // Sends the creator's camera and microphone to the SFU over WebRTC (mediasoup-client).
 
-import type { TransportInfo } from '@persecond/signaling/protocol';
+import type { IceServerInfo, MediaSource as ProducerSource, TransportInfo } from '@persecond/signaling/protocol';
 import type { Device, Producer, RtpCapabilities, Transport, TransportOptions } from 'mediasoup-client/types';
 import { UserFacingError } from '../errors.ts';
 import { request, type SignalingSocket } from '../signaling/socket.ts';
 import { keepLayerSizes, videoEncodings } from './simulcast.ts';
 
-/** Builds mediasoup-client transport options from the server's description. */
-export function transportOptions(t: TransportInfo): TransportOptions {
+/**
+ * Builds mediasoup-client transport options from the server's description; `iceServers` (the node's TURN servers
+ * with fresh credentials) let the browser relay when UDP to the SFU is blocked (`iceTransportPolicy` stays `all`).
+ */
+export function transportOptions(t: TransportInfo, iceServers?: IceServerInfo[]): TransportOptions {
   return {
     id: t.id,
     iceParameters: t.iceParameters as TransportOptions['iceParameters'],
     iceCandidates: t.iceCandidates as TransportOptions['iceCandidates'],
     dtlsParameters: t.dtlsParameters as TransportOptions['dtlsParameters'],
+    ...(iceServers?.length ? { iceServers } : {}),
   };
 }
 
@@ -27,12 +31,30 @@ export async function loadDevice(socket: SignalingSocket, streamId: string): Pro
 
 const ANNOUNCE_POLL_MS = 1_000;
 
+/** The creator's choices sent with `stream:goLive`: record the stream (default: the node's), the replay's price. */
+export interface GoLiveChoices {
+  record?: boolean;
+  /** Planck per second of the replay (default: the live price). */
+  replayPricePerSecond?: bigint;
+}
+
 /** `stream:goLive`, asked again while the server has not yet seen the announcement in a block. */
-async function goLive(socket: SignalingSocket, streamId: string, waitMs: number): Promise<void> {
+async function goLive(
+  socket: SignalingSocket,
+  streamId: string,
+  waitMs: number,
+  choices: GoLiveChoices,
+): Promise<void> {
   const deadline = Date.now() + waitMs;
+  const { record, replayPricePerSecond: replay } = choices;
+  const payload = {
+    streamId,
+    ...(record === undefined ? {} : { record }),
+    ...(replay === undefined ? {} : { replayPricePerSecond: replay.toString() }),
+  };
   for (;;) {
     try {
-      await request(socket, 'stream:goLive', { streamId });
+      await request(socket, 'stream:goLive', payload);
       return;
     } catch (err) {
       const notYet =
@@ -43,19 +65,53 @@ async function goLive(socket: SignalingSocket, streamId: string, waitMs: number)
   }
 }
 
-/** Produces a track: the camera in simulcast where the browser can, else (or if that is refused) as one layer. */
-async function produceTrack(transport: Transport, device: Device, track: MediaStreamTrack): Promise<Producer> {
-  const encodings = track.kind === 'video' ? videoEncodings(device) : undefined;
+/**
+ * Opens a send transport on the stream's room (the creator's, or a co-host's or guest's on stage). Each producer's
+ * `appData.source` (camera, microphone, screen) goes to the server with it; none: the server's default for its kind.
+ */
+export async function openSendTransport(socket: SignalingSocket, streamId: string, device: Device): Promise<Transport> {
+  const { transport: info, iceServers } = await request(socket, 'rtc:createTransport', { streamId, direction: 'send' });
+  const transport = device.createSendTransport(transportOptions(info, iceServers));
+  transport.on('connect', ({ dtlsParameters }, done, fail) => {
+    request(socket, 'rtc:connectTransport', {
+      transportId: transport.id,
+      dtlsParameters: { ...dtlsParameters },
+    }).then(() => done(), fail);
+  });
+  transport.on('produce', ({ kind, rtpParameters, appData }, done, fail) => {
+    const source = appData.source as ProducerSource | undefined;
+    request(socket, 'rtc:produce', {
+      transportId: transport.id,
+      kind,
+      rtpParameters: { ...rtpParameters },
+      ...(source ? { source } : {}),
+    }).then(({ producerId }) => done({ id: producerId }), fail);
+  });
+  return transport;
+}
+
+/**
+ * Produces a track: a camera in simulcast where the browser can, else (or if that is refused) as one layer; a screen
+ * (`source: 'screen'`) always as one layer.
+ */
+export async function produceTrack(
+  transport: Transport,
+  device: Device,
+  track: MediaStreamTrack,
+  source?: ProducerSource,
+): Promise<Producer> {
+  const appData = source ? { source } : {};
+  const encodings = track.kind === 'video' && source !== 'screen' ? videoEncodings(device) : undefined;
   if (encodings) {
     try {
-      const producer = await transport.produce({ track, encodings });
+      const producer = await transport.produce({ track, encodings, appData });
       await keepLayerSizes(producer);
       return producer;
     } catch (err) {
       if (err instanceof UserFacingError) throw err;
     }
   }
-  return transport.produce({ track });
+  return transport.produce({ track, appData });
 }
 
 /** The creator's outgoing media for one stream. */
@@ -71,30 +127,19 @@ export class Publisher {
 
   /**
    * Goes live (the server opens the stream's room), then produces every track of `media` on a new send transport.
-   * Waits up to `announceWaitMs` for the server to see a just-made announcement on chain.
+   * Waits up to `announceWaitMs` for the server to see a just-made announcement on chain. `choices`: recording and
+   * the replay's price.
    */
   static async start(
     socket: SignalingSocket,
     streamId: string,
     media: MediaStream,
     announceWaitMs = 30_000,
+    choices: GoLiveChoices = {},
   ): Promise<Publisher> {
-    await goLive(socket, streamId, announceWaitMs);
+    await goLive(socket, streamId, announceWaitMs, choices);
     const device = await loadDevice(socket, streamId);
-    const { transport: info } = await request(socket, 'rtc:createTransport', { streamId, direction: 'send' });
-    const transport = device.createSendTransport(transportOptions(info));
-    transport.on('connect', ({ dtlsParameters }, done, fail) => {
-      request(socket, 'rtc:connectTransport', {
-        transportId: transport.id,
-        dtlsParameters: { ...dtlsParameters },
-      }).then(() => done(), fail);
-    });
-    transport.on('produce', ({ kind, rtpParameters }, done, fail) => {
-      request(socket, 'rtc:produce', { transportId: transport.id, kind, rtpParameters: { ...rtpParameters } }).then(
-        ({ producerId }) => done({ id: producerId }),
-        fail,
-      );
-    });
+    const transport = await openSendTransport(socket, streamId, device);
     const producers: Producer[] = [];
     try {
       for (const track of media.getTracks()) producers.push(await produceTrack(transport, device, track));

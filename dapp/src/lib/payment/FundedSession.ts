@@ -66,6 +66,10 @@ export class FundedSession {
         host.landed();
       },
       failed: host.failed,
+      // Kept so that an old debt of a replay session is paid with the remark its ledger credits.
+      following: (kind) => {
+        if (kind !== (this.#stored.kind ?? 'live')) this.remember({ kind });
+      },
     });
   }
 

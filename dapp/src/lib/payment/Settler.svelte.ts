@@ -1,6 +1,7 @@
 // Pays the creator from the session account, as the admission's rules say: in arrears every `settleEverySeconds`, or
 // with pay-ahead one window before it is watched; and at the end the last arrears and the sweep of the rest back to the
 // wallet, in one batch. One settlement is in flight at a time (their amounts depend on the one before).
+import type { SessionKind } from '@persecond/contracts-client/browser';
 import type { KeyringPair } from '@polkadot/keyring/types';
 import { type AssetRef, chainApi, txSubmitter } from '../chain/api.ts';
 import type { SettleRules } from './rules.ts';
@@ -26,6 +27,8 @@ export interface SettlerHooks {
   landed(settled: bigint, tx: Landed): void;
   /** A settlement did not go through. */
   failed(err: unknown): void;
+  /** The admission said what the session pays for (its settlements' remark: `ps1:pay` live, `ps1:replay` replay). */
+  following?(kind: SessionKind): void;
 }
 
 const min = (a: bigint, b: bigint): bigint => (a < b ? a : b);
@@ -39,6 +42,8 @@ export class Settler {
 
   #settling: Promise<void> | undefined;
   #rules: SettleRules | undefined;
+  /** What the session pays for, from its admission: its settlements say so on chain. */
+  #kind: SessionKind = 'live';
 
   constructor(
     private readonly target: SettlementTarget,
@@ -46,9 +51,19 @@ export class Settler {
     private readonly hooks: SettlerHooks,
   ) {}
 
-  /** The rules settlements follow, from the admission (until then none are sent but the final one). */
-  follow(rules: SettleRules): void {
+  /**
+   * The rules settlements follow and what the session pays for (`admittedRules`), from the admission: until then none
+   * are sent but the final one. A replay session's settlements carry `ps1:replay`, which is all its ledger credits.
+   */
+  follow(rules: SettleRules, kind: SessionKind): void {
     this.#rules = rules;
+    this.#kind = kind;
+    this.hooks.following?.(kind);
+  }
+
+  /** What the session pays for, as its admission said (`live` before one). */
+  get kind(): SessionKind {
+    return this.#kind;
   }
 
   /** Planck of one settle window. */
@@ -110,6 +125,7 @@ export class Settler {
       seq: p.seq,
       sessionAccount: p.sessionAccount,
       wallet: p.wallet,
+      kind: this.#kind,
     });
     const landed = await submitSigned(await txSubmitter(), tx, this.target.pair);
     this.settled += arrears;
@@ -140,6 +156,7 @@ export class Settler {
         streamId: this.target.streamId,
         sessionId: this.target.sessionId,
         seq,
+        kind: this.#kind,
       });
       const landed = await submitSigned(await txSubmitter(), tx, this.target.pair);
       // payment:ok may already have counted it.

@@ -1,15 +1,16 @@
 // A viewer's links for one stream: the chain (and crypto), the signed-in signaling socket with the viewer's events
 // bound to the watch session's figures, and the player over that socket. Warmed up while the page is open, so "Watch"
 // on a funded session starts at once; the socket outlives a session (the next one joins on it).
-import type { MediaPauseReason } from '@persecond/signaling/protocol';
+import type { MediaPauseReason, ViewerReleaseReason } from '@persecond/signaling/protocol';
 import type { AuthSession } from '../auth/session.svelte.ts';
 import { chainClient } from '../chain/api.ts';
 import { UserFacingError } from '../errors.ts';
 import { ViewerPlayback } from '../media/playback.ts';
+import type { EdgeRefusal } from '../media/player.ts';
 import { openSignalingSocket, type SignalingSocket } from '../signaling/socket.ts';
 import { bindViewerEvents } from '../signaling/viewerEvents.ts';
 import type { FundedSession } from './FundedSession.ts';
-import type { WatchPhase, WatchTimings } from './watchStatus.ts';
+import type { SessionKind, WatchPhase, WatchTimings } from './watchStatus.ts';
 
 /** The watch session's figures the socket's events read and set (its own reactive fields). */
 export interface LinkedSession {
@@ -21,8 +22,12 @@ export interface LinkedSession {
   pauseReason: MediaPauseReason | undefined;
   paymentRequired: boolean;
   problem: string | undefined;
+  /** The last refusal of the HLS edge while media does not load (undefined once it does). */
+  edgeRefusal: EdgeRefusal | undefined;
   /** The stream ended: closes the session as on leave, and tells its final figures. */
   streamEnded(): Promise<void>;
+  /** The server ended the session (`viewer:released`): what it metered and saw settled, to pay the rest from. */
+  released(p: { reason: ViewerReleaseReason; owed: string; settled: string }): Promise<void>;
 }
 
 /** What the events need of the watch session besides its figures. */
@@ -48,8 +53,13 @@ export class ViewerConnection {
     streamId: string,
     private readonly session: LinkedSession,
     private readonly hooks: LinkHooks,
+    /** A replay is played over HLS only: no WebRTC device to load. */
+    private readonly kind: SessionKind = 'live',
   ) {
     this.player = new ViewerPlayback(() => this.#socket, streamId);
+    this.player.onRefusal = (r) => {
+      session.edgeRefusal = r;
+    };
   }
 
   /** The signaling socket, once opened. */
@@ -67,7 +77,8 @@ export class ViewerConnection {
 
   /** Opens the socket, loads the stream's WebRTC device and the hls.js module; best effort (a join does it again). */
   warmUp(): Promise<unknown> {
-    return Promise.allSettled([this.open().then(() => this.player.loadDevice()), import('hls.js')]);
+    const device = this.kind === 'live' ? this.open().then(() => this.player.loadDevice()) : this.open();
+    return Promise.allSettled([device, import('hls.js')]);
   }
 
   /** The signed-in socket, opened (with the viewer's events bound) on first use. */
@@ -109,6 +120,7 @@ export class ViewerConnection {
         else void this.player.tokens.refresh();
       },
       streamEnded: () => void s.streamEnded(),
+      released: (p) => void s.released(p),
       disconnected: () => {
         if (s.phase === 'watching') s.connection = 'reconnecting';
       },

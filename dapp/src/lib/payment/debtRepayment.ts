@@ -53,6 +53,7 @@ async function payFromStored(step: DebtPayment, wallet: string): Promise<void> {
       seq: 0,
       sessionAccount: key.address,
       wallet,
+      kind: s.kind ?? 'live',
     });
   let tx = await build(step.amount);
   if (asset === 'native') {

@@ -8,6 +8,7 @@ import { DEV_SS58 } from '../chain/devChain.ts';
 import type { Delegated } from './admission.ts';
 import { restoreSessionKey, type SessionKey, sessionIdOf } from './sessionKey.ts';
 import { findReusable, type StoredSession } from './sessionStore.ts';
+import type { SessionKind } from './watchStatus.ts';
 
 /**
  * A session left from an earlier visit is offered again when it still holds at least this much watching (and the
@@ -28,12 +29,16 @@ function idOfItsKey(s: StoredSession): boolean {
   return s.sessionId === sessionIdOf(restoreSessionKey(s.seedHex, DEV_SS58).address);
 }
 
-/** The newest delegated session of `wallet` on `stream` whose account still holds enough to watch, if any. */
-export async function findEarlierSession(wallet: string, stream: StreamView): Promise<EarlierSession | undefined> {
+/** The newest delegated `kind` session of `wallet` on `stream` whose account still holds enough to watch, if any. */
+export async function findEarlierSession(
+  wallet: string,
+  stream: StreamView,
+  kind: SessionKind = 'live',
+): Promise<EarlierSession | undefined> {
   const { asset } = stream;
   const found = await findReusable(
     wallet,
-    { streamId: stream.streamId, asset: String(asset) },
+    { streamId: stream.streamId, asset: String(asset), kind },
     BigInt(stream.pricePerSecond) * BigInt(Math.max(REUSE_MIN_SECONDS, stream.rules.minPrepaySeconds)),
     async (s) => (await balanceOf(restoreSessionKey(s.seedHex, DEV_SS58).address, asset)).spendable,
     idOfItsKey,

@@ -13,7 +13,7 @@ import { describeDebt, type OutstandingDebt, repayDebt } from './debtRepayment.t
 import type { FundedSession } from './FundedSession.ts';
 import { admittedRules, type SettleRules } from './rules.ts';
 import type { ViewerConnection } from './ViewerConnection.ts';
-import type { WatchPhase, WatchTimings } from './watchStatus.ts';
+import type { SessionKind, WatchPhase, WatchTimings } from './watchStatus.ts';
 
 /** Joins tried after paying an old debt, `DEBT_CREDIT_RETRY_MS` apart, while the server has not credited it yet. */
 const DEBT_CREDIT_ATTEMPTS = 5;
@@ -38,6 +38,8 @@ export interface Admitted {
 /** The watch session's figures a join reads and sets (its own reactive fields). */
 export interface JoiningSession {
   readonly stream: StreamView;
+  /** The live stream (`viewer:join`) or its replay (`replay:join`). */
+  readonly kind: SessionKind;
   readonly price: bigint;
   readonly timings: WatchTimings;
   phase: WatchPhase;
@@ -74,10 +76,10 @@ export async function join(s: JoiningSession, p: JoinParts, mode: JoinMode): Pro
   if (!admission) return;
   s.refusal = undefined;
   s.timings.admitted = performance.now();
-  const { rules, viewerMax } = admittedRules(admission, s.stream.terms, s.price);
+  const { rules, viewerMax, kind } = admittedRules(admission, s.stream.terms, s.price);
   s.admitted = { rules, viewerMax };
   const { settler, vouchers } = funded;
-  settler.follow(rules);
+  settler.follow(rules, kind);
   const standing = admission.session;
   if (vouchers.carryOn(standing)) {
     s.watchedSeconds = standing.watchedSeconds;
@@ -87,9 +89,11 @@ export async function join(s: JoiningSession, p: JoinParts, mode: JoinMode): Pro
   // Pay-ahead: the first window is paid now; the server serves no second before it sees it.
   const metered = BigInt(standing.owed);
   void settler.prepay(metered > s.owed ? metered : s.owed, standing.seq);
+  // A replay joined again (a reconnect) carries on where it played; a new one starts at the recording's start.
+  const startAt = s.kind === 'replay' && s.mode ? video.currentTime : 0;
   p.stopPlayback();
   try {
-    s.mode = await link.player.start(admission, socket, video);
+    s.mode = await link.player.start(admission, socket, video, startAt);
     s.quality = link.player.quality;
   } catch (err) {
     if (!(err instanceof WebRtcUnavailableError)) throw err;
@@ -156,6 +160,7 @@ async function admit(
   try {
     return await requestAdmission(j.socket, {
       ...{ genesisHash: p.link.genesis, streamId, sessionId, key, delegation: j.delegation, mode: j.mode },
+      kind: s.kind,
       ...(stored.fundedIn ? { fundedIn: stored.fundedIn } : {}),
     });
   } catch (err) {

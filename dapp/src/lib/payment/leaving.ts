@@ -24,6 +24,8 @@ export interface LeaveParts {
   socket: SignalingSocket | undefined;
   funded: FundedSession | undefined;
   wallet: string | undefined;
+  /** The server already ended the session (`viewer:released`) with these figures: no `viewer:leave` to send. */
+  released?: { owed: string; settled: string };
 }
 
 /** The final settlement in a block, and what the session had settled before it (planck). */
@@ -33,18 +35,18 @@ export interface FinalPayment {
 }
 
 /**
- * Ends the session's membership (when it played on a connected socket) and pays what it owes in the end; answers the
+ * Ends the session's membership (when it played on a connected socket and the server did not end it already) and pays what it owes in the end; answers the
  * final settlement, when there was a funded session to close.
  */
 export async function leaveAndPay(
   s: LeavingSession,
-  { socket, funded, wallet }: LeaveParts,
+  { socket, funded, wallet, released }: LeaveParts,
 ): Promise<FinalPayment | undefined> {
   let owed = s.owed;
   // Another session's seconds are not this one's: set again only by this leave's answer.
   delete s.final.watchedSeconds;
-  if (socket?.connected && s.mode) {
-    const final = await request(socket, 'viewer:leave', {});
+  const final = released ?? (socket?.connected && s.mode ? await request(socket, 'viewer:leave', {}) : undefined);
+  if (final) {
     Object.assign(s.final, final);
     funded?.settler.credit(BigInt(final.settled));
     const seen = BigInt(funded?.vouchers.seenSeconds ?? 0) * s.price;

@@ -3,6 +3,7 @@
 import {
   type PaymentRules,
   SETTLE_EVERY_BOUNDS,
+  type SessionKind,
   type StreamPaymentTerms,
   viewerExposureSeconds,
 } from '@persecond/contracts-client/browser';
@@ -35,6 +36,8 @@ export interface AdmittedRules {
   viewerMax: bigint;
   /** The creator's worst case in planck, when the server stated it. */
   creatorMax?: bigint;
+  /** What the session pays for: a replay admission's (`mode: 'replay'`) settlements carry `ps1:replay`. */
+  kind: SessionKind;
 }
 
 /**
@@ -43,7 +46,7 @@ export interface AdmittedRules {
  * in arrears: never later than a server expects, at the cost of more fees.
  */
 export function admittedRules(
-  admission: { rules?: unknown; exposure?: unknown },
+  admission: { rules?: unknown; exposure?: unknown; mode?: string },
   terms: StreamPaymentTerms | undefined,
   pricePerSecond: bigint,
 ): AdmittedRules {
@@ -52,9 +55,15 @@ export function admittedRules(
   const settle: SettleRules = rules.success
     ? { settleEverySeconds: rules.data.settleEverySeconds, payAhead: rules.data.payAhead }
     : (terms ?? { settleEverySeconds: SETTLE_EVERY_BOUNDS.min, payAhead: false });
+  const kind: SessionKind = admission.mode === 'replay' ? 'replay' : 'live';
   return exposure.success
-    ? { rules: settle, viewerMax: BigInt(exposure.data.viewerMax), creatorMax: BigInt(exposure.data.creatorMax) }
-    : { rules: settle, viewerMax: BigInt(viewerExposureSeconds(settle)) * pricePerSecond };
+    ? {
+        rules: settle,
+        viewerMax: BigInt(exposure.data.viewerMax),
+        creatorMax: BigInt(exposure.data.creatorMax),
+        kind,
+      }
+    : { rules: settle, viewerMax: BigInt(viewerExposureSeconds(settle)) * pricePerSecond, kind };
 }
 
 /**

@@ -14,6 +14,7 @@ import { createSessionKey, type SessionKey, sessionIdOf } from './sessionKey.ts'
 import { type StoredSession, saveSession } from './sessionStore.ts';
 import { newStoredSession } from './storedSession.ts';
 import { delegationMessage } from './voucher.ts';
+import type { SessionKind } from './watchStatus.ts';
 
 /** The watch session's figures a funding reads and sets (its own reactive fields). */
 export interface FundingSession {
@@ -24,12 +25,13 @@ export interface FundingSession {
 }
 
 /**
- * A new session key for `wallet` on `stream`, its record saved first: a closed tab can still recover the budget. The
+ * A new `kind` session key for `wallet` on `stream`, its record saved first: a closed tab can still recover the budget. The
  * session id is the key's (`sessionIdOf`): the node admits no other, so nobody can join or squat it without the key.
  */
 export async function newSessionRecord(
   wallet: string,
   stream: StreamView,
+  kind: SessionKind = 'live',
 ): Promise<{ key: SessionKey; stored: StoredSession }> {
   const key = createSessionKey(DEV_SS58);
   const { u8aToHex } = await import('@polkadot/util');
@@ -40,6 +42,7 @@ export async function newSessionRecord(
     creator: stream.creator,
     asset: String(stream.asset),
     seedHex: u8aToHex(key.seed),
+    ...(kind === 'live' ? {} : { kind }),
   });
   await saveSession(stored);
   return { key, stored };

@@ -1,6 +1,7 @@
 // Session keys kept in IndexedDB, so a closed tab can still settle its debt and recover its budget next visit.
 
 import type { StoredSession } from './storedSession.ts';
+import type { SessionKind } from './watchStatus.ts';
 
 export type { StoredSession } from './storedSession.ts';
 
@@ -48,18 +49,24 @@ export function forgetSession(sessionId: string): Promise<unknown> {
 }
 
 /**
- * The newest delegated session of `wallet` for `streamId` in `asset`, `usable` and whose account still holds at least
+ * The newest delegated session of `wallet` for `streamId` in `asset` of `kind` (a live session is never offered for
+ * the stream's replay, nor the other way), `usable` and whose account still holds at least
  * `minimum` (`held` reads what an account holds): a budget from an earlier visit that "Watch" can carry on with.
  */
 export async function findReusable(
   wallet: string,
-  stream: { streamId: string; asset: string },
+  stream: { streamId: string; asset: string; kind: SessionKind },
   minimum: bigint,
   held: (s: StoredSession) => Promise<bigint>,
   usable: (s: StoredSession) => boolean,
 ): Promise<{ session: StoredSession; held: bigint } | undefined> {
   const candidates = (await sessionsOf(wallet)).filter(
-    (s) => s.streamId === stream.streamId && s.asset === stream.asset && s.delegation && usable(s),
+    (s) =>
+      s.streamId === stream.streamId &&
+      s.asset === stream.asset &&
+      (s.kind ?? 'live') === stream.kind &&
+      s.delegation &&
+      usable(s),
   );
   for (const session of candidates.reverse()) {
     const amount = await held(session);

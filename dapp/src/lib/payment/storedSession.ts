@@ -1,4 +1,5 @@
 // What the session store keeps of a watch session (no DOM here: pure code and tests use it too).
+import type { SessionKind } from './watchStatus.ts';
 
 /** A stored watch session. */
 export interface StoredSession {
@@ -20,11 +21,13 @@ export interface StoredSession {
   acknowledged?: string;
   /** What this browser saw settled in a block: the server may count more (a payment that landed after a crash). */
   settled?: string;
+  /** What the session pays for: the live stream or its replay (absent: live, as before replays). */
+  kind?: SessionKind;
 }
 
 /** The record of a session about to be funded: kept before any money moves, so a closed tab can recover it. */
 export function newStoredSession(
-  s: Pick<StoredSession, 'sessionId' | 'streamId' | 'wallet' | 'creator' | 'asset' | 'seedHex'>,
+  s: Pick<StoredSession, 'sessionId' | 'streamId' | 'wallet' | 'creator' | 'asset' | 'seedHex' | 'kind'>,
 ): StoredSession {
   // Nothing signed for yet: an old debt is never paid from a session that owes nothing.
   return { ...s, budget: '0', createdAt: Date.now(), acknowledged: '0', settled: '0' };

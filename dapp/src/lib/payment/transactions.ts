@@ -4,6 +4,7 @@ import {
   buildFinalSettlement as buildFinal,
   buildFunding as buildFund,
   buildSettlement as buildSettle,
+  type SessionKind,
   type Tx,
   type TxSubmitter,
   txContext,
@@ -32,9 +33,11 @@ interface Payment {
   streamId: string;
   sessionId: string;
   seq: number;
+  /** What the session pays for (default live): a replay session's remark is `ps1:replay:…`. */
+  kind?: SessionKind;
 }
 
-/** Session account → creator: the arrears and `ps1:pay:<streamId>:<sessionId>:<seq>`, all or nothing. */
+/** Session account → creator: the arrears and `ps1:pay:<streamId>:<sessionId>:<seq>` (`ps1:replay:…`), all or nothing. */
 export function buildSettlement(api: ApiPromise, p: Payment): Tx {
   return buildSettle(txContext(api), p);
 }

@@ -3,14 +3,17 @@
 // acknowledges each tick it saw (VoucherLoop), pays the creator as the admission's rules say (Settler: in arrears, or
 // a window ahead), and on leave pays the rest and sweeps the remainder back to the wallet (leaving). While the page is
 // open it keeps what does not depend on the click warm (ViewerConnection: chain, socket, WebRTC device, hls.js) and
-// offers a session left from an earlier visit (earlierSession), so "Watch" on a funded session starts at once.
+// offers a session left from an earlier visit (earlierSession), so "Watch" on a funded session starts at once. A
+// replay session (kind `replay`) is the same session on the stream's recording: `replay:join`, played over HLS.
 
-import type { MediaPauseReason } from '@persecond/signaling/protocol';
+import type { MediaPauseReason, ViewerReleaseReason } from '@persecond/signaling/protocol';
 import type { StreamView } from '../api/streams.ts';
 import type { AuthSession } from '../auth/session.svelte.ts';
 import type { TxPhase } from '../chain/txPhase.ts';
 import { explain, UserFacingError } from '../errors.ts';
 import type { QualityControl } from '../media/hlsQuality.ts';
+import type { EdgeRefusal } from '../media/player.ts';
+import { checkReplayWatchable } from '../replays/api.ts';
 import type { Wallet } from '../wallet/wallet.svelte.ts';
 import type { Delegated } from './admission.ts';
 import type { OutstandingDebt } from './debtRepayment.ts';
@@ -25,12 +28,12 @@ import type { SessionKey } from './sessionKey.ts';
 import type { StoredSession } from './sessionStore.ts';
 import { type EndFigures, endFiguresOf, streamHasEnded } from './streamEnd.ts';
 import { ViewerConnection } from './ViewerConnection.ts';
-import type { WatchPhase, WatchTimings } from './watchStatus.ts';
+import type { SessionKind, WatchPhase, WatchTimings } from './watchStatus.ts';
 
 export type { OutstandingDebt } from './debtRepayment.ts';
 export { type WalletShortfall, WalletShortfallError } from './funding.ts';
 export type { EndFigures } from './streamEnd.ts';
-export type { WatchPhase, WatchTimings } from './watchStatus.ts';
+export type { SessionKind, WatchPhase, WatchTimings } from './watchStatus.ts';
 
 /** Warn when less than this many seconds of budget are left. */
 export const LOW_BUDGET_SECONDS = 30;
@@ -71,6 +74,10 @@ export class WatchSession {
   streamOver = $state(false);
   /** What the session came to at the stream's end (server's seconds, chain's amounts), once its last payment landed. */
   endFigures = $state.raw<EndFigures | undefined>();
+  /** The HLS edge's last refusal while media does not load (402 payments behind, 429 too fast, 404 gone). */
+  edgeRefusal = $state.raw<EdgeRefusal | undefined>();
+  /** Why the server ended this replay session (`replay-deleted`), once it did. */
+  releasedFor = $state<ViewerReleaseReason | undefined>();
 
   readonly remaining = $derived(this.budget - this.owed);
   /** In flight and not yet counted as settled (the server may confirm a settlement before the wallet hears back). */
@@ -94,12 +101,15 @@ export class WatchSession {
     private readonly wallet: Wallet,
     auth: AuthSession,
     readonly stream: StreamView,
+    /** The live stream, or its replay (then `stream` carries the replay's price). */
+    readonly kind: SessionKind = 'live',
   ) {
     this.account = wallet.selectedAddress;
-    this.#link = new ViewerConnection(auth, stream.streamId, this, {
+    const hooks = {
       funded: () => this.#funded,
       rejoin: () => void this.#join(this.mode ?? 'auto').catch((err) => this.#fail(err)),
-    });
+    };
+    this.#link = new ViewerConnection(auth, stream.streamId, this, hooks, kind);
   }
 
   /** Price per second in planck. */
@@ -115,6 +125,11 @@ export class WatchSession {
   /** Settlements on their way. */
   get pending(): bigint {
     return this.#funded?.settler.pending ?? 0n;
+  }
+
+  /** The funded session key's account (what pays the creator), if any. */
+  get sessionAccount(): string | undefined {
+    return this.#funded?.key.address;
   }
 
   /**
@@ -140,13 +155,14 @@ export class WatchSession {
     this.timings.fundStart = performance.now();
     this.#clearMessages();
     try {
-      // Never a budget for an ended stream: asked afresh, before the wallet is asked to sign anything.
-      if (await streamHasEnded(this.stream.streamId)) {
+      // Never a budget for an ended stream, nor for a replay gone: asked afresh, before the wallet signs anything.
+      if (this.kind === 'replay') await checkReplayWatchable(this.stream.streamId);
+      else if (await streamHasEnded(this.stream.streamId)) {
         this.streamOver = true;
         return false;
       }
       await this.#link.chainReady();
-      const { key, stored } = await newSessionRecord(account.address, this.stream);
+      const { key, stored } = await newSessionRecord(account.address, this.stream, this.kind);
       this.#open(key, stored);
       this.#delegation = undefined;
       this.ready = undefined;
@@ -203,14 +219,29 @@ export class WatchSession {
    * Ends the session: `viewer:leave` first (it ends the metering and tells the final owed and settled), then pays
    * what is still owed once the settlement in flight landed, and sweeps the rest of the budget back to the wallet.
    */
-  async leave(): Promise<void> {
+  leave(): Promise<void> {
+    return this.#close(undefined);
+  }
+
+  /**
+   * The server ended the session (`viewer:released`). A replay session whose replay was deleted pays what the server
+   * metered (its figures, as on leave) and sweeps the rest back; live releases are not acted on here.
+   */
+  async released(p: { reason: ViewerReleaseReason; owed: string; settled: string }): Promise<void> {
+    if (this.kind !== 'replay') return;
+    this.releasedFor = p.reason;
+    await this.#close({ owed: p.owed, settled: p.settled });
+  }
+
+  async #close(released: { owed: string; settled: string } | undefined): Promise<void> {
     if (this.phase === 'left' || this.phase === 'leaving' || this.phase === 'ended') return;
     const wallet = this.wallet.selectedAddress;
     const funded = this.#funded;
     this.phase = 'leaving';
     this.#stopPlayback();
     try {
-      const final = await leaveAndPay(this, { socket: this.#link.socket, funded, wallet });
+      const parts = { socket: this.#link.socket, funded, wallet, ...(released ? { released } : {}) };
+      const final = await leaveAndPay(this, parts);
       this.ready = undefined;
       this.mode = undefined;
       if (this.streamOver && final && funded) {
@@ -229,6 +260,7 @@ export class WatchSession {
       // The socket stays for the next session; this session's membership ended with viewer:leave.
       this.mediaPaused = false;
       this.paymentRequired = false;
+      this.edgeRefusal = undefined;
     }
   }
 
@@ -294,7 +326,7 @@ export class WatchSession {
   async #restoreStored(): Promise<void> {
     const wallet = this.wallet.selectedAddress;
     if (!wallet || this.#funded || this.#closed) return;
-    const earlier = await findEarlierSession(wallet, this.stream);
+    const earlier = await findEarlierSession(wallet, this.stream, this.kind);
     if (!earlier || this.#funded) return;
     const { key, stored, delegation, held } = earlier;
     const { settler } = this.#open(key, stored);

@@ -1,5 +1,8 @@
 // What a watch session tells about itself besides its figures: where it stands, and when its steps happened.
 
+/** What a watch session pays for: the live stream (`viewer:join`) or its recording (`replay:join`). */
+export type { SessionKind } from '@persecond/contracts-client/browser';
+
 /** Where the session stands. */
 export type WatchPhase =
   | 'idle'

@@ -14,6 +14,8 @@ export interface ViewerEventHandlers {
   mediaPaused: Handler<'media:paused'>;
   mediaResumed: Handler<'media:resumed'>;
   streamEnded: Handler<'stream:ended'>;
+  /** The server ended the session (idle, banned, its replay deleted); its figures say what is left to pay. */
+  released?: Handler<'viewer:released'>;
   /** The connection dropped (Socket.IO reconnects by itself). */
   disconnected(): void;
   /** The connection is back, on a new socket id. */
@@ -38,6 +40,7 @@ export function bindViewerEvents(socket: SignalingSocket, h: ViewerEventHandlers
   on('media:paused', h.mediaPaused);
   on('media:resumed', h.mediaResumed);
   on('stream:ended', h.streamEnded);
+  if (h.released) on('viewer:released', h.released);
   socket.on('disconnect', h.disconnected);
   socket.io.on('reconnect', h.reconnected);
   socket.io.on('reconnect_failed', h.lost);
